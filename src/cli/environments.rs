@@ -1,0 +1,94 @@
+//! `init`, `create`, `list`, `use`, `delete`.
+
+use super::args::{CreateArgs, ListArgs};
+use super::ui::{StderrReporter, confirm};
+use super::{ExitStatus, Globals};
+use crate::workspace::{CreateOptions, Workspace, create_environment};
+use miette::Result;
+
+pub fn init(g: &Globals) -> Result<ExitStatus> {
+    let root = Workspace::locate(g.workspace.as_deref());
+    let (ws, created) = Workspace::init(&root)?;
+    if created {
+        eprintln!("Initialized workspace at {}", ws.root().display());
+    } else {
+        eprintln!("Workspace already initialized at {}", ws.root().display());
+    }
+    Ok(ExitStatus::Success)
+}
+
+pub fn create(g: &Globals, args: &CreateArgs) -> Result<ExitStatus> {
+    let ws = g.workspace()?;
+    let opts = CreateOptions {
+        name: args.name.clone(),
+        comfyui_ref: args.comfyui.clone(),
+        comfyui_repo: args.comfyui_repo.clone(),
+        python: args.python.clone(),
+        torch_backend: args.torch_backend.clone(),
+    };
+    let paths = create_environment(&ws, &opts, &StderrReporter)?;
+    let make_active = args.use_it || ws.config()?.active_environment.is_none();
+    if make_active {
+        ws.set_active(Some(&args.name))?;
+    }
+    eprintln!(
+        "Created environment `{}` at {}{}",
+        args.name,
+        paths.root.display(),
+        if make_active { " (active)" } else { "" }
+    );
+    Ok(ExitStatus::Success)
+}
+
+pub fn list(g: &Globals, args: &ListArgs) -> Result<ExitStatus> {
+    let ws = g.workspace()?;
+    let envs = ws.list()?;
+    if args.json {
+        let doc = serde_json::json!({ "format_version": "1", "environments": envs });
+        println!("{}", serde_json::to_string_pretty(&doc).expect("serializable"));
+        return Ok(ExitStatus::Success);
+    }
+    if envs.is_empty() {
+        eprintln!("No environments yet. Create one with `comfydock create NAME`.");
+    }
+    let width = envs.iter().map(|e| e.name.len()).max().unwrap_or(0);
+    for env in envs {
+        let mark = if env.active { '*' } else { ' ' };
+        let mut line = format!(
+            "{mark} {:width$}  ComfyUI {}",
+            env.name,
+            env.comfyui_version.as_deref().unwrap_or("?")
+        );
+        if let Some(py) = &env.python_version {
+            line.push_str(&format!("  Python {py}"));
+        }
+        if !env.complete {
+            line.push_str(&format!("  (incomplete: `comfydock delete {}` removes it)", env.name));
+        }
+        println!("{line}");
+    }
+    Ok(ExitStatus::Success)
+}
+
+pub fn use_env(g: &Globals, name: &str) -> Result<ExitStatus> {
+    let ws = g.workspace()?;
+    ws.set_active(Some(name))?;
+    eprintln!("Active environment: {name}");
+    Ok(ExitStatus::Success)
+}
+
+pub fn delete(g: &Globals, name: &str, yes: bool) -> Result<ExitStatus> {
+    let ws = g.workspace()?;
+    let paths = ws.env(name)?;
+    let question = format!(
+        "Delete environment `{name}` and everything in {}?",
+        paths.root.display()
+    );
+    if !confirm(&question, yes, &format!("deleting environment `{name}`"))? {
+        eprintln!("Nothing deleted.");
+        return Ok(ExitStatus::Failure);
+    }
+    ws.delete_env(name)?;
+    eprintln!("Deleted environment `{name}`");
+    Ok(ExitStatus::Success)
+}

@@ -1,0 +1,89 @@
+//! The edge of the program: parses arguments, runs a command, renders errors. The only module
+//! that prints or prompts.
+//!
+//! Exit codes, stated once: 0 success, 1 error (usage errors included), 2 "changes present"
+//! (only under `plan --detailed-exitcode`).
+
+mod args;
+mod environments;
+mod run;
+mod ui;
+
+use args::{Cli, Command};
+use clap::Parser;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::workspace::Workspace;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    Success,
+    Failure,
+}
+
+impl From<ExitStatus> for ExitCode {
+    fn from(s: ExitStatus) -> ExitCode {
+        match s {
+            ExitStatus::Success => ExitCode::SUCCESS,
+            ExitStatus::Failure => ExitCode::from(1),
+        }
+    }
+}
+
+/// Options every command sees.
+pub struct Globals {
+    pub workspace: Option<PathBuf>,
+    pub env: Option<String>,
+}
+
+impl Globals {
+    pub fn workspace(&self) -> miette::Result<Workspace> {
+        Ok(Workspace::open(&Workspace::locate(self.workspace.as_deref()))?)
+    }
+}
+
+pub fn main() -> ExitCode {
+    install_error_renderer();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // clap uses 2 for usage errors, which would read as "changes present".
+            return if e.use_stderr() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let globals = Globals {
+        workspace: cli.global.workspace,
+        env: cli.global.env,
+    };
+    let result = match &cli.command {
+        Command::Init => environments::init(&globals),
+        Command::Create(a) => environments::create(&globals, a),
+        Command::List(a) => environments::list(&globals, a),
+        Command::Use { name } => environments::use_env(&globals, name),
+        Command::Delete { name, yes } => environments::delete(&globals, name, *yes),
+        Command::Run { args } => run::run(&globals, args),
+    };
+    match result {
+        Ok(status) => status.into(),
+        Err(report) => {
+            eprintln!("{report:?}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Diagnostics wrap to the terminal's width on a terminal; in logs and pipes, lines stay whole
+/// so that CI output and `grep` see each message on one line.
+fn install_error_renderer() {
+    use std::io::IsTerminal;
+    let terminal = std::io::stderr().is_terminal();
+    let _ = miette::set_hook(Box::new(move |_| {
+        Box::new(miette::MietteHandlerOpts::new().wrap_lines(terminal).build())
+    }));
+}

@@ -1,0 +1,105 @@
+//! Durable filesystem operations. Every file comfydock writes goes through `write_atomic`:
+//! a temp file in the same folder, fsync, rename, fsync of the folder, so a crash leaves
+//! either the old bytes or the new ones, never a torn file.
+
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+/// Writes `bytes` to `path` atomically (temp file + fsync + rename + fsync of the parent).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let parent = parent_of(path);
+    fs::create_dir_all(&parent)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".comfydock-tmp-")
+        .tempfile_in(&parent)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    sync_dir(&parent)
+}
+
+/// Flushes a folder's entries (renames, new files) to disk.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Points `link` at `target` atomically: a temp symlink renamed over the old one.
+pub fn replace_symlink(target: &Path, link: &Path) -> io::Result<()> {
+    let parent = parent_of(link);
+    let tmp = parent.join(format!(
+        ".comfydock-link-{}-{}",
+        std::process::id(),
+        link.file_name().and_then(|n| n.to_str()).unwrap_or("link")
+    ));
+    let _ = fs::remove_file(&tmp);
+    std::os::unix::fs::symlink(target, &tmp)?;
+    fs::rename(&tmp, link)?;
+    sync_dir(&parent)
+}
+
+/// Renames and makes the rename durable.
+pub fn rename_durable(from: &Path, to: &Path) -> io::Result<()> {
+    fs::rename(from, to)?;
+    sync_dir(&parent_of(to))?;
+    let from_parent = parent_of(from);
+    if from_parent != parent_of(to) {
+        sync_dir(&from_parent)?;
+    }
+    Ok(())
+}
+
+fn parent_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Copies a tree, keeping symlinks as symlinks and file modes. Used where a reflink or hardlink
+/// would let a node pack's run-time writes reach the shared store.
+pub fn copy_tree(from: &Path, to: &Path) -> io::Result<()> {
+    fs::create_dir_all(to)?;
+    for entry in walkdir::WalkDir::new(from).min_depth(1) {
+        let entry = entry.map_err(io::Error::other)?;
+        let rel = entry.path().strip_prefix(from).map_err(io::Error::other)?;
+        let dest = to.join(rel);
+        let ft = entry.file_type();
+        if ft.is_dir() {
+            fs::create_dir_all(&dest)?;
+        } else if ft.is_symlink() {
+            std::os::unix::fs::symlink(fs::read_link(entry.path())?, &dest)?;
+        } else {
+            fs::copy(entry.path(), &dest)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_atomic_replaces_content_and_leaves_no_temp_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.toml");
+        write_atomic(&path, b"one").unwrap();
+        write_atomic(&path, b"two").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"two");
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("a.toml")]);
+    }
+
+    #[test]
+    fn replace_symlink_switches_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let link = dir.path().join(".venv");
+        replace_symlink(Path::new("gen-1"), &link).unwrap();
+        replace_symlink(Path::new("gen-2"), &link).unwrap();
+        assert_eq!(fs::read_link(&link).unwrap(), Path::new("gen-2"));
+    }
+}

@@ -1,0 +1,104 @@
+//! Local repository work through libgit2.
+
+use super::{GitError, Result};
+use git2::{IndexAddOption, ObjectType, Oid, Repository, Signature};
+use std::path::Path;
+
+fn local(path: &Path) -> impl Fn(git2::Error) -> GitError + '_ {
+    move |source| GitError::Local {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn open(path: &Path) -> Result<Repository> {
+    Repository::open(path).map_err(local(path))
+}
+
+/// Resolves a tag, branch (local or `origin/`), or commit (full or abbreviated) to a commit id.
+pub fn resolve_rev(repo_path: &Path, rev: &str) -> Result<String> {
+    let repo = open(repo_path)?;
+    let candidates = [
+        format!("refs/tags/{rev}"),
+        format!("refs/remotes/origin/{rev}"),
+        format!("refs/heads/{rev}"),
+        rev.to_string(),
+    ];
+    for spec in &candidates {
+        if let Ok(obj) = repo.revparse_single(spec)
+            && let Ok(commit) = obj.peel(ObjectType::Commit)
+        {
+            return Ok(commit.id().to_string());
+        }
+    }
+    Err(GitError::RevNotFound {
+        rev: rev.to_string(),
+        repo: repo_path.display().to_string(),
+    })
+}
+
+/// Checks out `commit` with a detached HEAD, overwriting tracked files.
+pub fn checkout_detached(repo_path: &Path, commit: &str) -> Result<()> {
+    let repo = open(repo_path)?;
+    let err = local(repo_path);
+    let oid = Oid::from_str(commit).map_err(&err)?;
+    let obj = repo.find_object(oid, Some(ObjectType::Commit)).map_err(&err)?;
+    let mut opts = git2::build::CheckoutBuilder::new();
+    opts.force();
+    repo.checkout_tree(&obj, Some(&mut opts)).map_err(&err)?;
+    repo.set_head_detached(oid).map_err(&err)
+}
+
+/// The commit HEAD points at, or None for a repository with no commits.
+pub fn head_commit(repo_path: &Path) -> Result<Option<String>> {
+    let repo = open(repo_path)?;
+    let head = match repo.head() {
+        Ok(h) => h,
+        Err(e) if e.code() == git2::ErrorCode::UnbornBranch => return Ok(None),
+        Err(e) => return Err(local(repo_path)(e)),
+    };
+    Ok(head.peel_to_commit().ok().map(|c| c.id().to_string()))
+}
+
+/// True when tracked files differ from HEAD (untracked files do not count).
+pub fn is_dirty(repo_path: &Path) -> Result<bool> {
+    let repo = open(repo_path)?;
+    let mut opts = git2::StatusOptions::new();
+    opts.include_untracked(false).include_ignored(false);
+    let statuses = repo.statuses(Some(&mut opts)).map_err(local(repo_path))?;
+    Ok(!statuses.is_empty())
+}
+
+/// Creates an empty repository (harmless on an existing one).
+pub fn init_repo(path: &Path) -> Result<()> {
+    Repository::init(path).map(drop).map_err(local(path))
+}
+
+/// Stages every change (additions, edits, deletions) and commits it. Returns the new commit,
+/// or the current HEAD when there was nothing to commit.
+pub fn commit_all(repo_path: &Path, message: &str) -> Result<String> {
+    let repo = open(repo_path)?;
+    let err = local(repo_path);
+    let mut index = repo.index().map_err(&err)?;
+    index.add_all(["*"], IndexAddOption::DEFAULT, None).map_err(&err)?;
+    index.update_all(["*"], None).map_err(&err)?;
+    index.write().map_err(&err)?;
+    let tree_id = index.write_tree().map_err(&err)?;
+    let parent = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
+    if let Some(p) = &parent
+        && p.tree_id() == tree_id
+    {
+        return Ok(p.id().to_string());
+    }
+    let tree = repo.find_tree(tree_id).map_err(&err)?;
+    // The user's identity when git knows it; otherwise a neutral one, so a fresh machine works.
+    let sig = repo
+        .signature()
+        .or_else(|_| Signature::now("comfydock", "comfydock@localhost"))
+        .map_err(&err)?;
+    let parents: Vec<&git2::Commit> = parent.iter().collect();
+    let oid = repo
+        .commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)
+        .map_err(&err)?;
+    Ok(oid.to_string())
+}

@@ -1,0 +1,48 @@
+//! git, two ways: the `git` command for anything that may touch the network (clone, fetch,
+//! ls-remote), so credentials, proxies and ssh behave as the user expects; libgit2 (git2) for
+//! local work that must be fast and precise (resolving revisions, checkouts, `.cec` commits).
+
+mod local;
+mod remote;
+
+pub use local::{checkout_detached, commit_all, head_commit, init_repo, is_dirty, resolve_rev};
+pub use remote::{clone, fetch, ls_remote_tags, newest_tag};
+
+use miette::Diagnostic;
+use std::path::PathBuf;
+use thiserror::Error;
+
+#[derive(Debug, Error, Diagnostic)]
+pub enum GitError {
+    #[error("the `git` command was not found")]
+    #[diagnostic(
+        code(comfydock::git::missing),
+        help("install git (e.g. `apt-get install git`) and make sure it is on PATH")
+    )]
+    NotInstalled,
+
+    #[error("`git {args}` failed")]
+    #[diagnostic(code(comfydock::git::command), help("{stderr}"))]
+    Command { args: String, stderr: String },
+
+    #[error("revision `{rev}` was not found in {repo}")]
+    #[diagnostic(
+        code(comfydock::git::rev_not_found),
+        help("use a tag, a branch or a commit that exists in the repository (`git ls-remote {repo}` lists them)")
+    )]
+    RevNotFound { rev: String, repo: String },
+
+    #[error("{repo} has no tags to pick a default version from")]
+    #[diagnostic(code(comfydock::git::no_tags), help("name a tag, branch or commit explicitly"))]
+    NoTags { repo: String },
+
+    #[error("git operation failed in {}", path.display())]
+    #[diagnostic(code(comfydock::git::libgit2))]
+    Local {
+        path: PathBuf,
+        #[source]
+        source: git2::Error,
+    },
+}
+
+pub type Result<T, E = GitError> = std::result::Result<T, E>;

@@ -1,0 +1,118 @@
+//! Network-facing git through the `git` command.
+
+use super::{GitError, Result};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+fn run(args: &[&str], cwd: Option<&Path>) -> Result<String> {
+    let mut cmd = Command::new("git");
+    cmd.args(args)
+        .stdin(Stdio::null())
+        // Never hang on a credential prompt: CI has no terminal, and a prompt is a hang.
+        .env("GIT_TERMINAL_PROMPT", "0");
+    if let Some(dir) = cwd {
+        cmd.current_dir(dir);
+    }
+    let out = cmd.output().map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => GitError::NotInstalled,
+        _ => GitError::Command {
+            args: args.join(" "),
+            stderr: e.to_string(),
+        },
+    })?;
+    if !out.status.success() {
+        return Err(GitError::Command {
+            args: args.join(" "),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        });
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Clones `url` (any git URL, `file://` URL or local path) into `dest`.
+pub fn clone(url: &str, dest: &Path) -> Result<()> {
+    let dest = dest.to_string_lossy();
+    run(&["clone", "--quiet", "--no-checkout", url, &dest], None).map(drop)
+}
+
+/// Fetches every branch and tag of `origin` into an existing clone.
+pub fn fetch(repo: &Path) -> Result<()> {
+    run(
+        &[
+            "fetch",
+            "--quiet",
+            "--tags",
+            "--force",
+            "origin",
+            "+refs/heads/*:refs/remotes/origin/*",
+        ],
+        Some(repo),
+    )
+    .map(drop)
+}
+
+/// Tags of a remote repository, with the commit each points to (peeled).
+pub fn ls_remote_tags(url: &str) -> Result<Vec<(String, String)>> {
+    let out = run(&["ls-remote", "--tags", url], None)?;
+    let mut tags: Vec<(String, String)> = Vec::new();
+    for line in out.lines() {
+        let Some((oid, name)) = line.split_once('\t') else {
+            continue;
+        };
+        let Some(tag) = name.strip_prefix("refs/tags/") else {
+            continue;
+        };
+        match tag.strip_suffix("^{}") {
+            // A peeled entry gives the commit of an annotated tag: it wins over the tag object.
+            Some(base) => {
+                tags.retain(|(t, _)| t != base);
+                tags.push((base.to_string(), oid.to_string()));
+            }
+            None if !tags.iter().any(|(t, _)| t == tag) => tags.push((tag.to_string(), oid.to_string())),
+            None => {}
+        }
+    }
+    Ok(tags)
+}
+
+/// The newest tag of a remote, by version order (`v0.10.0` after `v0.9.2`), ignoring
+/// pre-releases when a release exists.
+pub fn newest_tag(url: &str) -> Result<String> {
+    let tags = ls_remote_tags(url)?;
+    pick_newest(tags.iter().map(|(t, _)| t.as_str()))
+        .map(str::to_string)
+        .ok_or_else(|| GitError::NoTags { repo: url.to_string() })
+}
+
+fn pick_newest<'a>(tags: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let parsed: Vec<(&str, Option<semver::Version>)> = tags
+        .map(|t| (t, semver::Version::parse(t.trim_start_matches(['v', 'V'])).ok()))
+        .collect();
+    let releases = parsed
+        .iter()
+        .filter(|(_, v)| v.as_ref().is_some_and(|v| v.pre.is_empty()));
+    if let Some((t, _)) = releases.max_by(|a, b| a.1.cmp(&b.1)) {
+        return Some(t);
+    }
+    if let Some((t, _)) = parsed.iter().filter(|(_, v)| v.is_some()).max_by(|a, b| a.1.cmp(&b.1)) {
+        return Some(t);
+    }
+    parsed.iter().map(|(t, _)| *t).max()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pick_newest;
+
+    #[test]
+    fn newest_tag_uses_version_order_not_string_order() {
+        let tags = ["v0.9.2", "v0.10.0", "v0.3.1", "latest-nightly"];
+        assert_eq!(pick_newest(tags.into_iter()), Some("v0.10.0"));
+    }
+
+    #[test]
+    fn prereleases_lose_to_releases() {
+        let tags = ["v0.3.0", "v0.4.0-rc1"];
+        assert_eq!(pick_newest(tags.into_iter()), Some("v0.3.0"));
+    }
+}

@@ -1,0 +1,18 @@
+//! The desired state on disk: `.cec/pyproject.toml` and its `[tool.comfydock]` section.
+//!
+//! Reading goes through serde into typed values (`ComfydockConfig`); writing goes through
+//! toml_edit on the user's own document, so comments, order and formatting survive and an edit
+//! touches only the table it is about.
+
+mod error;
+mod pyproject;
+mod spec;
+mod template;
+
+pub use error::ManifestError;
+pub use pyproject::Manifest;
+pub use spec::{ComfydockConfig, ModelSource, ModelSpec, NodeSource, NodeSpec, Requires, TrackedWorkflow, Workflows};
+pub use template::{NewEnvironment, new_pyproject};
+
+/// The schema version of `[tool.comfydock]` this build reads and writes.
+pub const SCHEMA_VERSION: &str = "1";

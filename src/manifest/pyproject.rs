@@ -1,0 +1,286 @@
+//! `Manifest`: the pyproject document as the user wrote it, plus its typed `[tool.comfydock]`.
+
+use super::{ComfydockConfig, ManifestError, NodeSpec, SCHEMA_VERSION};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use toml_edit::{Array, DocumentMut, Item, Table, Value};
+
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    path: PathBuf,
+    doc: DocumentMut,
+    config: ComfydockConfig,
+}
+
+#[derive(Deserialize)]
+struct PyProject {
+    tool: Option<ToolSection>,
+}
+
+#[derive(Deserialize)]
+struct ToolSection {
+    comfydock: Option<ComfydockConfig>,
+}
+
+impl Manifest {
+    pub fn load(path: &Path) -> Result<Self, ManifestError> {
+        let source = std::fs::read_to_string(path).map_err(|source| ManifestError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(path, &source)
+    }
+
+    /// Parses `source` as the manifest at `path` (the path is only used in messages and `save`).
+    pub fn parse(path: &Path, source: &str) -> Result<Self, ManifestError> {
+        let doc: DocumentMut = source.parse().map_err(|e: toml_edit::TomlError| {
+            ManifestError::invalid(path, source, e.message().to_string(), e.span())
+        })?;
+        let typed: PyProject = toml::from_str(source)
+            .map_err(|e| ManifestError::invalid(path, source, e.message().to_string(), e.span()))?;
+        let config = typed
+            .tool
+            .and_then(|t| t.comfydock)
+            .ok_or_else(|| ManifestError::MissingSection {
+                path: path.to_path_buf(),
+            })?;
+        if config.version != SCHEMA_VERSION {
+            return Err(ManifestError::UnsupportedVersion {
+                found: config.version,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        Ok(Manifest {
+            path: path.to_path_buf(),
+            doc,
+            config,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn config(&self) -> &ComfydockConfig {
+        &self.config
+    }
+
+    /// The document exactly as it would be written.
+    pub fn render(&self) -> String {
+        self.doc.to_string()
+    }
+
+    pub fn save(&self) -> std::io::Result<()> {
+        crate::fsx::write_atomic(&self.path, self.render().as_bytes())
+    }
+
+    /// `[project].dependencies`.
+    pub fn dependencies(&self) -> Vec<String> {
+        self.doc
+            .get("project")
+            .and_then(|p| p.get("dependencies"))
+            .and_then(Item::as_array)
+            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+            .unwrap_or_default()
+    }
+
+    /// Replaces `[project].dependencies`, one requirement a line.
+    pub fn set_dependencies(&mut self, deps: &[String]) {
+        let project = self.doc.entry("project").or_insert_with(|| Item::Table(Table::new()));
+        project["dependencies"] = Item::Value(Value::Array(multiline_array(deps)));
+    }
+
+    /// Sets a scalar of `[tool.comfydock]` (`comfyui_version`, `python_version`, ...).
+    pub fn set_setting(&mut self, key: &str, value: &str) {
+        comfydock_table(&mut self.doc)[key] = toml_edit::value(value);
+        self.refresh();
+    }
+
+    /// Adds or replaces `[tool.comfydock.nodes.<id>]`, leaving every other table as it was.
+    pub fn set_node(&mut self, id: &str, spec: &NodeSpec) {
+        let nodes = comfydock_table(&mut self.doc)
+            .entry("nodes")
+            .or_insert_with(|| {
+                let mut t = Table::new();
+                t.set_implicit(true);
+                Item::Table(t)
+            })
+            .as_table_mut()
+            .expect("nodes is a table");
+        let mut table = Table::new();
+        let fields: [(&str, Option<String>); 7] = [
+            ("name", spec.name.clone()),
+            ("source", spec.source.map(|s| serde_plain(&s))),
+            ("registry_id", spec.registry_id.clone()),
+            ("version", spec.version.clone()),
+            ("repository", spec.repository.clone()),
+            ("rev", spec.rev.clone()),
+            ("path", spec.path.clone()),
+        ];
+        for (key, value) in fields {
+            if let Some(v) = value {
+                table[key] = toml_edit::value(v);
+            }
+        }
+        nodes.insert(id, Item::Table(table));
+        self.refresh();
+    }
+
+    /// Removes `[tool.comfydock.nodes.<id>]`; false when there was no such node.
+    pub fn remove_node(&mut self, id: &str) -> bool {
+        let removed = comfydock_table(&mut self.doc)
+            .get_mut("nodes")
+            .and_then(Item::as_table_like_mut)
+            .and_then(|t| t.remove(id))
+            .is_some();
+        self.refresh();
+        removed
+    }
+
+    /// Re-reads the typed view after an edit, so `config()` always matches the document.
+    fn refresh(&mut self) {
+        let text = self.doc.to_string();
+        if let Ok(typed) = toml::from_str::<PyProject>(&text)
+            && let Some(config) = typed.tool.and_then(|t| t.comfydock)
+        {
+            self.config = config;
+        }
+    }
+}
+
+fn comfydock_table(doc: &mut DocumentMut) -> &mut Table {
+    let tool = doc.entry("tool").or_insert_with(|| {
+        let mut t = Table::new();
+        t.set_implicit(true);
+        Item::Table(t)
+    });
+    tool.as_table_mut()
+        .expect("[tool] is a table")
+        .entry("comfydock")
+        .or_insert_with(|| Item::Table(Table::new()))
+        .as_table_mut()
+        .expect("[tool.comfydock] is a table")
+}
+
+fn multiline_array(items: &[String]) -> Array {
+    let mut array: Array = items.iter().map(String::as_str).collect();
+    for value in array.iter_mut() {
+        value.decor_mut().set_prefix("\n    ");
+    }
+    array.set_trailing(if items.is_empty() { "" } else { "\n" });
+    array.set_trailing_comma(!items.is_empty());
+    array
+}
+
+fn serde_plain<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::NodeSource;
+
+    const DESIGN_EXAMPLE: &str = r#"[project]
+name = "env"
+version = "0.1.0"
+dependencies = ["numpy"]  # ComfyUI's own
+
+# comfydock's section
+[tool.comfydock]
+version = "1"                      # schema version of this section
+comfyui_version = "v0.3.10"        # tag, branch or commit
+python_version = "3.12"
+
+[tool.comfydock.nodes.comfyui-impact-pack]
+name = "ComfyUI Impact Pack"
+source = "registry"                # registry | git | local
+registry_id = "comfyui-impact-pack"
+version = "8.8.1"
+
+[tool.comfydock.nodes.my-dev-node]
+source = "local"
+path = "../my-dev-node"
+
+[tool.comfydock.models.sd15_base]
+name = "SD 1.5 Base"
+hash = "blake3:7c49"
+size = 4265146304
+category = "checkpoints"
+filename = "v1-5-pruned.safetensors"
+sources = [
+  { type = "huggingface", repo = "runwayml/stable-diffusion-v1-5", file = "v1-5-pruned.safetensors" },
+  { type = "civitai", model_id = "6431", version_id = "7425" },
+  { type = "url", url = "https://example.com/models/sd15.safetensors" },
+]
+
+[tool.comfydock.workflows.tracked.my_workflow]
+file = "workflows/my_workflow.json"
+requires = {
+  nodes = ["comfyui-impact-pack"],
+  models = ["sd15_base"],
+  python = ["numpy"],
+}
+"#;
+
+    fn parse(text: &str) -> Manifest {
+        Manifest::parse(Path::new("pyproject.toml"), text).unwrap()
+    }
+
+    #[test]
+    fn reads_design_example_with_multiline_inline_table() {
+        let m = parse(DESIGN_EXAMPLE);
+        let c = m.config();
+        assert_eq!(c.comfyui_version.as_deref(), Some("v0.3.10"));
+        assert_eq!(c.nodes["comfyui-impact-pack"].source, Some(NodeSource::Registry));
+        assert_eq!(c.models["sd15_base"].sources.len(), 3);
+        assert_eq!(c.workflows.tracked["my_workflow"].requires.models, vec!["sd15_base"]);
+        assert_eq!(c.workflows.tracked["my_workflow"].requires.python, vec!["numpy"]);
+    }
+
+    #[test]
+    fn unchanged_document_round_trips_byte_for_byte() {
+        assert_eq!(parse(DESIGN_EXAMPLE).render(), DESIGN_EXAMPLE);
+    }
+
+    #[test]
+    fn adding_a_node_touches_only_its_table() {
+        let mut m = parse(DESIGN_EXAMPLE);
+        let spec = NodeSpec {
+            source: Some(NodeSource::Git),
+            repository: Some("https://x/y".into()),
+            rev: Some("main".into()),
+            ..Default::default()
+        };
+        m.set_node("my-git-node", &spec);
+        let out = m.render();
+        assert!(out.starts_with(DESIGN_EXAMPLE.split("[tool.comfydock.models").next().unwrap()));
+        assert!(out.contains("# schema version of this section"));
+        assert!(out.contains(
+            "[tool.comfydock.nodes.my-git-node]\nsource = \"git\"\nrepository = \"https://x/y\"\nrev = \"main\"\n"
+        ));
+        assert_eq!(m.config().nodes["my-git-node"].rev.as_deref(), Some("main"));
+        // Removing it again gives back the original bytes.
+        assert!(m.remove_node("my-git-node"));
+        assert_eq!(m.render(), DESIGN_EXAMPLE);
+    }
+
+    #[test]
+    fn syntax_errors_carry_a_location() {
+        let err = Manifest::parse(Path::new("p.toml"), "[tool.comfydock]\nversion = \"1\"\nbroken = \n").unwrap_err();
+        match err {
+            ManifestError::Invalid { span: Some(span), .. } => assert!(span.offset() >= 30),
+            other => panic!("unexpected: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn type_errors_point_at_the_value() {
+        let text = "[tool.comfydock]\nversion = \"1\"\n[tool.comfydock.models.a]\nhash = 12\n";
+        let err = Manifest::parse(Path::new("p.toml"), text).unwrap_err();
+        assert!(matches!(err, ManifestError::Invalid { span: Some(_), .. }), "{err:?}");
+    }
+}

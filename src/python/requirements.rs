@@ -1,0 +1,129 @@
+//! Reading `requirements.txt` files into PEP 508 requirement strings that uv accepts in
+//! `[project].dependencies` or `[dependency-groups]`. Lines uv cannot take there are returned
+//! as `Rejected` with their line number, never dropped silently.
+
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Requirements {
+    /// Requirement strings in file order, trimmed, comments removed.
+    pub accepted: Vec<String>,
+    pub rejected: Vec<Rejected>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejected {
+    pub line: usize,
+    pub text: String,
+    pub reason: &'static str,
+}
+
+pub fn parse_requirements(text: &str) -> Requirements {
+    let mut out = Requirements::default();
+    let mut logical = String::new();
+    let mut start_line = 0;
+    for (idx, raw) in text.lines().enumerate() {
+        if logical.is_empty() {
+            start_line = idx + 1;
+        }
+        // A trailing backslash continues the requirement on the next line.
+        if let Some(stripped) = raw.strip_suffix('\\') {
+            logical.push_str(stripped);
+            continue;
+        }
+        logical.push_str(raw);
+        let line = std::mem::take(&mut logical);
+        classify(&line, start_line, &mut out);
+    }
+    if !logical.is_empty() {
+        classify(&logical, start_line, &mut out);
+    }
+    out
+}
+
+fn classify(line: &str, number: usize, out: &mut Requirements) {
+    let text = strip_comment(line).trim();
+    if text.is_empty() {
+        return;
+    }
+    let reject = |reason| Rejected {
+        line: number,
+        text: text.to_string(),
+        reason,
+    };
+    let rejected = if text.starts_with("-e") || text.starts_with("--editable") {
+        Some(reject(
+            "editable installs cannot be locked; publish the package or add it as a local node",
+        ))
+    } else if text.starts_with("-r")
+        || text.starts_with("--requirement")
+        || text.starts_with("-c")
+        || text.starts_with("--constraint")
+    {
+        Some(reject(
+            "included requirement files are not followed; list the requirements directly",
+        ))
+    } else if text.starts_with('-') {
+        Some(reject(
+            "pip options do not belong in a requirement; configure indexes in [tool.uv]",
+        ))
+    } else if looks_like_bare_url(text) {
+        Some(reject("a URL without a package name; write it as `name @ URL`"))
+    } else if !starts_with_name(text) {
+        Some(reject("not a PEP 508 requirement"))
+    } else {
+        None
+    };
+    match rejected {
+        Some(r) => out.rejected.push(r),
+        None => out.accepted.push(text.to_string()),
+    }
+}
+
+/// A `#` starts a comment at the start of a line or after whitespace (a URL fragment like
+/// `#egg=` has no space before it).
+fn strip_comment(line: &str) -> &str {
+    let bytes = line.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        if b == b'#' && (i == 0 || bytes[i - 1].is_ascii_whitespace()) {
+            return &line[..i];
+        }
+    }
+    line
+}
+
+fn looks_like_bare_url(text: &str) -> bool {
+    ["http://", "https://", "git+", "file:", "./", "../", "/"]
+        .iter()
+        .any(|p| text.starts_with(p))
+}
+
+fn starts_with_name(text: &str) -> bool {
+    text.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_requirements_and_reports_what_uv_cannot_take() {
+        let text = "# ComfyUI\ntorch\nnumpy>=1.25.0  # pinned low\n\n-e git+https://x/y#egg=y\n-r other.txt\nhttps://x/y.whl\nPillow ; python_version >= '3.8'\n--extra-index-url https://x\nfoo @ https://x/foo.whl#sha256=ab\n";
+        let r = parse_requirements(text);
+        assert_eq!(
+            r.accepted,
+            vec![
+                "torch",
+                "numpy>=1.25.0",
+                "Pillow ; python_version >= '3.8'",
+                "foo @ https://x/foo.whl#sha256=ab"
+            ]
+        );
+        let lines: Vec<usize> = r.rejected.iter().map(|r| r.line).collect();
+        assert_eq!(lines, vec![5, 6, 7, 9]);
+    }
+
+    #[test]
+    fn joins_continuation_lines() {
+        let r = parse_requirements("numpy \\\n  >=1.0\n");
+        assert_eq!(r.accepted, vec!["numpy   >=1.0"]);
+    }
+}

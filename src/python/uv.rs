@@ -1,0 +1,134 @@
+//! The uv driver. comfydock never re-implements resolution or installation: it runs the real
+//! `uv` with the workspace's shared cache (same filesystem as the venvs, so uv hardlinks) and
+//! shared Python installs, and turns uv's failures into diagnostics that keep uv's explanation.
+
+use miette::Diagnostic;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use thiserror::Error;
+
+#[derive(Debug, Error, Diagnostic)]
+pub enum UvError {
+    #[error("uv was not found (looked for `{0}`)")]
+    #[diagnostic(
+        code(comfydock::uv::missing),
+        help(
+            "install uv with `pip install uv` (or see https://docs.astral.sh/uv/), or point COMFYDOCK_UV at the binary"
+        )
+    )]
+    NotInstalled(String),
+
+    #[error("`uv {args}` failed")]
+    #[diagnostic(code(comfydock::uv::failed), help("uv said:\n{stderr}"))]
+    Failed { args: String, stderr: String },
+
+    #[error("could not run uv")]
+    #[diagnostic(code(comfydock::uv::io))]
+    Io(#[from] std::io::Error),
+}
+
+pub type Result<T, E = UvError> = std::result::Result<T, E>;
+
+#[derive(Debug, Clone)]
+pub struct Uv {
+    bin: PathBuf,
+    cache_dir: PathBuf,
+    python_install_dir: PathBuf,
+}
+
+impl Uv {
+    /// Finds uv: `COMFYDOCK_UV`, then a configured path, then `uv` on PATH.
+    pub fn locate(configured: Option<&Path>, cache_dir: PathBuf, python_install_dir: PathBuf) -> Result<Self> {
+        let bin = std::env::var_os("COMFYDOCK_UV")
+            .map(PathBuf::from)
+            .or_else(|| configured.map(Path::to_path_buf))
+            .unwrap_or_else(|| PathBuf::from("uv"));
+        let uv = Uv {
+            bin,
+            cache_dir,
+            python_install_dir,
+        };
+        match uv
+            .command()
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+        {
+            Ok(s) if s.success() => Ok(uv),
+            _ => Err(UvError::NotInstalled(uv.bin.display().to_string())),
+        }
+    }
+
+    fn command(&self) -> Command {
+        let mut cmd = Command::new(&self.bin);
+        cmd.env("UV_CACHE_DIR", &self.cache_dir)
+            .env("UV_PYTHON_INSTALL_DIR", &self.python_install_dir)
+            .env("UV_NO_PROGRESS", "1")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    fn run<I, S>(&self, args: I, configure: impl FnOnce(&mut Command)) -> Result<String>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut cmd = self.command();
+        cmd.args(args);
+        configure(&mut cmd);
+        let shown = cmd
+            .get_args()
+            .map(|a| a.to_string_lossy())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let out = cmd.output()?;
+        if !out.status.success() {
+            return Err(UvError::Failed {
+                args: shown,
+                stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            });
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// The `major.minor` of the interpreter uv picks for `request` (None: any Python >= 3.10).
+    pub fn python_version(&self, request: Option<&str>) -> Result<String> {
+        let request = request.unwrap_or(">=3.10");
+        let path = self.run(["python", "find", request], |_| {})?;
+        let out = Command::new(path.trim())
+            .args(["-c", "import sys; print('%d.%d' % sys.version_info[:2])"])
+            .output()?;
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    }
+
+    /// `uv lock` for the project in `project_dir`: writes `uv.lock` beside its pyproject.
+    pub fn lock(&self, project_dir: &Path) -> Result<()> {
+        self.run(
+            [OsStr::new("lock"), OsStr::new("--project"), project_dir.as_os_str()],
+            |_| {},
+        )
+        .map(drop)
+    }
+
+    /// `uv sync --frozen`: installs exactly what `uv.lock` says into `venv` (created if absent),
+    /// removing anything else.
+    pub fn sync_frozen(&self, project_dir: &Path, venv: &Path, extras: &[String]) -> Result<()> {
+        let mut args: Vec<&OsStr> = vec![
+            OsStr::new("sync"),
+            OsStr::new("--frozen"),
+            OsStr::new("--all-groups"),
+            OsStr::new("--project"),
+            project_dir.as_os_str(),
+        ];
+        for extra in extras {
+            args.push(OsStr::new("--extra"));
+            args.push(OsStr::new(extra));
+        }
+        self.run(args, |cmd| {
+            cmd.env("UV_PROJECT_ENVIRONMENT", venv);
+        })
+        .map(drop)
+    }
+}

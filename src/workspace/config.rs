@@ -1,0 +1,59 @@
+//! `workspace.toml`: settings shared by every environment of a workspace.
+
+use super::{Result, WorkspaceError};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use toml_edit::DocumentMut;
+
+pub(super) const FILE_NAME: &str = "workspace.toml";
+
+pub(super) const TEMPLATE: &str = r#"# comfydock workspace settings.
+version = "1"
+
+# The environment commands act on when no `-e NAME` is given (`comfydock use NAME` sets it).
+# active_environment = "demo"
+
+# The uv binary to run (default: `uv` on PATH; COMFYDOCK_UV overrides).
+# uv = "/usr/local/bin/uv"
+"#;
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct WorkspaceConfig {
+    pub active_environment: Option<String>,
+    pub uv: Option<PathBuf>,
+}
+
+impl WorkspaceConfig {
+    pub(super) fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|source| WorkspaceError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        toml::from_str(&text)
+            .map_err(|e| crate::manifest::ManifestError::invalid(path, &text, e.message().to_string(), e.span()).into())
+    }
+
+    /// Sets or clears `active_environment`, keeping the rest of the file as the user wrote it.
+    pub(super) fn set_active(path: &Path, name: Option<&str>) -> Result<()> {
+        let io = |source| WorkspaceError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let text = std::fs::read_to_string(path).map_err(io)?;
+        let mut doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
+            WorkspaceError::from(crate::manifest::ManifestError::invalid(
+                path,
+                &text,
+                e.message().to_string(),
+                e.span(),
+            ))
+        })?;
+        match name {
+            Some(n) => doc["active_environment"] = toml_edit::value(n),
+            None => {
+                doc.remove("active_environment");
+            }
+        }
+        crate::fsx::write_atomic(path, doc.to_string().as_bytes()).map_err(io)
+    }
+}

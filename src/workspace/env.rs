@@ -1,0 +1,72 @@
+//! One environment's paths, and what `list` shows about it.
+
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone)]
+pub struct EnvPaths {
+    pub name: String,
+    pub root: PathBuf,
+    /// `.cec/`: the desired state, a git repository.
+    pub cec: PathBuf,
+    /// `.comfydock/`: per-environment state (journal, generations, trash, lock).
+    pub state: PathBuf,
+    pub venv: PathBuf,
+    pub comfyui: PathBuf,
+}
+
+impl EnvPaths {
+    pub fn new(root: PathBuf, name: &str) -> Self {
+        EnvPaths {
+            name: name.to_string(),
+            cec: root.join(".cec"),
+            state: root.join(".comfydock"),
+            venv: root.join(".venv"),
+            comfyui: root.join("ComfyUI"),
+            root,
+        }
+    }
+
+    pub fn pyproject(&self) -> PathBuf {
+        self.cec.join("pyproject.toml")
+    }
+
+    pub fn custom_nodes(&self) -> PathBuf {
+        self.comfyui.join("custom_nodes")
+    }
+
+    pub fn python(&self) -> PathBuf {
+        self.venv.join("bin").join("python")
+    }
+
+    /// Present while `create` is still building the environment (or after it was killed).
+    pub fn creating_marker(&self) -> PathBuf {
+        self.state.join("creating")
+    }
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct EnvInfo {
+    pub name: String,
+    pub active: bool,
+    pub path: PathBuf,
+    pub comfyui_version: Option<String>,
+    pub python_version: Option<String>,
+    /// False when a `create` did not finish (killed); `delete` cleans it up.
+    pub complete: bool,
+}
+
+impl EnvInfo {
+    pub fn read(paths: &EnvPaths, active: bool) -> Self {
+        let config = crate::manifest::Manifest::load(&paths.pyproject())
+            .ok()
+            .map(|m| m.config().clone());
+        EnvInfo {
+            name: paths.name.clone(),
+            active,
+            path: paths.root.clone(),
+            comfyui_version: config.as_ref().and_then(|c| c.comfyui_version.clone()),
+            python_version: config.as_ref().and_then(|c| c.python_version.clone()),
+            complete: !Path::exists(&paths.creating_marker()),
+        }
+    }
+}
