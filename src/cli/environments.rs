@@ -3,7 +3,8 @@
 use super::args::{CreateArgs, ListArgs};
 use super::ui::{StderrReporter, confirm};
 use super::{ExitStatus, Globals};
-use crate::workspace::{CreateOptions, Workspace, create_environment};
+use crate::reconcile::{CreateOptions, create_environment};
+use crate::workspace::Workspace;
 use miette::Result;
 
 pub fn init(g: &Globals) -> Result<ExitStatus> {

@@ -60,13 +60,36 @@ pub fn head_commit(repo_path: &Path) -> Result<Option<String>> {
     Ok(head.peel_to_commit().ok().map(|c| c.id().to_string()))
 }
 
-/// True when tracked files differ from HEAD (untracked files do not count).
-pub fn is_dirty(repo_path: &Path) -> Result<bool> {
+/// True when the repository has `commit` (full id).
+pub fn has_commit(repo_path: &Path, commit: &str) -> bool {
+    let Ok(repo) = Repository::open(repo_path) else {
+        return false;
+    };
+    Oid::from_str(commit).is_ok_and(|oid| repo.find_commit(oid).is_ok())
+}
+
+/// Writes the tree of `commit` into `dest` (no `.git`): how a git node pack enters the store.
+pub fn export_tree(repo_path: &Path, commit: &str, dest: &Path) -> Result<()> {
     let repo = open(repo_path)?;
-    let mut opts = git2::StatusOptions::new();
-    opts.include_untracked(false).include_ignored(false);
-    let statuses = repo.statuses(Some(&mut opts)).map_err(local(repo_path))?;
-    Ok(!statuses.is_empty())
+    let err = local(repo_path);
+    let oid = Oid::from_str(commit).map_err(&err)?;
+    let obj = repo.find_commit(oid).map_err(&err)?.into_object();
+    let mut opts = git2::build::CheckoutBuilder::new();
+    opts.target_dir(dest).force().recreate_missing(true);
+    repo.checkout_tree(&obj, Some(&mut opts)).map_err(&err)
+}
+
+/// The content of `path` at `commit`, or None when the commit has no such file.
+pub fn read_file_at(repo_path: &Path, commit: &str, path: &str) -> Result<Option<Vec<u8>>> {
+    let repo = open(repo_path)?;
+    let err = local(repo_path);
+    let oid = Oid::from_str(commit).map_err(&err)?;
+    let tree = repo.find_commit(oid).map_err(&err)?.tree().map_err(&err)?;
+    let Ok(entry) = tree.get_path(Path::new(path)) else {
+        return Ok(None);
+    };
+    let blob = repo.find_blob(entry.id()).map_err(&err)?;
+    Ok(Some(blob.content().to_vec()))
 }
 
 /// Creates an empty repository (harmless on an existing one).
@@ -101,4 +124,19 @@ pub fn commit_all(repo_path: &Path, message: &str) -> Result<String> {
         .commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)
         .map_err(&err)?;
     Ok(oid.to_string())
+}
+
+/// Names in folder `dir` of `commit`'s tree (empty when there is no such folder).
+pub fn list_dir_at(repo_path: &Path, commit: &str, dir: &str) -> Result<std::collections::BTreeSet<String>> {
+    let repo = open(repo_path)?;
+    let err = local(repo_path);
+    let oid = Oid::from_str(commit).map_err(&err)?;
+    let tree = repo.find_commit(oid).map_err(&err)?.tree().map_err(&err)?;
+    let Ok(entry) = tree.get_path(Path::new(dir)) else {
+        return Ok(Default::default());
+    };
+    let Ok(sub) = repo.find_tree(entry.id()) else {
+        return Ok(Default::default());
+    };
+    Ok(sub.iter().filter_map(|e| e.name().ok().map(str::to_string)).collect())
 }

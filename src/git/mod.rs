@@ -5,8 +5,11 @@
 mod local;
 mod remote;
 
-pub use local::{checkout_detached, commit_all, head_commit, init_repo, is_dirty, resolve_rev};
-pub use remote::{clone, fetch, ls_remote_tags, newest_tag};
+pub use local::{
+    checkout_detached, commit_all, export_tree, has_commit, head_commit, init_repo, list_dir_at, read_file_at,
+    resolve_rev,
+};
+pub use remote::{clone, clone_mirror, fetch_from, fetch_mirror, ls_remote_tags, newest_tag, set_origin};
 
 use miette::Diagnostic;
 use std::path::PathBuf;

@@ -35,20 +35,19 @@ pub fn clone(url: &str, dest: &Path) -> Result<()> {
     run(&["clone", "--quiet", "--no-checkout", url, &dest], None).map(drop)
 }
 
-/// Fetches every branch and tag of `origin` into an existing clone.
-pub fn fetch(repo: &Path) -> Result<()> {
-    run(
-        &[
-            "fetch",
-            "--quiet",
-            "--tags",
-            "--force",
-            "origin",
-            "+refs/heads/*:refs/remotes/origin/*",
-        ],
-        Some(repo),
-    )
-    .map(drop)
+/// Fetches every branch and tag of `source` (a mirror) into the clone at `repo`, so a commit
+/// the mirror knows can be checked out there.
+pub fn fetch_from(repo: &Path, source: &Path) -> Result<()> {
+    let source = source.to_string_lossy();
+    let args = [
+        "fetch",
+        "--quiet",
+        "--force",
+        &source,
+        "+refs/heads/*:refs/remotes/origin/*",
+        "+refs/tags/*:refs/tags/*",
+    ];
+    run(&args, Some(repo)).map(drop)
 }
 
 /// Tags of a remote repository, with the commit each points to (peeled).
@@ -115,4 +114,21 @@ mod tests {
         let tags = ["v0.3.0", "v0.4.0-rc1"];
         assert_eq!(pick_newest(tags.into_iter()), Some("v0.3.0"));
     }
+}
+
+/// A bare mirror of `url` at `dest` (every branch and tag).
+pub fn clone_mirror(url: &str, dest: &Path) -> Result<()> {
+    let dest = dest.to_string_lossy();
+    run(&["clone", "--quiet", "--mirror", url, &dest], None).map(drop)
+}
+
+/// Brings a mirror up to date with its remote.
+pub fn fetch_mirror(mirror: &Path) -> Result<()> {
+    run(&["fetch", "--quiet", "--prune", "--tags", "origin"], Some(mirror)).map(drop)
+}
+
+/// Points `origin` of a clone at `url` (a ComfyUI cloned from the local mirror keeps its
+/// upstream as its remote, as if the user had cloned it).
+pub fn set_origin(repo: &Path, url: &str) -> Result<()> {
+    run(&["remote", "set-url", "origin", url], Some(repo)).map(drop)
 }

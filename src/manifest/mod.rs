@@ -5,11 +5,13 @@
 //! touches only the table it is about.
 
 mod error;
+mod lock;
 mod pyproject;
 mod spec;
 mod template;
 
 pub use error::ManifestError;
+pub use lock::{LOCK_FILE, LOCK_VERSION, Lock, LockedComfyUI, LockedNode, LockedPython};
 pub use pyproject::Manifest;
 pub use spec::{ComfydockConfig, ModelSource, ModelSpec, NodeSource, NodeSpec, Requires, TrackedWorkflow, Workflows};
 pub use template::{NewEnvironment, new_pyproject};

@@ -2,16 +2,17 @@
 //! (layout in docs/architecture.md), its settings file, and how environments are found.
 
 mod config;
-mod create;
 mod env;
 mod error;
 mod names;
 
 pub use config::WorkspaceConfig;
-pub use create::{CreateOptions, DEFAULT_COMFYUI_REPO, create_environment};
 pub use env::{EnvInfo, EnvPaths};
 pub use error::WorkspaceError;
 pub use names::validate_env_name;
+
+/// Where ComfyUI comes from unless the manifest says otherwise.
+pub const DEFAULT_COMFYUI_REPO: &str = "https://github.com/comfyanonymous/ComfyUI";
 
 use crate::python::Uv;
 use std::fs;

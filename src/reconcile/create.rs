@@ -4,14 +4,15 @@
 //! one name cannot both win) and marked as incomplete until the last step. Any failure removes
 //! the folder again: it holds nothing but what this call made.
 
-use super::{EnvPaths, Result, Workspace, WorkspaceError, validate_env_name};
+use super::{ReconcileError, Session};
 use crate::manifest::{Manifest, NewEnvironment, new_pyproject};
 use crate::progress::Reporter;
+use crate::resolve::Update;
+use crate::store::GitCache;
+use crate::workspace::{EnvPaths, Workspace, WorkspaceError, validate_env_name};
 use crate::{fsx, git, python};
 use std::fs;
 use std::path::Path;
-
-pub const DEFAULT_COMFYUI_REPO: &str = "https://github.com/comfyanonymous/ComfyUI";
 
 pub struct CreateOptions {
     pub name: String,
@@ -25,8 +26,10 @@ pub struct CreateOptions {
 
 const CEC_GITIGNORE: &str = "# Written by comfydock. Temporary files of interrupted writes:\n.comfydock-tmp-*\n";
 
+type Result<T, E = ReconcileError> = std::result::Result<T, E>;
+
 pub fn create_environment(ws: &Workspace, opts: &CreateOptions, reporter: &dyn Reporter) -> Result<EnvPaths> {
-    validate_env_name(&opts.name)?;
+    validate_env_name(&opts.name).map_err(WorkspaceError::from)?;
     let uv = ws.uv()?;
     let paths = EnvPaths::new(ws.environments_dir().join(&opts.name), &opts.name);
     match fs::create_dir(&paths.root) {
@@ -34,29 +37,33 @@ pub fn create_environment(ws: &Workspace, opts: &CreateOptions, reporter: &dyn R
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             return Err(WorkspaceError::AlreadyExists {
                 name: opts.name.clone(),
-            });
+            }
+            .into());
         }
         Err(source) => {
             return Err(WorkspaceError::Io {
                 path: paths.root.clone(),
                 source,
-            });
+            }
+            .into());
         }
     }
-    let result = build(&paths, opts, &uv, reporter);
+    let result = build(ws, &paths, opts, &uv, reporter);
     if result.is_err() {
         let _ = fs::remove_dir_all(&paths.root);
     }
     result.map(|()| paths)
 }
 
-fn build(paths: &EnvPaths, opts: &CreateOptions, uv: &python::Uv, reporter: &dyn Reporter) -> Result<()> {
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| WorkspaceError::Io { path, source }
-    };
-    fs::create_dir_all(&paths.state).map_err(io(&paths.state))?;
-    fsx::write_atomic(&paths.creating_marker(), b"").map_err(io(&paths.state))?;
+fn build(
+    ws: &Workspace,
+    paths: &EnvPaths,
+    opts: &CreateOptions,
+    uv: &python::Uv,
+    reporter: &dyn Reporter,
+) -> Result<()> {
+    fs::create_dir_all(&paths.state)?;
+    fsx::write_atomic(&paths.creating_marker(), b"")?;
 
     let repo = normalize_repo(&opts.comfyui_repo);
     let comfyui_ref = match &opts.comfyui_ref {
@@ -66,27 +73,18 @@ fn build(paths: &EnvPaths, opts: &CreateOptions, uv: &python::Uv, reporter: &dyn
             git::newest_tag(&repo)?
         }
     };
-    reporter.step(&format!("Cloning ComfyUI {comfyui_ref} from {repo}"));
-    git::clone(&repo, &paths.comfyui)?;
-    let commit = git::resolve_rev(&paths.comfyui, &comfyui_ref).map_err(|e| match e {
+    reporter.step(&format!("Fetching ComfyUI from {repo}"));
+    let mirror = GitCache::new(&ws.store_dir()).update(&repo)?;
+    let commit = git::resolve_rev(&mirror, &comfyui_ref).map_err(|e| match e {
         git::GitError::RevNotFound { rev, .. } => git::GitError::RevNotFound {
             rev,
             repo: repo.clone(),
         },
         other => other,
     })?;
-    git::checkout_detached(&paths.comfyui, &commit)?;
-
-    let requirements_path = paths.comfyui.join("requirements.txt");
-    let requirements = match fs::read_to_string(&requirements_path) {
-        Ok(text) => python::parse_requirements(&text),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => python::Requirements::default(),
-        Err(source) => {
-            return Err(WorkspaceError::Io {
-                path: requirements_path,
-                source,
-            });
-        }
+    let requirements = match git::read_file_at(&mirror, &commit, "requirements.txt")? {
+        Some(bytes) => python::parse_requirements(&String::from_utf8_lossy(&bytes)),
+        None => python::Requirements::default(),
     };
     if !requirements.rejected.is_empty() {
         let details = requirements
@@ -95,7 +93,7 @@ fn build(paths: &EnvPaths, opts: &CreateOptions, uv: &python::Uv, reporter: &dyn
             .map(|r| format!("requirements.txt line {}: `{}`: {}", r.line, r.text, r.reason))
             .collect::<Vec<_>>()
             .join("\n");
-        return Err(WorkspaceError::Requirements { details });
+        return Err(WorkspaceError::Requirements { details }.into());
     }
 
     let python_version = match &opts.python {
@@ -111,27 +109,28 @@ fn build(paths: &EnvPaths, opts: &CreateOptions, uv: &python::Uv, reporter: &dyn
     });
     let mut manifest = Manifest::parse(&paths.pyproject(), &text)?;
     manifest.set_dependencies(&requirements.accepted);
-    fs::create_dir_all(paths.cec.join("workflows")).map_err(io(&paths.cec))?;
-    manifest.save().map_err(io(&paths.cec))?;
-    fsx::write_atomic(&paths.cec.join(".gitignore"), CEC_GITIGNORE.as_bytes()).map_err(io(&paths.cec))?;
-    fsx::write_atomic(&paths.cec.join("workflows/.gitkeep"), b"").map_err(io(&paths.cec))?;
+    fs::create_dir_all(paths.cec.join("workflows"))?;
+    manifest.save()?;
+    fsx::write_atomic(&paths.cec.join(".gitignore"), CEC_GITIGNORE.as_bytes())?;
+    fsx::write_atomic(&paths.cec.join("workflows/.gitkeep"), b"")?;
     fsx::write_atomic(
         &paths.cec.join(".python-version"),
         format!("{python_version}\n").as_bytes(),
-    )
-    .map_err(io(&paths.cec))?;
-
-    reporter.step("Resolving Python packages (uv lock)");
-    uv.lock(&paths.cec)?;
-    reporter.step("Installing Python packages (uv sync)");
-    uv.sync_frozen(&paths.cec, &paths.venv, &[])?;
-
+    )?;
     git::init_repo(&paths.cec)?;
-    git::commit_all(
-        &paths.cec,
+
+    // From here on it is the ordinary reconcile loop: lock, plan, apply generation 1.
+    let mut session = Session::writer(ws, paths.clone(), reporter, "create")?;
+    let resolved = session.resolve(&manifest, &Update::Nothing)?;
+    session.write_lock(&resolved)?;
+    let planned = session.plan(&resolved)?;
+    session.apply(
+        &resolved,
+        &planned,
         &format!("Create environment {} (ComfyUI {comfyui_ref})", opts.name),
     )?;
-    fs::remove_file(paths.creating_marker()).map_err(io(&paths.state))?;
+    drop(session);
+    fs::remove_file(paths.creating_marker())?;
     Ok(())
 }
 

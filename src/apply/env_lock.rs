@@ -1,0 +1,69 @@
+//! One writer per environment: an exclusive lock on `.comfydock/lock`, holding a line that
+//! says who holds it, so the one who waits can be told.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, Write};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+pub struct EnvLock {
+    _file: File,
+}
+
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("environment `{env}` is locked by another comfydock ({holder})")]
+#[diagnostic(
+    code(comfydock::apply::locked),
+    help("wait for it to finish, or raise COMFYDOCK_LOCK_TIMEOUT (seconds, now {waited_secs}) to wait longer")
+)]
+pub struct Locked {
+    pub env: String,
+    pub holder: String,
+    pub waited_secs: u64,
+}
+
+impl EnvLock {
+    pub fn acquire(state_dir: &Path, env: &str, command: &str) -> Result<EnvLock, Locked> {
+        let timeout = std::env::var("COMFYDOCK_LOCK_TIMEOUT")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(30u64);
+        let io_err = |e: std::io::Error| Locked {
+            env: env.into(),
+            holder: e.to_string(),
+            waited_secs: timeout,
+        };
+        std::fs::create_dir_all(state_dir).map_err(io_err)?;
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(state_dir.join("lock"))
+            .map_err(io_err)?;
+        let deadline = Instant::now() + Duration::from_secs(timeout);
+        loop {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(std::fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    let mut holder = String::new();
+                    let _ = file.read_to_string(&mut holder);
+                    return Err(Locked {
+                        env: env.into(),
+                        holder: holder.trim().to_string(),
+                        waited_secs: timeout,
+                    });
+                }
+                Err(std::fs::TryLockError::Error(e)) => return Err(io_err(e)),
+            }
+        }
+        let _ = file.set_len(0);
+        let _ = file.rewind();
+        let _ = write!(file, "pid {}, `comfydock {command}`", std::process::id());
+        let _ = file.sync_data();
+        Ok(EnvLock { _file: file })
+    }
+}

@@ -1,0 +1,109 @@
+//! `gc --keep N`: frees what generations older than the last N alone use: their trash, their
+//! venvs, and node store entries no kept generation of any environment (nor any lock) uses.
+
+use super::generations;
+use crate::manifest::{LOCK_FILE, Lock};
+use crate::observe::Installed;
+use crate::store::NodeStore;
+use crate::workspace::{EnvPaths, Workspace};
+use std::collections::BTreeSet;
+use std::path::Path;
+
+#[derive(Debug, Default, serde::Serialize)]
+pub struct GcReport {
+    pub removed: Vec<String>,
+    pub freed_bytes: u64,
+}
+
+pub fn gc(ws: &Workspace, env: &EnvPaths, keep: usize) -> std::io::Result<GcReport> {
+    let mut report = GcReport::default();
+    let gens = generations::list(&env.state)?;
+    let live = Installed::load(&env.state)?;
+    let kept: BTreeSet<u64> = gens
+        .iter()
+        .rev()
+        .take(keep.max(1))
+        .map(|g| g.number)
+        .chain(std::iter::once(live.generation))
+        .collect();
+    let oldest_kept = kept.iter().copied().min().unwrap_or(0);
+
+    // Trash of generation n holds what apply n replaced: state older than every kept one.
+    if let Ok(read) = std::fs::read_dir(env.state.join("trash")) {
+        for entry in read.flatten() {
+            let n: u64 = entry.file_name().to_string_lossy().parse().unwrap_or(u64::MAX);
+            if n <= oldest_kept {
+                remove(&entry.path(), &format!("trash of generation {n}"), &mut report)?;
+            }
+        }
+    }
+
+    let kept_venvs: BTreeSet<String> = gens
+        .iter()
+        .filter(|g| kept.contains(&g.number))
+        .filter_map(|g| g.venv.clone())
+        .chain(live.venv.clone())
+        .collect();
+    if let Ok(read) = std::fs::read_dir(&env.root) {
+        for entry in read.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with(".venv-gen-") && !kept_venvs.contains(&name) {
+                remove(&entry.path(), &format!("venv {name}"), &mut report)?;
+            }
+        }
+    }
+
+    // Trees in use anywhere in the workspace: this environment's kept generations, every other
+    // environment's generations, and every environment's current lock and installed nodes.
+    let mut used: BTreeSet<String> = BTreeSet::new();
+    for name in ws.env_names().map_err(std::io::Error::other)? {
+        let other = EnvPaths::new(ws.environments_dir().join(&name), &name);
+        for g in generations::list(&other.state)? {
+            if other.root != env.root || kept.contains(&g.number) {
+                used.extend(g.trees);
+            }
+        }
+        if let Ok(Some(lock)) = Lock::load(&other.cec.join(LOCK_FILE)) {
+            used.extend(lock.nodes.into_values().filter_map(|n| n.tree));
+        }
+        used.extend(
+            Installed::load(&other.state)?
+                .nodes
+                .into_values()
+                .filter_map(|n| n.tree),
+        );
+    }
+    let store = NodeStore::new(&ws.store_dir());
+    for tree in store.entries()? {
+        if !used.contains(&tree) {
+            remove(
+                &store.path(&tree),
+                &format!("store entry {}", &tree[..tree.len().min(19)]),
+                &mut report,
+            )?;
+        }
+    }
+    // Scratch folders of interrupted store writes.
+    if let Ok(read) = std::fs::read_dir(store.dir()) {
+        for entry in read.flatten() {
+            if entry.file_name().to_string_lossy().starts_with(".tmp-") {
+                remove(&entry.path(), "interrupted store write", &mut report)?;
+            }
+        }
+    }
+    Ok(report)
+}
+
+fn remove(path: &Path, what: &str, report: &mut GcReport) -> std::io::Result<()> {
+    let size: u64 = walkdir::WalkDir::new(path)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter_map(|e| e.path().symlink_metadata().ok())
+        .filter(|m| m.is_file())
+        .map(|m| m.len())
+        .sum();
+    std::fs::remove_dir_all(path)?;
+    report.freed_bytes += size;
+    report.removed.push(what.to_string());
+    Ok(())
+}

@@ -1,0 +1,235 @@
+//! The switch journal: `.comfydock/journal.jsonl`. The whole list of steps is written first,
+//! then one line as each step starts, then `committed`. Every line is fsync'd before the step
+//! it announces runs, so after a crash `recover` knows exactly which steps may have happened
+//! and undoes them in reverse. Every undo is idempotent: it checks before it moves.
+
+use crate::git;
+use serde::{Deserialize, Serialize};
+use std::fs::{self, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+pub const JOURNAL_FILE: &str = "journal.jsonl";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Step {
+    Rename {
+        from: PathBuf,
+        to: PathBuf,
+    },
+    Symlink {
+        target: PathBuf,
+        link: PathBuf,
+    },
+    Unlink {
+        link: PathBuf,
+        target: PathBuf,
+    },
+    Checkout {
+        repo: PathBuf,
+        from: String,
+        to: String,
+    },
+    SwitchVenv {
+        link: PathBuf,
+        from: Option<String>,
+        to: String,
+    },
+    WriteFile {
+        path: PathBuf,
+        old: Option<String>,
+        new: String,
+    },
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Record {
+    /// `cleanup`: staging paths removed whatever the outcome; `discard`: what the new generation
+    /// alone uses (its new venv), removed only when the switch is undone.
+    Begin {
+        generation: u64,
+        steps: Vec<Step>,
+        cleanup: Vec<PathBuf>,
+        discard: Vec<PathBuf>,
+    },
+    Started(usize),
+    Committed,
+}
+
+impl Step {
+    pub fn run(&self) -> io::Result<()> {
+        match self {
+            Step::Rename { from, to } => {
+                if let Some(parent) = to.parent() {
+                    fs::create_dir_all(parent)?;
+                }
+                crate::fsx::rename_durable(from, to)
+            }
+            Step::Symlink { target, link } => {
+                std::os::unix::fs::symlink(target, link)?;
+                crate::fsx::sync_dir(link.parent().unwrap_or(Path::new(".")))
+            }
+            Step::Unlink { link, .. } => fs::remove_file(link),
+            Step::Checkout { repo, to, .. } => git::checkout_detached(repo, to).map_err(io::Error::other),
+            Step::SwitchVenv { link, to, .. } => crate::fsx::replace_symlink(Path::new(to), link),
+            Step::WriteFile { path, new, .. } => crate::fsx::write_atomic(path, new.as_bytes()),
+        }
+    }
+
+    /// Returns the disk to how it was before `run`, whether `run` finished, half-ran or never ran.
+    pub fn undo(&self) -> io::Result<()> {
+        match self {
+            Step::Rename { from, to } => {
+                if to.symlink_metadata().is_ok() && from.symlink_metadata().is_err() {
+                    crate::fsx::rename_durable(to, from)?;
+                }
+                Ok(())
+            }
+            Step::Symlink { target, link } => {
+                if fs::read_link(link).is_ok_and(|t| &t == target) {
+                    fs::remove_file(link)?;
+                }
+                Ok(())
+            }
+            Step::Unlink { link, target } => {
+                if link.symlink_metadata().is_err() {
+                    std::os::unix::fs::symlink(target, link)?;
+                }
+                Ok(())
+            }
+            Step::Checkout { repo, from, .. } => git::checkout_detached(repo, from).map_err(io::Error::other),
+            Step::SwitchVenv { link, from, .. } => match from {
+                Some(old) => crate::fsx::replace_symlink(Path::new(old), link),
+                None => match fs::remove_file(link) {
+                    Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+                    _ => Ok(()),
+                },
+            },
+            Step::WriteFile { path, old, .. } => match old {
+                Some(text) => crate::fsx::write_atomic(path, text.as_bytes()),
+                None => match fs::remove_file(path) {
+                    Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+                    _ => Ok(()),
+                },
+            },
+        }
+    }
+}
+
+pub struct Journal {
+    file: fs::File,
+    path: PathBuf,
+}
+
+impl Journal {
+    /// Starts a journal for `steps`; `cleanup` lists staging paths to remove when it ends.
+    pub fn begin(
+        state_dir: &Path,
+        generation: u64,
+        steps: &[Step],
+        cleanup: &[PathBuf],
+        discard: &[PathBuf],
+    ) -> io::Result<Journal> {
+        let path = state_dir.join(JOURNAL_FILE);
+        let file = OpenOptions::new().create_new(true).append(true).open(&path)?;
+        crate::fsx::sync_dir(state_dir)?;
+        let mut j = Journal { file, path };
+        j.append(&Record::Begin {
+            generation,
+            steps: steps.to_vec(),
+            cleanup: cleanup.to_vec(),
+            discard: discard.to_vec(),
+        })?;
+        Ok(j)
+    }
+
+    fn append(&mut self, record: &Record) -> io::Result<()> {
+        let mut line = serde_json::to_string(record).map_err(io::Error::other)?;
+        line.push('\n');
+        self.file.write_all(line.as_bytes())?;
+        self.file.sync_data()
+    }
+
+    pub fn started(&mut self, i: usize) -> io::Result<()> {
+        self.append(&Record::Started(i))
+    }
+
+    pub fn committed(&mut self) -> io::Result<()> {
+        self.append(&Record::Committed)
+    }
+
+    pub fn finish(self) -> io::Result<()> {
+        fs::remove_file(&self.path)?;
+        crate::fsx::sync_dir(self.path.parent().unwrap_or(Path::new(".")))
+    }
+}
+
+/// What recovery did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recovery {
+    Nothing,
+    RolledBack { generation: u64, steps: usize },
+    Completed { generation: u64 },
+}
+
+/// Finishes or undoes an interrupted switch. Safe to run any number of times.
+pub fn recover(state_dir: &Path) -> io::Result<Recovery> {
+    let path = state_dir.join(JOURNAL_FILE);
+    let text = match fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Recovery::Nothing),
+        Err(e) => return Err(e),
+    };
+    let mut begin = None;
+    let mut started = Vec::new();
+    let mut committed = false;
+    // A torn last line (crash mid-write) is ignored: its step had not started.
+    for line in text.lines() {
+        match serde_json::from_str::<Record>(line) {
+            Ok(Record::Begin {
+                generation,
+                steps,
+                cleanup,
+                discard,
+            }) => begin = Some((generation, steps, cleanup, discard)),
+            Ok(Record::Started(i)) => started.push(i),
+            Ok(Record::Committed) => committed = true,
+            Err(_) => break,
+        }
+    }
+    let Some((generation, steps, cleanup, discard)) = begin else {
+        fs::remove_file(&path)?;
+        return Ok(Recovery::Nothing);
+    };
+    let outcome = if committed {
+        Recovery::Completed { generation }
+    } else {
+        undo_started(&steps, &started)?;
+        remove_all(&discard);
+        Recovery::RolledBack {
+            generation,
+            steps: started.len(),
+        }
+    };
+    remove_all(&cleanup);
+    fs::remove_file(&path)?;
+    crate::fsx::sync_dir(state_dir)?;
+    Ok(outcome)
+}
+
+pub fn undo_started(steps: &[Step], started: &[usize]) -> io::Result<()> {
+    for &i in started.iter().rev() {
+        if let Some(step) = steps.get(i) {
+            step.undo()?;
+        }
+    }
+    Ok(())
+}
+
+pub fn remove_all(paths: &[PathBuf]) {
+    for p in paths {
+        let _ = fs::remove_dir_all(p);
+    }
+}

@@ -1,0 +1,303 @@
+//! Applying a plan, in three phases:
+//! 1. stage: fetch, export, copy and build everything outside the live environment (in
+//!    parallel waves of the plan's DAG); a failure here leaves the environment untouched;
+//! 2. switch: short journaled steps (renames, links, a checkout, the venv symlink flip), undone
+//!    in reverse on failure and by `recover` after a crash;
+//! 3. commit: the installed record and the generation record, the last journaled steps.
+
+mod env_lock;
+pub mod gc;
+pub mod generations;
+mod journal;
+mod stage;
+
+pub use env_lock::{EnvLock, Locked};
+pub use generations::Generation;
+pub use journal::{Recovery, recover};
+
+use crate::observe::{INSTALLED_FILE, Installed, Observed};
+use crate::plan::{Action, Plan};
+use crate::progress::Reporter;
+use crate::python::Uv;
+use crate::resolve::Resolved;
+use crate::workspace::{EnvPaths, Workspace};
+use journal::{Journal, Step};
+use miette::Diagnostic;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use thiserror::Error;
+
+#[derive(Debug, Error, Diagnostic)]
+pub enum ApplyError {
+    #[error("node `{id}` is in the plan but not pinned in the lock")]
+    #[diagnostic(code(comfydock::apply::not_in_lock), help("run `comfydock lock` and plan again"))]
+    NotInLock { id: String },
+
+    #[error("generation {0} does not exist")]
+    #[diagnostic(code(comfydock::apply::no_generation), help("`comfydock log` lists the generations"))]
+    NoGeneration(u64),
+
+    #[error("there is no earlier generation to roll back to")]
+    #[diagnostic(
+        code(comfydock::apply::nothing_to_roll_back),
+        help("`comfydock log` lists the generations")
+    )]
+    NothingToRollBack,
+
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Git(#[from] crate::git::GitError),
+
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Uv(#[from] crate::python::UvError),
+
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Resolve(#[from] crate::resolve::ResolveError),
+
+    #[error("file operation failed while applying")]
+    #[diagnostic(code(comfydock::apply::io))]
+    Io(#[from] std::io::Error),
+}
+
+pub type Result<T, E = ApplyError> = std::result::Result<T, E>;
+
+/// Everything one apply reads.
+pub struct Ctx<'a> {
+    pub ws: &'a Workspace,
+    pub env: &'a EnvPaths,
+    pub uv: &'a Uv,
+    pub reporter: &'a dyn Reporter,
+    pub resolved: &'a Resolved,
+    pub observed: &'a Observed,
+    pub generation: u64,
+    staging: PathBuf,
+    /// The uv project `uv sync` reads (`.cec`).
+    project_dir: PathBuf,
+}
+
+impl Ctx<'_> {
+    /// Where a replaced or removed entry goes: `.comfydock/trash/<generation>/<name>`.
+    fn trash_path(&self, name: &str) -> PathBuf {
+        let dir = self.env.state.join("trash").join(self.generation.to_string());
+        let mut path = dir.join(name);
+        let mut n = 1;
+        while path.symlink_metadata().is_ok() {
+            path = dir.join(format!("{name}.{n}"));
+            n += 1;
+        }
+        path
+    }
+}
+
+/// Aborts the process at a named point when `COMFYDOCK_FAILPOINT` names it (debug builds and the
+/// `failpoints` feature only): how the tests crash an apply at every journal step.
+fn failpoint(name: &str) {
+    #[cfg(any(debug_assertions, feature = "failpoints"))]
+    if std::env::var("COMFYDOCK_FAILPOINT").is_ok_and(|v| v == name) {
+        std::process::abort();
+    }
+    #[cfg(not(any(debug_assertions, feature = "failpoints")))]
+    let _ = name;
+}
+
+/// The number the next generation gets.
+pub fn next_generation(env: &EnvPaths, observed: &Observed) -> std::io::Result<u64> {
+    let last = generations::list(&env.state)?.last().map_or(0, |g| g.number);
+    Ok(last.max(observed.installed.generation) + 1)
+}
+
+/// Venvs of earlier generations that still exist, by the uv.lock they were built from.
+pub fn reusable_venvs(env: &EnvPaths) -> std::io::Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for g in generations::list(&env.state)? {
+        if let Some(dir) = g.venv
+            && env.root.join(&dir).join("bin").is_dir()
+        {
+            out.insert(g.uv_lock_hash, dir);
+        }
+    }
+    Ok(out)
+}
+
+pub struct ApplyInput<'a> {
+    pub ws: &'a Workspace,
+    pub env: &'a EnvPaths,
+    pub uv: &'a Uv,
+    pub reporter: &'a dyn Reporter,
+    pub resolved: &'a Resolved,
+    pub observed: &'a Observed,
+    pub plan: &'a Plan,
+    /// First line of the `.cec` commit and the generation's summary.
+    pub message: String,
+}
+
+/// Applies `plan`. Returns the new generation, or None when the plan was empty.
+pub fn apply(input: ApplyInput<'_>) -> Result<Option<Generation>> {
+    let ApplyInput {
+        ws,
+        env,
+        uv,
+        reporter,
+        resolved,
+        observed,
+        plan,
+        message,
+    } = input;
+    if plan.is_empty() {
+        return Ok(None);
+    }
+    let generation = next_generation(env, observed)?;
+    let staging = env.state.join("staging");
+    let _ = std::fs::remove_dir_all(&staging);
+    std::fs::create_dir_all(&staging)?;
+    let ctx = Ctx {
+        ws,
+        env,
+        uv,
+        reporter,
+        resolved,
+        observed,
+        generation,
+        staging,
+        project_dir: env.cec.clone(),
+    };
+
+    // Phase 1: stage.
+    let staged = match stage_all(&ctx, plan) {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&ctx.staging);
+            let fresh = env.root.join(format!(".venv-gen-{generation}"));
+            if observed.venv.as_deref() != Some(&format!(".venv-gen-{generation}")) {
+                let _ = std::fs::remove_dir_all(fresh);
+            }
+            return Err(e);
+        }
+    };
+
+    // The desired state this generation realises, committed in `.cec` (harmless if the switch
+    // is later undone: it is still the desired state).
+    let cec_commit = crate::git::commit_all(&env.cec, &message).ok();
+
+    let mut installed = next_installed(observed, plan, &staged, resolved, generation);
+    let venv = staged
+        .iter()
+        .find_map(|s| s.venv.clone())
+        .or_else(|| observed.installed.venv.clone());
+    installed.venv = venv.clone();
+    let record = Generation {
+        number: generation,
+        created: generations::now_secs(),
+        cec_commit,
+        summary: message.clone(),
+        actions: plan
+            .actions
+            .iter()
+            .map(|a| format!("{} {}", a.kind().symbol(), a.describe()))
+            .collect(),
+        pyproject: std::fs::read_to_string(env.pyproject())?,
+        lock: resolved.lock.render(),
+        uv_lock: String::from_utf8_lossy(&resolved.uv_lock).into_owned(),
+        uv_lock_hash: resolved.lock.python.uv_lock.clone(),
+        venv: venv.clone(),
+        trees: resolved.lock.nodes.values().filter_map(|n| n.tree.clone()).collect(),
+    };
+
+    // Phase 2 and 3: the journaled switch, ending with the records.
+    let mut steps: Vec<Step> = staged.into_iter().flat_map(|s| s.steps).collect();
+    let installed_path = env.state.join(INSTALLED_FILE);
+    steps.push(Step::WriteFile {
+        path: installed_path.clone(),
+        old: std::fs::read_to_string(&installed_path).ok(),
+        new: installed.to_json(),
+    });
+    steps.push(Step::WriteFile {
+        path: generations::path(&env.state, generation),
+        old: None,
+        new: serde_json::to_string_pretty(&record).expect("serializable"),
+    });
+    let discard: Vec<PathBuf> = match &venv {
+        Some(dir) if observed.installed.venv.as_ref() != Some(dir) && *dir == format!(".venv-gen-{generation}") => {
+            vec![env.root.join(dir)]
+        }
+        _ => Vec::new(),
+    };
+    reporter.step(&format!("Switching to generation {generation}"));
+    let mut journal = Journal::begin(
+        &env.state,
+        generation,
+        &steps,
+        std::slice::from_ref(&ctx.staging),
+        &discard,
+    )?;
+    for (i, step) in steps.iter().enumerate() {
+        journal.started(i)?;
+        failpoint(&format!("switch-before-{i}"));
+        if let Err(e) = step.run() {
+            journal::undo_started(&steps, &(0..=i).collect::<Vec<_>>())?;
+            journal::remove_all(&discard);
+            journal::remove_all(std::slice::from_ref(&ctx.staging));
+            journal.finish()?;
+            return Err(e.into());
+        }
+        failpoint(&format!("switch-after-{i}"));
+    }
+    journal.committed()?;
+    failpoint("committed");
+    journal::remove_all(std::slice::from_ref(&ctx.staging));
+    journal.finish()?;
+    Ok(Some(record))
+}
+
+fn stage_all(ctx: &Ctx, plan: &Plan) -> Result<Vec<stage::Staged>> {
+    const PARALLEL: usize = 4;
+    let mut results: Vec<Option<stage::Staged>> = (0..plan.actions.len()).map(|_| None).collect();
+    for wave in plan.waves() {
+        for chunk in wave.chunks(PARALLEL) {
+            let outcomes: Vec<(usize, Result<stage::Staged>)> = std::thread::scope(|s| {
+                let handles: Vec<_> = chunk
+                    .iter()
+                    .map(|&i| (i, s.spawn(move || stage::stage_action(ctx, &plan.actions[i]))))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|(i, h)| (i, h.join().expect("stage thread panicked")))
+                    .collect()
+            });
+            for (i, outcome) in outcomes {
+                results[i] = Some(outcome?);
+            }
+        }
+    }
+    Ok(results.into_iter().map(|r| r.expect("every action staged")).collect())
+}
+
+fn next_installed(
+    observed: &Observed,
+    plan: &Plan,
+    staged: &[stage::Staged],
+    resolved: &Resolved,
+    generation: u64,
+) -> Installed {
+    let mut installed = observed.installed.clone();
+    installed.generation = generation;
+    installed.comfyui_commit = Some(resolved.lock.comfyui.commit.clone());
+    installed.uv_lock = Some(resolved.lock.python.uv_lock.clone());
+    if observed.comfyui_commit.is_none() {
+        // A fresh checkout: copied nodes of the old tree are gone with it; links are re-made.
+        installed.nodes.clear();
+    }
+    for action in &plan.actions {
+        if let Action::RemoveNode { id, .. } = action {
+            installed.nodes.remove(id);
+        }
+    }
+    for s in staged {
+        if let Some((id, node)) = &s.node {
+            installed.nodes.insert(id.clone(), node.clone());
+        }
+    }
+    installed
+}

@@ -1,0 +1,82 @@
+//! `.comfydock/installed.json`: what comfydock put on disk in the live generation, with file
+//! fingerprints (size, mtime, inode) so the next observe is a round of `stat` calls.
+
+use crate::manifest::NodeSource;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+pub const INSTALLED_FILE: &str = "installed.json";
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Installed {
+    pub generation: u64,
+    pub comfyui_commit: Option<String>,
+    /// Folder name of the live venv (`.venv-gen-N`); `.venv` links to it.
+    pub venv: Option<String>,
+    /// blake3 of the uv.lock that venv was synced from.
+    pub uv_lock: Option<String>,
+    #[serde(default)]
+    pub nodes: BTreeMap<String, InstalledNode>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstalledNode {
+    pub source: NodeSource,
+    /// As the lock describes it (version, `rev@commit`, path), for plan lines.
+    pub version: Option<String>,
+    pub tree: Option<String>,
+    /// Target of a dev node's symlink.
+    pub link: Option<String>,
+    /// Files comfydock placed, by path relative to the node folder. Files the pack writes at run
+    /// time are not here, so they are never drift.
+    #[serde(default)]
+    pub files: BTreeMap<String, Fingerprint>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fingerprint(pub u64, pub i64, pub u64);
+
+impl Fingerprint {
+    pub fn of(meta: &std::fs::Metadata) -> Self {
+        Fingerprint(
+            meta.size(),
+            meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
+            meta.ino(),
+        )
+    }
+}
+
+impl Installed {
+    pub fn load(state_dir: &Path) -> std::io::Result<Installed> {
+        match std::fs::read(state_dir.join(INSTALLED_FILE)) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(std::io::Error::other),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Installed::default()),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("serializable")
+    }
+}
+
+/// Fingerprints of every regular file and symlink below `dir`.
+pub fn fingerprint_tree(dir: &Path) -> std::io::Result<BTreeMap<String, Fingerprint>> {
+    let mut out = BTreeMap::new();
+    for entry in walkdir::WalkDir::new(dir).min_depth(1) {
+        let entry = entry.map_err(std::io::Error::other)?;
+        if entry.file_type().is_dir() {
+            continue;
+        }
+        let rel = entry
+            .path()
+            .strip_prefix(dir)
+            .map_err(std::io::Error::other)?
+            .to_string_lossy()
+            .into_owned();
+        out.insert(rel, Fingerprint::of(&entry.path().symlink_metadata()?));
+    }
+    Ok(out)
+}

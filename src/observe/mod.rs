@@ -1,0 +1,122 @@
+//! What is on disk now, as an `Observed` value. Cheap by design: the ComfyUI HEAD, a directory
+//! listing of `custom_nodes/`, one `stat` per file comfydock installed, and a symlink read.
+
+mod installed;
+
+pub use installed::{Fingerprint, INSTALLED_FILE, Installed, InstalledNode, fingerprint_tree};
+
+use crate::workspace::EnvPaths;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Observed {
+    #[serde(skip)]
+    pub installed: Installed,
+    /// HEAD of the ComfyUI checkout; None when there is no checkout.
+    pub comfyui_commit: Option<String>,
+    /// The state of each node comfydock installed.
+    pub nodes: BTreeMap<String, NodeState>,
+    /// Entries of `custom_nodes/` that comfydock did not put there.
+    pub untracked: Vec<String>,
+    /// Where `.venv` points (a `.venv-gen-N` name), if it is a working link.
+    pub venv: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum NodeState {
+    Intact,
+    /// Files comfydock placed were changed or deleted (paths relative to the node folder).
+    Modified {
+        files: Vec<String>,
+    },
+    Missing,
+}
+
+pub fn observe(env: &EnvPaths) -> std::io::Result<Observed> {
+    let installed = Installed::load(&env.state)?;
+    let comfyui_commit = if env.comfyui.join(".git").exists() {
+        crate::git::head_commit(&env.comfyui).ok().flatten()
+    } else {
+        None
+    };
+    let custom_nodes = env.custom_nodes();
+    let mut nodes = BTreeMap::new();
+    for (id, node) in &installed.nodes {
+        nodes.insert(id.clone(), node_state(&custom_nodes.join(id), node));
+    }
+    let untracked = match &comfyui_commit {
+        Some(commit) => untracked_entries(env, commit, &installed)?,
+        None => Vec::new(),
+    };
+    let venv = fs::read_link(&env.venv)
+        .ok()
+        .filter(|_| env.venv.join("bin").is_dir())
+        .map(|t| t.to_string_lossy().into_owned());
+    Ok(Observed {
+        installed,
+        comfyui_commit,
+        nodes,
+        untracked,
+        venv,
+    })
+}
+
+fn node_state(dir: &std::path::Path, node: &InstalledNode) -> NodeState {
+    if let Some(target) = &node.link {
+        return match fs::read_link(dir) {
+            Ok(t) if t.to_string_lossy() == target.as_str() && dir.exists() => NodeState::Intact,
+            Ok(_) => NodeState::Modified {
+                files: vec![".".into()],
+            },
+            Err(_) => NodeState::Missing,
+        };
+    }
+    match dir.symlink_metadata() {
+        Ok(meta) if meta.is_dir() => {}
+        _ => return NodeState::Missing,
+    }
+    let changed: Vec<String> = node
+        .files
+        .iter()
+        .filter(|(rel, fp)| {
+            dir.join(rel)
+                .symlink_metadata()
+                .map(|m| Fingerprint::of(&m) != **fp)
+                .unwrap_or(true)
+        })
+        .map(|(rel, _)| rel.clone())
+        .collect();
+    if changed.is_empty() {
+        NodeState::Intact
+    } else {
+        NodeState::Modified { files: changed }
+    }
+}
+
+/// Entries of `custom_nodes/` that are neither installed by comfydock nor part of ComfyUI's own
+/// tree (its `example_node.py.example`). Hidden entries, `__pycache__` and `*.disabled` are
+/// left alone: ComfyUI does not load them.
+fn untracked_entries(env: &EnvPaths, commit: &str, installed: &Installed) -> std::io::Result<Vec<String>> {
+    let Ok(read) = fs::read_dir(env.custom_nodes()) else {
+        return Ok(Vec::new());
+    };
+    let shipped: BTreeSet<String> = crate::git::list_dir_at(&env.comfyui, commit, "custom_nodes").unwrap_or_default();
+    let mut out = Vec::new();
+    for entry in read {
+        let name = entry?.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.')
+            || name == "__pycache__"
+            || name.ends_with(".disabled")
+            || shipped.contains(&name)
+            || installed.nodes.contains_key(&name)
+        {
+            continue;
+        }
+        out.push(name);
+    }
+    out.sort();
+    Ok(out)
+}

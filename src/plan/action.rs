@@ -1,0 +1,109 @@
+//! The typed actions a plan is made of. Each has a stable id, a kind (add, change, destroy)
+//! and one human line; the details apply needs come from the lock the plan was made with.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Action {
+    /// ComfyUI is not checked out: clone it at the locked commit.
+    CloneComfyui { rev: String, commit: String },
+    /// ComfyUI is at another commit than the lock's.
+    CheckoutComfyui { from: String, rev: String, to: String },
+    /// A node that is not installed (replacing an untracked folder of the same name, if any).
+    InstallNode {
+        id: String,
+        source: String,
+        version: String,
+    },
+    /// A node installed at another pin, or changed on disk.
+    UpdateNode {
+        id: String,
+        source: String,
+        from: String,
+        to: String,
+        reason: String,
+    },
+    /// A dev node: a symlink to the user's folder, never copied, moved or deleted.
+    LinkDevNode { id: String, path: String },
+    /// An installed node that the manifest no longer has: moved to trash (a dev node's link is removed).
+    RemoveNode { id: String, linked: bool },
+    /// A folder in custom_nodes/ that comfydock did not put there: moved to trash.
+    TrashUntracked { name: String },
+    /// The venv does not match uv.lock: build it (or reuse a generation's venv that does).
+    SyncPython { reason: String, reuse: Option<String> },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Create,
+    Update,
+    Delete,
+}
+
+impl Kind {
+    pub fn symbol(self) -> char {
+        match self {
+            Kind::Create => '+',
+            Kind::Update => '~',
+            Kind::Delete => '-',
+        }
+    }
+}
+
+impl Action {
+    pub fn id(&self) -> String {
+        match self {
+            Action::CloneComfyui { .. } | Action::CheckoutComfyui { .. } => "comfyui".into(),
+            Action::InstallNode { id, .. }
+            | Action::UpdateNode { id, .. }
+            | Action::LinkDevNode { id, .. }
+            | Action::RemoveNode { id, .. } => format!("node.{id}"),
+            Action::TrashUntracked { name } => format!("untracked.{name}"),
+            Action::SyncPython { .. } => "python".into(),
+        }
+    }
+
+    pub fn kind(&self) -> Kind {
+        match self {
+            Action::CloneComfyui { .. } | Action::InstallNode { .. } | Action::LinkDevNode { .. } => Kind::Create,
+            Action::CheckoutComfyui { .. } | Action::UpdateNode { .. } | Action::SyncPython { .. } => Kind::Update,
+            Action::RemoveNode { .. } | Action::TrashUntracked { .. } => Kind::Delete,
+        }
+    }
+
+    /// The line after the symbol in `plan` output.
+    pub fn describe(&self) -> String {
+        match self {
+            Action::CloneComfyui { rev, commit } => format!("comfyui {rev} ({})", short(commit)),
+            Action::CheckoutComfyui { from, rev, to } => format!("comfyui {} -> {rev} ({})", short(from), short(to)),
+            Action::InstallNode { id, source, version } => format!("node {id} {version} ({source})"),
+            Action::UpdateNode {
+                id,
+                source,
+                from,
+                to,
+                reason,
+            } if from == to => {
+                format!("node {id} {to} ({source}): reinstall, {reason}")
+            }
+            Action::UpdateNode {
+                id, source, from, to, ..
+            } => format!("node {id} {from} -> {to} ({source})"),
+            Action::LinkDevNode { id, path } => format!("node {id} -> {path} (dev, linked)"),
+            Action::RemoveNode { id, linked: true } => format!("node {id} (dev link removed; its folder is kept)"),
+            Action::RemoveNode { id, linked: false } => format!("node {id} (moved to trash)"),
+            Action::TrashUntracked { name } => format!("custom_nodes/{name} (untracked; moved to trash)"),
+            Action::SyncPython {
+                reason,
+                reuse: Some(dir),
+            } => format!("python: switch to {dir} ({reason})"),
+            Action::SyncPython { reason, reuse: None } => format!("python: uv sync ({reason})"),
+        }
+    }
+}
+
+pub fn short(commit: &str) -> &str {
+    &commit[..commit.len().min(10)]
+}

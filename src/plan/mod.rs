@@ -1,0 +1,99 @@
+//! The plan: a DAG of typed actions (petgraph for ordering), rendered for people in
+//! Terraform's conventions and for machines as JSON (`schema/plan.schema.json`).
+
+mod action;
+mod diff;
+mod render;
+mod saved;
+
+pub use action::{Action, Kind, short};
+pub use diff::diff;
+pub use render::{render_json, render_text};
+pub use saved::{SavedPlan, SavedPlanError, fingerprint};
+
+use petgraph::graph::{DiGraph, NodeIndex};
+use serde::Serialize;
+
+/// The JSON format of `plan --json` and saved plans; minor additions keep "1".
+pub const FORMAT_VERSION: &str = "1";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub environment: String,
+    pub actions: Vec<Action>,
+    /// (before, after): `after` may start only when `before` is done.
+    pub edges: Vec<(usize, usize)>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub add: usize,
+    pub change: usize,
+    pub destroy: usize,
+}
+
+impl Plan {
+    pub fn new(environment: &str) -> Self {
+        Plan {
+            environment: environment.to_string(),
+            actions: Vec::new(),
+            edges: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, action: Action) -> usize {
+        self.actions.push(action);
+        self.actions.len() - 1
+    }
+
+    pub fn edge(&mut self, before: usize, after: usize) {
+        self.edges.push((before, after));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.actions.is_empty()
+    }
+
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary::default();
+        for a in &self.actions {
+            match a.kind() {
+                Kind::Create => s.add += 1,
+                Kind::Update => s.change += 1,
+                Kind::Delete => s.destroy += 1,
+            }
+        }
+        s
+    }
+
+    pub fn graph(&self) -> DiGraph<usize, ()> {
+        let mut g = DiGraph::new();
+        let nodes: Vec<NodeIndex> = (0..self.actions.len()).map(|i| g.add_node(i)).collect();
+        for &(a, b) in &self.edges {
+            g.add_edge(nodes[a], nodes[b], ());
+        }
+        g
+    }
+
+    /// Actions grouped in waves: every action's prerequisites are in earlier waves, so the
+    /// actions of one wave can run in parallel.
+    pub fn waves(&self) -> Vec<Vec<usize>> {
+        let g = self.graph();
+        let order = petgraph::algo::toposort(&g, None).expect("plans are acyclic by construction");
+        let mut depth = vec![0usize; self.actions.len()];
+        for n in order {
+            for m in g.neighbors(n) {
+                depth[g[m]] = depth[g[m]].max(depth[g[n]] + 1);
+            }
+        }
+        let mut waves: Vec<Vec<usize>> = vec![Vec::new(); depth.iter().max().map_or(0, |d| d + 1)];
+        for (i, d) in depth.into_iter().enumerate() {
+            waves[d].push(i);
+        }
+        waves
+    }
+
+    pub fn depends_on(&self, i: usize) -> Vec<usize> {
+        self.edges.iter().filter(|(_, b)| *b == i).map(|(a, _)| *a).collect()
+    }
+}

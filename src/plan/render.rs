@@ -1,0 +1,49 @@
+//! Plans for people (Terraform's layout) and for machines (one JSON document).
+
+use super::{FORMAT_VERSION, Plan};
+use serde_json::json;
+
+pub fn render_text(plan: &Plan) -> String {
+    if plan.is_empty() {
+        return "No changes. The environment matches its lock.\n".to_string();
+    }
+    let mut out = String::from("comfydock will perform the following actions:\n\n");
+    for action in &plan.actions {
+        out.push_str(&format!("  {} {}\n", action.kind().symbol(), action.describe()));
+    }
+    let s = plan.summary();
+    out.push_str(&format!(
+        "\nPlan: {} to add, {} to change, {} to destroy.\n",
+        s.add, s.change, s.destroy
+    ));
+    out
+}
+
+/// `lock_status`: "fresh", "updated" (the plan uses a newly resolved lock) or "frozen".
+pub fn render_json(plan: &Plan, lock_status: &str, fingerprint: &str) -> serde_json::Value {
+    let ids: Vec<String> = plan.actions.iter().map(|a| a.id()).collect();
+    let actions: Vec<serde_json::Value> = plan
+        .actions
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            json!({
+                "id": ids[i],
+                "action": a.kind(),
+                "symbol": a.kind().symbol().to_string(),
+                "description": a.describe(),
+                "depends_on": plan.depends_on(i).into_iter().map(|d| ids[d].clone()).collect::<Vec<_>>(),
+                "details": a,
+            })
+        })
+        .collect();
+    json!({
+        "format_version": FORMAT_VERSION,
+        "environment": plan.environment,
+        "changes": !plan.is_empty(),
+        "lock": lock_status,
+        "summary": plan.summary(),
+        "actions": actions,
+        "fingerprint": fingerprint,
+    })
+}

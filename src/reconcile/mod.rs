@@ -1,0 +1,272 @@
+//! The reconcile loop in one place: manifest → (resolve) → lock; disk → observe; diff → plan;
+//! apply. Commands in `cli/` are thin wrappers over a `Session`, which also holds the
+//! environment's writer lock and runs crash recovery before anything changes.
+
+mod create;
+
+pub use create::{CreateOptions, create_environment};
+
+use crate::apply::{self, EnvLock, Generation, Recovery};
+use crate::manifest::{LOCK_FILE, Lock, Manifest};
+use crate::observe::{Observed, observe};
+use crate::plan::{self, Plan};
+use crate::progress::Reporter;
+use crate::python::Uv;
+use crate::resolve::{self, Freshness, Resolved, Resolver, Update};
+use crate::workspace::{EnvPaths, Workspace};
+use miette::Diagnostic;
+use thiserror::Error;
+
+#[derive(Debug, Error, Diagnostic)]
+pub enum ReconcileError {
+    #[error("the lock is out of date: {reason}")]
+    #[diagnostic(
+        code(comfydock::lock::stale),
+        help("run `comfydock lock` (or apply without --locked) to resolve it again")
+    )]
+    StaleLock { reason: String },
+
+    #[error("the environment has no comfydock.lock yet")]
+    #[diagnostic(
+        code(comfydock::lock::missing),
+        help("run `comfydock lock`, or apply without --frozen")
+    )]
+    NoLock,
+
+    #[error("uv.lock is missing")]
+    #[diagnostic(code(comfydock::lock::no_uv_lock), help("run `comfydock lock` to make it"))]
+    NoUvLock,
+
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Manifest(#[from] crate::manifest::ManifestError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Resolve(#[from] crate::resolve::ResolveError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Git(#[from] crate::git::GitError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Uv(#[from] crate::python::UvError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Apply(#[from] crate::apply::ApplyError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Locked(#[from] crate::apply::Locked),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Workspace(#[from] crate::workspace::WorkspaceError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Plan(#[from] Box<crate::plan::SavedPlanError>),
+    #[error("file operation failed")]
+    #[diagnostic(code(comfydock::reconcile::io))]
+    Io(#[from] std::io::Error),
+}
+
+pub type Result<T, E = ReconcileError> = std::result::Result<T, E>;
+
+/// How `apply` treats the lock (uv's `--locked` / `--frozen`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockMode {
+    /// Resolve again when the lock is stale.
+    Resolve,
+    /// Fail when the lock is stale.
+    Locked,
+    /// Use the lock as it is, never resolve.
+    Frozen,
+}
+
+/// The desired state a plan is made from, and whether it is the lock on disk.
+pub struct Desired {
+    pub resolved: Resolved,
+    /// "fresh" (the lock on disk), "updated" (newly resolved, not yet written) or "frozen".
+    pub status: &'static str,
+}
+
+pub struct Planned {
+    pub plan: Plan,
+    pub observed: Observed,
+    pub fingerprint: String,
+}
+
+pub struct Session<'a> {
+    pub ws: &'a Workspace,
+    pub env: EnvPaths,
+    pub reporter: &'a dyn Reporter,
+    uv: Option<Uv>,
+    _lock: Option<EnvLock>,
+    pub recovery: Recovery,
+}
+
+impl<'a> Session<'a> {
+    /// A session that may change the environment: takes the writer lock, then finishes or undoes
+    /// an interrupted apply.
+    pub fn writer(ws: &'a Workspace, env: EnvPaths, reporter: &'a dyn Reporter, command: &str) -> Result<Self> {
+        let lock = EnvLock::acquire(&env.state, &env.name, command)?;
+        let recovery = apply::recover(&env.state)?;
+        Ok(Session {
+            ws,
+            env,
+            reporter,
+            uv: None,
+            _lock: Some(lock),
+            recovery,
+        })
+    }
+
+    /// A session that only reads (plan, status): no lock, no recovery.
+    pub fn reader(ws: &'a Workspace, env: EnvPaths, reporter: &'a dyn Reporter) -> Self {
+        Session {
+            ws,
+            env,
+            reporter,
+            uv: None,
+            _lock: None,
+            recovery: Recovery::Nothing,
+        }
+    }
+
+    fn uv(&mut self) -> Result<Uv> {
+        if self.uv.is_none() {
+            self.uv = Some(self.ws.uv()?);
+        }
+        Ok(self.uv.clone().expect("set above"))
+    }
+
+    pub fn manifest(&self) -> Result<Manifest> {
+        Ok(Manifest::load(&self.env.pyproject())?)
+    }
+
+    pub fn lock_on_disk(&self) -> Result<Option<Lock>> {
+        Ok(Lock::load(&self.env.cec.join(LOCK_FILE))?)
+    }
+
+    fn uv_lock_on_disk(&self) -> Option<Vec<u8>> {
+        std::fs::read(self.env.cec.join("uv.lock")).ok()
+    }
+
+    pub fn freshness(&self, manifest: &Manifest) -> Result<Freshness> {
+        let lock = self.lock_on_disk()?;
+        Ok(resolve::freshness(
+            &manifest.render(),
+            lock.as_ref(),
+            self.uv_lock_on_disk().as_deref(),
+        ))
+    }
+
+    /// Resolves the manifest, keeping the pins of the lock on disk unless `update` says otherwise.
+    pub fn resolve(&mut self, manifest: &Manifest, update: &Update) -> Result<Resolved> {
+        let uv = self.uv()?;
+        let previous = self.lock_on_disk()?;
+        let resolver = Resolver {
+            ws: self.ws,
+            env: &self.env,
+            uv: &uv,
+            reporter: self.reporter,
+        };
+        Ok(resolver.resolve(manifest, previous.as_ref(), update)?)
+    }
+
+    /// The desired state under `mode`.
+    pub fn desired(&mut self, manifest: &Manifest, mode: LockMode) -> Result<Desired> {
+        let freshness = self.freshness(manifest)?;
+        let on_disk = || -> Result<Resolved> {
+            let lock = self.lock_on_disk()?.ok_or(ReconcileError::NoLock)?;
+            let uv_lock = self.uv_lock_on_disk().ok_or(ReconcileError::NoUvLock)?;
+            Ok(Resolved { lock, uv_lock })
+        };
+        match (mode, freshness) {
+            (LockMode::Frozen, _) => Ok(Desired {
+                resolved: on_disk()?,
+                status: "frozen",
+            }),
+            (_, Freshness::Fresh) => Ok(Desired {
+                resolved: on_disk()?,
+                status: "fresh",
+            }),
+            (LockMode::Locked, Freshness::Missing) => Err(ReconcileError::NoLock),
+            (LockMode::Locked, Freshness::Stale(reason)) => Err(ReconcileError::StaleLock { reason: reason.into() }),
+            (LockMode::Resolve, _) => Ok(Desired {
+                resolved: self.resolve(manifest, &Update::Nothing)?,
+                status: "updated",
+            }),
+        }
+    }
+
+    /// Writes `comfydock.lock` and `uv.lock` into `.cec` (each atomically).
+    pub fn write_lock(&self, resolved: &Resolved) -> Result<()> {
+        crate::fsx::write_atomic(&self.env.cec.join("uv.lock"), &resolved.uv_lock)?;
+        crate::fsx::write_atomic(&self.env.cec.join(LOCK_FILE), resolved.lock.render().as_bytes())?;
+        Ok(())
+    }
+
+    pub fn plan(&self, resolved: &Resolved) -> Result<Planned> {
+        let observed = observe(&self.env)?;
+        let venvs = apply::reusable_venvs(&self.env)?;
+        let plan = plan::diff(&self.env.name, &resolved.lock, &observed, &venvs);
+        let pyproject = std::fs::read(self.env.pyproject())?;
+        let fingerprint = plan::fingerprint(
+            &pyproject,
+            resolved.lock.render().as_bytes(),
+            &resolved.uv_lock,
+            &observed,
+        );
+        Ok(Planned {
+            plan,
+            observed,
+            fingerprint,
+        })
+    }
+
+    /// Applies a plan made from `resolved`, writing the lock first when it was newly resolved.
+    pub fn apply(&mut self, resolved: &Resolved, planned: &Planned, message: &str) -> Result<Option<Generation>> {
+        if self.lock_on_disk()?.as_ref() != Some(&resolved.lock)
+            || self.uv_lock_on_disk().as_deref() != Some(&resolved.uv_lock[..])
+        {
+            self.write_lock(resolved)?;
+        }
+        if planned.plan.is_empty() {
+            return Ok(None);
+        }
+        let uv = self.uv()?;
+        Ok(apply::apply(apply::ApplyInput {
+            ws: self.ws,
+            env: &self.env,
+            uv: &uv,
+            reporter: self.reporter,
+            resolved,
+            observed: &planned.observed,
+            plan: &planned.plan,
+            message: message.to_string(),
+        })?)
+    }
+
+    /// Makes generation `number` the desired state again (its manifest, lock and uv.lock) and
+    /// returns it resolved, frozen: nothing is fetched that the store does not have.
+    pub fn restore_generation(&self, number: Option<u64>) -> Result<(Generation, Resolved)> {
+        let gens = apply::generations::list(&self.env.state)?;
+        let live = crate::observe::Installed::load(&self.env.state)?.generation;
+        let target = match number {
+            Some(n) => gens
+                .iter()
+                .find(|g| g.number == n)
+                .ok_or(apply::ApplyError::NoGeneration(n))?,
+            None => gens
+                .iter()
+                .rev()
+                .find(|g| g.number < live)
+                .ok_or(apply::ApplyError::NothingToRollBack)?,
+        };
+        let lock = Lock::parse(&self.env.cec.join(LOCK_FILE), &target.lock)?;
+        crate::fsx::write_atomic(&self.env.pyproject(), target.pyproject.as_bytes())?;
+        let resolved = Resolved {
+            lock,
+            uv_lock: target.uv_lock.clone().into_bytes(),
+        };
+        self.write_lock(&resolved)?;
+        Ok((target.clone(), resolved))
+    }
+}

@@ -1,0 +1,58 @@
+use miette::Diagnostic;
+use thiserror::Error;
+
+#[derive(Debug, Error, Diagnostic)]
+pub enum ResolveError {
+    #[error("[tool.comfydock] has no comfyui_version")]
+    #[diagnostic(
+        code(comfydock::resolve::no_comfyui_version),
+        help("set comfyui_version to a tag, branch or commit of ComfyUI")
+    )]
+    NoComfyUIVersion,
+
+    #[error("node `{id}` has no repository")]
+    #[diagnostic(
+        code(comfydock::resolve::no_repository),
+        help("a git node needs `repository = \"URL\"` in [tool.comfydock.nodes.{id}]")
+    )]
+    NoRepository { id: String },
+
+    #[error("node `{id}`: local path {path} does not exist")]
+    #[diagnostic(
+        code(comfydock::resolve::missing_path),
+        help("fix `path` in [tool.comfydock.nodes.{id}], or remove the node")
+    )]
+    MissingPath { id: String, path: String },
+
+    #[error("node `{id}` comes from the registry, which this build cannot resolve yet")]
+    #[diagnostic(
+        code(comfydock::resolve::registry_unsupported),
+        help("use a git URL for this node (`comfydock node add URL`)")
+    )]
+    RegistryUnsupported { id: String },
+
+    #[error("the store entry for node `{id}` does not match the lock: expected {expected}, got {actual}")]
+    #[diagnostic(
+        code(comfydock::resolve::tree_mismatch),
+        help(
+            "the repository's content at that commit changed, or the store is damaged; `comfydock node update {id}` pins it again"
+        )
+    )]
+    TreeMismatch {
+        id: String,
+        expected: String,
+        actual: String,
+    },
+
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Git(#[from] crate::git::GitError),
+
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Uv(#[from] crate::python::UvError),
+
+    #[error("file operation failed during resolution")]
+    #[diagnostic(code(comfydock::resolve::io))]
+    Io(#[from] std::io::Error),
+}

@@ -1,0 +1,84 @@
+//! The inputs a lock is resolved from, hashed: a lock is fresh when its `inputs` equals the hash
+//! of the manifest as it is now. Only values count; comments and formatting do not.
+
+use crate::manifest::Lock;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Freshness {
+    Fresh,
+    /// No lock yet.
+    Missing,
+    /// The manifest changed since the lock was made, or uv.lock is not the one pinned.
+    Stale(&'static str),
+}
+
+/// Hash of the parts of a pyproject that resolution reads.
+pub fn inputs_hash(pyproject: &str) -> String {
+    let value: toml::Value = toml::from_str(pyproject).unwrap_or(toml::Value::Table(Default::default()));
+    let pick = |path: &[&str]| {
+        let mut v = Some(&value);
+        for key in path {
+            v = v.and_then(|x| x.get(key));
+        }
+        v.cloned().unwrap_or(toml::Value::Boolean(false))
+    };
+    let mut comfydock = pick(&["tool", "comfydock"]);
+    // Workflows and model sources do not change what gets resolved.
+    if let Some(t) = comfydock.as_table_mut() {
+        t.remove("workflows");
+    }
+    let doc = serde_json::json!({
+        "comfydock": comfydock,
+        "python": python_value(&value),
+    });
+    crate::resolve::hash_bytes(doc.to_string().as_bytes())
+}
+
+fn python_value(value: &toml::Value) -> serde_json::Value {
+    let get = |path: &[&str]| {
+        let mut v = Some(value);
+        for key in path {
+            v = v.and_then(|x| x.get(key));
+        }
+        serde_json::to_value(v).unwrap_or_default()
+    };
+    serde_json::json!({
+        "dependencies": get(&["project", "dependencies"]),
+        "optional": get(&["project", "optional-dependencies"]),
+        "requires_python": get(&["project", "requires-python"]),
+        "groups": get(&["dependency-groups"]),
+        "uv": get(&["tool", "uv"]),
+    })
+}
+
+/// Hash of the Python-relevant inputs alone: whether `uv lock` must run again.
+pub fn python_inputs_hash(pyproject: &str) -> String {
+    let value: toml::Value = toml::from_str(pyproject).unwrap_or(toml::Value::Table(Default::default()));
+    crate::resolve::hash_bytes(python_value(&value).to_string().as_bytes())
+}
+
+pub fn freshness(pyproject: &str, lock: Option<&Lock>, uv_lock: Option<&[u8]>) -> Freshness {
+    let Some(lock) = lock else { return Freshness::Missing };
+    if lock.inputs != inputs_hash(pyproject) {
+        return Freshness::Stale("the manifest changed since the lock was made");
+    }
+    match uv_lock {
+        Some(bytes) if crate::resolve::hash_bytes(bytes) == lock.python.uv_lock => Freshness::Fresh,
+        Some(_) => Freshness::Stale("uv.lock is not the one the lock pins"),
+        None => Freshness::Stale("uv.lock is missing"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::inputs_hash;
+
+    #[test]
+    fn comments_and_workflows_do_not_count_but_values_do() {
+        let a = "[project]\ndependencies = [\"x\"]\n[tool.comfydock]\nversion = \"1\"\n";
+        let b = "# note\n[project]\ndependencies = [ \"x\" ]  # same\n[tool.comfydock]\nversion = \"1\"\n[tool.comfydock.workflows.tracked.w]\nfile = \"w.json\"\n";
+        let c = "[project]\ndependencies = [\"y\"]\n[tool.comfydock]\nversion = \"1\"\n";
+        assert_eq!(inputs_hash(a), inputs_hash(b));
+        assert_ne!(inputs_hash(a), inputs_hash(c));
+    }
+}
