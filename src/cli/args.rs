@@ -49,6 +49,47 @@ pub enum Command {
         #[arg(long, short = 'y')]
         yes: bool,
     },
+    /// Custom node packs of the environment
+    #[command(subcommand)]
+    Node(NodeCommand),
+    /// Resolve the manifest into .cec/comfydock.lock (and uv.lock)
+    Lock {
+        /// Only check that the lock is current: exit 1 when it is stale, change nothing
+        #[arg(long)]
+        check: bool,
+    },
+    /// Show what apply would change
+    Plan(PlanArgs),
+    /// Make the environment match its desired state
+    Apply(ApplyArgs),
+    /// The environment's generation, lock and drift on one screen
+    Status {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Generations, newest first
+    Log {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Return to an earlier generation (default: the one before the current), as a new generation
+    Rollback {
+        /// The generation number (`comfydock log` lists them)
+        generation: Option<u64>,
+        /// Do not ask for confirmation
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+    /// Finish or undo an apply that was interrupted (every changing command does this first)
+    Recover,
+    /// Free trash, old venvs and unused store entries beyond the last N generations
+    Gc {
+        /// How many of the newest generations to keep
+        #[arg(long, default_value_t = 3)]
+        keep: usize,
+    },
     /// Start ComfyUI in the environment, passing ARGS to its main.py
     Run {
         /// Arguments for ComfyUI's main.py (after `--`)
@@ -76,6 +117,66 @@ pub struct CreateArgs {
     /// Make the new environment the active one
     #[arg(long = "use")]
     pub use_it: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NodeCommand {
+    /// Add a node pack from a git URL (URL@REV pins a branch, tag or commit) or, with --dev, a local folder
+    Add {
+        /// A git URL or path, optionally with @REV; with --dev, a folder
+        source: String,
+        /// The node's id in the manifest and its folder name in custom_nodes/ (default: from the URL)
+        #[arg(long)]
+        name: Option<String>,
+        /// Link a folder you develop in place (never copied, moved or deleted)
+        #[arg(long)]
+        dev: bool,
+        /// Only edit the manifest; `plan` and `apply` do the rest
+        #[arg(long)]
+        no_apply: bool,
+    },
+    /// Remove a node pack (its folder goes to the trash; a dev node's folder is left alone)
+    Remove {
+        /// The node's id
+        name: String,
+        /// Only edit the manifest
+        #[arg(long)]
+        no_apply: bool,
+    },
+    /// The node packs of the environment and their state
+    List {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Print one JSON document (schema/plan.schema.json)
+    #[arg(long)]
+    pub json: bool,
+    /// Exit 0 when there are no changes, 2 when there are, 1 on error
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Save the plan for `comfydock apply FILE`
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A plan saved with `plan --out`: applied exactly, refused if anything changed since
+    pub planfile: Option<std::path::PathBuf>,
+    /// Do not ask for confirmation
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Fail if the lock is out of date instead of resolving again
+    #[arg(long, conflicts_with = "frozen")]
+    pub locked: bool,
+    /// Apply the lock as it is, never resolving
+    #[arg(long)]
+    pub frozen: bool,
 }
 
 #[derive(Debug, Args)]

@@ -6,6 +6,9 @@
 
 mod args;
 mod environments;
+mod generations;
+mod nodes;
+mod reconcile;
 mod run;
 mod ui;
 
@@ -20,6 +23,8 @@ use crate::workspace::Workspace;
 pub enum ExitStatus {
     Success,
     Failure,
+    /// `plan --detailed-exitcode` found changes.
+    Changes,
 }
 
 impl From<ExitStatus> for ExitCode {
@@ -27,6 +32,7 @@ impl From<ExitStatus> for ExitCode {
         match s {
             ExitStatus::Success => ExitCode::SUCCESS,
             ExitStatus::Failure => ExitCode::from(1),
+            ExitStatus::Changes => ExitCode::from(2),
         }
     }
 }
@@ -40,6 +46,13 @@ pub struct Globals {
 impl Globals {
     pub fn workspace(&self) -> miette::Result<Workspace> {
         Ok(Workspace::open(&Workspace::locate(self.workspace.as_deref()))?)
+    }
+
+    /// The workspace and the environment this command acts on.
+    pub fn env(&self) -> miette::Result<(Workspace, crate::workspace::EnvPaths)> {
+        let ws = self.workspace()?;
+        let env = ws.select_env(self.env.as_deref())?;
+        Ok((ws, env))
     }
 }
 
@@ -68,6 +81,15 @@ pub fn main() -> ExitCode {
         Command::Use { name } => environments::use_env(&globals, name),
         Command::Delete { name, yes } => environments::delete(&globals, name, *yes),
         Command::Run { args } => run::run(&globals, args),
+        Command::Node(cmd) => nodes::node(&globals, cmd),
+        Command::Lock { check } => reconcile::lock(&globals, *check),
+        Command::Plan(a) => reconcile::plan(&globals, a),
+        Command::Apply(a) => reconcile::apply(&globals, a),
+        Command::Status { json } => reconcile::status(&globals, *json),
+        Command::Log { json } => generations::log(&globals, *json),
+        Command::Rollback { generation, yes } => generations::rollback(&globals, *generation, *yes),
+        Command::Recover => generations::recover(&globals),
+        Command::Gc { keep } => generations::gc(&globals, *keep),
     };
     match result {
         Ok(status) => status.into(),

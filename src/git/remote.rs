@@ -99,23 +99,6 @@ fn pick_newest<'a>(tags: impl Iterator<Item = &'a str>) -> Option<&'a str> {
     parsed.iter().map(|(t, _)| *t).max()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::pick_newest;
-
-    #[test]
-    fn newest_tag_uses_version_order_not_string_order() {
-        let tags = ["v0.9.2", "v0.10.0", "v0.3.1", "latest-nightly"];
-        assert_eq!(pick_newest(tags.into_iter()), Some("v0.10.0"));
-    }
-
-    #[test]
-    fn prereleases_lose_to_releases() {
-        let tags = ["v0.3.0", "v0.4.0-rc1"];
-        assert_eq!(pick_newest(tags.into_iter()), Some("v0.3.0"));
-    }
-}
-
 /// A bare mirror of `url` at `dest` (every branch and tag).
 pub fn clone_mirror(url: &str, dest: &Path) -> Result<()> {
     let dest = dest.to_string_lossy();
@@ -131,4 +114,21 @@ pub fn fetch_mirror(mirror: &Path) -> Result<()> {
 /// upstream as its remote, as if the user had cloned it).
 pub fn set_origin(repo: &Path, url: &str) -> Result<()> {
     run(&["remote", "set-url", "origin", url], Some(repo)).map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pick_newest;
+
+    #[test]
+    fn newest_tag_uses_version_order_not_string_order() {
+        let tags = ["v0.9.2", "v0.10.0", "v0.3.1", "latest-nightly"];
+        assert_eq!(pick_newest(tags.into_iter()), Some("v0.10.0"));
+    }
+
+    #[test]
+    fn prereleases_lose_to_releases() {
+        let tags = ["v0.3.0", "v0.4.0-rc1"];
+        assert_eq!(pick_newest(tags.into_iter()), Some("v0.3.0"));
+    }
 }

@@ -88,7 +88,9 @@ pub fn diff(environment: &str, lock: &Lock, observed: &Observed, venvs: &BTreeMa
         }
     }
     for (id, inst) in &observed.installed.nodes {
-        if !lock.nodes.contains_key(id) && !(fresh_checkout && inst.link.is_none()) {
+        // After a fresh clone copied nodes are gone with the old tree; only links need removing.
+        let gone_with_checkout = fresh_checkout && inst.link.is_none();
+        if !lock.nodes.contains_key(id) && !gone_with_checkout {
             let i = plan.push(Action::RemoveNode {
                 id: id.clone(),
                 linked: inst.link.is_some(),

@@ -29,7 +29,7 @@ const CEC_GITIGNORE: &str = "# Written by comfydock. Temporary files of interrup
 type Result<T, E = ReconcileError> = std::result::Result<T, E>;
 
 pub fn create_environment(ws: &Workspace, opts: &CreateOptions, reporter: &dyn Reporter) -> Result<EnvPaths> {
-    validate_env_name(&opts.name).map_err(WorkspaceError::from)?;
+    validate_env_name(&opts.name)?;
     let uv = ws.uv()?;
     let paths = EnvPaths::new(ws.environments_dir().join(&opts.name), &opts.name);
     match fs::create_dir(&paths.root) {

@@ -71,3 +71,27 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// A node pack repository: `__init__.py` registering `node_type`, committed on master and
+/// tagged `v1`; returns its path.
+pub fn node_pack(dest: &Path, node_type: &str) -> PathBuf {
+    init(dest);
+    std::fs::write(
+        dest.join("__init__.py"),
+        format!("NODE_CLASS_MAPPINGS = {{'{node_type}': object}}\nVERSION = 1\n"),
+    )
+    .unwrap();
+    commit_all(dest, "v1");
+    git(dest, &["tag", "v1"]);
+    dest.to_path_buf()
+}
+
+/// A second commit on the pack (VERSION = 2); returns its commit id.
+pub fn node_pack_v2(dest: &Path, node_type: &str) -> String {
+    std::fs::write(
+        dest.join("__init__.py"),
+        format!("NODE_CLASS_MAPPINGS = {{'{node_type}': object}}\nVERSION = 2\n"),
+    )
+    .unwrap();
+    commit_all(dest, "v2")
+}

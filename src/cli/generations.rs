@@ -1,0 +1,123 @@
+//! `log`, `rollback`, `recover`, `gc`.
+
+use super::reconcile::report_recovery;
+use super::ui::{StderrReporter, confirm};
+use super::{ExitStatus, Globals};
+use crate::apply::{gc as collect, generations};
+use crate::observe::Installed;
+use crate::plan::render_text;
+use crate::reconcile::Session;
+use miette::{Result, miette};
+
+pub fn log(g: &Globals, json: bool) -> Result<ExitStatus> {
+    let (_ws, env) = g.env()?;
+    let gens = generations::list(&env.state).map_err(|e| miette!("could not read generations: {e}"))?;
+    let live = Installed::load(&env.state).map(|i| i.generation).unwrap_or(0);
+    if json {
+        let rows: Vec<_> = gens
+            .iter()
+            .rev()
+            .map(|g| {
+                serde_json::json!({
+                    "number": g.number,
+                    "created": g.created,
+                    "cec_commit": g.cec_commit,
+                    "summary": g.summary,
+                    "actions": g.actions,
+                    "current": g.number == live,
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({ "format_version": "1", "generations": rows }))
+                .expect("serializable")
+        );
+        return Ok(ExitStatus::Success);
+    }
+    if gens.is_empty() {
+        eprintln!("No generations yet.");
+    }
+    for g in gens.iter().rev() {
+        let mark = if g.number == live { "*" } else { " " };
+        let commit = g.cec_commit.as_deref().map(crate::plan::short).unwrap_or("-");
+        println!(
+            "{mark} {:>3}  {}  {commit}  {} ({} change(s))",
+            g.number,
+            generations::format_time(g.created),
+            g.summary,
+            g.actions.len()
+        );
+    }
+    Ok(ExitStatus::Success)
+}
+
+pub fn rollback(g: &Globals, generation: Option<u64>, yes: bool) -> Result<ExitStatus> {
+    let (ws, env) = g.env()?;
+    let mut session = Session::writer(&ws, env, &StderrReporter, "rollback")?;
+    report_recovery(&session.recovery);
+    let files = [
+        session.env.pyproject(),
+        session.env.cec.join(crate::manifest::LOCK_FILE),
+        session.env.cec.join("uv.lock"),
+    ];
+    let backup: Vec<Option<Vec<u8>>> = files.iter().map(|f| std::fs::read(f).ok()).collect();
+    let result = (|| -> Result<ExitStatus> {
+        let (target, resolved) = session.restore_generation(generation)?;
+        let planned = session.plan(&resolved)?;
+        print!("{}", render_text(&planned.plan));
+        if !planned.plan.is_empty()
+            && !confirm(
+                &format!("\nRoll back to generation {}?", target.number),
+                yes,
+                "rollback",
+            )?
+        {
+            return Ok(ExitStatus::Failure);
+        }
+        if let Some(new) = session.apply(
+            &resolved,
+            &planned,
+            &format!("Rollback to generation {}", target.number),
+        )? {
+            println!(
+                "\nRolled back to generation {} (recorded as generation {}).",
+                target.number, new.number
+            );
+        }
+        Ok(ExitStatus::Success)
+    })();
+    if !matches!(result, Ok(ExitStatus::Success)) {
+        for (file, bytes) in files.iter().zip(backup) {
+            if let Some(b) = bytes {
+                let _ = crate::fsx::write_atomic(file, &b);
+            }
+        }
+        if matches!(result, Ok(ExitStatus::Failure)) {
+            eprintln!("Rollback cancelled; nothing changed.");
+        }
+    }
+    result
+}
+
+pub fn recover(g: &Globals) -> Result<ExitStatus> {
+    let (ws, env) = g.env()?;
+    let session = Session::writer(&ws, env, &StderrReporter, "recover")?;
+    match session.recovery {
+        crate::apply::Recovery::Nothing => eprintln!("Nothing to recover."),
+        ref other => report_recovery(other),
+    }
+    Ok(ExitStatus::Success)
+}
+
+pub fn gc(g: &Globals, keep: usize) -> Result<ExitStatus> {
+    let (ws, env) = g.env()?;
+    let session = Session::writer(&ws, env, &StderrReporter, "gc")?;
+    report_recovery(&session.recovery);
+    let report = collect::gc(&ws, &session.env, keep).map_err(|e| miette!("gc failed: {e}"))?;
+    for item in &report.removed {
+        println!("removed {item}");
+    }
+    println!("Freed {:.1} MiB.", report.freed_bytes as f64 / 1_048_576.0);
+    Ok(ExitStatus::Success)
+}

@@ -1,0 +1,271 @@
+//! `node add`, `node remove`, `node list`.
+
+use super::args::NodeCommand;
+use super::reconcile::report_recovery;
+use super::ui::StderrReporter;
+use super::{ExitStatus, Globals};
+use crate::manifest::{LOCK_FILE, Manifest, NodeSource, NodeSpec};
+use crate::observe::{NodeState, observe};
+use crate::plan::render_text;
+use crate::reconcile::Session;
+use crate::resolve::Update;
+use miette::{Result, miette};
+use std::path::Path;
+
+pub fn node(g: &Globals, cmd: &NodeCommand) -> Result<ExitStatus> {
+    match cmd {
+        NodeCommand::Add {
+            source,
+            name,
+            dev,
+            no_apply,
+        } => add(g, source, name.as_deref(), *dev, *no_apply),
+        NodeCommand::Remove { name, no_apply } => remove(g, name, *no_apply),
+        NodeCommand::List { json } => list(g, *json),
+    }
+}
+
+fn add(g: &Globals, source: &str, name: Option<&str>, dev: bool, no_apply: bool) -> Result<ExitStatus> {
+    let (ws, env) = g.env()?;
+    let (id, spec) = parse_source(source, name, dev)?;
+    let mut session = Session::writer(&ws, env, &StderrReporter, "node add")?;
+    report_recovery(&session.recovery);
+    let mut manifest = session.manifest()?;
+    if manifest.config().nodes.contains_key(&id) {
+        return Err(miette!(
+            code = "comfydock::node::exists",
+            help = format!("pick another id with --name, or `comfydock node remove {id}` first"),
+            "node `{id}` is already in the manifest"
+        ));
+    }
+    manifest.set_node(&id, &spec);
+    edit_and_apply(
+        &mut session,
+        &manifest,
+        Update::Nodes(vec![id.clone()]),
+        no_apply,
+        &format!("Add node {id}"),
+    )?;
+    eprintln!("Added node `{id}`.");
+    Ok(ExitStatus::Success)
+}
+
+fn remove(g: &Globals, id: &str, no_apply: bool) -> Result<ExitStatus> {
+    let (ws, env) = g.env()?;
+    let mut session = Session::writer(&ws, env, &StderrReporter, "node remove")?;
+    report_recovery(&session.recovery);
+    let mut manifest = session.manifest()?;
+    if !manifest.remove_node(id) {
+        let known: Vec<&String> = manifest.config().nodes.keys().collect();
+        return Err(miette!(
+            code = "comfydock::node::unknown",
+            help = format!("nodes in the manifest: {known:?}"),
+            "no node `{id}` in the manifest"
+        ));
+    }
+    edit_and_apply(
+        &mut session,
+        &manifest,
+        Update::Nothing,
+        no_apply,
+        &format!("Remove node {id}"),
+    )?;
+    eprintln!("Removed node `{id}`.");
+    Ok(ExitStatus::Success)
+}
+
+/// Saves the edited manifest, locks and applies. Any failure puts the manifest and the locks
+/// back as they were, as `uv add` does: a command that fails changes nothing.
+fn edit_and_apply(
+    session: &mut Session,
+    manifest: &Manifest,
+    update: Update,
+    no_apply: bool,
+    message: &str,
+) -> Result<()> {
+    let files = [
+        session.env.pyproject(),
+        session.env.cec.join(LOCK_FILE),
+        session.env.cec.join("uv.lock"),
+    ];
+    let backup: Vec<Option<Vec<u8>>> = files.iter().map(|f| std::fs::read(f).ok()).collect();
+    let result = (|| -> Result<()> {
+        manifest
+            .save()
+            .map_err(|e| miette!("could not write {}: {e}", manifest.path().display()))?;
+        if no_apply {
+            return Ok(());
+        }
+        let resolved = session.resolve(manifest, &update)?;
+        let planned = session.plan(&resolved)?;
+        print!("{}", render_text(&planned.plan));
+        session.apply(&resolved, &planned, message)?;
+        Ok(())
+    })();
+    if result.is_err() {
+        for (file, bytes) in files.iter().zip(backup) {
+            match bytes {
+                Some(b) => {
+                    let _ = crate::fsx::write_atomic(file, &b);
+                }
+                None => {
+                    let _ = std::fs::remove_file(file);
+                }
+            }
+        }
+    }
+    result
+}
+
+/// `URL[@REV]` or a path; with `--dev` a folder. Returns the node id and its spec.
+fn parse_source(source: &str, name: Option<&str>, dev: bool) -> Result<(String, NodeSpec)> {
+    if dev {
+        let path = std::fs::canonicalize(source).map_err(|e| {
+            miette!(
+                code = "comfydock::node::dev_path",
+                help = "--dev takes a folder that exists",
+                "{source}: {e}"
+            )
+        })?;
+        if !path.is_dir() {
+            return Err(miette!(
+                code = "comfydock::node::dev_path",
+                help = "--dev takes a folder",
+                "{source} is not a folder"
+            ));
+        }
+        let id = name
+            .map(str::to_string)
+            .unwrap_or_else(|| base_name(&path.display().to_string()));
+        validate_id(&id)?;
+        let spec = NodeSpec {
+            source: Some(NodeSource::Local),
+            path: Some(path.display().to_string()),
+            ..Default::default()
+        };
+        return Ok((id, spec));
+    }
+    let (url, rev) = split_rev(source);
+    let is_git = url.contains("://") || url.starts_with("git@") || Path::new(url).is_dir();
+    if !is_git {
+        return Err(miette!(
+            code = "comfydock::node::source",
+            help = "give a git URL (https://..., git@..., file://...) or a local repository path, optionally with @REV; `--dev PATH` links a folder you develop",
+            "`{source}` is not a git URL or a path"
+        ));
+    }
+    let repository = match std::fs::canonicalize(url) {
+        Ok(p) if !url.contains("://") => p.display().to_string(),
+        _ => url.to_string(),
+    };
+    let id = name.map(str::to_string).unwrap_or_else(|| base_name(url));
+    validate_id(&id)?;
+    let spec = NodeSpec {
+        source: Some(NodeSource::Git),
+        repository: Some(repository),
+        rev: rev.map(str::to_string),
+        ..Default::default()
+    };
+    Ok((id, spec))
+}
+
+/// `URL@REV`: the last `@` after the last `/` or `:` (so `git@host:x/y` has no REV).
+fn split_rev(source: &str) -> (&str, Option<&str>) {
+    let boundary = source.rfind(['/', ':']).map_or(0, |i| i + 1);
+    match source[boundary..].rfind('@') {
+        Some(at) if at > 0 => (&source[..boundary + at], Some(&source[boundary + at + 1..])),
+        _ => (source, None),
+    }
+}
+
+fn base_name(url: &str) -> String {
+    url.trim_end_matches('/')
+        .trim_end_matches(".git")
+        .rsplit(['/', ':'])
+        .next()
+        .unwrap_or(url)
+        .to_string()
+}
+
+fn validate_id(id: &str) -> Result<()> {
+    crate::workspace::validate_env_name(id).map_err(|_| {
+        miette!(
+            code = "comfydock::node::invalid_id",
+            help = "pass --name with letters, digits, `-`, `_` and `.`",
+            "`{id}` cannot be a node folder name"
+        )
+    })
+}
+
+fn list(g: &Globals, json: bool) -> Result<ExitStatus> {
+    let (ws, env) = g.env()?;
+    let session = Session::reader(&ws, env, &StderrReporter);
+    let manifest = session.manifest()?;
+    let lock = session.lock_on_disk()?;
+    let observed = observe(&session.env).map_err(|e| miette!("could not read {}: {e}", session.env.root.display()))?;
+    let mut rows = Vec::new();
+    for (id, spec) in &manifest.config().nodes {
+        let locked = lock.as_ref().and_then(|l| l.nodes.get(id));
+        let source = match spec.source.unwrap_or(NodeSource::Git) {
+            NodeSource::Git => "git",
+            NodeSource::Local => "dev",
+            NodeSource::Registry => "registry",
+        };
+        let version = locked
+            .map(|l| l.describe())
+            .or_else(|| spec.rev.clone())
+            .unwrap_or_else(|| "-".into());
+        let state = match (observed.nodes.get(id), observed.installed.nodes.get(id)) {
+            (Some(NodeState::Intact), Some(inst))
+                if locked.is_some_and(|l| l.tree == inst.tree && l.path == inst.link) =>
+            {
+                "installed"
+            }
+            (Some(NodeState::Intact), Some(_)) => "outdated",
+            (Some(NodeState::Modified { .. }), _) => "modified",
+            (Some(NodeState::Missing), _) => "missing",
+            _ => "not installed",
+        };
+        rows.push(serde_json::json!({ "id": id, "source": source, "version": version, "state": state }));
+    }
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({ "format_version": "1", "nodes": rows }))
+                .expect("serializable")
+        );
+        return Ok(ExitStatus::Success);
+    }
+    if rows.is_empty() {
+        eprintln!("No node packs. Add one with `comfydock node add URL`.");
+    }
+    for r in rows {
+        println!(
+            "{:24} {:8} {:28} {}",
+            r["id"].as_str().unwrap_or(""),
+            r["source"].as_str().unwrap_or(""),
+            r["version"].as_str().unwrap_or(""),
+            r["state"].as_str().unwrap_or("")
+        );
+    }
+    Ok(ExitStatus::Success)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_rev;
+
+    #[test]
+    fn rev_is_the_last_at_after_the_path() {
+        assert_eq!(split_rev("https://h/u/repo@v1.0"), ("https://h/u/repo", Some("v1.0")));
+        assert_eq!(
+            split_rev("git@github.com:u/repo.git"),
+            ("git@github.com:u/repo.git", None)
+        );
+        assert_eq!(
+            split_rev("git@github.com:u/repo.git@main"),
+            ("git@github.com:u/repo.git", Some("main"))
+        );
+        assert_eq!(split_rev("/tmp/pack"), ("/tmp/pack", None));
+    }
+}

@@ -1,0 +1,232 @@
+//! `lock`, `plan`, `apply`, `status`.
+
+use super::args::{ApplyArgs, PlanArgs};
+use super::ui::{StderrReporter, confirm};
+use super::{ExitStatus, Globals};
+use crate::apply::Recovery;
+use crate::observe::NodeState;
+use crate::plan::{SavedPlan, SavedPlanError, render_json, render_text};
+use crate::reconcile::{LockMode, Session};
+use crate::resolve::{Freshness, Resolved, Update};
+use miette::Result;
+
+pub fn lock(g: &Globals, check: bool) -> Result<ExitStatus> {
+    let (ws, env) = g.env()?;
+    if check {
+        let session = Session::reader(&ws, env, &StderrReporter);
+        let manifest = session.manifest()?;
+        return Ok(match session.freshness(&manifest)? {
+            Freshness::Fresh => {
+                eprintln!("The lock is up to date.");
+                ExitStatus::Success
+            }
+            Freshness::Missing => {
+                eprintln!("There is no lock yet; run `comfydock lock`.");
+                ExitStatus::Failure
+            }
+            Freshness::Stale(reason) => {
+                eprintln!("The lock is out of date: {reason}. Run `comfydock lock`.");
+                ExitStatus::Failure
+            }
+        });
+    }
+    let mut session = Session::writer(&ws, env, &StderrReporter, "lock")?;
+    report_recovery(&session.recovery);
+    let manifest = session.manifest()?;
+    let resolved = session.resolve(&manifest, &Update::Nothing)?;
+    session.write_lock(&resolved)?;
+    eprintln!(
+        "Locked {} node(s), ComfyUI {}.",
+        resolved.lock.nodes.len(),
+        crate::plan::short(&resolved.lock.comfyui.commit)
+    );
+    Ok(ExitStatus::Success)
+}
+
+pub fn plan(g: &Globals, args: &PlanArgs) -> Result<ExitStatus> {
+    let (ws, env) = g.env()?;
+    let mut session = Session::reader(&ws, env, &StderrReporter);
+    let manifest = session.manifest()?;
+    let desired = session.desired(&manifest, LockMode::Resolve)?;
+    let planned = session.plan(&desired.resolved)?;
+    let json = render_json(&planned.plan, desired.status, &planned.fingerprint);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&json).expect("serializable"));
+    } else {
+        if desired.status == "updated" {
+            println!("The manifest changed since the last lock; apply will update comfydock.lock.\n");
+        }
+        print!("{}", render_text(&planned.plan));
+    }
+    if let Some(out) = &args.out {
+        let saved = SavedPlan::new(
+            &session.env.name,
+            &planned.fingerprint,
+            desired.resolved.lock.render(),
+            String::from_utf8_lossy(&desired.resolved.uv_lock).into_owned(),
+            json,
+        );
+        crate::fsx::write_atomic(out, saved.to_json().as_bytes())
+            .map_err(|e| miette::miette!("could not write {}: {e}", out.display()))?;
+        eprintln!(
+            "Saved the plan to {}; `comfydock apply {}` applies exactly this plan.",
+            out.display(),
+            out.display()
+        );
+    }
+    Ok(if args.detailed_exitcode && !planned.plan.is_empty() {
+        ExitStatus::Changes
+    } else {
+        ExitStatus::Success
+    })
+}
+
+pub fn apply(g: &Globals, args: &ApplyArgs) -> Result<ExitStatus> {
+    let (ws, env) = g.env()?;
+    let mut session = Session::writer(&ws, env, &StderrReporter, "apply")?;
+    report_recovery(&session.recovery);
+    let (resolved, planned) = match &args.planfile {
+        Some(path) => {
+            let saved = SavedPlan::load(path).map_err(|e| miette::Report::new(*e))?;
+            if saved.environment != session.env.name {
+                return Err(SavedPlanError::WrongEnvironment {
+                    planned: saved.environment,
+                    actual: session.env.name.clone(),
+                }
+                .into());
+            }
+            let lock = crate::manifest::Lock::parse(path, &saved.lock)?;
+            let resolved = Resolved {
+                lock,
+                uv_lock: saved.uv_lock.into_bytes(),
+            };
+            let planned = session.plan(&resolved)?;
+            if planned.fingerprint != saved.fingerprint {
+                return Err(SavedPlanError::Stale.into());
+            }
+            (resolved, planned)
+        }
+        None => {
+            let mode = if args.frozen {
+                LockMode::Frozen
+            } else if args.locked {
+                LockMode::Locked
+            } else {
+                LockMode::Resolve
+            };
+            let manifest = session.manifest()?;
+            let desired = session.desired(&manifest, mode)?;
+            let planned = session.plan(&desired.resolved)?;
+            print!("{}", render_text(&planned.plan));
+            if !planned.plan.is_empty() && !confirm("\nApply these changes?", args.yes, "apply")? {
+                eprintln!("Apply cancelled; nothing changed.");
+                return Ok(ExitStatus::Failure);
+            }
+            (desired.resolved, planned)
+        }
+    };
+    let summary = planned.plan.summary();
+    match session.apply(&resolved, &planned, "Apply")? {
+        Some(generation) => println!(
+            "\nApply complete: generation {}. {} added, {} changed, {} destroyed.",
+            generation.number, summary.add, summary.change, summary.destroy
+        ),
+        None if args.planfile.is_some() => println!("No changes."),
+        None => {}
+    }
+    Ok(ExitStatus::Success)
+}
+
+pub fn status(g: &Globals, json: bool) -> Result<ExitStatus> {
+    let (ws, env) = g.env()?;
+    let session = Session::reader(&ws, env, &StderrReporter);
+    let manifest = session.manifest()?;
+    let freshness = session.freshness(&manifest)?;
+    let lock = session.lock_on_disk()?;
+    let planned = match &lock {
+        Some(lock) => {
+            let uv_lock = std::fs::read(session.env.cec.join("uv.lock")).unwrap_or_default();
+            Some(
+                session
+                    .plan(&Resolved {
+                        lock: lock.clone(),
+                        uv_lock,
+                    })
+                    .map_err(miette::Report::new)?,
+            )
+        }
+        None => None,
+    };
+    let generation = planned.as_ref().map_or(0, |p| p.observed.installed.generation);
+    let in_sync = freshness == Freshness::Fresh && planned.as_ref().is_some_and(|p| p.plan.is_empty());
+    let lock_text = match &freshness {
+        Freshness::Fresh => "up to date".to_string(),
+        Freshness::Missing => "missing (run `comfydock lock`)".to_string(),
+        Freshness::Stale(reason) => format!("out of date: {reason}"),
+    };
+    let mut drift = Vec::new();
+    if let Some(p) = &planned {
+        if let (Some(head), Some(lock)) = (&p.observed.comfyui_commit, &lock)
+            && *head != lock.comfyui.commit
+        {
+            drift.push(format!(
+                "ComfyUI is at {} instead of {}",
+                crate::plan::short(head),
+                crate::plan::short(&lock.comfyui.commit)
+            ));
+        }
+        for (id, state) in &p.observed.nodes {
+            match state {
+                NodeState::Intact => {}
+                NodeState::Missing => drift.push(format!("node {id} is missing from custom_nodes/")),
+                NodeState::Modified { files } => drift.push(format!("node {id}: {} file(s) modified", files.len())),
+            }
+        }
+        for name in &p.observed.untracked {
+            drift.push(format!("custom_nodes/{name} is not managed by comfydock"));
+        }
+    }
+    if json {
+        let doc = serde_json::json!({
+            "format_version": "1",
+            "environment": session.env.name,
+            "generation": generation,
+            "in_sync": in_sync,
+            "lock": lock_text,
+            "pending_actions": planned.as_ref().map_or(0, |p| p.plan.actions.len()),
+            "drift": drift,
+        });
+        println!("{}", serde_json::to_string_pretty(&doc).expect("serializable"));
+        return Ok(ExitStatus::Success);
+    }
+    println!("Environment: {} ({})", session.env.name, session.env.root.display());
+    println!("Generation:  {generation}");
+    println!("Lock:        {lock_text}");
+    match &planned {
+        Some(p) if in_sync => println!("State:       in sync"),
+        Some(p) => {
+            let s = p.plan.summary();
+            println!(
+                "State:       {} to add, {} to change, {} to destroy (`comfydock plan` shows them)",
+                s.add, s.change, s.destroy
+            )
+        }
+        None => println!("State:       unknown until the environment is locked"),
+    }
+    for line in &drift {
+        println!("  drift: {line}");
+    }
+    Ok(ExitStatus::Success)
+}
+
+pub(super) fn report_recovery(recovery: &Recovery) {
+    match recovery {
+        Recovery::Nothing => {}
+        Recovery::RolledBack { generation, steps } => eprintln!(
+            "Recovered from an interrupted apply: undid {steps} step(s) of generation {generation}; the environment is as it was before."
+        ),
+        Recovery::Completed { generation } => {
+            eprintln!("Recovered from an interrupted apply: generation {generation} was complete.")
+        }
+    }
+}
