@@ -10,4 +10,6 @@ pub mod git;
 pub mod manifest;
 pub mod progress;
 pub mod python;
+pub mod registry;
+pub mod store;
 pub mod workspace;
