@@ -6,6 +6,7 @@
 
 mod args;
 mod environments;
+mod registry;
 mod run;
 mod ui;
 
@@ -35,6 +36,7 @@ impl From<ExitStatus> for ExitCode {
 pub struct Globals {
     pub workspace: Option<PathBuf>,
     pub env: Option<String>,
+    pub offline: bool,
 }
 
 impl Globals {
@@ -60,6 +62,7 @@ pub fn main() -> ExitCode {
     let globals = Globals {
         workspace: cli.global.workspace,
         env: cli.global.env,
+        offline: cli.global.offline,
     };
     let result = match &cli.command {
         Command::Init => environments::init(&globals),
@@ -68,6 +71,10 @@ pub fn main() -> ExitCode {
         Command::Use { name } => environments::use_env(&globals, name),
         Command::Delete { name, yes } => environments::delete(&globals, name, *yes),
         Command::Run { args } => run::run(&globals, args),
+        Command::Registry(c) => registry::registry(&globals, c),
+        Command::Node(c) => match c {
+            args::NodeCommand::Find(a) => registry::find(&globals, a),
+        },
     };
     match result {
         Ok(status) => status.into(),
