@@ -9,7 +9,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const SCHEMA_VERSION: i64 = 1;
 
-/// A cached answer: 200 bodies, and 404s (so that "no such pack" also works offline).
+/// A cached answer: 200 bodies, and the definite refusals 403 (banned) and 404 (no such pack),
+/// so that those also work offline.
 #[derive(Debug, Clone)]
 pub struct CachedResponse {
     pub status: u16,

@@ -277,7 +277,7 @@ impl RegistryClient {
         match self.http.get_body(key, &*self.reporter) {
             Ok((status, body)) => {
                 if let Some(c) = &self.cache
-                    && matches!(status, 200 | 404)
+                    && matches!(status, 200 | 403 | 404)
                     && let Err(e) = c.put(key, status, &body)
                 {
                     // The answer is good; only its copy failed.
