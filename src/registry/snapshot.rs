@@ -153,7 +153,8 @@ pub struct SnapshotSummary {
 
 /// Builds (or extends) the snapshot in `out` from `client`'s registry. Packs already in `out`
 /// and not asked for are kept; archives already there with a recorded hash are not fetched
-/// again. The snapshot file is rewritten after every pack, so an interrupted run keeps its work.
+/// again. The snapshot file is rewritten every few seconds, so an interrupted run keeps most of
+/// its work.
 pub fn build_snapshot(client: &RegistryClient, out: &Path, request: &SnapshotRequest) -> Result<SnapshotSummary> {
     let reporter = client.reporter();
     std::fs::create_dir_all(out).map_err(RegistryError::io(out))?;
@@ -182,6 +183,7 @@ pub fn build_snapshot(client: &RegistryClient, out: &Path, request: &SnapshotReq
 
     let mut summary = SnapshotSummary::default();
     let partial = out.join(".partial");
+    let mut last_save = std::time::Instant::now();
     for (node, spec) in wanted {
         let id = node.id.clone();
         reporter.step(&format!("Snapshotting {id}"));
@@ -239,7 +241,11 @@ pub fn build_snapshot(client: &RegistryClient, out: &Path, request: &SnapshotReq
             Some(existing) => *existing = pack,
             None => snap.packs.push(pack),
         }
-        snap.save(out)?;
+        // A checkpoint now and then, not per pack: rewriting a large file per pack is quadratic.
+        if last_save.elapsed() >= std::time::Duration::from_secs(5) {
+            snap.save(out)?;
+            last_save = std::time::Instant::now();
+        }
     }
     let _ = std::fs::remove_dir_all(&partial);
     summary.packs = snap.packs.len();
