@@ -422,3 +422,41 @@ fn downloads_resume_where_the_connection_broke() {
         "the second request resumes"
     );
 }
+
+#[test]
+fn the_mirror_reads_nothing_outside_its_snapshot() {
+    let t = TestContext::new();
+    std::fs::write(t.path("secret.txt"), "secret").unwrap();
+    let mirror = Mirror::start(&standard_snapshot(&t.path("snap")).save());
+    for path in [
+        "/files/example-impact/1.10.0/..%2F..%2F..%2Fsecret.txt",
+        "/files/example-impact/1.10.0/../../../secret.txt",
+        "/files/..%2F..%2Fsecret.txt/1.10.0/node.zip",
+        "/registry-snapshot.json",
+    ] {
+        let resp = reqwest::blocking::get(format!("{}{path}", mirror.url)).unwrap();
+        let status = resp.status().as_u16();
+        let body = resp.text().unwrap();
+        assert!(status == 404 && !body.contains("secret"), "{path}: {status} {body}");
+    }
+
+    // A snapshot naming a file outside its folder does not start at all.
+    let mut evil = SnapshotFixture::new(&t.path("evil"));
+    evil.add_pack("x", "X", 1, "NodeStatusActive", vec![]);
+    let dir = evil.save();
+    let text = std::fs::read_to_string(dir.join("registry-snapshot.json")).unwrap();
+    let mut doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    doc["packs"][0]["versions"] =
+        serde_json::json!([{"node_version": {"version": "1.0.0"}, "archive": "../secret.txt"}]);
+    std::fs::write(dir.join("registry-snapshot.json"), doc.to_string()).unwrap();
+    t.run(&[
+        "registry",
+        "serve",
+        "--snapshot",
+        dir.to_str().unwrap(),
+        "--addr",
+        "127.0.0.1:0",
+    ])
+    .failure()
+    .stderr_has("must not contain `..`");
+}
