@@ -14,6 +14,7 @@ pub mod plan;
 pub mod progress;
 pub mod python;
 pub mod reconcile;
+pub mod registry;
 pub mod resolve;
 pub mod store;
 pub mod workspace;

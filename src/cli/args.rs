@@ -26,6 +26,10 @@ pub struct GlobalArgs {
     /// The environment to act on (default: the one the current directory is in, else the active one)
     #[arg(short = 'e', long = "env", global = true, value_name = "NAME")]
     pub env: Option<String>,
+
+    /// Use cached registry answers only, whatever their age; fail on anything not cached
+    #[arg(long, global = true)]
+    pub offline: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -96,6 +100,56 @@ pub enum Command {
         #[arg(last = true, value_name = "ARGS")]
         args: Vec<String>,
     },
+    /// The Comfy Registry: serve a local mirror, take snapshots for one
+    #[command(subcommand)]
+    Registry(RegistryCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegistryCommand {
+    /// Serve a read-only mirror of the registry API from a snapshot folder
+    Serve(ServeArgs),
+    /// Copy packs, versions and archives from a registry (or a mirror) into a snapshot folder
+    Snapshot(SnapshotArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The snapshot folder (holding registry-snapshot.json)
+    #[arg(long, value_name = "DIR")]
+    pub snapshot: PathBuf,
+    /// Address to listen on; port 0 picks a free port. The first line on stdout is the URL.
+    #[arg(long, value_name = "IP:PORT", default_value = "127.0.0.1:8190")]
+    pub addr: std::net::SocketAddr,
+    /// URL clients reach the mirror by, when not the listening address (proxy, host name)
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    /// The snapshot folder to create or extend
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Only these packs, each optionally with a version (ID or ID@1.2.0 or ID@^1.2); default: every pack
+    #[arg(long, value_name = "ID[@VERSION],...", value_delimiter = ',')]
+    pub nodes: Option<Vec<String>>,
+    /// Every version that has an archive, not only the latest
+    #[arg(long)]
+    pub all_versions: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FindArgs {
+    /// Words to search for in pack ids, names, descriptions, authors and tags
+    #[arg(required = true, value_name = "QUERY")]
+    pub query: Vec<String>,
+    /// Print JSON instead of a table
+    #[arg(long)]
+    pub json: bool,
+    /// At most this many results
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub limit: u64,
 }
 
 #[derive(Debug, Args)]
@@ -121,6 +175,8 @@ pub struct CreateArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum NodeCommand {
+    /// Search the registry: id, name, latest version (by semver) and downloads
+    Find(FindArgs),
     /// Add a node pack from a git URL (URL@REV pins a branch, tag or commit) or, with --dev, a local folder
     Add {
         /// A git URL or path, optionally with @REV; with --dev, a folder

@@ -9,6 +9,7 @@ mod environments;
 mod generations;
 mod nodes;
 mod reconcile;
+mod registry;
 mod run;
 mod ui;
 
@@ -41,6 +42,7 @@ impl From<ExitStatus> for ExitCode {
 pub struct Globals {
     pub workspace: Option<PathBuf>,
     pub env: Option<String>,
+    pub offline: bool,
 }
 
 impl Globals {
@@ -73,6 +75,7 @@ pub fn main() -> ExitCode {
     let globals = Globals {
         workspace: cli.global.workspace,
         env: cli.global.env,
+        offline: cli.global.offline,
     };
     let result = match &cli.command {
         Command::Init => environments::init(&globals),
@@ -90,6 +93,7 @@ pub fn main() -> ExitCode {
         Command::Rollback { generation, yes } => generations::rollback(&globals, *generation, *yes),
         Command::Recover => generations::recover(&globals),
         Command::Gc { keep } => generations::gc(&globals, *keep),
+        Command::Registry(c) => registry::registry(&globals, c),
     };
     match result {
         Ok(status) => status.into(),

@@ -14,6 +14,7 @@ use std::path::Path;
 
 pub fn node(g: &Globals, cmd: &NodeCommand) -> Result<ExitStatus> {
     match cmd {
+        NodeCommand::Find(a) => super::registry::find(g, a),
         NodeCommand::Add {
             source,
             name,

@@ -1,9 +1,22 @@
-//! Content-addressed, immutable stores shared by every environment of a workspace.
+//! Content-addressed, immutable stores shared by every environment of a workspace, and their
+//! input side: resumable downloads into `store/downloads/`, safe extraction of node-pack
+//! archives, the blake3 tree hash that names `store/nodes/<hash>/`, a pack's Python
+//! requirements, and bare git mirrors in `store/git/`.
 
+pub mod archive;
+pub mod download;
+mod error;
 pub mod git_cache;
 pub mod nodes;
-pub mod tree;
+mod requirements;
+mod treehash;
 
+pub use archive::{ArchiveFormat, Extracted, Limits, extract, pack_root};
+pub use download::{Downloaded, Http, HttpConfig, download};
+pub use error::StoreError;
 pub use git_cache::GitCache;
 pub use nodes::NodeStore;
-pub use tree::tree_hash;
+pub use requirements::{PackRequirements, RequirementsSource, read_pack_requirements};
+pub use treehash::tree_hash;
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -2,7 +2,6 @@
 //! temp folder beside the store and renamed to its hash, so a crash leaves only garbage that
 //! `gc` removes, never a half entry under a real name.
 
-use super::tree::tree_hash;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -40,7 +39,7 @@ impl NodeStore {
 
     /// Hashes a filled scratch folder and moves it to its name. Returns the hash.
     pub fn insert(&self, scratch: tempfile::TempDir) -> io::Result<String> {
-        let hash = tree_hash(scratch.path())?;
+        let hash = format!("blake3:{}", super::tree_hash(scratch.path()).map_err(std::io::Error::other)?);
         let dest = self.path(&hash);
         if dest.is_dir() {
             return Ok(hash); // Same content is already there; the scratch folder is dropped.

@@ -15,12 +15,16 @@ version = "1"
 
 # The uv binary to run (default: `uv` on PATH; COMFYDOCK_UV overrides).
 # uv = "/usr/local/bin/uv"
+
+# The Comfy Registry (or a mirror: `comfydock registry serve`); COMFYDOCK_REGISTRY_URL overrides.
+# registry_url = "https://api.comfy.org"
 "#;
 
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct WorkspaceConfig {
     pub active_environment: Option<String>,
     pub uv: Option<PathBuf>,
+    pub registry_url: Option<String>,
 }
 
 impl WorkspaceConfig {

@@ -7,3 +7,4 @@ mod cli;
 mod environments;
 mod fixtures;
 mod reconcile;
+mod registry;

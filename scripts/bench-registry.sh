@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Measures the registry path end to end on loopback: a generated snapshot of N packs served by
+# `comfydock registry serve`, `node find` cold (network) and warm (cache), `--offline`, and
+# `registry snapshot` copying the whole mirror (archives included). Validates both snapshot
+# files against schema/registry-snapshot.schema.json when Python's jsonschema is installed.
+#
+#   scripts/bench-registry.sh [PACKS]        (default 300; builds the debug binary if needed)
+set -euo pipefail
+N=${1:-300}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BIN=${COMFYDOCK_BIN:-$ROOT/target/debug/comfydock}
+[ -x "$BIN" ] || (cd "$ROOT" && cargo build -q)
+WORK=$(mktemp -d)
+trap 'kill "${SERVER:-}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+export COMFYDOCK_HOME=$WORK/ws NO_COLOR=1
+
+python3 - "$WORK/snap" "$N" <<'PY'
+import io, json, os, sys, zipfile
+out, n = sys.argv[1], int(sys.argv[2])
+packs = []
+for i in range(n):
+    pid = f"bench-pack-{i:04d}"
+    versions = []
+    for v in ("1.9.0", "1.10.0"):
+        rel = f"archives/{pid}/{v}/node.zip"
+        os.makedirs(os.path.join(out, os.path.dirname(rel)), exist_ok=True)
+        with zipfile.ZipFile(os.path.join(out, rel), "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr("__init__.py", f"# {pid} {v}\nNODE_CLASS_MAPPINGS = {{}}\n")
+            z.writestr("requirements.txt", "numpy\n")
+            z.writestr("nodes.py", "x = 1\n" * 2000)
+        versions.append({"node_version": {"id": f"{pid}-{v}", "node_id": pid, "version": v,
+                         "createdAt": "2025-01-01T00:00:00Z", "dependencies": ["numpy"],
+                         "deprecated": False, "downloadUrl": "", "status": "NodeVersionStatusActive"},
+                         "archive": rel,
+                         "comfy_nodes": [{"comfy_node_name": f"Bench{i}", "input_types": "{}",
+                                          "return_types": "[]", "return_names": "[]"}]})
+    packs.append({"node": {"id": pid, "name": f"Bench Pack {i}", "downloads": i,
+                           "status": "NodeStatusActive"}, "versions": versions})
+json.dump({"format": "comfydock-registry-snapshot", "format_version": 1, "packs": packs},
+          open(os.path.join(out, "registry-snapshot.json"), "w"))
+PY
+
+"$BIN" init 2>/dev/null
+"$BIN" registry serve --snapshot "$WORK/snap" --addr 127.0.0.1:0 >"$WORK/url" 2>/dev/null &
+SERVER=$!
+for _ in $(seq 100); do [ -s "$WORK/url" ] && break; sleep 0.05; done
+export COMFYDOCK_REGISTRY_URL=$(head -1 "$WORK/url")
+
+t() { local s e; s=$(date +%s.%N); "$@" >/dev/null 2>&1; e=$(date +%s.%N); awk -v a="$s" -v b="$e" 'BEGIN{printf "%7.0f ms", (b-a)*1000}'; }
+echo "packs in mirror:                 $N ($(du -sh "$WORK/snap" | cut -f1))"
+echo "node find (cold, 20 results):    $(t "$BIN" node find bench)"
+echo "node find (warm cache):          $(t "$BIN" node find bench)"
+echo "node find --offline:             $(t "$BIN" --offline node find bench)"
+echo "registry snapshot (all packs):   $(t "$BIN" registry snapshot --out "$WORK/copy")"
+echo "registry snapshot (again, reuse):$(t "$BIN" registry snapshot --out "$WORK/copy")"
+echo "archives copied:                 $(find "$WORK/copy/archives" -type f | wc -l)"
+if python3 -c 'import jsonschema' 2>/dev/null; then
+  python3 - "$ROOT/schema/registry-snapshot.schema.json" "$WORK/snap/registry-snapshot.json" "$WORK/copy/registry-snapshot.json" <<'PY'
+import json, sys, jsonschema
+schema = json.load(open(sys.argv[1]))
+for f in sys.argv[2:]:
+    jsonschema.validate(json.load(open(f)), schema)
+print("schema:                          both snapshot files valid")
+PY
+fi

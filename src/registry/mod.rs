@@ -1,0 +1,25 @@
+//! The Comfy Registry: a cached client of its API (`client`), version choice (`resolve`),
+//! fetching a pinned version into the store (`fetch`), snapshots (`snapshot`) and the
+//! read-only mirror that serves them (`server`).
+
+pub mod cache;
+pub mod client;
+mod error;
+pub mod fetch;
+pub mod resolve;
+pub mod server;
+pub mod snapshot;
+pub mod types;
+
+pub use cache::ApiCache;
+pub use client::{ClientOptions, DEFAULT_REGISTRY_URL, RegistryClient};
+pub use error::RegistryError;
+pub use fetch::{FetchedPack, fetch_and_extract};
+pub use resolve::{ResolvedVersion, VersionSpec};
+
+pub type Result<T, E = RegistryError> = std::result::Result<T, E>;
+
+/// Where a workspace keeps registry answers.
+pub fn cache_path(workspace_root: &std::path::Path) -> std::path::PathBuf {
+    workspace_root.join(".metadata").join("api_cache.db")
+}

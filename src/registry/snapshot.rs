@@ -1,0 +1,400 @@
+//! Registry snapshots: a folder with `registry-snapshot.json` (packs, versions, node classes, as
+//! the API returns them) and the archives it names. `registry serve` serves one; `registry
+//! snapshot` builds one from a registry (the live one or another mirror). Format:
+//! `schema/registry-snapshot.schema.json`, prose in `docs/registry.md`.
+
+use super::client::RegistryClient;
+use super::resolve::{self, VersionSpec};
+use super::types::{ComfyNode, Node, NodeVersion};
+use super::{RegistryError, Result};
+use crate::store;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+
+pub const SNAPSHOT_FILE: &str = "registry-snapshot.json";
+pub const FORMAT: &str = "comfydock-registry-snapshot";
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub format: String,
+    pub format_version: u32,
+    /// The registry it was taken from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// RFC 3339, UTC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    #[serde(default)]
+    pub packs: Vec<SnapshotPack>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SnapshotPack {
+    /// The pack as `GET /nodes/{id}` returns it; its `latest_version` is ignored (the mirror
+    /// computes it from `versions`).
+    pub node: Node,
+    #[serde(default)]
+    pub versions: Vec<SnapshotVersion>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SnapshotVersion {
+    /// The version as `GET /nodes/{id}/versions/{v}` returns it; `downloadUrl` is rewritten
+    /// by the mirror to point at itself.
+    pub node_version: NodeVersion,
+    /// The archive, relative to the snapshot folder; absent when the snapshot holds no file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archive: Option<String>,
+    /// sha256 of the archive, hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// The version's node classes; absent (null) when the registry has no metadata for it,
+    /// which the mirror answers with 404 like the registry does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comfy_nodes: Option<Vec<ComfyNode>>,
+}
+
+impl Snapshot {
+    pub fn empty(source: Option<String>) -> Snapshot {
+        Snapshot {
+            format: FORMAT.to_string(),
+            format_version: FORMAT_VERSION,
+            source,
+            created_at: Some(rfc3339_now()),
+            packs: Vec::new(),
+        }
+    }
+
+    /// Reads and checks `dir/registry-snapshot.json`.
+    pub fn load(dir: &Path) -> Result<Snapshot> {
+        let path = dir.join(SNAPSHOT_FILE);
+        let text = std::fs::read(&path).map_err(RegistryError::io(&path))?;
+        let bad = |reason: String| RegistryError::BadSnapshot {
+            path: path.clone(),
+            reason,
+        };
+        let snap: Snapshot = serde_json::from_slice(&text).map_err(|e| bad(e.to_string()))?;
+        if snap.format != FORMAT {
+            return Err(bad(format!("`format` is {:?}, expected {FORMAT:?}", snap.format)));
+        }
+        if snap.format_version != FORMAT_VERSION {
+            return Err(bad(format!(
+                "format_version {} is not supported (this comfydock reads {FORMAT_VERSION})",
+                snap.format_version
+            )));
+        }
+        let mut ids = std::collections::HashSet::new();
+        for p in &snap.packs {
+            if p.node.id.is_empty() {
+                return Err(bad("a pack has no `id`".into()));
+            }
+            if !ids.insert(p.node.id.as_str()) {
+                return Err(bad(format!("pack `{}` appears twice", p.node.id)));
+            }
+            for v in &p.versions {
+                if v.node_version.version.is_empty() {
+                    return Err(bad(format!("a version of `{}` has no `version`", p.node.id)));
+                }
+            }
+        }
+        Ok(snap)
+    }
+
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        let path = dir.join(SNAPSHOT_FILE);
+        let mut text = serde_json::to_vec_pretty(self).expect("snapshot serializes");
+        text.push(b'\n');
+        crate::fsx::write_atomic(&path, &text).map_err(RegistryError::io(&path))
+    }
+}
+
+/// Resolves an archive path from a snapshot to a file inside `root`, refusing anything that
+/// would read elsewhere (absolute paths, `..`, symlinks leading out).
+pub fn archive_path(root: &Path, rel: &str) -> std::result::Result<PathBuf, String> {
+    let p = Path::new(rel);
+    if rel.is_empty() || p.is_absolute() {
+        return Err(format!("archive path {rel:?} must be relative to the snapshot folder"));
+    }
+    if p.components()
+        .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
+    {
+        return Err(format!("archive path {rel:?} must not contain `..`"));
+    }
+    let canonical_root = std::fs::canonicalize(root).map_err(|e| format!("{}: {e}", root.display()))?;
+    let full = std::fs::canonicalize(root.join(p)).map_err(|e| format!("archive {rel:?}: {e}"))?;
+    if !full.starts_with(&canonical_root) {
+        return Err(format!("archive path {rel:?} leads outside the snapshot folder"));
+    }
+    if !full.is_file() {
+        return Err(format!("archive {rel:?} is not a file"));
+    }
+    Ok(full)
+}
+
+/// What `registry snapshot` should take.
+#[derive(Debug, Clone, Default)]
+pub struct SnapshotRequest {
+    /// Packs by id, each with an optional version spec; `None` means every pack.
+    pub nodes: Option<Vec<(String, Option<String>)>>,
+    /// Every version with an archive, not only the latest (or the one asked for).
+    pub all_versions: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SnapshotSummary {
+    pub packs: usize,
+    pub versions: usize,
+    pub archives_downloaded: usize,
+    pub archives_reused: usize,
+    pub bytes_downloaded: u64,
+}
+
+/// Builds (or extends) the snapshot in `out` from `client`'s registry. Packs already in `out`
+/// and not asked for are kept; archives already there with a recorded hash are not fetched
+/// again. The snapshot file is rewritten every few seconds, so an interrupted run keeps most of
+/// its work.
+pub fn build_snapshot(client: &RegistryClient, out: &Path, request: &SnapshotRequest) -> Result<SnapshotSummary> {
+    let reporter = client.reporter();
+    std::fs::create_dir_all(out).map_err(RegistryError::io(out))?;
+    let mut snap = if out.join(SNAPSHOT_FILE).is_file() {
+        Snapshot::load(out)?
+    } else {
+        Snapshot::empty(Some(client.base_url().to_string()))
+    };
+    snap.source = Some(client.base_url().to_string());
+    snap.created_at = Some(rfc3339_now());
+
+    // (pack, the versions wanted: None = the default choice)
+    let wanted: Vec<(Node, Option<VersionSpec>)> = match &request.nodes {
+        Some(list) => list
+            .iter()
+            .map(|(id, spec)| {
+                let spec = spec.as_deref().map(VersionSpec::parse).transpose()?;
+                Ok((client.node(id)?, spec))
+            })
+            .collect::<Result<_>>()?,
+        None => {
+            reporter.step(&format!("Listing every pack of {}", client.base_url()));
+            client.all_nodes()?.into_iter().map(|n| (n, None)).collect()
+        }
+    };
+
+    let mut summary = SnapshotSummary::default();
+    let partial = out.join(".partial");
+    let mut last_save = std::time::Instant::now();
+    for (node, spec) in wanted {
+        let id = node.id.clone();
+        reporter.step(&format!("Snapshotting {id}"));
+        let all = match client.versions(&id) {
+            Ok(v) => v,
+            Err(RegistryError::BannedNode { .. }) => {
+                reporter.warn(&format!("{id} is banned in the registry; keeping its metadata only"));
+                Vec::new()
+            }
+            Err(e) => return Err(e),
+        };
+        let chosen: Vec<NodeVersion> = match (&spec, request.all_versions) {
+            (Some(VersionSpec::Exact(v)), _) => match client.version(&id, v)? {
+                Some(found) => vec![found],
+                None => {
+                    return Err(RegistryError::NoVersion {
+                        id: id.clone(),
+                        wanted: v.clone(),
+                        available: "see `comfydock node find`".into(),
+                    });
+                }
+            },
+            (Some(s), false) => resolve::choose(&all, s).cloned().into_iter().collect(),
+            (None, false) => resolve::latest(&all).cloned().into_iter().collect(),
+            (_, true) => all
+                .iter()
+                .filter(|v| !v.download_url.is_empty() && v.status != super::types::VersionStatus::Deleted)
+                .cloned()
+                .collect(),
+        };
+        let previous: BTreeMap<String, SnapshotVersion> = snap
+            .packs
+            .iter()
+            .find(|p| p.node.id == id)
+            .map(|p| {
+                p.versions
+                    .iter()
+                    .map(|v| (v.node_version.version.clone(), v.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut versions: BTreeMap<String, SnapshotVersion> = previous.clone();
+        for v in chosen {
+            let entry = snapshot_version(client, out, &partial, &id, v, &previous, &mut summary)?;
+            versions.insert(entry.node_version.version.clone(), entry);
+        }
+        let mut versions: Vec<SnapshotVersion> = versions.into_values().collect();
+        versions.sort_by(|a, b| {
+            resolve::parse_version(&b.node_version.version).cmp(&resolve::parse_version(&a.node_version.version))
+        });
+        let mut node = node;
+        node.latest_version = None;
+        let pack = SnapshotPack { node, versions };
+        match snap.packs.iter_mut().find(|p| p.node.id == id) {
+            Some(existing) => *existing = pack,
+            None => snap.packs.push(pack),
+        }
+        // A checkpoint now and then, not per pack: rewriting a large file per pack is quadratic.
+        if last_save.elapsed() >= std::time::Duration::from_secs(5) {
+            snap.save(out)?;
+            last_save = std::time::Instant::now();
+        }
+    }
+    let _ = std::fs::remove_dir_all(&partial);
+    summary.packs = snap.packs.len();
+    summary.versions = snap.packs.iter().map(|p| p.versions.len()).sum();
+    snap.save(out)?;
+    Ok(summary)
+}
+
+fn snapshot_version(
+    client: &RegistryClient,
+    out: &Path,
+    partial: &Path,
+    id: &str,
+    version: NodeVersion,
+    previous: &BTreeMap<String, SnapshotVersion>,
+    summary: &mut SnapshotSummary,
+) -> Result<SnapshotVersion> {
+    let v = version.version.clone();
+    let comfy_nodes = client.comfy_nodes(id, &v)?;
+    let mut entry = SnapshotVersion {
+        node_version: version,
+        archive: None,
+        sha256: None,
+        comfy_nodes,
+    };
+    if entry.node_version.download_url.is_empty() {
+        return Ok(entry);
+    }
+    if let Some(prev) = previous.get(&v)
+        && let (Some(rel), Some(sha)) = (&prev.archive, &prev.sha256)
+        && archive_path(out, rel).is_ok()
+    {
+        entry.archive = Some(rel.clone());
+        entry.sha256 = Some(sha.clone());
+        summary.archives_reused += 1;
+        return Ok(entry);
+    }
+    let url = entry.node_version.download_url.clone();
+    let got = store::download(client.http(), &url, partial, None, client.reporter())?;
+    let rel = format!(
+        "archives/{}/{}/{}",
+        safe_name(id),
+        safe_name(&v),
+        archive_file_name(&url)
+    );
+    let dest = out.join(&rel);
+    if let Some(parent) = dest.parent() {
+        std::fs::create_dir_all(parent).map_err(RegistryError::io(parent))?;
+    }
+    crate::fsx::rename_durable(&got.path, &dest).map_err(RegistryError::io(&dest))?;
+    summary.archives_downloaded += 1;
+    summary.bytes_downloaded += got.size;
+    entry.archive = Some(rel);
+    entry.sha256 = Some(got.sha256);
+    Ok(entry)
+}
+
+/// The last segment of a download URL, reduced to characters safe in a file name.
+fn archive_file_name(url: &str) -> String {
+    let last = reqwest::Url::parse(url)
+        .ok()
+        .and_then(|u| u.path_segments().and_then(|mut s| s.next_back().map(str::to_string)))
+        .unwrap_or_default();
+    let name = safe_name(&last);
+    if name.is_empty() || name.starts_with('.') {
+        "node.zip".to_string()
+    } else {
+        name
+    }
+}
+
+fn safe_name(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '+') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect::<String>()
+        .trim_start_matches('.')
+        .to_string()
+}
+
+/// The current time as `2025-06-01T12:00:00Z`.
+pub fn rfc3339_now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since the epoch (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn archive_paths_stay_inside_the_snapshot() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(d.path().join("archives")).unwrap();
+        std::fs::write(d.path().join("archives/a.zip"), "x").unwrap();
+        std::fs::write(d.path().join("secret"), "x").unwrap();
+        let inside = d.path().join("snap");
+        std::fs::create_dir_all(inside.join("archives")).unwrap();
+        std::fs::write(inside.join("archives/a.zip"), "x").unwrap();
+        std::os::unix::fs::symlink("../../secret", inside.join("archives/link.zip")).unwrap();
+        assert!(archive_path(&inside, "archives/a.zip").is_ok());
+        assert!(archive_path(&inside, "../secret").unwrap_err().contains(".."));
+        assert!(archive_path(&inside, "/etc/passwd").unwrap_err().contains("relative"));
+        assert!(
+            archive_path(&inside, "archives/link.zip")
+                .unwrap_err()
+                .contains("outside")
+        );
+        assert!(archive_path(&inside, "archives").is_err());
+    }
+
+    #[test]
+    fn file_names_from_urls_are_safe() {
+        assert_eq!(
+            archive_file_name("https://cdn.comfy.org/p/n/1.0.0/node.zip"),
+            "node.zip"
+        );
+        assert_eq!(archive_file_name("https://x/a/..%2F..%2Fetc"), "_2F.._2Fetc");
+        assert_eq!(archive_file_name("https://x/"), "node.zip");
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339() {
+        let t = rfc3339_now();
+        assert_eq!(t.len(), 20, "{t}");
+        assert!(t.ends_with('Z') && t.as_bytes()[10] == b'T');
+    }
+}

@@ -1,0 +1,96 @@
+use miette::Diagnostic;
+use std::path::PathBuf;
+use thiserror::Error;
+
+#[derive(Debug, Error, Diagnostic)]
+pub enum StoreError {
+    #[error("could not download {url}: {reason}")]
+    #[diagnostic(
+        code(comfydock::store::download),
+        help("check the network (or the mirror at that address); a partial download is kept and resumed next time")
+    )]
+    Download {
+        url: String,
+        reason: String,
+        /// How many tries were made before giving up.
+        attempts: u32,
+    },
+
+    #[error("{url} answered HTTP {status}{}", detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default())]
+    #[diagnostic(
+        code(comfydock::store::http_status),
+        help("the server refused the request; check the URL, or whether the file still exists")
+    )]
+    Status {
+        url: String,
+        status: u16,
+        detail: Option<String>,
+    },
+
+    #[error("sha256 of {url} is {actual}, expected {expected}")]
+    #[diagnostic(
+        code(comfydock::store::hash_mismatch),
+        help(
+            "the archive is not the one that was recorded; if the publisher replaced it on purpose, re-lock to accept the new hash"
+        )
+    )]
+    HashMismatch {
+        url: String,
+        expected: String,
+        actual: String,
+    },
+
+    #[error("refusing to extract {}: entry `{entry}` {reason}", archive.display())]
+    #[diagnostic(
+        code(comfydock::store::unsafe_entry),
+        help("the archive tries to write outside its own folder; report it to the pack's publisher")
+    )]
+    UnsafeEntry {
+        archive: PathBuf,
+        entry: String,
+        reason: &'static str,
+    },
+
+    #[error("refusing to extract {}: {what} exceeds the limit of {limit} bytes", archive.display())]
+    #[diagnostic(
+        code(comfydock::store::too_large),
+        help("raise the extraction limits only if the pack is trusted and really that large")
+    )]
+    TooLarge { archive: PathBuf, what: String, limit: u64 },
+
+    #[error("{} is damaged or truncated: {reason}", archive.display())]
+    #[diagnostic(
+        code(comfydock::store::corrupt_archive),
+        help("delete it from store/downloads/ and download it again")
+    )]
+    Corrupt { archive: PathBuf, reason: String },
+
+    #[error("{} is neither a zip nor a gzip-compressed tar archive", archive.display())]
+    #[diagnostic(
+        code(comfydock::store::unknown_format),
+        help("node packs are distributed as .zip or .tar.gz")
+    )]
+    UnknownFormat { archive: PathBuf },
+
+    #[error("{}: {source}", path.display())]
+    #[diagnostic(code(comfydock::store::io))]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("{}: {reason}", path.display())]
+    #[diagnostic(
+        code(comfydock::store::invalid_pyproject),
+        help("the pack's pyproject.toml must be valid TOML with [project].dependencies as a list of strings")
+    )]
+    InvalidPyproject { path: PathBuf, reason: String },
+}
+
+impl StoreError {
+    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> StoreError {
+        let path = path.into();
+        move |source| StoreError::Io { path, source }
+    }
+}
