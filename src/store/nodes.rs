@@ -39,7 +39,10 @@ impl NodeStore {
 
     /// Hashes a filled scratch folder and moves it to its name. Returns the hash.
     pub fn insert(&self, scratch: tempfile::TempDir) -> io::Result<String> {
-        let hash = format!("blake3:{}", super::tree_hash(scratch.path()).map_err(std::io::Error::other)?);
+        let hash = format!(
+            "blake3:{}",
+            super::tree_hash(scratch.path()).map_err(std::io::Error::other)?
+        );
         let dest = self.path(&hash);
         if dest.is_dir() {
             return Ok(hash); // Same content is already there; the scratch folder is dropped.
