@@ -72,6 +72,8 @@ pub struct Ctx<'a> {
     pub resolved: &'a Resolved,
     pub observed: &'a Observed,
     pub generation: u64,
+    /// `--offline`: registry packs come only from the store or earlier downloads.
+    pub offline: bool,
     staging: PathBuf,
     /// The uv project `uv sync` reads (`.cec`).
     project_dir: PathBuf,
@@ -131,6 +133,7 @@ pub struct ApplyInput<'a> {
     pub plan: &'a Plan,
     /// First line of the `.cec` commit and the generation's summary.
     pub message: String,
+    pub offline: bool,
 }
 
 /// Applies `plan`. Returns the new generation, or None when the plan was empty.
@@ -144,6 +147,7 @@ pub fn apply(input: ApplyInput<'_>) -> Result<Option<Generation>> {
         observed,
         plan,
         message,
+        offline,
     } = input;
     if plan.is_empty() {
         return Ok(None);
@@ -160,6 +164,7 @@ pub fn apply(input: ApplyInput<'_>) -> Result<Option<Generation>> {
         resolved,
         observed,
         generation,
+        offline,
         staging,
         project_dir: env.cec.clone(),
     };

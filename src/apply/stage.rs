@@ -184,6 +184,9 @@ fn ensure_in_store(ctx: &Ctx, id: &str, node: &LockedNode) -> Result<String> {
     if store.contains(&expected) {
         return Ok(expected);
     }
+    if node.source == NodeSource::Registry {
+        return fetch_registry_pack(ctx, id, node, expected);
+    }
     let (Some(repo), Some(commit)) = (&node.repository, &node.commit) else {
         return Err(ApplyError::NotInLock { id: id.to_string() });
     };
@@ -194,6 +197,36 @@ fn ensure_in_store(ctx: &Ctx, id: &str, node: &LockedNode) -> Result<String> {
     let actual = store.insert(scratch)?;
     if actual != expected {
         return Err(crate::resolve::ResolveError::TreeMismatch {
+            id: id.to_string(),
+            expected,
+            actual,
+        }
+        .into());
+    }
+    Ok(actual)
+}
+
+/// Downloads a pinned registry pack again (its archive must have the locked sha256).
+fn fetch_registry_pack(ctx: &Ctx, id: &str, node: &LockedNode, expected: String) -> Result<String> {
+    use crate::resolve::ResolveError;
+    let (Some(registry_id), Some(version)) = (&node.registry_id, &node.version) else {
+        return Err(ApplyError::NotInLock { id: id.to_string() });
+    };
+    ctx.reporter.step(&format!("Fetching node {id} {version}"));
+    let client = crate::registry::workspace_client(ctx.ws, ctx.offline).map_err(|r| ResolveError::Other(r.into()))?;
+    let pinned = crate::registry::ResolvedVersion {
+        node_id: registry_id.clone(),
+        version: version.clone(),
+        download_url: node.url.clone().unwrap_or_default(),
+        dependencies: Vec::new(),
+        deprecated: false,
+        status: crate::registry::types::VersionStatus::Active,
+    };
+    let fetched = crate::registry::fetch_and_extract(&client, &ctx.ws.store_dir(), &pinned, node.sha256.as_deref())
+        .map_err(ResolveError::registry)?;
+    let actual = format!("blake3:{}", fetched.tree_hash);
+    if actual != expected {
+        return Err(ResolveError::TreeMismatch {
             id: id.to_string(),
             expected,
             actual,

@@ -7,8 +7,7 @@ use std::path::PathBuf;
 #[command(
     name = "comfydock",
     version,
-    about = "Declarative, reproducible ComfyUI environments",
-    propagate_version = true
+    about = "Declarative, reproducible ComfyUI environments"
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -177,9 +176,9 @@ pub struct CreateArgs {
 pub enum NodeCommand {
     /// Search the registry: id, name, latest version (by semver) and downloads
     Find(FindArgs),
-    /// Add a node pack from a git URL (URL@REV pins a branch, tag or commit) or, with --dev, a local folder
+    /// Add a node pack: a registry id (ID@VERSION pins a version), a git URL (URL@REV pins a branch, tag or commit) or, with --dev, a local folder
     Add {
-        /// A git URL or path, optionally with @REV; with --dev, a folder
+        /// A registry id or a git URL or path, optionally with @VERSION / @REV; with --dev, a folder
         source: String,
         /// The node's id in the manifest and its folder name in custom_nodes/ (default: from the URL)
         #[arg(long)]
@@ -188,6 +187,17 @@ pub enum NodeCommand {
         #[arg(long)]
         dev: bool,
         /// Only edit the manifest; `plan` and `apply` do the rest
+        #[arg(long)]
+        no_apply: bool,
+    },
+    /// Resolve node packs again: the newest registry version (or --version), a git branch's new tip
+    Update {
+        /// The node's id (default: every node)
+        name: Option<String>,
+        /// Pin this version (registry) or revision (git); needs a node id
+        #[arg(long, requires = "name")]
+        version: Option<String>,
+        /// Only edit the manifest and the lock
         #[arg(long)]
         no_apply: bool,
     },

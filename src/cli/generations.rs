@@ -54,7 +54,7 @@ pub fn log(g: &Globals, json: bool) -> Result<ExitStatus> {
 
 pub fn rollback(g: &Globals, generation: Option<u64>, yes: bool) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
-    let mut session = Session::writer(&ws, env, &StderrReporter, "rollback")?;
+    let mut session = Session::writer(&ws, env, &StderrReporter, "rollback")?.offline(g.offline);
     report_recovery(&session.recovery);
     let files = [
         session.env.pyproject(),
@@ -102,7 +102,7 @@ pub fn rollback(g: &Globals, generation: Option<u64>, yes: bool) -> Result<ExitS
 
 pub fn recover(g: &Globals) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
-    let session = Session::writer(&ws, env, &StderrReporter, "recover")?;
+    let session = Session::writer(&ws, env, &StderrReporter, "recover")?.offline(g.offline);
     match session.recovery {
         crate::apply::Recovery::Nothing => eprintln!("Nothing to recover."),
         ref other => report_recovery(other),
@@ -112,7 +112,7 @@ pub fn recover(g: &Globals) -> Result<ExitStatus> {
 
 pub fn gc(g: &Globals, keep: usize) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
-    let session = Session::writer(&ws, env, &StderrReporter, "gc")?;
+    let session = Session::writer(&ws, env, &StderrReporter, "gc")?.offline(g.offline);
     report_recovery(&session.recovery);
     let report = collect::gc(&ws, &session.env, keep).map_err(|e| miette!("gc failed: {e}"))?;
     for item in &report.removed {

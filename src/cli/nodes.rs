@@ -22,6 +22,11 @@ pub fn node(g: &Globals, cmd: &NodeCommand) -> Result<ExitStatus> {
             no_apply,
         } => add(g, source, name.as_deref(), *dev, *no_apply),
         NodeCommand::Remove { name, no_apply } => remove(g, name, *no_apply),
+        NodeCommand::Update {
+            name,
+            version,
+            no_apply,
+        } => update(g, name.as_deref(), version.as_deref(), *no_apply),
         NodeCommand::List { json } => list(g, *json),
     }
 }
@@ -29,7 +34,7 @@ pub fn node(g: &Globals, cmd: &NodeCommand) -> Result<ExitStatus> {
 fn add(g: &Globals, source: &str, name: Option<&str>, dev: bool, no_apply: bool) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
     let (id, spec) = parse_source(source, name, dev)?;
-    let mut session = Session::writer(&ws, env, &StderrReporter, "node add")?;
+    let mut session = Session::writer(&ws, env, &StderrReporter, "node add")?.offline(g.offline);
     report_recovery(&session.recovery);
     let mut manifest = session.manifest()?;
     if manifest.config().nodes.contains_key(&id) {
@@ -53,7 +58,7 @@ fn add(g: &Globals, source: &str, name: Option<&str>, dev: bool, no_apply: bool)
 
 fn remove(g: &Globals, id: &str, no_apply: bool) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
-    let mut session = Session::writer(&ws, env, &StderrReporter, "node remove")?;
+    let mut session = Session::writer(&ws, env, &StderrReporter, "node remove")?.offline(g.offline);
     report_recovery(&session.recovery);
     let mut manifest = session.manifest()?;
     if !manifest.remove_node(id) {
@@ -73,6 +78,88 @@ fn remove(g: &Globals, id: &str, no_apply: bool) -> Result<ExitStatus> {
     )?;
     eprintln!("Removed node `{id}`.");
     Ok(ExitStatus::Success)
+}
+
+fn update(g: &Globals, id: Option<&str>, version: Option<&str>, no_apply: bool) -> Result<ExitStatus> {
+    let (ws, env) = g.env()?;
+    let mut session = Session::writer(&ws, env, &StderrReporter, "node update")?.offline(g.offline);
+    report_recovery(&session.recovery);
+    let mut manifest = session.manifest()?;
+    let ids: Vec<String> = match id {
+        Some(id) => {
+            let Some(spec) = manifest.config().nodes.get(id).cloned() else {
+                return Err(miette!(
+                    code = "comfydock::node::unknown",
+                    help = "`comfydock node list` shows the nodes",
+                    "no node `{id}` in the manifest"
+                ));
+            };
+            if let Some(v) = version {
+                let mut spec = spec;
+                match spec.source.unwrap_or(NodeSource::Git) {
+                    // `latest` lifts the pin: the manifest then follows the registry, the lock pins.
+                    NodeSource::Registry => spec.version = (v != "latest").then(|| v.to_string()),
+                    NodeSource::Git => spec.rev = Some(v.to_string()),
+                    NodeSource::Local => {
+                        return Err(miette!(
+                            code = "comfydock::node::dev_version",
+                            help = "a dev node is whatever its folder holds",
+                            "`{id}` is a dev node: it has no version"
+                        ));
+                    }
+                }
+                manifest.set_node(id, &spec);
+            }
+            vec![id.to_string()]
+        }
+        None => manifest.config().nodes.keys().cloned().collect(),
+    };
+    if version.is_none() {
+        for id in &ids {
+            if let Some(v) = manifest.config().nodes.get(id).and_then(|s| s.version.as_ref()) {
+                eprintln!(
+                    "note: `{id}` is pinned to {v} in the manifest; `--version V` (or `--version latest`) moves the pin"
+                );
+            }
+        }
+    }
+    // Resolving is the point of update: --no-apply still writes the new lock.
+    let files = [
+        session.env.pyproject(),
+        session.env.cec.join(LOCK_FILE),
+        session.env.cec.join("uv.lock"),
+    ];
+    let backup: Vec<Option<Vec<u8>>> = files.iter().map(|f| std::fs::read(f).ok()).collect();
+    let result = (|| -> Result<()> {
+        manifest
+            .save()
+            .map_err(|e| miette!("could not write {}: {e}", manifest.path().display()))?;
+        let resolved = session.resolve(&manifest, &Update::Nodes(ids.clone()))?;
+        session.write_lock(&resolved)?;
+        if !no_apply {
+            let planned = session.plan(&resolved)?;
+            print!("{}", render_text(&planned.plan));
+            session.apply(&resolved, &planned, &format!("Update {}", ids.join(", ")))?;
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        restore(&files, backup);
+    }
+    result.map(|()| ExitStatus::Success)
+}
+
+fn restore(files: &[std::path::PathBuf], backup: Vec<Option<Vec<u8>>>) {
+    for (file, bytes) in files.iter().zip(backup) {
+        match bytes {
+            Some(b) => {
+                let _ = crate::fsx::write_atomic(file, &b);
+            }
+            None => {
+                let _ = std::fs::remove_file(file);
+            }
+        }
+    }
 }
 
 /// Saves the edited manifest, locks and applies. Any failure puts the manifest and the locks
@@ -104,16 +191,7 @@ fn edit_and_apply(
         Ok(())
     })();
     if result.is_err() {
-        for (file, bytes) in files.iter().zip(backup) {
-            match bytes {
-                Some(b) => {
-                    let _ = crate::fsx::write_atomic(file, &b);
-                }
-                None => {
-                    let _ = std::fs::remove_file(file);
-                }
-            }
-        }
+        restore(&files, backup);
     }
     result
 }
@@ -149,11 +227,26 @@ fn parse_source(source: &str, name: Option<&str>, dev: bool) -> Result<(String, 
     let (url, rev) = split_rev(source);
     let is_git = url.contains("://") || url.starts_with("git@") || Path::new(url).is_dir();
     if !is_git {
-        return Err(miette!(
-            code = "comfydock::node::source",
-            help = "give a git URL (https://..., git@..., file://...) or a local repository path, optionally with @REV; `--dev PATH` links a folder you develop",
-            "`{source}` is not a git URL or a path"
-        ));
+        let registry_id_ok = !url.is_empty()
+            && url
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if !registry_id_ok {
+            return Err(miette!(
+                code = "comfydock::node::source",
+                help = "give a registry id (ID or ID@VERSION), a git URL (https://..., git@..., file://...) or a local repository path with optional @REV; `--dev PATH` links a folder you develop",
+                "`{source}` is not a registry id, a git URL or a path"
+            ));
+        }
+        let id = name.unwrap_or(url).to_string();
+        validate_id(&id)?;
+        let spec = NodeSpec {
+            source: Some(NodeSource::Registry),
+            registry_id: Some(url.to_string()),
+            version: rev.map(str::to_string),
+            ..Default::default()
+        };
+        return Ok((id, spec));
     }
     let repository = match std::fs::canonicalize(url) {
         Ok(p) if !url.contains("://") => p.display().to_string(),
@@ -200,7 +293,7 @@ fn validate_id(id: &str) -> Result<()> {
 
 fn list(g: &Globals, json: bool) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
-    let session = Session::reader(&ws, env, &StderrReporter);
+    let session = Session::reader(&ws, env, &StderrReporter).offline(g.offline);
     let manifest = session.manifest()?;
     let lock = session.lock_on_disk()?;
     let observed = observe(&session.env).map_err(|e| miette!("could not read {}: {e}", session.env.root.display()))?;

@@ -13,7 +13,7 @@ use miette::Result;
 pub fn lock(g: &Globals, check: bool) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
     if check {
-        let session = Session::reader(&ws, env, &StderrReporter);
+        let session = Session::reader(&ws, env, &StderrReporter).offline(g.offline);
         let manifest = session.manifest()?;
         return Ok(match session.freshness(&manifest)? {
             Freshness::Fresh => {
@@ -30,7 +30,7 @@ pub fn lock(g: &Globals, check: bool) -> Result<ExitStatus> {
             }
         });
     }
-    let mut session = Session::writer(&ws, env, &StderrReporter, "lock")?;
+    let mut session = Session::writer(&ws, env, &StderrReporter, "lock")?.offline(g.offline);
     report_recovery(&session.recovery);
     let manifest = session.manifest()?;
     let resolved = session.resolve(&manifest, &Update::Nothing)?;
@@ -45,7 +45,7 @@ pub fn lock(g: &Globals, check: bool) -> Result<ExitStatus> {
 
 pub fn plan(g: &Globals, args: &PlanArgs) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
-    let mut session = Session::reader(&ws, env, &StderrReporter);
+    let mut session = Session::reader(&ws, env, &StderrReporter).offline(g.offline);
     let manifest = session.manifest()?;
     let desired = session.desired(&manifest, LockMode::Resolve)?;
     let planned = session.plan(&desired.resolved)?;
@@ -83,7 +83,7 @@ pub fn plan(g: &Globals, args: &PlanArgs) -> Result<ExitStatus> {
 
 pub fn apply(g: &Globals, args: &ApplyArgs) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
-    let mut session = Session::writer(&ws, env, &StderrReporter, "apply")?;
+    let mut session = Session::writer(&ws, env, &StderrReporter, "apply")?.offline(g.offline);
     report_recovery(&session.recovery);
     let (resolved, planned) = match &args.planfile {
         Some(path) => {
@@ -139,7 +139,7 @@ pub fn apply(g: &Globals, args: &ApplyArgs) -> Result<ExitStatus> {
 
 pub fn status(g: &Globals, json: bool) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
-    let session = Session::reader(&ws, env, &StderrReporter);
+    let session = Session::reader(&ws, env, &StderrReporter).offline(g.offline);
     let manifest = session.manifest()?;
     let freshness = session.freshness(&manifest)?;
     let lock = session.lock_on_disk()?;

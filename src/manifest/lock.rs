@@ -51,8 +51,13 @@ pub struct LockedNode {
     pub rev: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
+    /// The pack's id in the registry (the manifest key may differ).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registry_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
+    /// Where the archive was downloaded from, and its sha256 (the registry publishes none, so the
+    /// first fetch computes it and later fetches must match).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -125,6 +130,7 @@ mod tests {
                 repository: Some("https://x/b".into()),
                 rev: Some("main".into()),
                 commit: Some("0123456789abcdef".into()),
+                registry_id: None,
                 version: None,
                 url: None,
                 sha256: None,

@@ -93,6 +93,8 @@ pub struct Planned {
 }
 
 pub struct Session<'a> {
+    /// `--offline`: registry answers come from the cache only.
+    pub offline: bool,
     pub ws: &'a Workspace,
     pub env: EnvPaths,
     pub reporter: &'a dyn Reporter,
@@ -109,6 +111,7 @@ impl<'a> Session<'a> {
         let recovery = apply::recover(&env.state)?;
         Ok(Session {
             ws,
+            offline: false,
             env,
             reporter,
             uv: None,
@@ -117,10 +120,17 @@ impl<'a> Session<'a> {
         })
     }
 
+    /// Registry answers from the cache only (`--offline`).
+    pub fn offline(mut self, offline: bool) -> Self {
+        self.offline = offline;
+        self
+    }
+
     /// A session that only reads (plan, status): no lock, no recovery.
     pub fn reader(ws: &'a Workspace, env: EnvPaths, reporter: &'a dyn Reporter) -> Self {
         Session {
             ws,
+            offline: false,
             env,
             reporter,
             uv: None,
@@ -166,6 +176,7 @@ impl<'a> Session<'a> {
             env: &self.env,
             uv: &uv,
             reporter: self.reporter,
+            offline: self.offline,
         };
         Ok(resolver.resolve(manifest, previous.as_ref(), update)?)
     }
@@ -241,6 +252,7 @@ impl<'a> Session<'a> {
             observed: &planned.observed,
             plan: &planned.plan,
             message: message.to_string(),
+            offline: self.offline,
         })?)
     }
 

@@ -23,3 +23,13 @@ pub type Result<T, E = RegistryError> = std::result::Result<T, E>;
 pub fn cache_path(workspace_root: &std::path::Path) -> std::path::PathBuf {
     workspace_root.join(".metadata").join("api_cache.db")
 }
+
+/// The registry client a workspace uses: its configured address, its answer cache, and
+/// `offline` when the user said `--offline`.
+pub fn workspace_client(ws: &crate::workspace::Workspace, offline: bool) -> Result<RegistryClient, miette::Report> {
+    let configured = ws.config()?.registry_url;
+    let mut options = ClientOptions::from_env(configured.as_deref());
+    options.offline = offline;
+    let cache = ApiCache::open(&cache_path(ws.root()))?;
+    Ok(RegistryClient::new(options, Some(cache))?)
+}

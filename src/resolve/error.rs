@@ -24,12 +24,14 @@ pub enum ResolveError {
     )]
     MissingPath { id: String, path: String },
 
-    #[error("node `{id}` comes from the registry, which this build cannot resolve yet")]
-    #[diagnostic(
-        code(comfydock::resolve::registry_unsupported),
-        help("use a git URL for this node (`comfydock node add URL`)")
-    )]
-    RegistryUnsupported { id: String },
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Registry(Box<crate::registry::RegistryError>),
+
+    /// A failure from a layer that reports with a ready-made diagnostic.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Other(Box<dyn Diagnostic + Send + Sync>),
 
     #[error("the store entry for node `{id}` does not match the lock: expected {expected}, got {actual}")]
     #[diagnostic(
@@ -55,4 +57,10 @@ pub enum ResolveError {
     #[error("file operation failed during resolution")]
     #[diagnostic(code(comfydock::resolve::io))]
     Io(#[from] std::io::Error),
+}
+
+impl ResolveError {
+    pub fn registry(e: crate::registry::RegistryError) -> Self {
+        ResolveError::Registry(Box::new(e))
+    }
 }

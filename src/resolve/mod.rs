@@ -53,6 +53,8 @@ pub struct Resolver<'a> {
     pub env: &'a EnvPaths,
     pub uv: &'a Uv,
     pub reporter: &'a dyn Reporter,
+    /// `--offline`: the registry answers from its cache only.
+    pub offline: bool,
 }
 
 impl Resolver<'_> {
@@ -78,10 +80,28 @@ impl Resolver<'_> {
             }
         };
 
+        let client = std::cell::OnceCell::new();
+        let registry = || -> Result<&crate::registry::RegistryClient> {
+            if client.get().is_none() {
+                let c = crate::registry::workspace_client(self.ws, self.offline)
+                    .map_err(|r| ResolveError::Other(r.into()))?;
+                let _ = client.set(c);
+            }
+            Ok(client.get().expect("set above"))
+        };
         let mut locked_nodes = BTreeMap::new();
         for (id, spec) in &config.nodes {
             let prior = previous.and_then(|l| l.nodes.get(id));
-            let node = nodes::resolve_node(id, spec, prior, update.covers(id), &git_cache, &store, self.reporter)?;
+            let node = nodes::resolve_node(
+                id,
+                spec,
+                prior,
+                update.covers(id),
+                &git_cache,
+                &store,
+                &registry,
+                self.reporter,
+            )?;
             locked_nodes.insert(id.clone(), node);
         }
 

@@ -8,3 +8,4 @@ mod environments;
 mod fixtures;
 mod reconcile;
 mod registry;
+mod registry_nodes;
