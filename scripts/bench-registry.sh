@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Measures the registry path end to end on loopback: a generated snapshot of N packs served by
 # `comfydock registry serve`, `node find` cold (network) and warm (cache), `--offline`, and
-# `registry snapshot` copying the whole mirror (archives included). Validates both snapshot
+# `registry snapshot` copying the whole mirror (archives included), and `node add` of one pack
+# and of 20 packs at once into an environment of the bundled miniature ComfyUI. Validates both snapshot
 # files against schema/registry-snapshot.schema.json when Python's jsonschema is installed.
 #
 #   scripts/bench-registry.sh [PACKS]        (default 300; builds the debug binary if needed)
@@ -26,10 +27,9 @@ for i in range(n):
         os.makedirs(os.path.join(out, os.path.dirname(rel)), exist_ok=True)
         with zipfile.ZipFile(os.path.join(out, rel), "w", zipfile.ZIP_DEFLATED) as z:
             z.writestr("__init__.py", f"# {pid} {v}\nNODE_CLASS_MAPPINGS = {{}}\n")
-            z.writestr("requirements.txt", "numpy\n")
             z.writestr("nodes.py", "x = 1\n" * 2000)
         versions.append({"node_version": {"id": f"{pid}-{v}", "node_id": pid, "version": v,
-                         "createdAt": "2025-01-01T00:00:00Z", "dependencies": ["numpy"],
+                         "createdAt": "2025-01-01T00:00:00Z", "dependencies": [],
                          "deprecated": False, "downloadUrl": "", "status": "NodeVersionStatusActive"},
                          "archive": rel,
                          "comfy_nodes": [{"comfy_node_name": f"Bench{i}", "input_types": "{}",
@@ -54,6 +54,20 @@ echo "node find --offline:             $(t "$BIN" --offline node find bench)"
 echo "registry snapshot (all packs):   $(t "$BIN" registry snapshot --out "$WORK/copy")"
 echo "registry snapshot (again, reuse):$(t "$BIN" registry snapshot --out "$WORK/copy")"
 echo "archives copied:                 $(find "$WORK/copy/archives" -type f | wc -l)"
+
+# node add into a real environment (the offline miniature ComfyUI, as in examples/offline-demo.sh).
+if [ "$N" -ge 21 ] && command -v uv >/dev/null 2>&1; then
+  mkdir -p "$WORK/ComfyUI.git" && cp -R "$ROOT/fixtures/comfyui-mini/." "$WORK/ComfyUI.git/"
+  g() { git -C "$WORK/ComfyUI.git" -c user.name=bench -c user.email=bench@example.invalid "$@"; }
+  g init -q && g add -A && g commit -qm mini && g tag v0.2.0
+  UV_OFFLINE=1 UV_FIND_LINKS="$ROOT/fixtures/wheels" "$BIN" create bench --comfyui-repo "$WORK/ComfyUI.git" >/dev/null 2>&1
+  many=$(seq -f "bench-pack-%04g" 1 20 | tr '\n' ' ')
+  echo "node add, 1 pack:                $(t env UV_OFFLINE=1 "$BIN" node add bench-pack-0000)"
+  # shellcheck disable=SC2086
+  echo "node add, 20 packs at once:      $(t env UV_OFFLINE=1 "$BIN" node add $many)"
+  echo "plan after (no changes):         $(t "$BIN" plan)"
+  echo "packs installed:                 $(ls "$COMFYDOCK_HOME/environments/bench/ComfyUI/custom_nodes" | grep -c bench-pack)"
+fi
 if python3 -c 'import jsonschema' 2>/dev/null; then
   python3 - "$ROOT/schema/registry-snapshot.schema.json" "$WORK/snap/registry-snapshot.json" "$WORK/copy/registry-snapshot.json" <<'PY'
 import json, sys, jsonschema

@@ -178,8 +178,9 @@ pub enum NodeCommand {
     Find(FindArgs),
     /// Add a node pack: a registry id (ID@VERSION pins a version), a git URL (URL@REV pins a branch, tag or commit) or, with --dev, a local folder
     Add {
-        /// A registry id or a git URL or path, optionally with @VERSION / @REV; with --dev, a folder
-        source: String,
+        /// Registry ids, git URLs or paths, optionally with @VERSION / @REV; with --dev, a folder
+        #[arg(required = true, value_name = "SOURCE")]
+        sources: Vec<String>,
         /// The node's id in the manifest and its folder name in custom_nodes/ (default: from the URL)
         #[arg(long)]
         name: Option<String>,

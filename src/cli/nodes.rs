@@ -16,11 +16,11 @@ pub fn node(g: &Globals, cmd: &NodeCommand) -> Result<ExitStatus> {
     match cmd {
         NodeCommand::Find(a) => super::registry::find(g, a),
         NodeCommand::Add {
-            source,
+            sources,
             name,
             dev,
             no_apply,
-        } => add(g, source, name.as_deref(), *dev, *no_apply),
+        } => add(g, sources, name.as_deref(), *dev, *no_apply),
         NodeCommand::Remove { name, no_apply } => remove(g, name, *no_apply),
         NodeCommand::Update {
             name,
@@ -31,28 +31,40 @@ pub fn node(g: &Globals, cmd: &NodeCommand) -> Result<ExitStatus> {
     }
 }
 
-fn add(g: &Globals, source: &str, name: Option<&str>, dev: bool, no_apply: bool) -> Result<ExitStatus> {
+fn add(g: &Globals, sources: &[String], name: Option<&str>, dev: bool, no_apply: bool) -> Result<ExitStatus> {
+    if name.is_some() && sources.len() > 1 {
+        return Err(miette!(
+            code = "comfydock::node::name",
+            help = "add the nodes one at a time to name each",
+            "--name needs a single SOURCE"
+        ));
+    }
     let (ws, env) = g.env()?;
-    let (id, spec) = parse_source(source, name, dev)?;
+    let parsed = sources
+        .iter()
+        .map(|s| parse_source(s, name, dev))
+        .collect::<Result<Vec<_>>>()?;
     let mut session = Session::writer(&ws, env, &StderrReporter, "node add")?.offline(g.offline);
     report_recovery(&session.recovery);
     let mut manifest = session.manifest()?;
-    if manifest.config().nodes.contains_key(&id) {
-        return Err(miette!(
-            code = "comfydock::node::exists",
-            help = format!("pick another id with --name, or `comfydock node remove {id}` first"),
-            "node `{id}` is already in the manifest"
-        ));
+    let mut ids = Vec::new();
+    for (id, spec) in &parsed {
+        if manifest.config().nodes.contains_key(id) || ids.contains(id) {
+            return Err(miette!(
+                code = "comfydock::node::exists",
+                help = format!("pick another id with --name, or `comfydock node remove {id}` first"),
+                "node `{id}` is already in the manifest"
+            ));
+        }
+        manifest.set_node(id, spec);
+        ids.push(id.clone());
     }
-    manifest.set_node(&id, &spec);
-    edit_and_apply(
-        &mut session,
-        &manifest,
-        Update::Nodes(vec![id.clone()]),
-        no_apply,
-        &format!("Add node {id}"),
-    )?;
-    eprintln!("Added node `{id}`.");
+    let message = format!("Add node {}", ids.join(", "));
+    edit_and_apply(&mut session, &manifest, Update::Nodes(ids.clone()), no_apply, &message)?;
+    eprintln!(
+        "Added {}.",
+        ids.iter().map(|i| format!("`{i}`")).collect::<Vec<_>>().join(", ")
+    );
     Ok(ExitStatus::Success)
 }
 

@@ -80,19 +80,25 @@ impl Resolver<'_> {
             }
         };
 
-        let client = std::cell::OnceCell::new();
-        let registry = || -> Result<&crate::registry::RegistryClient> {
-            if client.get().is_none() {
-                let c = crate::registry::workspace_client(self.ws, self.offline)
-                    .map_err(|r| ResolveError::Other(r.into()))?;
-                let _ = client.set(c);
-            }
-            Ok(client.get().expect("set above"))
-        };
-        let mut locked_nodes = BTreeMap::new();
-        for (id, spec) in &config.nodes {
+        // Registry packs are independent downloads: resolved in parallel, a bounded number at a
+        // time, each thread with its own client (its cache connection is not shared). Git nodes
+        // stay sequential: two of them may share a mirror.
+        const PARALLEL_FETCHES: usize = 4;
+        let (registry_nodes, other_nodes): (Vec<_>, Vec<_>) = config
+            .nodes
+            .iter()
+            .partition(|(_, spec)| spec.source == Some(crate::manifest::NodeSource::Registry));
+        let resolve_one = |id: &String, spec: &crate::manifest::NodeSpec, client: &std::cell::OnceCell<_>| {
+            let registry = || -> Result<&crate::registry::RegistryClient> {
+                if client.get().is_none() {
+                    let c = crate::registry::workspace_client(self.ws, self.offline)
+                        .map_err(|r| ResolveError::Other(r.into()))?;
+                    let _ = client.set(c);
+                }
+                Ok(client.get().expect("set above"))
+            };
             let prior = previous.and_then(|l| l.nodes.get(id));
-            let node = nodes::resolve_node(
+            nodes::resolve_node(
                 id,
                 spec,
                 prior,
@@ -101,8 +107,30 @@ impl Resolver<'_> {
                 &store,
                 &registry,
                 self.reporter,
-            )?;
-            locked_nodes.insert(id.clone(), node);
+            )
+            .map(|node| (id.clone(), node))
+        };
+        let mut locked_nodes = BTreeMap::new();
+        let sequential_client = std::cell::OnceCell::new();
+        for (id, spec) in other_nodes {
+            let (id, node) = resolve_one(id, spec, &sequential_client)?;
+            locked_nodes.insert(id, node);
+        }
+        for chunk in registry_nodes.chunks(PARALLEL_FETCHES) {
+            let results: Vec<Result<(String, crate::manifest::LockedNode)>> = std::thread::scope(|s| {
+                let handles: Vec<_> = chunk
+                    .iter()
+                    .map(|(id, spec)| s.spawn(|| resolve_one(id, spec, &std::cell::OnceCell::new())))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().expect("resolver thread panicked"))
+                    .collect()
+            });
+            for result in results {
+                let (id, node) = result?;
+                locked_nodes.insert(id, node);
+            }
         }
 
         let uv_lock = self.lock_python(manifest, previous)?;
