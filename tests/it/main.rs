@@ -9,3 +9,4 @@ mod fixtures;
 mod reconcile;
 mod registry;
 mod registry_nodes;
+mod schemas;
