@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The main job of comfydock on a bundled, fully offline example: a miniature ComfyUI
-# (fixtures/comfyui-mini, made into a git repository with a release tag) and its Python
-# requirement (fixtures/wheels). Every comfydock command is printed before it runs.
+# (fixtures/comfyui-mini, made into a git repository with a release tag), its Python
+# requirement (fixtures/wheels) and a node pack (fixtures/node-packs/hello-pack, made into a
+# git repository too). It creates an environment, declares the node, shows the plan, applies
+# it, runs ComfyUI's quick test, and rolls back. Every comfydock command is printed first.
 #
 #   bash examples/offline-demo.sh            # a fresh temporary workspace
 #   DEMO_DIR=/tmp/cd bash examples/offline-demo.sh
@@ -29,6 +31,15 @@ if [ ! -d "$comfyui/.git" ]; then
   g tag v0.2.0
 fi
 
+pack="$demo/hello-pack.git"
+if [ ! -d "$pack/.git" ]; then
+  mkdir -p "$pack"
+  cp -R fixtures/node-packs/hello-pack/. "$pack/"
+  git -C "$pack" init --quiet --initial-branch=main
+  git -C "$pack" add --all
+  git -C "$pack" -c user.name=demo -c user.email=demo@example.invalid commit --quiet -m "hello-pack 1.0"
+fi
+
 # Offline: uv finds packages only in the bundled wheels folder.
 export COMFYDOCK_HOME="$demo/workspace" UV_OFFLINE=1 UV_FIND_LINKS="$repo_root/fixtures/wheels"
 step() { printf '\n$ comfydock %s\n' "$*"; "$bin" "$@"; }
@@ -38,5 +49,13 @@ if [ ! -d "$COMFYDOCK_HOME/environments/demo" ]; then
   step create demo --comfyui-repo "$comfyui"
 fi
 step list
-step run -- --quick-test-for-ci
+if ! grep -q hello-pack "$COMFYDOCK_HOME/environments/demo/.cec/pyproject.toml"; then
+  step node add "$pack" --no-apply      # declare it: only the manifest changes
+fi
+step plan                                # what apply would do, Terraform style
+step apply --yes                         # staged, journaled, recorded as a generation
+step run -- --quick-test-for-ci          # ComfyUI loads the node
+step log
+step rollback --yes                      # back to the generation before, offline
+step plan --detailed-exitcode            # in sync: exit code 0
 printf '\nDone. Workspace: %s\n' "$COMFYDOCK_HOME"

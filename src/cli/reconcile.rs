@@ -126,7 +126,11 @@ pub fn apply(g: &Globals, args: &ApplyArgs) -> Result<ExitStatus> {
         }
     };
     let summary = planned.plan.summary();
-    match session.apply(&resolved, &planned, "Apply")? {
+    let message = format!(
+        "Apply: {}",
+        planned.plan.actions.iter().map(|a| format!("{}{}", a.kind().symbol(), a.id())).collect::<Vec<_>>().join(" ")
+    );
+    match session.apply(&resolved, &planned, &message)? {
         Some(generation) => println!(
             "\nApply complete: generation {}. {} added, {} changed, {} destroyed.",
             generation.number, summary.add, summary.change, summary.destroy
