@@ -266,3 +266,12 @@ fn parse_torch_backend(value: &str) -> Result<String, String> {
         Err("expected none, cpu, cuXXX (e.g. cu124) or rocmX.Y".to_string())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_tree_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}

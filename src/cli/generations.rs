@@ -56,12 +56,7 @@ pub fn rollback(g: &Globals, generation: Option<u64>, yes: bool) -> Result<ExitS
     let (ws, env) = g.env()?;
     let mut session = Session::writer(&ws, env, &StderrReporter, "rollback")?.offline(g.offline);
     report_recovery(&session.recovery);
-    let files = [
-        session.env.pyproject(),
-        session.env.cec.join(crate::manifest::LOCK_FILE),
-        session.env.cec.join("uv.lock"),
-    ];
-    let backup: Vec<Option<Vec<u8>>> = files.iter().map(|f| std::fs::read(f).ok()).collect();
+    let backup = session.backup_desired();
     let result = (|| -> Result<ExitStatus> {
         let (target, resolved) = session.restore_generation(generation)?;
         let planned = session.plan(&resolved)?;
@@ -88,11 +83,7 @@ pub fn rollback(g: &Globals, generation: Option<u64>, yes: bool) -> Result<ExitS
         Ok(ExitStatus::Success)
     })();
     if !matches!(result, Ok(ExitStatus::Success)) {
-        for (file, bytes) in files.iter().zip(backup) {
-            if let Some(b) = bytes {
-                let _ = crate::fsx::write_atomic(file, &b);
-            }
-        }
+        backup.restore();
         if matches!(result, Ok(ExitStatus::Failure)) {
             eprintln!("Rollback cancelled; nothing changed.");
         }

@@ -4,7 +4,7 @@ use super::args::NodeCommand;
 use super::reconcile::report_recovery;
 use super::ui::StderrReporter;
 use super::{ExitStatus, Globals};
-use crate::manifest::{LOCK_FILE, Manifest, NodeSource, NodeSpec};
+use crate::manifest::{Manifest, NodeSource, NodeSpec};
 use crate::observe::{NodeState, observe};
 use crate::plan::render_text;
 use crate::reconcile::Session;
@@ -136,12 +136,7 @@ fn update(g: &Globals, id: Option<&str>, version: Option<&str>, no_apply: bool) 
         }
     }
     // Resolving is the point of update: --no-apply still writes the new lock.
-    let files = [
-        session.env.pyproject(),
-        session.env.cec.join(LOCK_FILE),
-        session.env.cec.join("uv.lock"),
-    ];
-    let backup: Vec<Option<Vec<u8>>> = files.iter().map(|f| std::fs::read(f).ok()).collect();
+    let backup = session.backup_desired();
     let result = (|| -> Result<()> {
         manifest
             .save()
@@ -156,22 +151,9 @@ fn update(g: &Globals, id: Option<&str>, version: Option<&str>, no_apply: bool) 
         Ok(())
     })();
     if result.is_err() {
-        restore(&files, backup);
+        backup.restore();
     }
     result.map(|()| ExitStatus::Success)
-}
-
-fn restore(files: &[std::path::PathBuf], backup: Vec<Option<Vec<u8>>>) {
-    for (file, bytes) in files.iter().zip(backup) {
-        match bytes {
-            Some(b) => {
-                let _ = crate::fsx::write_atomic(file, &b);
-            }
-            None => {
-                let _ = std::fs::remove_file(file);
-            }
-        }
-    }
 }
 
 /// Saves the edited manifest, locks and applies. Any failure puts the manifest and the locks
@@ -183,12 +165,7 @@ fn edit_and_apply(
     no_apply: bool,
     message: &str,
 ) -> Result<()> {
-    let files = [
-        session.env.pyproject(),
-        session.env.cec.join(LOCK_FILE),
-        session.env.cec.join("uv.lock"),
-    ];
-    let backup: Vec<Option<Vec<u8>>> = files.iter().map(|f| std::fs::read(f).ok()).collect();
+    let backup = session.backup_desired();
     let result = (|| -> Result<()> {
         manifest
             .save()
@@ -203,7 +180,7 @@ fn edit_and_apply(
         Ok(())
     })();
     if result.is_err() {
-        restore(&files, backup);
+        backup.restore();
     }
     result
 }

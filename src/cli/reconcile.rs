@@ -128,7 +128,13 @@ pub fn apply(g: &Globals, args: &ApplyArgs) -> Result<ExitStatus> {
     let summary = planned.plan.summary();
     let message = format!(
         "Apply: {}",
-        planned.plan.actions.iter().map(|a| format!("{}{}", a.kind().symbol(), a.id())).collect::<Vec<_>>().join(" ")
+        planned
+            .plan
+            .actions
+            .iter()
+            .map(|a| format!("{}{}", a.kind().symbol(), a.id()))
+            .collect::<Vec<_>>()
+            .join(" ")
     );
     match session.apply(&resolved, &planned, &message)? {
         Some(generation) => println!(

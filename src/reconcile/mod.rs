@@ -92,6 +92,23 @@ pub struct Planned {
     pub fingerprint: String,
 }
 
+/// Copies of `.cec/pyproject.toml`, `comfydock.lock` and `uv.lock` (None: the file was absent).
+pub struct DesiredBackup {
+    files: Vec<std::path::PathBuf>,
+    bytes: Vec<Option<Vec<u8>>>,
+}
+
+impl DesiredBackup {
+    pub fn restore(self) {
+        for (file, bytes) in self.files.iter().zip(self.bytes) {
+            let _ = match bytes {
+                Some(b) => crate::fsx::write_atomic(file, &b),
+                None => std::fs::remove_file(file).or(Ok(())),
+            };
+        }
+    }
+}
+
 pub struct Session<'a> {
     /// `--offline`: registry answers come from the cache only.
     pub offline: bool,
@@ -254,6 +271,18 @@ impl<'a> Session<'a> {
             message: message.to_string(),
             offline: self.offline,
         })?)
+    }
+
+    /// The desired-state files as they are now, to put back if a command fails half-way
+    /// (`node add` that does not resolve, a cancelled rollback): a failed command changes nothing.
+    pub fn backup_desired(&self) -> DesiredBackup {
+        let files = vec![
+            self.env.pyproject(),
+            self.env.cec.join(LOCK_FILE),
+            self.env.cec.join("uv.lock"),
+        ];
+        let bytes = files.iter().map(|f| std::fs::read(f).ok()).collect();
+        DesiredBackup { files, bytes }
     }
 
     /// Makes generation `number` the desired state again (its manifest, lock and uv.lock) and
