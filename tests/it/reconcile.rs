@@ -334,3 +334,55 @@ fn gc_frees_what_old_generations_alone_use() {
     assert!(env.join("ComfyUI").is_dir());
     t.run(&["plan", "--detailed-exitcode"]).success();
 }
+
+#[test]
+fn two_applies_at_once_take_turns() {
+    let t = TestContext::new();
+    let env = t.create_env("demo");
+    let pack = repos::node_pack(&t.path("packs/alpha"), "AlphaNode");
+    t.run(&["node", "add", pack.to_str().unwrap(), "--no-apply"]).success();
+    let spawn = || t.cmd().args(["apply", "--yes"]).output();
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(spawn);
+        let b = s.spawn(spawn);
+        (a.join().unwrap().unwrap(), b.join().unwrap().unwrap())
+    });
+    assert!(a.status.success() && b.status.success(), "{a:?}\n{b:?}");
+    // One of them applied; the other waited, then found nothing left to do.
+    let outputs = [String::from_utf8_lossy(&a.stdout), String::from_utf8_lossy(&b.stdout)];
+    assert_eq!(
+        outputs.iter().filter(|o| o.contains("Apply complete")).count(),
+        1,
+        "{outputs:?}"
+    );
+    assert_eq!(
+        outputs.iter().filter(|o| o.contains("No changes.")).count(),
+        1,
+        "{outputs:?}"
+    );
+    assert!(env.join("ComfyUI/custom_nodes/alpha/__init__.py").is_file());
+    t.run(&["log"]).success().stdout_has("*   2");
+}
+
+#[test]
+fn status_and_node_list_report_drift() {
+    let t = TestContext::new();
+    let env = t.create_env("demo");
+    let pack = repos::node_pack(&t.path("packs/alpha"), "AlphaNode");
+    t.run(&["node", "add", pack.to_str().unwrap()]).success();
+    t.run(&["status"])
+        .success()
+        .stdout_has("Generation:  2")
+        .stdout_has("in sync");
+    t.run(&["node", "list"])
+        .success()
+        .stdout_has("alpha")
+        .stdout_has("installed");
+
+    fs::write(env.join("ComfyUI/custom_nodes/alpha/__init__.py"), "# edited\n").unwrap();
+    let status: serde_json::Value = serde_json::from_str(&t.run(&["status", "--json"]).stdout).unwrap();
+    assert_eq!(status["in_sync"], false);
+    assert_eq!(status["drift"][0], "node alpha: 1 file(s) modified");
+    let list: serde_json::Value = serde_json::from_str(&t.run(&["node", "list", "--json"]).stdout).unwrap();
+    assert_eq!(list["nodes"][0]["state"], "modified");
+}
