@@ -8,6 +8,7 @@ pub mod cli;
 pub mod fsx;
 pub mod git;
 pub mod manifest;
+pub mod models;
 pub mod progress;
 pub mod python;
 pub mod workspace;
