@@ -6,6 +6,7 @@
 
 mod args;
 mod environments;
+mod models;
 mod run;
 mod ui;
 
@@ -68,6 +69,7 @@ pub fn main() -> ExitCode {
         Command::Use { name } => environments::use_env(&globals, name),
         Command::Delete { name, yes } => environments::delete(&globals, name, *yes),
         Command::Run { args } => run::run(&globals, args),
+        Command::Model(c) => models::run(&globals, c),
     };
     match result {
         Ok(status) => status.into(),

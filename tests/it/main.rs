@@ -6,3 +6,4 @@ mod support;
 mod cli;
 mod environments;
 mod fixtures;
+mod models;
