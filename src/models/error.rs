@@ -22,10 +22,10 @@ pub enum ModelError {
     )]
     IndexTooNew { path: PathBuf, found: i64, supported: i64 },
 
-    #[error("another comfydock process is scanning models ({} is locked)", path.display())]
+    #[error("{} is in use by another comfydock process", path.display())]
     #[diagnostic(
         code(comfydock::models::busy),
-        help("wait for it to finish, then run the command again")
+        help("wait for it (a model scan, or a download of the same file) to finish, then run the command again")
     )]
     Busy { path: PathBuf },
 

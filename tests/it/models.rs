@@ -582,3 +582,52 @@ fn hugging_face_source_with_token_against_a_local_endpoint() {
         }
     }
 }
+
+#[test]
+fn a_killed_scan_keeps_its_finished_batches_and_the_next_scan_completes() {
+    let t = TestContext::new();
+    let ws = workspace(&t);
+    let total = 2000;
+    for i in 0..total {
+        put(
+            &ws.join(format!("models/loras/set{}/f{i}.safetensors", i % 10)),
+            &content(16 << 10, 1000 + i as u64),
+        );
+    }
+    let db = ws.join(".metadata/model_index.db");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("comfydock"))
+        .args(["model", "scan"])
+        .env("COMFYDOCK_HOME", &ws)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it (SIGKILL: no chance to clean up) as soon as a first batch is committed.
+    let committed = |db: &Path| -> Option<i64> {
+        let c = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).ok()?;
+        c.query_row("SELECT count(*) FROM model_locations", [], |r| r.get(0))
+            .ok()
+    };
+    let started = std::time::Instant::now();
+    while committed(&db).unwrap_or(0) == 0 && started.elapsed() < std::time::Duration::from_secs(60) {
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let at_kill = committed(&db).unwrap();
+    eprintln!("killed with {at_kill} of {total} files committed");
+
+    let c = rusqlite::Connection::open(&db).unwrap();
+    let check: String = c.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(check, "ok");
+    drop(c);
+    let r = scan(&t);
+    let [seen, unchanged, new, hashed] = counters(&r, &["files_seen", "unchanged", "new", "files_hashed"])[..] else {
+        unreachable!()
+    };
+    assert_eq!(seen, total as u64);
+    assert_eq!(unchanged + new, total as u64, "{r}");
+    assert_eq!(hashed, new, "finished files are not read again: {r}");
+    assert!(unchanged >= at_kill as u64, "{r}");
+    assert_eq!(models(&t).len(), total, "nothing indexed twice");
+}
