@@ -228,12 +228,21 @@ impl ModelIndex {
         }
     }
 
+    /// The model with exactly this hash (lowercase hex), if indexed.
+    pub fn by_hash(&self, hash_type: &str, value: &str) -> Result<Option<Model>> {
+        Ok(self
+            .models_where(
+                "m.id IN (SELECT model_id FROM model_hashes WHERE hash_type = ?1 AND hash_value = ?2)",
+                params![hash_type, value],
+            )?
+            .pop())
+    }
+
     /// Models with a file (or original file) name containing `needle`, ignoring ASCII case.
     pub fn by_name(&self, needle: &str) -> Result<Vec<Model>> {
         let pattern = format!("%{}%", escape_like(needle));
         self.models_where(
-            "(m.name LIKE ?1 ESCAPE '\\' OR m.original_name LIKE ?1 ESCAPE '\\'
-              OR m.id IN (SELECT model_id FROM model_locations WHERE path LIKE ?1 ESCAPE '\\'))",
+            "(m.name LIKE ?1 ESCAPE '\\' OR m.original_name LIKE ?1 ESCAPE '\\')",
             params![pattern],
         )
     }
@@ -525,6 +534,8 @@ mod tests {
         assert_eq!(ix.by_hash_prefix(Some("blake3"), "abcdef01").unwrap().len(), 1);
         assert_eq!(ix.by_hash_prefix(Some("sha256"), "abcdef01").unwrap().len(), 0);
         assert_eq!(ix.by_hash_prefix(None, "01234567").unwrap().len(), 1);
+        assert!(ix.by_hash("blake3", "abcdef0123456789").unwrap().is_some());
+        assert!(ix.by_hash("blake3", "abcdef01").unwrap().is_none());
         assert_eq!(ix.by_name("A_B").unwrap().len(), 1);
         // `_` is literal, not a wildcard.
         assert_eq!(ix.by_name("a_c").unwrap().len(), 0);

@@ -296,6 +296,56 @@ pub fn scan(
     Ok(report)
 }
 
+/// Indexes one file whose hashes are already known (a verified download placed in a model
+/// folder, so `apply` need not read it again). Returns the model's id. The caller holds
+/// [`lock_index`].
+pub fn record_file(
+    index: &mut ModelIndex,
+    root: &Path,
+    path: &Path,
+    blake3: &str,
+    sha256: Option<&str>,
+) -> Result<i64> {
+    let meta = std::fs::metadata(path).map_err(ModelError::io(path))?;
+    let category = path
+        .strip_prefix(root)
+        .ok()
+        .and_then(super::categories::classify)
+        .flatten();
+    let key = path.to_str().ok_or_else(|| ModelError::Io {
+        path: path.to_path_buf(),
+        source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "the index keeps UTF-8 paths only"),
+    })?;
+    let fp = fingerprint(&meta);
+    let now = super::now();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    index.write(|w| {
+        let id = match w.model_by_hash("blake3", blake3)? {
+            Some(id) => id,
+            None => {
+                let id = w.insert_model(&NewModel {
+                    path: key,
+                    name: &name,
+                    category: category.as_deref(),
+                    size: fp.size,
+                    now,
+                })?;
+                w.add_hash(id, "blake3", blake3)?;
+                id
+            }
+        };
+        if let Some(sha) = sha256 {
+            w.add_hash(id, "sha256", sha)?;
+        }
+        w.put_location(key, id, category.as_deref(), &fp, now)?;
+        w.refresh_model(id, now)?;
+        Ok(id)
+    })
+}
+
 fn write_batch(
     index: &mut ModelIndex,
     outcomes: Vec<Outcome>,
@@ -503,4 +553,32 @@ fn outermost(targets: &[ScanTarget]) -> Vec<ScanTarget> {
         out.push(t.clone());
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::NoProgress;
+
+    #[test]
+    fn a_recorded_file_is_unchanged_for_the_next_scan() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("models");
+        let file = root.join("vae/v.safetensors");
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, b"weights").unwrap();
+        let mut index = ModelIndex::open(&dir.path().join("index.db")).unwrap();
+        let b3 = blake3::hash(b"weights").to_hex().to_string();
+        let id = record_file(&mut index, &root, &file, &b3, Some("ab12")).unwrap();
+        let m = index.by_id(id).unwrap().unwrap();
+        assert_eq!(m.category.as_deref(), Some("vae"));
+        assert_eq!(m.hashes.get("sha256").map(String::as_str), Some("ab12"));
+
+        let target = ScanTarget {
+            root: root.clone(),
+            dir: root,
+        };
+        let r = scan(&mut index, &[target], &ScanOptions::default(), &NoProgress).unwrap();
+        assert_eq!((r.unchanged, r.files_hashed, r.new), (1, 0, 0));
+    }
 }
