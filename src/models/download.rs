@@ -100,17 +100,7 @@ pub fn download(req: &DownloadRequest<'_>, progress: &dyn ModelProgress) -> Resu
     let key = expected.key(req.url);
     let part = req.partial_dir.join(format!("{key}.part"));
     let meta = req.partial_dir.join(format!("{key}.validator"));
-    let mut file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .read(true)
-        .write(true)
-        .open(&part)
-        .map_err(ModelError::io(&part))?;
-    // Two processes appending to one partial file would corrupt it.
-    if file.try_lock().is_err() {
-        return Err(ModelError::Busy { path: part });
-    }
+    let mut file = open_locked(&part)?;
     let resumed_from = len(&file, &part)?;
     let client = reqwest::blocking::Client::builder()
         .user_agent(concat!("comfydock/", env!("CARGO_PKG_VERSION")))
@@ -321,6 +311,44 @@ fn fetch(
         return Err(Failure::Retry("the connection closed before the end".into()));
     }
     Ok(Step::Complete)
+}
+
+/// Opens the partial file and takes its lock: two processes appending to one partial file would
+/// corrupt it. The lock is waited for a while, because a child process forked elsewhere in this
+/// program briefly holds a copy of the descriptor (and of its lock) until it execs. A partial
+/// file that another download finished (and moved away) while we waited is opened afresh.
+fn open_locked(part: &Path) -> Result<File> {
+    use std::os::unix::fs::MetadataExt;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(part)
+            .map_err(ModelError::io(part))?;
+        loop {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(_) => {
+                    return Err(ModelError::Busy {
+                        path: part.to_path_buf(),
+                    });
+                }
+            }
+        }
+        let same = match (file.metadata(), std::fs::metadata(part)) {
+            (Ok(a), Ok(b)) => a.ino() == b.ino() && a.dev() == b.dev(),
+            _ => false,
+        };
+        if same {
+            return Ok(file);
+        }
+    }
 }
 
 /// Hashes the first `upto` bytes of `file` (a partial file being resumed).
