@@ -10,6 +10,7 @@ pub mod clock;
 pub mod fsx;
 pub mod git;
 pub mod manifest;
+pub mod models;
 pub mod observe;
 pub mod plan;
 pub mod progress;

@@ -102,6 +102,9 @@ pub enum Command {
     /// The Comfy Registry: serve a local mirror, take snapshots for one
     #[command(subcommand)]
     Registry(RegistryCommand),
+    /// The workspace's model folders and model index: scan, find, show, export paths
+    #[command(subcommand)]
+    Model(ModelCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -265,6 +268,74 @@ fn parse_torch_backend(value: &str) -> Result<String, String> {
     } else {
         Err("expected none, cpu, cuXXX (e.g. cu124) or rocmX.Y".to_string())
     }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// The folders whose models every environment shares
+    #[command(subcommand)]
+    Dirs(ModelDirsCommand),
+    /// Index model files: new and changed files are hashed, unchanged ones are not read
+    Scan {
+        /// Folders to scan, inside the model folders (default: every model folder)
+        #[arg(value_name = "DIR")]
+        dirs: Vec<PathBuf>,
+        /// Also compute sha256 (what Civitai and registries use), for files that lack it
+        #[arg(long)]
+        sha256: bool,
+        /// Print the counters as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the models of the workspace index
+    List {
+        /// Print JSON instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+    /// Find models by part of a file name, or by a hash prefix of 8+ hex digits (`blake3:…`, `sha256:…`)
+    Find {
+        /// A name fragment, a hash or hash prefix, optionally typed: `sha256:3e1f0a2b`
+        query: String,
+        /// Print JSON instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one model: its hashes, files and category
+    Show {
+        /// A file path, a hash (prefix) or a name that matches one model
+        #[arg(value_name = "HASH_OR_PATH")]
+        target: String,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write ComfyUI's extra_model_paths.yaml for the model folders into the environment
+    ExportPaths {
+        /// Replace an extra_model_paths.yaml that comfydock did not write (a copy is kept)
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelDirsCommand {
+    /// Add a model folder (scanned by `model scan`, exported by `model export-paths`)
+    Add {
+        /// An existing folder
+        dir: PathBuf,
+    },
+    /// Remove an added model folder from the workspace (its files are left alone)
+    Remove {
+        /// A folder added before
+        dir: PathBuf,
+    },
+    /// List the model folders
+    List {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[cfg(test)]

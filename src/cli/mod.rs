@@ -7,6 +7,7 @@
 mod args;
 mod environments;
 mod generations;
+mod models;
 mod nodes;
 mod reconcile;
 mod registry;
@@ -94,6 +95,7 @@ pub fn main() -> ExitCode {
         Command::Recover => generations::recover(&globals),
         Command::Gc { keep } => generations::gc(&globals, *keep),
         Command::Registry(c) => registry::registry(&globals, c),
+        Command::Model(c) => models::run(&globals, c),
     };
     match result {
         Ok(status) => status.into(),

@@ -18,6 +18,9 @@ version = "1"
 
 # The Comfy Registry (or a mirror: `comfydock registry serve`); COMFYDOCK_REGISTRY_URL overrides.
 # registry_url = "https://api.comfy.org"
+# Model folders shared by every environment, besides the workspace's own `models/`
+# (`comfydock model dirs add|remove DIR` edits this list).
+# model_dirs = ["/mnt/models"]
 "#;
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -25,6 +28,9 @@ pub struct WorkspaceConfig {
     pub active_environment: Option<String>,
     pub uv: Option<PathBuf>,
     pub registry_url: Option<String>,
+    /// Model folders added with `model dirs add`; the workspace's `models/` is always scanned too.
+    #[serde(default)]
+    pub model_dirs: Vec<PathBuf>,
 }
 
 impl WorkspaceConfig {
@@ -59,5 +65,31 @@ impl WorkspaceConfig {
             }
         }
         crate::fsx::write_atomic(path, doc.to_string().as_bytes()).map_err(io)
+    }
+
+    /// Replaces `model_dirs` in the workspace at `root`, keeping the rest of the file as the
+    /// user wrote it. An empty list removes the key.
+    pub fn set_model_dirs(root: &Path, dirs: &[PathBuf]) -> Result<()> {
+        let path = root.join(FILE_NAME);
+        let io = |source| WorkspaceError::Io {
+            path: path.clone(),
+            source,
+        };
+        let text = std::fs::read_to_string(&path).map_err(io)?;
+        let mut doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
+            WorkspaceError::from(crate::manifest::ManifestError::invalid(
+                &path,
+                &text,
+                e.message().to_string(),
+                e.span(),
+            ))
+        })?;
+        if dirs.is_empty() {
+            doc.remove("model_dirs");
+        } else {
+            let array: toml_edit::Array = dirs.iter().map(|d| d.to_string_lossy().into_owned()).collect();
+            doc["model_dirs"] = toml_edit::value(array);
+        }
+        crate::fsx::write_atomic(&path, doc.to_string().as_bytes()).map_err(io)
     }
 }

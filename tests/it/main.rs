@@ -6,6 +6,7 @@ mod support;
 mod cli;
 mod environments;
 mod fixtures;
+mod models;
 mod reconcile;
 mod registry;
 mod registry_nodes;

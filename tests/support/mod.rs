@@ -2,6 +2,7 @@
 //! repository with tags, wheels in a find-links folder, and a runner for the real binary.
 #![allow(dead_code)]
 
+pub mod http;
 pub mod registry;
 pub mod repos;
 pub mod wheel;

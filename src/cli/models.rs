@@ -1,0 +1,365 @@
+//! `model dirs|scan|list|find|show|export-paths`.
+
+use super::args::{ModelCommand, ModelDirsCommand};
+use super::{ExitStatus, Globals};
+use crate::models::{
+    self, Model, ModelDirs, ModelError, ModelIndex, ModelProgress, ScanOptions, ScanReport, ScanTarget, dirs, find,
+    paths_yaml,
+};
+use crate::workspace::Workspace;
+use indicatif::{HumanBytes, ProgressBar, ProgressStyle};
+use miette::Result;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+pub fn run(g: &Globals, cmd: &ModelCommand) -> Result<ExitStatus> {
+    let ws = g.workspace()?;
+    match cmd {
+        ModelCommand::Dirs(d) => dirs_cmd(&ws, d),
+        ModelCommand::Scan { dirs, sha256, json } => scan(&ws, dirs, *sha256, *json),
+        ModelCommand::List { json } => {
+            let index = open_index(&ws)?;
+            print_models(
+                &index.all().map_err(miette::Report::from)?,
+                *json,
+                "No models indexed yet. Run `comfydock model scan`.",
+            )
+        }
+        ModelCommand::Find { query, json } => {
+            let index = open_index(&ws)?;
+            let found = find::find(&index, query)?;
+            print_models(&found, *json, &format!("No model matches `{query}`."))
+        }
+        ModelCommand::Show { target, json } => {
+            let index = open_index(&ws)?;
+            let model = find::resolve_one(&index, target)?;
+            if *json {
+                print_json(serde_json::json!({ "format_version": "1", "model": model }));
+            } else {
+                show(&model);
+            }
+            Ok(ExitStatus::Success)
+        }
+        ModelCommand::ExportPaths { force } => {
+            let env = ws.select_env(g.env.as_deref())?;
+            if !env.comfyui.is_dir() {
+                return Err(ModelError::NotADirectory { path: env.comfyui }.into());
+            }
+            let dirs = ModelDirs::of(&ws)?.all();
+            let backups = env.state.join("trash").join("export-paths");
+            let (path, backup) = paths_yaml::export(&env.comfyui, &dirs, *force, &backups)?;
+            if let Some(b) = backup {
+                eprintln!("Kept your previous file at {}", b.display());
+            }
+            eprintln!(
+                "Wrote {} ({} model folder{})",
+                path.display(),
+                dirs.len(),
+                plural(dirs.len())
+            );
+            Ok(ExitStatus::Success)
+        }
+    }
+}
+
+fn open_index(ws: &Workspace) -> Result<ModelIndex> {
+    Ok(ModelIndex::open(&models::index_path(ws))?)
+}
+
+fn dirs_cmd(ws: &Workspace, cmd: &ModelDirsCommand) -> Result<ExitStatus> {
+    match cmd {
+        ModelDirsCommand::Add { dir } => {
+            let (path, added) = dirs::add(ws, dir)?;
+            if added {
+                eprintln!(
+                    "Added model folder {}; `comfydock model scan` indexes it",
+                    path.display()
+                );
+            } else {
+                eprintln!("{} is already a model folder", path.display());
+            }
+        }
+        ModelDirsCommand::Remove { dir } => {
+            let index_path = models::index_path(ws);
+            let _lock = models::scan::lock_index(&index_path)?;
+            let mut index = ModelIndex::open(&index_path)?;
+            let (path, missing) = dirs::remove(ws, &mut index, dir)?;
+            eprintln!(
+                "Removed model folder {} (its files are untouched; {missing} model{} no longer found anywhere)",
+                path.display(),
+                plural(missing)
+            );
+        }
+        ModelDirsCommand::List { json } => {
+            let d = ModelDirs::of(ws)?;
+            if *json {
+                let list: Vec<_> = d
+                    .all()
+                    .iter()
+                    .map(|p| serde_json::json!({ "path": p, "builtin": *p == d.builtin, "exists": p.is_dir() }))
+                    .collect();
+                print_json(serde_json::json!({ "format_version": "1", "model_dirs": list }));
+            } else {
+                for p in d.all() {
+                    let mut line = p.display().to_string();
+                    if p == d.builtin {
+                        line.push_str("  (workspace)");
+                    }
+                    if !p.is_dir() {
+                        line.push_str("  (not found)");
+                    }
+                    println!("{line}");
+                }
+            }
+        }
+    }
+    Ok(ExitStatus::Success)
+}
+
+fn scan(ws: &Workspace, dirs: &[PathBuf], sha256: bool, json: bool) -> Result<ExitStatus> {
+    let model_dirs = ModelDirs::of(ws)?;
+    let targets = if dirs.is_empty() {
+        model_dirs
+            .all()
+            .into_iter()
+            .map(|d| ScanTarget {
+                root: d.clone(),
+                dir: d,
+            })
+            .collect()
+    } else {
+        let mut targets = Vec::new();
+        for d in dirs {
+            if !d.is_dir() {
+                return Err(ModelError::NotADirectory { path: d.clone() }.into());
+            }
+            let dir = std::fs::canonicalize(d).map_err(ModelError::io(d))?;
+            let root = model_dirs
+                .containing(&dir)
+                .ok_or_else(|| ModelError::OutsideModelDirs {
+                    path: dir.clone(),
+                    dirs: model_dirs.describe(),
+                })?;
+            targets.push(ScanTarget { root, dir });
+        }
+        targets
+    };
+    let index_path = models::index_path(ws);
+    let _lock = models::scan::lock_index(&index_path)?;
+    let mut index = ModelIndex::open(&index_path)?;
+    let progress = Bar::new("Hashing");
+    let report = models::scan(&mut index, &targets, &ScanOptions { sha256 }, &progress)?;
+    if json {
+        let mut doc = serde_json::to_value(&report).expect("serializable");
+        doc["format_version"] = "1".into();
+        print_json(doc);
+    } else {
+        print_scan(&report);
+    }
+    Ok(ExitStatus::Success)
+}
+
+fn print_scan(r: &ScanReport) {
+    let secs = r.elapsed_ms as f64 / 1000.0;
+    let mut line = format!(
+        "Scanned {} model file{} in {secs:.2} s",
+        r.files_seen,
+        plural(r.files_seen as usize)
+    );
+    if r.files_hashed > 0 {
+        let rate = if secs > 0.0 {
+            (r.bytes_hashed as f64 / secs) as u64
+        } else {
+            0
+        };
+        line.push_str(&format!(
+            "; hashed {} ({}, {}/s)",
+            r.files_hashed,
+            HumanBytes(r.bytes_hashed),
+            HumanBytes(rate)
+        ));
+    }
+    println!("{line}");
+    println!(
+        "  {} new, {} moved, {} unchanged, {} changed, {} duplicate{}, {} missing{}",
+        r.new,
+        r.moved,
+        r.unchanged,
+        r.changed,
+        r.duplicates,
+        plural(r.duplicates as usize),
+        r.missing,
+        if r.skipped > 0 {
+            format!(", {} skipped", r.skipped)
+        } else {
+            String::new()
+        }
+    );
+}
+
+fn print_models(list: &[Model], json: bool, empty: &str) -> Result<ExitStatus> {
+    if json {
+        print_json(serde_json::json!({ "format_version": "1", "models": list }));
+        return Ok(ExitStatus::Success);
+    }
+    if list.is_empty() {
+        eprintln!("{empty}");
+        return Ok(ExitStatus::Success);
+    }
+    let name_w = list.iter().map(|m| m.name.len()).max().unwrap_or(4).clamp(4, 48);
+    let cat_w = list
+        .iter()
+        .map(|m| m.category.as_deref().unwrap_or("-").len())
+        .max()
+        .unwrap_or(8)
+        .max(8);
+    println!(
+        "{:name_w$}  {:cat_w$}  {:>10}  {:16}  PATH",
+        "NAME", "CATEGORY", "SIZE", "BLAKE3"
+    );
+    for m in list {
+        let b3 = m.hashes.get("blake3").map(|h| &h[..16.min(h.len())]).unwrap_or("-");
+        let path = m.local_path.as_deref().unwrap_or("-");
+        let status = if m.missing { "  (missing)" } else { "" };
+        println!(
+            "{:name_w$}  {:cat_w$}  {:>10}  {b3:16}  {path}{status}",
+            m.name,
+            m.category.as_deref().unwrap_or("-"),
+            HumanBytes(m.size).to_string(),
+        );
+    }
+    Ok(ExitStatus::Success)
+}
+
+fn show(m: &Model) {
+    println!("{}", m.name);
+    println!(
+        "  category:  {}",
+        m.category.as_deref().unwrap_or("- (not in a category folder)")
+    );
+    println!("  size:      {} ({} bytes)", HumanBytes(m.size), m.size);
+    for t in find::HASH_TYPES {
+        match m.hashes.get(*t) {
+            Some(h) => println!("  {:10} {t}:{h}", format!("{t}:")),
+            None => println!("  {:10} not computed (`comfydock model scan --{t}`)", format!("{t}:")),
+        }
+    }
+    if m.missing {
+        println!(
+            "  status:    missing (last seen {} at {})",
+            utc(m.last_seen),
+            m.local_path.as_deref().unwrap_or("?")
+        );
+    } else {
+        println!("  status:    present (last seen {})", utc(m.last_seen));
+    }
+    for (i, p) in m.locations.iter().enumerate() {
+        println!("  {}{p}", if i == 0 { "files:     " } else { "           " });
+    }
+    if m.original_name != m.name {
+        println!("  first indexed as: {}", m.original_name);
+    }
+}
+
+/// `YYYY-MM-DD HH:MM:SS UTC` from Unix seconds (civil-from-days, proleptic Gregorian).
+fn utc(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+fn print_json(v: serde_json::Value) {
+    println!("{}", serde_json::to_string_pretty(&v).expect("serializable"));
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// Files and bytes on stderr, on a terminal only; warnings always reach stderr.
+struct Bar {
+    bar: Option<ProgressBar>,
+    files_total: AtomicU64,
+    files_done: AtomicU64,
+}
+
+impl Bar {
+    fn new(what: &'static str) -> Self {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let pb = ProgressBar::hidden();
+            pb.set_style(
+                ProgressStyle::with_template(
+                    "{prefix} {msg} [{bar:30}] {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} eta {eta}",
+                )
+                .expect("valid template")
+                .progress_chars("=> "),
+            );
+            pb.set_prefix(what);
+            pb
+        });
+        Bar {
+            bar,
+            files_total: AtomicU64::new(0),
+            files_done: AtomicU64::new(0),
+        }
+    }
+
+    fn message(&self) -> String {
+        format!(
+            "{}/{} files",
+            self.files_done.load(Ordering::Relaxed),
+            self.files_total.load(Ordering::Relaxed)
+        )
+    }
+}
+
+impl ModelProgress for Bar {
+    fn begin(&self, files: u64, bytes: u64) {
+        self.files_total.store(files, Ordering::Relaxed);
+        if let Some(pb) = &self.bar
+            && files > 0
+        {
+            pb.set_length(bytes);
+            pb.set_message(self.message());
+            pb.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        }
+    }
+
+    fn advance(&self, files: u64, bytes: u64) {
+        self.files_done.fetch_add(files, Ordering::Relaxed);
+        if let Some(pb) = &self.bar {
+            pb.inc(bytes);
+            if files > 0 {
+                pb.set_message(self.message());
+            }
+        }
+    }
+
+    fn warn(&self, message: &str) {
+        match &self.bar {
+            Some(pb) if !pb.is_hidden() => pb.suspend(|| eprintln!("warning: {message}")),
+            _ => eprintln!("warning: {message}"),
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(pb) = &self.bar {
+            pb.finish_and_clear();
+        }
+    }
+}

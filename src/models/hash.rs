@@ -1,0 +1,159 @@
+//! Content hashes of model files: blake3 (always; memory-mapped and multi-threaded for large
+//! files, which is how `b3sum` reaches disk speed) and sha256 on demand, because Civitai and the
+//! registries speak sha256.
+
+use sha2::{Digest, Sha256};
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::Path;
+
+/// Below this size a file is read into memory and hashed on one thread: mapping and splitting
+/// cost more than they save, and parallelism comes from hashing many files at once.
+const MMAP_THRESHOLD: u64 = 1 << 20;
+
+/// Read size when sha256 is wanted too: large enough for blake3's parallel hashing to pay off.
+const CHUNK: usize = 16 << 20;
+
+/// Hashes of one file's content, lowercase hex.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileHashes {
+    pub blake3: String,
+    pub sha256: Option<String>,
+    /// Bytes actually read.
+    pub size: u64,
+}
+
+/// Hashes `path`: blake3 always, sha256 when `sha256` is set (in the same pass over the file).
+pub fn hash_file(path: &Path, sha256: bool) -> io::Result<FileHashes> {
+    if sha256 {
+        return hash_both(path);
+    }
+    let len = std::fs::metadata(path)?.len();
+    let mut hasher = blake3::Hasher::new();
+    if len < MMAP_THRESHOLD {
+        let mut buf = Vec::with_capacity(len as usize);
+        File::open(path)?.read_to_end(&mut buf)?;
+        hasher.update(&buf);
+    } else {
+        hasher.update_mmap_rayon(path)?;
+    }
+    Ok(FileHashes {
+        blake3: hasher.finalize().to_hex().to_string(),
+        sha256: None,
+        size: hasher.count(),
+    })
+}
+
+/// sha256 alone, for a file whose blake3 is already known.
+pub fn sha256_file(path: &Path) -> io::Result<String> {
+    let mut file = File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = read_full(&mut file, &mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
+fn hash_both(path: &Path) -> io::Result<FileHashes> {
+    let mut file = File::open(path)?;
+    let mut b3 = blake3::Hasher::new();
+    let mut sha = Sha256::new();
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        let n = read_full(&mut file, &mut buf)?;
+        if n == 0 {
+            break;
+        }
+        let chunk = &buf[..n];
+        // sha256 is the slow one; blake3 runs beside it on the other cores.
+        rayon::join(|| sha.update(chunk), || b3.update_rayon(chunk));
+    }
+    Ok(FileHashes {
+        blake3: b3.finalize().to_hex().to_string(),
+        sha256: Some(hex::encode(sha.finalize())),
+        size: b3.count(),
+    })
+}
+
+/// Fills `buf` as far as the file allows; returns the bytes read (0 at the end).
+fn read_full(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+/// Incremental hashing of a stream (downloads): blake3 always, sha256 when asked.
+pub struct StreamHasher {
+    b3: blake3::Hasher,
+    sha: Option<Sha256>,
+}
+
+impl StreamHasher {
+    pub fn new(sha256: bool) -> Self {
+        StreamHasher {
+            b3: blake3::Hasher::new(),
+            sha: sha256.then(Sha256::new),
+        }
+    }
+
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.b3.update(bytes);
+        if let Some(sha) = &mut self.sha {
+            sha.update(bytes);
+        }
+    }
+
+    pub fn finish(self) -> FileHashes {
+        FileHashes {
+            size: self.b3.count(),
+            blake3: self.b3.finalize().to_hex().to_string(),
+            sha256: self.sha.map(|s| hex::encode(s.finalize())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_large_and_combined_paths_agree() {
+        let dir = tempfile::tempdir().unwrap();
+        let data: Vec<u8> = (0..(3u32 << 20) + 17).map(|i| (i * 31 % 251) as u8).collect();
+        let big = dir.path().join("big.bin");
+        std::fs::write(&big, &data).unwrap();
+        let small = dir.path().join("small.bin");
+        std::fs::write(&small, &data[..1000]).unwrap();
+
+        let expect_big = blake3::hash(&data).to_hex().to_string();
+        let expect_sha = hex::encode(Sha256::digest(&data));
+        assert_eq!(hash_file(&big, false).unwrap().blake3, expect_big);
+        let both = hash_file(&big, true).unwrap();
+        assert_eq!(both.blake3, expect_big);
+        assert_eq!(both.sha256.as_deref(), Some(expect_sha.as_str()));
+        assert_eq!(both.size, data.len() as u64);
+        assert_eq!(sha256_file(&big).unwrap(), expect_sha);
+        assert_eq!(
+            hash_file(&small, false).unwrap().blake3,
+            blake3::hash(&data[..1000]).to_hex().to_string()
+        );
+
+        let mut s = StreamHasher::new(true);
+        for part in data.chunks(7777) {
+            s.update(part);
+        }
+        assert_eq!(s.finish(), both);
+    }
+}

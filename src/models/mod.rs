@@ -1,0 +1,59 @@
+//! Models at the workspace level: the model index (`.metadata/model_index.db`), content
+//! hashing, scanning model folders, downloads with resume and verification, and ComfyUI's
+//! `extra_model_paths.yaml`. Nothing here prints; progress goes through [`ModelProgress`].
+
+pub mod categories;
+pub mod dirs;
+pub mod download;
+mod error;
+pub mod find;
+pub mod hash;
+pub mod index;
+pub mod paths_yaml;
+pub mod scan;
+pub mod sources;
+
+pub use dirs::ModelDirs;
+pub use download::{DownloadRequest, Downloaded, Expected, Token, download};
+pub use error::ModelError;
+pub use index::{Model, ModelIndex};
+pub use scan::{ScanOptions, ScanReport, ScanTarget, scan};
+
+use crate::workspace::Workspace;
+use std::path::PathBuf;
+
+pub type Result<T, E = ModelError> = std::result::Result<T, E>;
+
+/// Progress of byte-heavy work (hashing, downloading). Implementations live in `cli`.
+pub trait ModelProgress: Sync {
+    /// The work ahead is known: `files` to process holding `bytes`.
+    fn begin(&self, _files: u64, _bytes: u64) {}
+    /// `files` more are done (0 while a file is still in progress), and `bytes` more.
+    fn advance(&self, _files: u64, _bytes: u64) {}
+    /// Something skipped or odd that does not stop the work.
+    fn warn(&self, _message: &str) {}
+    /// The work is over (the bar can go).
+    fn finish(&self) {}
+}
+
+/// Reports nothing.
+pub struct NoProgress;
+impl ModelProgress for NoProgress {}
+
+/// Where the workspace keeps its model index.
+pub fn index_path(ws: &Workspace) -> PathBuf {
+    ws.root().join(".metadata").join("model_index.db")
+}
+
+/// Where partial downloads wait to be resumed.
+pub fn downloads_dir(ws: &Workspace) -> PathBuf {
+    ws.store_dir().join("downloads")
+}
+
+/// Seconds since the Unix epoch.
+pub(crate) fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

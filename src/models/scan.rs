@@ -1,0 +1,584 @@
+//! Scanning model folders into the index.
+//!
+//! A file whose size, mtime, inode and device match what the index recorded is not read
+//! again. A file at a new path whose fingerprint matches a file that vanished (a `mv` within
+//! a filesystem keeps inode and mtime) is recognised as moved without reading it; anything
+//! else new or changed is hashed (blake3, in parallel) and matched by content: the same content
+//! is the same model row, whose path is updated. Files gone from disk leave the index; a model
+//! with no file left is kept, marked missing. Results are written in batched transactions, so a
+//! killed scan keeps the batches it finished and never leaves a torn index.
+
+use super::hash::{hash_file, sha256_file};
+use super::index::{Fingerprint, Location, ModelIndex, NewModel};
+use super::{ModelError, ModelProgress, Result};
+use rayon::prelude::*;
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// Results written per transaction, and the longest a finished hash waits to be written.
+const BATCH_FILES: usize = 128;
+const BATCH_DELAY: Duration = Duration::from_millis(250);
+
+#[derive(Debug, Clone, Default)]
+pub struct ScanOptions {
+    /// Also compute sha256 (for new files, and for indexed ones that lack it).
+    pub sha256: bool,
+}
+
+/// One folder to scan, inside the model folder `root` (which decides categories).
+#[derive(Debug, Clone)]
+pub struct ScanTarget {
+    pub root: PathBuf,
+    pub dir: PathBuf,
+}
+
+/// What a scan saw and did; `--json` prints it.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ScanReport {
+    /// Model files found on disk.
+    pub files_seen: u64,
+    /// Files read to compute a hash.
+    pub files_hashed: u64,
+    pub bytes_hashed: u64,
+    /// Files whose content was not in the index.
+    pub new: u64,
+    /// Files found at a new path with content the index knew from a file that is gone.
+    pub moved: u64,
+    /// Files already indexed and unchanged.
+    pub unchanged: u64,
+    /// Files whose content changed since the last scan.
+    pub changed: u64,
+    /// Further files with content already indexed at another path that still exists.
+    pub duplicates: u64,
+    /// Indexed files no longer on disk.
+    pub missing: u64,
+    /// Files that could not be read, or changed while being read (the next scan retries them).
+    pub skipped: u64,
+    pub elapsed_ms: u64,
+}
+
+/// A file found by the walk.
+struct Seen {
+    path: String,
+    category: Option<String>,
+    fp: Fingerprint,
+}
+
+enum Job {
+    /// Hash the file; `previous` is the model its path held before (content changed).
+    Hash { seen: Seen, previous: Option<i64> },
+    /// Only sha256 is wanted, for an unchanged file of a model that lacks it.
+    Sha256 { path: String, model_id: i64, size: u64 },
+}
+
+enum Outcome {
+    Hashed {
+        seen: Seen,
+        previous: Option<i64>,
+        blake3: String,
+        sha256: Option<String>,
+    },
+    Sha256 {
+        model_id: i64,
+        sha256: String,
+    },
+    Skipped {
+        path: String,
+        reason: String,
+    },
+}
+
+/// Takes the index's writer lock: one scan (or dirs change) at a time per workspace.
+pub fn lock_index(index_path: &Path) -> Result<std::fs::File> {
+    let lock_path = index_path.with_extension("lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(ModelError::io(&lock_path))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(ModelError::Busy { path: lock_path }),
+        Err(std::fs::TryLockError::Error(e)) => Err(ModelError::Io {
+            path: lock_path,
+            source: e,
+        }),
+    }
+}
+
+/// Scans `targets` into `index`. The caller holds [`lock_index`].
+pub fn scan(
+    index: &mut ModelIndex,
+    targets: &[ScanTarget],
+    opts: &ScanOptions,
+    progress: &dyn ModelProgress,
+) -> Result<ScanReport> {
+    let started = Instant::now();
+    let now = super::now();
+    let mut report = ScanReport::default();
+    let targets = outermost(targets);
+
+    // 1. Walk. A folder that cannot be read hides its files; they must not look deleted.
+    let mut seen = Vec::new();
+    let mut blind: Vec<String> = Vec::new();
+    let mut scanned: Vec<String> = Vec::new();
+    for t in &targets {
+        if !t.dir.is_dir() {
+            progress.warn(&format!(
+                "{} is not there (unmounted drive?); its files were not checked",
+                t.dir.display()
+            ));
+            continue;
+        }
+        scanned.push(t.dir.to_string_lossy().into_owned());
+        walk(t, &mut seen, &mut blind, &mut report, progress);
+    }
+    report.files_seen = seen.len() as u64;
+
+    // 2. Compare with the index.
+    let all = index.locations(None)?;
+    let in_scope = |p: &str| scanned.iter().any(|d| under(p, d));
+    let mut known: HashMap<&str, &Location> = HashMap::new();
+    for loc in all.iter().filter(|l| in_scope(&l.path)) {
+        known.insert(loc.path.as_str(), loc);
+    }
+    let seen_paths: HashSet<&str> = seen.iter().map(|s| s.path.as_str()).collect();
+    let mut vanished: HashSet<String> = known
+        .keys()
+        .filter(|p| !seen_paths.contains(*p) && !blind.iter().any(|b| under(p, b)))
+        .map(|p| p.to_string())
+        .collect();
+
+    let mut jobs = Vec::new();
+    let mut relinks = Vec::new(); // (seen, model_id, old path to drop)
+    let mut by_fp: Option<HashMap<Fingerprint, Vec<&Location>>> = None;
+    for s in seen {
+        match known.get(s.path.as_str()) {
+            Some(loc) if loc.fingerprint == s.fp => {
+                report.unchanged += 1;
+                if opts.sha256 && !loc.has_sha256 {
+                    jobs.push(Job::Sha256 {
+                        path: s.path,
+                        model_id: loc.model_id,
+                        size: s.fp.size,
+                    });
+                }
+            }
+            Some(loc) => jobs.push(Job::Hash {
+                previous: Some(loc.model_id),
+                seen: s,
+            }),
+            None => {
+                let fps = by_fp.get_or_insert_with(|| {
+                    let mut m: HashMap<Fingerprint, Vec<&Location>> = HashMap::new();
+                    for l in &all {
+                        m.entry(l.fingerprint).or_default().push(l);
+                    }
+                    m
+                });
+                let same_file = fps.get(&s.fp).and_then(|c| c.first().copied());
+                match same_file {
+                    // Same inode, size and mtime: the same file under another name.
+                    Some(loc) if !opts.sha256 || loc.has_sha256 => {
+                        if vanished.remove(&loc.path) || (!in_scope(&loc.path) && !Path::new(&loc.path).exists()) {
+                            report.moved += 1;
+                            relinks.push((s, loc.model_id, Some(loc.path.clone())));
+                        } else {
+                            report.duplicates += 1;
+                            relinks.push((s, loc.model_id, None));
+                        }
+                    }
+                    _ => jobs.push(Job::Hash {
+                        seen: s,
+                        previous: None,
+                    }),
+                }
+            }
+        }
+    }
+    if !relinks.is_empty() {
+        index.write(|w| {
+            for (s, id, old) in &relinks {
+                if let Some(old) = old {
+                    w.delete_location(old)?;
+                }
+                w.put_location(&s.path, *id, s.category.as_deref(), &s.fp, now)?;
+                w.refresh_model(*id, now)?;
+            }
+            Ok(())
+        })?;
+    }
+
+    // 3. Hash what must be read, largest first, writing results in batches as they come.
+    jobs.sort_by_key(|j| std::cmp::Reverse(job_size(j)));
+    let total_bytes: u64 = jobs.iter().map(job_size).sum();
+    progress.begin(jobs.len() as u64, total_bytes);
+    let mut vanished_by_model: HashMap<i64, Vec<String>> = HashMap::new();
+    for p in &vanished {
+        if let Some(loc) = known.get(p.as_str()) {
+            vanished_by_model.entry(loc.model_id).or_default().push(p.clone());
+        }
+    }
+    let cancel = AtomicBool::new(false);
+    let (tx, rx) = mpsc::sync_channel::<Outcome>(BATCH_FILES * 2);
+    let want_sha = opts.sha256;
+    let written: Result<()> = std::thread::scope(|scope| {
+        let cancel = &cancel;
+        scope.spawn(move || {
+            jobs.into_par_iter().for_each_with(tx, |tx, job| {
+                if cancel.load(Ordering::Relaxed) {
+                    return;
+                }
+                let size = job_size(&job);
+                let out = run_job(job, want_sha);
+                progress.advance(1, size);
+                let _ = tx.send(out);
+            });
+        });
+        let mut batch = Vec::new();
+        let mut last = Instant::now();
+        let result = loop {
+            let closed = match rx.recv_timeout(BATCH_DELAY) {
+                Ok(o) => {
+                    batch.push(o);
+                    false
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => false,
+                Err(mpsc::RecvTimeoutError::Disconnected) => true,
+            };
+            if !batch.is_empty() && (closed || batch.len() >= BATCH_FILES || last.elapsed() >= BATCH_DELAY) {
+                let outcomes = std::mem::take(&mut batch);
+                if let Err(e) = write_batch(index, outcomes, &mut vanished_by_model, &mut report, now, progress) {
+                    break Err(e);
+                }
+                last = Instant::now();
+            }
+            if closed {
+                break Ok(());
+            }
+        };
+        if result.is_err() {
+            cancel.store(true, Ordering::Relaxed);
+            // Let the hashers finish the files in hand and stop.
+            for _ in rx.iter() {}
+        }
+        result
+    });
+    written?;
+    progress.finish();
+
+    // 4. What is left of the vanished files is gone from disk.
+    let gone: Vec<String> = vanished_by_model.into_values().flatten().collect();
+    report.missing = gone.len() as u64;
+    index.write(|w| {
+        let mut models = HashSet::new();
+        for p in &gone {
+            if let Some(loc) = known.get(p.as_str()) {
+                models.insert(loc.model_id);
+            }
+            w.delete_location(p)?;
+        }
+        for id in models {
+            w.refresh_model(id, now)?;
+        }
+        for d in &scanned {
+            w.touch_under(d, now)?;
+        }
+        Ok(())
+    })?;
+    report.elapsed_ms = started.elapsed().as_millis() as u64;
+    Ok(report)
+}
+
+/// Indexes one file whose hashes are already known (a verified download placed in a model
+/// folder, so `apply` need not read it again). Returns the model's id. The caller holds
+/// [`lock_index`].
+pub fn record_file(
+    index: &mut ModelIndex,
+    root: &Path,
+    path: &Path,
+    blake3: &str,
+    sha256: Option<&str>,
+) -> Result<i64> {
+    let meta = std::fs::metadata(path).map_err(ModelError::io(path))?;
+    let category = path
+        .strip_prefix(root)
+        .ok()
+        .and_then(super::categories::classify)
+        .flatten();
+    let key = path.to_str().ok_or_else(|| ModelError::Io {
+        path: path.to_path_buf(),
+        source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "the index keeps UTF-8 paths only"),
+    })?;
+    let fp = fingerprint(&meta);
+    let now = super::now();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    index.write(|w| {
+        let id = match w.model_by_hash("blake3", blake3)? {
+            Some(id) => id,
+            None => {
+                let id = w.insert_model(&NewModel {
+                    path: key,
+                    name: &name,
+                    category: category.as_deref(),
+                    size: fp.size,
+                    now,
+                })?;
+                w.add_hash(id, "blake3", blake3)?;
+                id
+            }
+        };
+        if let Some(sha) = sha256 {
+            w.add_hash(id, "sha256", sha)?;
+        }
+        w.put_location(key, id, category.as_deref(), &fp, now)?;
+        w.refresh_model(id, now)?;
+        Ok(id)
+    })
+}
+
+fn write_batch(
+    index: &mut ModelIndex,
+    outcomes: Vec<Outcome>,
+    vanished_by_model: &mut HashMap<i64, Vec<String>>,
+    report: &mut ScanReport,
+    now: i64,
+    progress: &dyn ModelProgress,
+) -> Result<()> {
+    index.write(|w| {
+        for o in outcomes {
+            match o {
+                Outcome::Skipped { path, reason } => {
+                    report.skipped += 1;
+                    progress.warn(&format!("skipped {path}: {reason}"));
+                }
+                Outcome::Sha256 { model_id, sha256 } => {
+                    report.files_hashed += 1;
+                    w.add_hash(model_id, "sha256", &sha256)?;
+                }
+                Outcome::Hashed {
+                    seen,
+                    previous,
+                    blake3,
+                    sha256,
+                } => {
+                    report.files_hashed += 1;
+                    report.bytes_hashed += seen.fp.size;
+                    let category = seen.category.as_deref();
+                    let id = match w.model_by_hash("blake3", &blake3)? {
+                        Some(id) => {
+                            if previous == Some(id) {
+                                // Touched, not changed.
+                                report.unchanged += 1;
+                            } else if previous.is_some() {
+                                report.changed += 1;
+                            } else if let Some(old) = vanished_by_model.get_mut(&id).and_then(|v| v.pop()) {
+                                w.delete_location(&old)?;
+                                report.moved += 1;
+                            } else if w.refresh_model(id, now)? {
+                                // Was missing everywhere: it came back under this path.
+                                report.moved += 1;
+                            } else {
+                                report.duplicates += 1;
+                            }
+                            id
+                        }
+                        None => {
+                            if previous.is_some() {
+                                report.changed += 1;
+                            } else {
+                                report.new += 1;
+                            }
+                            let name = Path::new(&seen.path)
+                                .file_name()
+                                .map(|n| n.to_string_lossy().into_owned())
+                                .unwrap_or_default();
+                            let id = w.insert_model(&NewModel {
+                                path: &seen.path,
+                                name: &name,
+                                category,
+                                size: seen.fp.size,
+                                now,
+                            })?;
+                            w.add_hash(id, "blake3", &blake3)?;
+                            id
+                        }
+                    };
+                    if let Some(sha) = &sha256 {
+                        w.add_hash(id, "sha256", sha)?;
+                    }
+                    w.put_location(&seen.path, id, category, &seen.fp, now)?;
+                    w.refresh_model(id, now)?;
+                    if let Some(old) = previous.filter(|&old| old != id) {
+                        w.refresh_model(old, now)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    })
+}
+
+fn run_job(job: Job, want_sha: bool) -> Outcome {
+    match job {
+        Job::Sha256 { path, model_id, .. } => match sha256_file(Path::new(&path)) {
+            Ok(sha256) => Outcome::Sha256 { model_id, sha256 },
+            Err(e) => Outcome::Skipped {
+                path,
+                reason: e.to_string(),
+            },
+        },
+        Job::Hash { seen, previous } => {
+            let path = Path::new(&seen.path);
+            let hashes = match hash_file(path, want_sha) {
+                Ok(h) => h,
+                Err(e) => {
+                    return Outcome::Skipped {
+                        path: seen.path,
+                        reason: e.to_string(),
+                    };
+                }
+            };
+            // A file written to while we read it (a download in progress) has no stable hash.
+            match std::fs::metadata(path) {
+                Ok(m) if fingerprint(&m) == seen.fp && hashes.size == seen.fp.size => Outcome::Hashed {
+                    seen,
+                    previous,
+                    blake3: hashes.blake3,
+                    sha256: hashes.sha256,
+                },
+                _ => Outcome::Skipped {
+                    path: seen.path,
+                    reason: "it changed while being read; the next scan retries it".into(),
+                },
+            }
+        }
+    }
+}
+
+fn job_size(job: &Job) -> u64 {
+    match job {
+        Job::Hash { seen, .. } => seen.fp.size,
+        Job::Sha256 { size, .. } => *size,
+    }
+}
+
+fn walk(
+    t: &ScanTarget,
+    seen: &mut Vec<Seen>,
+    blind: &mut Vec<String>,
+    report: &mut ScanReport,
+    progress: &dyn ModelProgress,
+) {
+    let walker = walkdir::WalkDir::new(&t.dir)
+        .follow_links(true)
+        .into_iter()
+        // Hidden folders hold tool state (.cache, .git, .ipynb_checkpoints), not models.
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+    for entry in walker {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                if let Some(p) = e.path() {
+                    blind.push(p.to_string_lossy().into_owned());
+                }
+                report.skipped += 1;
+                progress.warn(&format!("cannot read {e}"));
+                continue;
+            }
+        };
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let Ok(rel) = entry.path().strip_prefix(&t.root) else {
+            continue;
+        };
+        let Some(category) = super::categories::classify(rel) else {
+            continue;
+        };
+        let Some(path) = entry.path().to_str() else {
+            report.skipped += 1;
+            progress.warn(&format!(
+                "skipped {}: the index keeps UTF-8 paths only",
+                entry.path().display()
+            ));
+            continue;
+        };
+        match entry.metadata() {
+            Ok(m) => seen.push(Seen {
+                path: path.to_string(),
+                category,
+                fp: fingerprint(&m),
+            }),
+            Err(e) => {
+                blind.push(path.to_string());
+                report.skipped += 1;
+                progress.warn(&format!("cannot read {path}: {e}"));
+            }
+        }
+    }
+}
+
+fn fingerprint(m: &std::fs::Metadata) -> Fingerprint {
+    Fingerprint {
+        size: m.len(),
+        mtime_ns: m.mtime().saturating_mul(1_000_000_000).saturating_add(m.mtime_nsec()),
+        inode: m.ino(),
+        dev: m.dev(),
+    }
+}
+
+/// True when `path` is `dir` or below it.
+fn under(path: &str, dir: &str) -> bool {
+    let dir = dir.trim_end_matches('/');
+    path == dir || (path.starts_with(dir) && path.as_bytes().get(dir.len()) == Some(&b'/'))
+}
+
+/// Drops targets inside other targets (and repeats), so no file is walked twice.
+fn outermost(targets: &[ScanTarget]) -> Vec<ScanTarget> {
+    let mut out: Vec<ScanTarget> = Vec::new();
+    for t in targets {
+        if targets.iter().any(|o| o.dir != t.dir && t.dir.starts_with(&o.dir)) || out.iter().any(|o| o.dir == t.dir) {
+            continue;
+        }
+        out.push(t.clone());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::NoProgress;
+
+    #[test]
+    fn a_recorded_file_is_unchanged_for_the_next_scan() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("models");
+        let file = root.join("vae/v.safetensors");
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, b"weights").unwrap();
+        let mut index = ModelIndex::open(&dir.path().join("index.db")).unwrap();
+        let b3 = blake3::hash(b"weights").to_hex().to_string();
+        let id = record_file(&mut index, &root, &file, &b3, Some("ab12")).unwrap();
+        let m = index.by_id(id).unwrap().unwrap();
+        assert_eq!(m.category.as_deref(), Some("vae"));
+        assert_eq!(m.hashes.get("sha256").map(String::as_str), Some("ab12"));
+
+        let target = ScanTarget {
+            root: root.clone(),
+            dir: root,
+        };
+        let r = scan(&mut index, &[target], &ScanOptions::default(), &NoProgress).unwrap();
+        assert_eq!((r.unchanged, r.files_hashed, r.new), (1, 0, 0));
+    }
+}
