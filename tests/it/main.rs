@@ -6,4 +6,5 @@ mod support;
 mod cli;
 mod environments;
 mod fixtures;
+mod python;
 mod reconcile;
