@@ -61,11 +61,16 @@ pub fn diagnose(stderr: &str, project: &str, groups: &BTreeMap<String, Vec<Strin
     if !stderr.contains("No solution found") {
         return None;
     }
-    let explanation: String = stderr
+    // uv's explanation starts at "No solution found"; lines before it are progress.
+    let start = stderr[..stderr.find("No solution found").unwrap_or(0)]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
+    let explanation: String = stderr[start..]
         .lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
             let l = l.trim_start();
+            let l = l.strip_prefix("error:").map(str::trim_start).unwrap_or(l);
             let l = l.strip_prefix("cause:").map(str::trim_start).unwrap_or(l);
             format!("  {l}")
         })
@@ -150,7 +155,9 @@ mod tests {
         groups.insert("pack-a".to_string(), vec!["shared==1.0.0".to_string()]);
         groups.insert("pack-b".to_string(), vec!["shared==2.0.0".to_string()]);
         groups.insert("pack-c".to_string(), vec!["other".to_string()]);
-        let c = diagnose(stderr, "comfydock-env-demo", &groups).unwrap();
+        let stderr = format!("Using CPython 3.11.7 interpreter at: /x\n{stderr}");
+        let c = diagnose(&stderr, "comfydock-env-demo", &groups).unwrap();
+        assert!(c.explanation.starts_with("  No solution found"), "{}", c.explanation);
         assert_eq!(c.parties, vec!["pack-a", "pack-b"]);
         assert_eq!(c.packages, vec!["shared"]);
         let text = c.to_string();
