@@ -17,6 +17,9 @@ pub struct Generation {
     pub uv_lock: String,
     pub uv_lock_hash: String,
     pub venv: Option<String>,
+    /// The torch backend extra the venv was synced with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub torch_backend: Option<String>,
     /// Store entries (node trees) this generation uses; gc keeps them while it is kept.
     pub trees: Vec<String>,
 }

@@ -110,14 +110,15 @@ pub fn next_generation(env: &EnvPaths, observed: &Observed) -> std::io::Result<u
     Ok(last.max(observed.installed.generation) + 1)
 }
 
-/// Venvs of earlier generations that still exist, by the uv.lock they were built from.
+/// Venvs of earlier generations that still exist, by the uv.lock and torch backend they were
+/// built from (`plan::venv_key`).
 pub fn reusable_venvs(env: &EnvPaths) -> std::io::Result<BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
     for g in generations::list(&env.state)? {
         if let Some(dir) = g.venv
             && env.root.join(&dir).join("bin").is_dir()
         {
-            out.insert(g.uv_lock_hash, dir);
+            out.insert(crate::plan::venv_key(&g.uv_lock_hash, g.torch_backend.as_deref()), dir);
         }
     }
     Ok(out)
@@ -207,6 +208,7 @@ pub fn apply(input: ApplyInput<'_>) -> Result<Option<Generation>> {
         uv_lock: String::from_utf8_lossy(&resolved.uv_lock).into_owned(),
         uv_lock_hash: resolved.lock.python.uv_lock.clone(),
         venv: venv.clone(),
+        torch_backend: installed.torch_backend.clone(),
         trees: resolved.lock.nodes.values().filter_map(|n| n.tree.clone()).collect(),
     };
 
@@ -295,8 +297,12 @@ fn next_installed(
         installed.nodes.clear();
     }
     for action in &plan.actions {
-        if let Action::RemoveNode { id, .. } = action {
-            installed.nodes.remove(id);
+        match action {
+            Action::RemoveNode { id, .. } => {
+                installed.nodes.remove(id);
+            }
+            Action::SyncPython { backend, .. } => installed.torch_backend = backend.clone(),
+            _ => {}
         }
     }
     for s in staged {

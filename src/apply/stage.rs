@@ -122,7 +122,7 @@ pub(super) fn stage_action(ctx: &Ctx, action: &Action) -> Result<Staged> {
                 to: ctx.trash_path(name),
             });
         }
-        Action::SyncPython { reuse, .. } => {
+        Action::SyncPython { reuse, backend, .. } => {
             let target = match reuse.as_ref().filter(|dir| env.root.join(dir).join("bin").is_dir()) {
                 Some(dir) => dir.clone(),
                 None => {
@@ -132,8 +132,12 @@ pub(super) fn stage_action(ctx: &Ctx, action: &Action) -> Result<Staged> {
                     if ctx.observed.venv.as_deref() != Some(dir.as_str()) {
                         let _ = std::fs::remove_dir_all(&path);
                     }
-                    ctx.reporter.step("Installing Python packages (uv sync)");
-                    ctx.uv.sync_frozen(&ctx.project_dir, &path, &[])?;
+                    ctx.reporter.step(&match backend {
+                        Some(b) => format!("Installing Python packages (uv sync, torch backend {b})"),
+                        None => "Installing Python packages (uv sync)".to_string(),
+                    });
+                    let extras: Vec<String> = backend.iter().cloned().collect();
+                    ctx.uv.sync_frozen(&ctx.project_dir, &path, &extras)?;
                     dir
                 }
             };

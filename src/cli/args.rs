@@ -55,6 +55,12 @@ pub enum Command {
     /// Custom node packs of the environment
     #[command(subcommand)]
     Node(NodeCommand),
+    /// The environment's own Python requirements (beside ComfyUI's and the node packs')
+    #[command(subcommand)]
+    Py(super::python::PyCommand),
+    /// Constraints on Python package versions ([tool.uv] constraint-dependencies)
+    #[command(subcommand)]
+    Constraint(super::python::ConstraintCommand),
     /// Resolve the manifest into .cec/comfydock.lock (and uv.lock)
     Lock {
         /// Only check that the lock is current: exit 1 when it is stale, change nothing
@@ -167,9 +173,9 @@ pub struct CreateArgs {
     /// Python version for the venv (default: the Python uv finds)
     #[arg(long, value_name = "VERSION")]
     pub python: Option<String>,
-    /// Which torch build to install: none (as the requirements say), cpu, or a CUDA tag such as cu124
-    #[arg(long, value_name = "BACKEND", default_value = "none", value_parser = parse_torch_backend)]
-    pub torch_backend: String,
+    /// Torch backends the lock covers, comma-separated (cpu,cu124,...); none: torch as the requirements say
+    #[arg(long, value_name = "BACKENDS", default_value = "none", value_delimiter = ',', value_parser = parse_torch_backend)]
+    pub torch_backend: Vec<String>,
     /// Make the new environment the active one
     #[arg(long = "use")]
     pub use_it: bool,
@@ -232,6 +238,9 @@ pub struct PlanArgs {
     /// Save the plan for `comfydock apply FILE`
     #[arg(long, value_name = "FILE")]
     pub out: Option<std::path::PathBuf>,
+    /// The torch backend to sync (default: workspace.toml's torch_backend, else the live one, else cpu)
+    #[arg(long, value_name = "BACKEND", value_parser = parse_torch_backend)]
+    pub torch_backend: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -247,6 +256,9 @@ pub struct ApplyArgs {
     /// Apply the lock as it is, never resolving
     #[arg(long)]
     pub frozen: bool,
+    /// The torch backend to sync (default: workspace.toml's torch_backend, else the live one, else cpu)
+    #[arg(long, value_name = "BACKEND", value_parser = parse_torch_backend)]
+    pub torch_backend: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -257,16 +269,10 @@ pub struct ListArgs {
 }
 
 fn parse_torch_backend(value: &str) -> Result<String, String> {
-    let cuda = value
-        .strip_prefix("cu")
-        .is_some_and(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_digit()));
-    let rocm = value
-        .strip_prefix("rocm")
-        .is_some_and(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_digit() || c == '.'));
-    if matches!(value, "none" | "cpu") || cuda || rocm {
+    if value == "none" || crate::python::torch::is_backend_name(value) {
         Ok(value.to_string())
     } else {
-        Err("expected none, cpu, cuXXX (e.g. cu124) or rocmX.Y".to_string())
+        Err("expected none, cpu, cuXXX (e.g. cu124), rocmX.Y or xpu".to_string())
     }
 }
 

@@ -25,7 +25,7 @@ pub fn create(g: &Globals, args: &CreateArgs) -> Result<ExitStatus> {
         comfyui_ref: args.comfyui.clone(),
         comfyui_repo: args.comfyui_repo.clone(),
         python: args.python.clone(),
-        torch_backend: args.torch_backend.clone(),
+        torch_backends: args.torch_backend.iter().filter(|b| *b != "none").cloned().collect(),
     };
     let paths = create_environment(&ws, &opts, &StderrReporter)?;
     let make_active = args.use_it || ws.config()?.active_environment.is_none();

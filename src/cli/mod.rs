@@ -9,6 +9,7 @@ mod environments;
 mod generations;
 mod models;
 mod nodes;
+mod python;
 mod reconcile;
 mod registry;
 mod run;
@@ -86,6 +87,8 @@ pub fn main() -> ExitCode {
         Command::Delete { name, yes } => environments::delete(&globals, name, *yes),
         Command::Run { args } => run::run(&globals, args),
         Command::Node(cmd) => nodes::node(&globals, cmd),
+        Command::Py(cmd) => python::py(&globals, cmd),
+        Command::Constraint(cmd) => python::constraint(&globals, cmd),
         Command::Lock { check } => reconcile::lock(&globals, *check),
         Command::Plan(a) => reconcile::plan(&globals, a),
         Command::Apply(a) => reconcile::apply(&globals, a),

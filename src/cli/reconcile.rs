@@ -46,6 +46,7 @@ pub fn lock(g: &Globals, check: bool) -> Result<ExitStatus> {
 pub fn plan(g: &Globals, args: &PlanArgs) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
     let mut session = Session::reader(&ws, env, &StderrReporter).offline(g.offline);
+    session.torch_backend = args.torch_backend.clone();
     let manifest = session.manifest()?;
     let desired = session.desired(&manifest, LockMode::Resolve)?;
     let planned = session.plan(&desired.resolved)?;
@@ -59,13 +60,15 @@ pub fn plan(g: &Globals, args: &PlanArgs) -> Result<ExitStatus> {
         print!("{}", render_text(&planned.plan));
     }
     if let Some(out) = &args.out {
-        let saved = SavedPlan::new(
+        let mut saved = SavedPlan::new(
             &session.env.name,
             &planned.fingerprint,
             desired.resolved.lock.render(),
             String::from_utf8_lossy(&desired.resolved.uv_lock).into_owned(),
             json,
         );
+        saved.torch_backend = planned.torch_backend.clone();
+        saved.pyproject = desired.resolved.pyproject.clone();
         crate::fsx::write_atomic(out, saved.to_json().as_bytes())
             .map_err(|e| miette::miette!("could not write {}: {e}", out.display()))?;
         eprintln!(
@@ -85,6 +88,7 @@ pub fn apply(g: &Globals, args: &ApplyArgs) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
     let mut session = Session::writer(&ws, env, &StderrReporter, "apply")?.offline(g.offline);
     report_recovery(&session.recovery);
+    session.torch_backend = args.torch_backend.clone();
     let (resolved, planned) = match &args.planfile {
         Some(path) => {
             let saved = SavedPlan::load(path).map_err(|e| miette::Report::new(*e))?;
@@ -99,7 +103,9 @@ pub fn apply(g: &Globals, args: &ApplyArgs) -> Result<ExitStatus> {
             let resolved = Resolved {
                 lock,
                 uv_lock: saved.uv_lock.into_bytes(),
+                pyproject: saved.pyproject.clone(),
             };
+            session.torch_backend = saved.torch_backend.clone();
             let planned = session.plan(&resolved)?;
             if planned.fingerprint != saved.fingerprint {
                 return Err(SavedPlanError::Stale.into());
@@ -161,6 +167,7 @@ pub fn status(g: &Globals, json: bool) -> Result<ExitStatus> {
                     .plan(&Resolved {
                         lock: lock.clone(),
                         uv_lock,
+                        pyproject: None,
                     })
                     .map_err(miette::Report::new)?,
             )

@@ -39,6 +39,13 @@ pub struct LockedPython {
     pub inputs: String,
     /// blake3 of `.cec/uv.lock`.
     pub uv_lock: String,
+    /// The torch backends uv.lock covers (extras of the project); empty: none declared.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub torch_backends: Vec<String>,
+    /// What resolution did not take from node packs, one line each: requirement lines uv cannot
+    /// read, torch family requests the environment overrides.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -158,6 +165,8 @@ mod tests {
                 version: "3.11".into(),
                 inputs: "blake3:11".into(),
                 uv_lock: "blake3:00".into(),
+                torch_backends: vec!["cpu".into()],
+                notes: vec!["node b-node: `-e x` skipped".into()],
             },
             nodes,
         }

@@ -7,6 +7,7 @@
 mod error;
 mod lock;
 mod pyproject;
+mod python;
 mod spec;
 mod template;
 

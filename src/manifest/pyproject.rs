@@ -8,7 +8,7 @@ use toml_edit::{Array, DocumentMut, Item, Table, Value};
 #[derive(Debug, Clone)]
 pub struct Manifest {
     path: PathBuf,
-    doc: DocumentMut,
+    pub(super) doc: DocumentMut,
     config: ComfydockConfig,
 }
 
@@ -126,8 +126,10 @@ impl Manifest {
         self.refresh();
     }
 
-    /// Removes `[tool.comfydock.nodes.<id>]`; false when there was no such node.
+    /// Removes `[tool.comfydock.nodes.<id>]` and the node's dependency group; false when there
+    /// was no such node.
     pub fn remove_node(&mut self, id: &str) -> bool {
+        self.remove_group(id);
         let removed = comfydock_table(&mut self.doc)
             .get_mut("nodes")
             .and_then(Item::as_table_like_mut)
@@ -138,7 +140,7 @@ impl Manifest {
     }
 
     /// Re-reads the typed view after an edit, so `config()` always matches the document.
-    fn refresh(&mut self) {
+    pub(super) fn refresh(&mut self) {
         let text = self.doc.to_string();
         if let Ok(typed) = toml::from_str::<PyProject>(&text)
             && let Some(config) = typed.tool.and_then(|t| t.comfydock)
@@ -162,7 +164,7 @@ fn comfydock_table(doc: &mut DocumentMut) -> &mut Table {
         .expect("[tool.comfydock] is a table")
 }
 
-fn multiline_array(items: &[String]) -> Array {
+pub(super) fn multiline_array(items: &[String]) -> Array {
     let mut array: Array = items.iter().map(String::as_str).collect();
     for value in array.iter_mut() {
         value.decor_mut().set_prefix("\n    ");

@@ -9,8 +9,10 @@ pub struct ComfydockConfig {
     pub comfyui_version: Option<String>,
     pub comfyui_repo: Option<String>,
     pub python_version: Option<String>,
-    /// The torch build to install: `none` (whatever the requirements give), `cpu`, `cu124`, ...
-    pub torch_backend: Option<String>,
+    /// The torch backends (`cpu`, `cu124`, `rocm6.2`, ...) the lock covers, each an extra of the
+    /// uv project with its own index; empty: torch comes as the requirements say.
+    #[serde(default)]
+    pub torch_backends: Vec<String>,
     #[serde(default)]
     pub nodes: BTreeMap<String, NodeSpec>,
     #[serde(default)]

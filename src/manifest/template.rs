@@ -7,20 +7,27 @@ pub struct NewEnvironment<'a> {
     pub comfyui_version: &'a str,
     pub comfyui_repo: &'a str,
     pub python_version: &'a str,
-    pub torch_backend: &'a str,
+    /// Backends the lock covers (`cpu`, `cu124`, ...); empty: torch as the requirements say.
+    pub torch_backends: &'a [String],
 }
 
 /// A valid uv project (`package = false`: the environment is an application, never built or
-/// installed itself) with comfydock's section. Dependencies are filled in by the caller.
+/// installed itself) with comfydock's section. Dependencies are filled in by the caller; the
+/// torch backend tables are written by `Manifest::sync_torch_backends` when the environment is
+/// resolved.
 pub fn new_pyproject(env: &NewEnvironment<'_>) -> String {
     let NewEnvironment {
         name,
         comfyui_version,
         comfyui_repo,
         python_version,
-        torch_backend,
+        torch_backends,
     } = env;
-    let torch = torch_sources(torch_backend);
+    let backends = torch_backends
+        .iter()
+        .map(|b| format!("\"{b}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
     format!(
         r#"# The desired state of the comfydock environment "{name}".
 # Edit it by hand or with comfydock commands; `comfydock plan` shows what would change.
@@ -33,35 +40,14 @@ dependencies = []
 
 [tool.uv]
 package = false
-{torch}
+
 [tool.comfydock]
 version = "{SCHEMA_VERSION}"
 comfyui_version = "{comfyui_version}"
 comfyui_repo = "{comfyui_repo}"
 python_version = "{python_version}"
-torch_backend = "{torch_backend}"
-"#
-    )
-}
-
-/// For a named backend, torch, torchvision and torchaudio come from the PyTorch index of that
-/// backend (explicit, so nothing else is looked up there).
-fn torch_sources(backend: &str) -> String {
-    if backend == "none" {
-        return String::new();
-    }
-    let index = format!("pytorch-{backend}");
-    format!(
-        r#"
-[[tool.uv.index]]
-name = "{index}"
-url = "https://download.pytorch.org/whl/{backend}"
-explicit = true
-
-[tool.uv.sources]
-torch = {{ index = "{index}" }}
-torchvision = {{ index = "{index}" }}
-torchaudio = {{ index = "{index}" }}
+# Torch backends the lock covers; `apply --torch-backend B` picks one (see docs/python.md).
+torch_backends = [{backends}]
 "#
     )
 }
@@ -73,17 +59,21 @@ mod tests {
 
     #[test]
     fn template_is_a_readable_manifest() {
-        for backend in ["none", "cpu", "cu124"] {
+        for backends in [vec![], vec!["cpu".to_string(), "cu124".to_string()]] {
             let text = new_pyproject(&NewEnvironment {
                 name: "demo",
                 comfyui_version: "v0.2.0",
                 comfyui_repo: "/x",
                 python_version: "3.11",
-                torch_backend: backend,
+                torch_backends: &backends,
             });
-            let m = Manifest::parse(std::path::Path::new("p.toml"), &text).unwrap();
-            assert_eq!(m.config().torch_backend.as_deref(), Some(backend));
-            assert_eq!(text.contains("download.pytorch.org"), backend != "none");
+            let mut m = Manifest::parse(std::path::Path::new("p.toml"), &text).unwrap();
+            assert_eq!(m.config().torch_backends, backends);
+            m.sync_torch_backends(&|b| format!("https://download.pytorch.org/whl/{b}"));
+            assert_eq!(
+                m.render().contains("download.pytorch.org/whl/cu124"),
+                !backends.is_empty()
+            );
         }
     }
 }

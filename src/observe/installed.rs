@@ -17,6 +17,9 @@ pub struct Installed {
     pub venv: Option<String>,
     /// blake3 of the uv.lock that venv was synced from.
     pub uv_lock: Option<String>,
+    /// The torch backend extra that venv was synced with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub torch_backend: Option<String>,
     #[serde(default)]
     pub nodes: BTreeMap<String, InstalledNode>,
 }

@@ -1,6 +1,7 @@
 //! The typed actions a plan is made of. Each has a stable id, a kind (add, change, destroy)
 //! and one human line; the details apply needs come from the lock the plan was made with.
 
+use crate::python::PackageChange;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,8 +31,21 @@ pub enum Action {
     RemoveNode { id: String, linked: bool },
     /// A folder in custom_nodes/ that comfydock did not put there: moved to trash.
     TrashUntracked { name: String },
-    /// The venv does not match uv.lock: build it (or reuse a generation's venv that does).
-    SyncPython { reason: String, reuse: Option<String> },
+    /// The venv does not match uv.lock (for the chosen torch backend): build it, or reuse a
+    /// generation's venv that does.
+    SyncPython {
+        reason: String,
+        reuse: Option<String>,
+        /// The torch backend extra synced (`uv sync --extra <backend>`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        backend: Option<String>,
+        /// Package by package, from the live venv's uv.lock to the new one.
+        #[serde(default)]
+        packages: Vec<PackageChange>,
+        /// What resolution did not take from node packs (skipped lines, torch kept).
+        #[serde(default)]
+        notes: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,9 +111,43 @@ impl Action {
             Action::TrashUntracked { name } => format!("custom_nodes/{name} (untracked; moved to trash)"),
             Action::SyncPython {
                 reason,
-                reuse: Some(dir),
-            } => format!("python: switch to {dir} ({reason})"),
-            Action::SyncPython { reason, reuse: None } => format!("python: uv sync ({reason})"),
+                reuse,
+                backend,
+                packages,
+                ..
+            } => {
+                let mut counts = [0usize; 3];
+                for p in packages {
+                    counts[match p {
+                        PackageChange::Add { .. } => 0,
+                        PackageChange::Update { .. } => 1,
+                        PackageChange::Remove { .. } => 2,
+                    }] += 1;
+                }
+                let what = match (reuse, backend) {
+                    (Some(dir), _) => format!("switch to {dir}"),
+                    (None, Some(b)) => format!("uv sync --extra {b}"),
+                    (None, None) => "uv sync".to_string(),
+                };
+                let mut why = reason.clone();
+                if !packages.is_empty() {
+                    why.push_str(&format!("; +{} ~{} -{} packages", counts[0], counts[1], counts[2]));
+                }
+                format!("python: {what} ({why})")
+            }
+        }
+    }
+
+    /// Lines shown under the action's line: one per changed package (`+ numpy 1.26.4`), and
+    /// `!` notes.
+    pub fn detail_lines(&self) -> Vec<String> {
+        match self {
+            Action::SyncPython { packages, notes, .. } => packages
+                .iter()
+                .map(|p| format!("{} {}", p.symbol(), p.describe()))
+                .chain(notes.iter().map(|n| format!("! {n}")))
+                .collect(),
+            _ => Vec::new(),
         }
     }
 }

@@ -5,8 +5,27 @@ use crate::manifest::{Lock, NodeSource};
 use crate::observe::{NodeState, Observed};
 use std::collections::BTreeMap;
 
-/// `venvs`: uv.lock hash → an existing generation venv folder built from it (rollback reuses it).
-pub fn diff(environment: &str, lock: &Lock, observed: &Observed, venvs: &BTreeMap<String, String>) -> Plan {
+/// The Python side of a plan's inputs.
+pub struct PythonTarget<'a> {
+    /// The torch backend to sync (None: the lock declares no backends).
+    pub backend: Option<String>,
+    /// The uv.lock to sync.
+    pub uv_lock: &'a [u8],
+    /// The uv.lock the live venv was synced from and its backend (None: no live venv).
+    pub live: Option<(String, Option<String>)>,
+    /// `venv_key` → an existing generation venv folder built from it (rollback reuses it).
+    pub venvs: &'a BTreeMap<String, String>,
+}
+
+/// What identifies a built venv: the uv.lock it was synced from and the backend extra.
+pub fn venv_key(uv_lock_hash: &str, backend: Option<&str>) -> String {
+    match backend {
+        Some(b) => format!("{uv_lock_hash}+{b}"),
+        None => uv_lock_hash.to_string(),
+    }
+}
+
+pub fn diff(environment: &str, lock: &Lock, observed: &Observed, python: &PythonTarget) -> Plan {
     let mut plan = Plan::new(environment);
 
     let comfyui = match &observed.comfyui_commit {
@@ -101,20 +120,40 @@ pub fn diff(environment: &str, lock: &Lock, observed: &Observed, venvs: &BTreeMa
         }
     }
 
-    let synced = observed.installed.uv_lock.as_deref() == Some(lock.python.uv_lock.as_str());
+    let same_lock = observed.installed.uv_lock.as_deref() == Some(lock.python.uv_lock.as_str());
+    let same_backend = observed.installed.torch_backend == python.backend;
     let live = observed.venv.is_some() && observed.venv == observed.installed.venv;
-    if !(synced && live) {
+    if !(same_lock && same_backend && live) {
         let reason = if observed.venv.is_none() {
-            "no venv"
+            "no venv".to_string()
         } else if !live {
-            "the venv link was changed outside comfydock"
+            "the venv link was changed outside comfydock".to_string()
+        } else if !same_lock {
+            "uv.lock changed".to_string()
         } else {
-            "uv.lock changed"
+            format!(
+                "torch backend {} -> {}",
+                observed.installed.torch_backend.as_deref().unwrap_or("none"),
+                python.backend.as_deref().unwrap_or("none")
+            )
         };
-        let reuse = venvs.get(&lock.python.uv_lock).cloned();
+        let reuse = python
+            .venvs
+            .get(&venv_key(&lock.python.uv_lock, python.backend.as_deref()))
+            .cloned();
+        let new = String::from_utf8_lossy(python.uv_lock);
+        let packages = match &python.live {
+            Some((old, old_backend)) if live => {
+                crate::python::diff_locks(Some(old), old_backend.as_deref(), &new, python.backend.as_deref())
+            }
+            _ => crate::python::diff_locks(None, None, &new, python.backend.as_deref()),
+        };
         let i = plan.push(Action::SyncPython {
-            reason: reason.to_string(),
+            reason,
             reuse,
+            backend: python.backend.clone(),
+            packages,
+            notes: lock.python.notes.clone(),
         });
         for &n in &node_actions {
             plan.edge(n, i);

@@ -7,7 +7,7 @@ mod render;
 mod saved;
 
 pub use action::{Action, Kind, short};
-pub use diff::diff;
+pub use diff::{PythonTarget, diff, venv_key};
 pub use render::{render_json, render_text};
 pub use saved::{SavedPlan, SavedPlanError, fingerprint};
 

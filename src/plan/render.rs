@@ -10,6 +10,9 @@ pub fn render_text(plan: &Plan) -> String {
     let mut out = String::from("comfydock will perform the following actions:\n\n");
     for action in &plan.actions {
         out.push_str(&format!("  {} {}\n", action.kind().symbol(), action.describe()));
+        for line in action.detail_lines() {
+            out.push_str(&format!("      {line}\n"));
+        }
     }
     let s = plan.summary();
     out.push_str(&format!(
@@ -32,6 +35,7 @@ pub fn render_json(plan: &Plan, lock_status: &str, fingerprint: &str) -> serde_j
                 "action": a.kind(),
                 "symbol": a.kind().symbol().to_string(),
                 "description": a.describe(),
+                "lines": a.detail_lines(),
                 "depends_on": plan.depends_on(i).into_iter().map(|d| ids[d].clone()).collect::<Vec<_>>(),
                 "details": a,
             })

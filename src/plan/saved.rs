@@ -19,6 +19,12 @@ pub struct SavedPlan {
     /// The lock the plan applies (TOML), and the uv.lock it names.
     pub lock: String,
     pub uv_lock: String,
+    /// The torch backend the plan syncs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub torch_backend: Option<String>,
+    /// The manifest as resolution completed it, when it differs from the file on disk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pyproject: Option<String>,
     /// The plan as `plan --json` printed it, for people reading the file.
     pub plan: serde_json::Value,
 }
@@ -70,6 +76,8 @@ impl SavedPlan {
             fingerprint: fingerprint.into(),
             lock,
             uv_lock,
+            torch_backend: None,
+            pyproject: None,
             plan,
         }
     }
@@ -119,9 +127,15 @@ fn line_col_offset(text: &str, line: usize, col: usize) -> usize {
 }
 
 /// Hash of what a plan is computed from. Equal fingerprints mean an equal plan.
-pub fn fingerprint(pyproject: &[u8], lock: &[u8], uv_lock: &[u8], observed: &Observed) -> String {
+pub fn fingerprint(
+    pyproject: &[u8],
+    lock: &[u8],
+    uv_lock: &[u8],
+    torch_backend: Option<&str>,
+    observed: &Observed,
+) -> String {
     let mut h = blake3::Hasher::new();
-    for part in [pyproject, lock, uv_lock] {
+    for part in [pyproject, lock, uv_lock, torch_backend.unwrap_or("").as_bytes()] {
         h.update(&(part.len() as u64).to_le_bytes());
         h.update(part);
     }

@@ -1,7 +1,16 @@
-//! The Python side: requirement files and the uv driver.
+//! The Python side: requirement files, the uv driver, torch backends, uv.lock reading and the
+//! diagnosis of resolution conflicts.
 
+pub mod conflict;
 pub mod requirements;
+pub mod torch;
 pub mod uv;
+pub mod uvlock;
 
-pub use requirements::{Rejected, Requirements, parse_requirements};
+pub use conflict::{PythonConflict, diagnose};
+pub use requirements::{
+    NodeRequirements, Rejected, Requirements, node_requirements, parse_requirements, requirement_name,
+};
+pub use torch::{TORCH_FAMILY, TorchSettings, is_torch_family};
 pub use uv::{Uv, UvError};
+pub use uvlock::{PackageChange, diff_locks};

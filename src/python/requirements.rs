@@ -90,6 +90,87 @@ fn strip_comment(line: &str) -> &str {
     line
 }
 
+/// The normalised distribution name of a requirement (PEP 503: lowercase, runs of `-_.` as
+/// one `-`), or None when it does not start with a name.
+pub fn requirement_name(requirement: &str) -> Option<String> {
+    let text = requirement.trim();
+    if !starts_with_name(text) {
+        return None;
+    }
+    let end = text
+        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        .unwrap_or(text.len());
+    let raw = &text[..end];
+    if raw.is_empty() {
+        return None;
+    }
+    let mut out = String::with_capacity(raw.len());
+    let mut sep = false;
+    for c in raw.chars() {
+        if matches!(c, '-' | '_' | '.') {
+            sep = true;
+        } else {
+            if sep && !out.is_empty() {
+                out.push('-');
+            }
+            sep = false;
+            out.push(c.to_ascii_lowercase());
+        }
+    }
+    Some(out)
+}
+
+/// A node pack's Python requirements and the file they came from.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct NodeRequirements {
+    /// `requirements.txt` or `pyproject.toml`; None when the pack declares nothing.
+    pub file: Option<&'static str>,
+    pub requirements: Requirements,
+}
+
+/// Reads a node pack's requirements from its folder: `requirements.txt`, else the
+/// `[project].dependencies` of its own `pyproject.toml`.
+pub fn node_requirements(dir: &std::path::Path) -> std::io::Result<NodeRequirements> {
+    match std::fs::read(dir.join("requirements.txt")) {
+        Ok(bytes) => {
+            return Ok(NodeRequirements {
+                file: Some("requirements.txt"),
+                requirements: parse_requirements(&String::from_utf8_lossy(&bytes)),
+            });
+        }
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        Err(_) => {}
+    }
+    let text = match std::fs::read_to_string(dir.join("pyproject.toml")) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(NodeRequirements::default()),
+        Err(e) => return Err(e),
+    };
+    let Ok(value) = toml::from_str::<toml::Value>(&text) else {
+        return Ok(NodeRequirements {
+            file: Some("pyproject.toml"),
+            requirements: Requirements {
+                accepted: Vec::new(),
+                rejected: vec![Rejected {
+                    line: 1,
+                    text: "pyproject.toml".into(),
+                    reason: "the pack's pyproject.toml is not valid TOML; its dependencies were not read",
+                }],
+            },
+        });
+    };
+    let deps: Vec<String> = value
+        .get("project")
+        .and_then(|p| p.get("dependencies"))
+        .and_then(|d| d.as_array())
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+        .unwrap_or_default();
+    Ok(NodeRequirements {
+        file: Some("pyproject.toml"),
+        requirements: parse_requirements(&deps.join("\n")),
+    })
+}
+
 fn looks_like_bare_url(text: &str) -> bool {
     ["http://", "https://", "git+", "file:", "./", "../", "/"]
         .iter()
@@ -119,6 +200,35 @@ mod tests {
         );
         let lines: Vec<usize> = r.rejected.iter().map(|r| r.line).collect();
         assert_eq!(lines, vec![5, 6, 7, 9]);
+    }
+
+    #[test]
+    fn names_are_normalised() {
+        assert_eq!(requirement_name("Pillow>=10").as_deref(), Some("pillow"));
+        assert_eq!(
+            requirement_name("opencv_python.headless ; x").as_deref(),
+            Some("opencv-python-headless")
+        );
+        assert_eq!(requirement_name("torch[cuda]==2").as_deref(), Some("torch"));
+        assert_eq!(requirement_name("-e x"), None);
+    }
+
+    #[test]
+    fn reads_a_pack_pyproject_when_there_is_no_requirements_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("pyproject.toml"),
+            "[project]\nname = \"p\"\ndependencies = [\"numpy>=1\", \"rich\"]\n",
+        )
+        .unwrap();
+        let r = node_requirements(dir.path()).unwrap();
+        assert_eq!(r.file, Some("pyproject.toml"));
+        assert_eq!(r.requirements.accepted, vec!["numpy>=1", "rich"]);
+        std::fs::write(dir.path().join("requirements.txt"), "pillow\n").unwrap();
+        assert_eq!(
+            node_requirements(dir.path()).unwrap().requirements.accepted,
+            vec!["pillow"]
+        );
     }
 
     #[test]

@@ -21,7 +21,8 @@ pub struct CreateOptions {
     pub comfyui_repo: String,
     /// `3.12` or any request uv understands; None takes the Python uv finds.
     pub python: Option<String>,
-    pub torch_backend: String,
+    /// Backends the lock covers (`cpu`, `cu124`, ...); empty: torch as the requirements say.
+    pub torch_backends: Vec<String>,
 }
 
 const CEC_GITIGNORE: &str = "# Written by comfydock. Temporary files of interrupted writes:\n.comfydock-tmp-*\n";
@@ -105,7 +106,7 @@ fn build(
         comfyui_version: &comfyui_ref,
         comfyui_repo: &repo,
         python_version: &python_version,
-        torch_backend: &opts.torch_backend,
+        torch_backends: &opts.torch_backends,
     });
     let mut manifest = Manifest::parse(&paths.pyproject(), &text)?;
     manifest.set_dependencies(&requirements.accepted);

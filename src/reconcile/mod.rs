@@ -37,6 +37,15 @@ pub enum ReconcileError {
     #[diagnostic(code(comfydock::lock::no_uv_lock), help("run `comfydock lock` to make it"))]
     NoUvLock,
 
+    #[error("torch backend `{requested}` is not one this environment's lock covers")]
+    #[diagnostic(
+        code(comfydock::python::unknown_backend),
+        help(
+            "the lock covers: {available}; add the backend to torch_backends in [tool.comfydock] (then `comfydock lock`), or pick one of those"
+        )
+    )]
+    UnknownBackend { requested: String, available: String },
+
     #[error(transparent)]
     #[diagnostic(transparent)]
     Manifest(#[from] crate::manifest::ManifestError),
@@ -90,6 +99,8 @@ pub struct Planned {
     pub plan: Plan,
     pub observed: Observed,
     pub fingerprint: String,
+    /// The torch backend the plan syncs (None: the lock declares no backends).
+    pub torch_backend: Option<String>,
 }
 
 /// Copies of `.cec/pyproject.toml`, `comfydock.lock` and `uv.lock` (None: the file was absent).
@@ -118,6 +129,8 @@ pub struct Session<'a> {
     uv: Option<Uv>,
     _lock: Option<EnvLock>,
     pub recovery: Recovery,
+    /// `--torch-backend`: the backend to sync; None picks one (see `choose_backend`).
+    pub torch_backend: Option<String>,
 }
 
 impl<'a> Session<'a> {
@@ -134,6 +147,7 @@ impl<'a> Session<'a> {
             uv: None,
             _lock: Some(lock),
             recovery,
+            torch_backend: None,
         })
     }
 
@@ -153,6 +167,7 @@ impl<'a> Session<'a> {
             uv: None,
             _lock: None,
             recovery: Recovery::Nothing,
+            torch_backend: None,
         }
     }
 
@@ -204,7 +219,11 @@ impl<'a> Session<'a> {
         let on_disk = || -> Result<Resolved> {
             let lock = self.lock_on_disk()?.ok_or(ReconcileError::NoLock)?;
             let uv_lock = self.uv_lock_on_disk().ok_or(ReconcileError::NoUvLock)?;
-            Ok(Resolved { lock, uv_lock })
+            Ok(Resolved {
+                lock,
+                uv_lock,
+                pyproject: None,
+            })
         };
         match (mode, freshness) {
             (LockMode::Frozen, _) => Ok(Desired {
@@ -224,8 +243,14 @@ impl<'a> Session<'a> {
         }
     }
 
-    /// Writes `comfydock.lock` and `uv.lock` into `.cec` (each atomically).
+    /// Writes `comfydock.lock` and `uv.lock` into `.cec` (each atomically), and the manifest
+    /// when resolution completed it.
     pub fn write_lock(&self, resolved: &Resolved) -> Result<()> {
+        if let Some(text) = &resolved.pyproject
+            && std::fs::read(self.env.pyproject()).ok().as_deref() != Some(text.as_bytes())
+        {
+            crate::fsx::write_atomic(&self.env.pyproject(), text.as_bytes())?;
+        }
         crate::fsx::write_atomic(&self.env.cec.join("uv.lock"), &resolved.uv_lock)?;
         crate::fsx::write_atomic(&self.env.cec.join(LOCK_FILE), resolved.lock.render().as_bytes())?;
         Ok(())
@@ -234,19 +259,72 @@ impl<'a> Session<'a> {
     pub fn plan(&self, resolved: &Resolved) -> Result<Planned> {
         let observed = observe(&self.env)?;
         let venvs = apply::reusable_venvs(&self.env)?;
-        let plan = plan::diff(&self.env.name, &resolved.lock, &observed, &venvs);
+        let backend = self.choose_backend(&resolved.lock, &observed)?;
+        // The uv.lock the live venv was synced from, as its generation recorded it.
+        let live = match observed.installed.generation {
+            0 => None,
+            n => std::fs::read(apply::generations::path(&self.env.state, n))
+                .ok()
+                .and_then(|b| serde_json::from_slice::<Generation>(&b).ok())
+                .map(|g| (g.uv_lock, g.torch_backend)),
+        };
+        let target = plan::PythonTarget {
+            backend: backend.clone(),
+            uv_lock: &resolved.uv_lock,
+            live,
+            venvs: &venvs,
+        };
+        let plan = plan::diff(&self.env.name, &resolved.lock, &observed, &target);
         let pyproject = std::fs::read(self.env.pyproject())?;
+        // The manifest as resolution completed it is part of what the plan applies.
+        let desired = format!(
+            "{}{}",
+            resolved.lock.render(),
+            resolved.pyproject.as_deref().unwrap_or("")
+        );
         let fingerprint = plan::fingerprint(
             &pyproject,
-            resolved.lock.render().as_bytes(),
+            desired.as_bytes(),
             &resolved.uv_lock,
+            backend.as_deref(),
             &observed,
         );
         Ok(Planned {
             plan,
             observed,
             fingerprint,
+            torch_backend: backend,
         })
+    }
+
+    /// The torch backend to sync: `--torch-backend`, else the workspace's `torch_backend`, else
+    /// the live venv's, else `cpu`, else the first the lock covers; among those the lock covers.
+    pub fn choose_backend(&self, lock: &Lock, observed: &Observed) -> Result<Option<String>> {
+        let available = &lock.python.torch_backends;
+        let covered = |b: &String| available.contains(b);
+        if let Some(requested) = &self.torch_backend {
+            if covered(requested) {
+                return Ok(Some(requested.clone()));
+            }
+            return Err(ReconcileError::UnknownBackend {
+                requested: requested.clone(),
+                available: if available.is_empty() {
+                    "no backends (torch_backends is empty)".into()
+                } else {
+                    available.join(", ")
+                },
+            });
+        }
+        if available.is_empty() {
+            return Ok(None);
+        }
+        let settings = crate::python::TorchSettings::load(self.ws.root());
+        Ok(settings
+            .torch_backend
+            .filter(covered)
+            .or_else(|| observed.installed.torch_backend.clone().filter(covered))
+            .or_else(|| Some("cpu".to_string()).filter(covered))
+            .or_else(|| available.first().cloned()))
     }
 
     /// Applies a plan made from `resolved`, writing the lock first when it was newly resolved.
@@ -287,7 +365,7 @@ impl<'a> Session<'a> {
 
     /// Makes generation `number` the desired state again (its manifest, lock and uv.lock) and
     /// returns it resolved, frozen: nothing is fetched that the store does not have.
-    pub fn restore_generation(&self, number: Option<u64>) -> Result<(Generation, Resolved)> {
+    pub fn restore_generation(&mut self, number: Option<u64>) -> Result<(Generation, Resolved)> {
         let gens = apply::generations::list(&self.env.state)?;
         let live = crate::observe::Installed::load(&self.env.state)?.generation;
         let target = match number {
@@ -306,8 +384,13 @@ impl<'a> Session<'a> {
         let resolved = Resolved {
             lock,
             uv_lock: target.uv_lock.clone().into_bytes(),
+            pyproject: None,
         };
         self.write_lock(&resolved)?;
+        // The generation's venv was synced with its backend: rolling back is a symlink flip.
+        if self.torch_backend.is_none() {
+            self.torch_backend = target.torch_backend.clone();
+        }
         Ok((target.clone(), resolved))
     }
 }

@@ -46,6 +46,26 @@ pub enum ResolveError {
         actual: String,
     },
 
+    #[error("`{backend}` is not a torch backend")]
+    #[diagnostic(
+        code(comfydock::resolve::torch_backend),
+        help(
+            "torch_backends in [tool.comfydock] takes PyTorch's index names: cpu, cuXYZ (cu124, cu128, ...), rocmX.Y, xpu"
+        )
+    )]
+    InvalidTorchBackend { backend: String },
+
+    #[error("node id `{id}` is reserved")]
+    #[diagnostic(
+        code(comfydock::resolve::reserved_id),
+        help("the dependency group `{id}` holds the requirements of `comfydock py add`; give the node another id")
+    )]
+    ReservedId { id: String },
+
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Conflict(Box<crate::python::PythonConflict>),
+
     #[error(transparent)]
     #[diagnostic(transparent)]
     Git(#[from] crate::git::GitError),
@@ -62,5 +82,11 @@ pub enum ResolveError {
 impl ResolveError {
     pub fn registry(e: crate::registry::RegistryError) -> Self {
         ResolveError::Registry(Box::new(e))
+    }
+}
+
+impl From<crate::python::PythonConflict> for ResolveError {
+    fn from(c: crate::python::PythonConflict) -> Self {
+        ResolveError::Conflict(Box::new(c))
     }
 }

@@ -8,6 +8,7 @@
 mod error;
 mod inputs;
 mod nodes;
+mod python;
 
 pub use error::ResolveError;
 pub use inputs::{Freshness, freshness, inputs_hash, python_inputs_hash};
@@ -27,6 +28,9 @@ pub type Result<T, E = ResolveError> = std::result::Result<T, E>;
 pub struct Resolved {
     pub lock: Lock,
     pub uv_lock: Vec<u8>,
+    /// The manifest as resolution completed it (node dependency groups, torch backend tables),
+    /// when that differs from the file on disk; written with the lock.
+    pub pyproject: Option<String>,
 }
 
 /// What to resolve again even though its spec did not change.
@@ -58,8 +62,18 @@ pub struct Resolver<'a> {
 }
 
 impl Resolver<'_> {
-    pub fn resolve(&self, manifest: &Manifest, previous: Option<&Lock>, update: &Update) -> Result<Resolved> {
-        let config = manifest.config();
+    pub fn resolve(&self, given: &Manifest, previous: Option<&Lock>, update: &Update) -> Result<Resolved> {
+        let mut manifest = given.clone();
+        let settings = crate::python::TorchSettings::load(self.ws.root());
+        for backend in &manifest.config().torch_backends {
+            if !crate::python::torch::is_backend_name(backend) {
+                return Err(ResolveError::InvalidTorchBackend {
+                    backend: backend.clone(),
+                });
+            }
+        }
+        manifest.sync_torch_backends(&|b| settings.index_url(b));
+        let config = manifest.config().clone();
         let git_cache = GitCache::new(&self.ws.store_dir());
         let store = NodeStore::new(&self.ws.store_dir());
 
@@ -132,8 +146,9 @@ impl Resolver<'_> {
                 locked_nodes.insert(id, node);
             }
         }
+        let notes = python::node_groups(&mut manifest, &locked_nodes, previous, &store, self.reporter)?;
 
-        let uv_lock = self.lock_python(manifest, previous)?;
+        let uv_lock = self.lock_python(&manifest, previous)?;
         let python_version = config.python_version.clone().unwrap_or_default();
         let lock = Lock {
             version: LOCK_VERSION,
@@ -143,10 +158,18 @@ impl Resolver<'_> {
                 version: python_version,
                 inputs: python_inputs_hash(&manifest.render()),
                 uv_lock: hash_bytes(&uv_lock),
+                torch_backends: config.torch_backends.clone(),
+                notes,
             },
             nodes: locked_nodes,
         };
-        Ok(Resolved { lock, uv_lock })
+        let text = manifest.render();
+        let pyproject = (text != given.render()).then_some(text);
+        Ok(Resolved {
+            lock,
+            uv_lock,
+            pyproject,
+        })
     }
 
     /// `uv lock` on a copy of the project, so a failed resolution changes nothing.
@@ -170,8 +193,18 @@ impl Resolver<'_> {
                 fs::copy(&from, scratch.path().join(name))?;
             }
         }
-        self.uv.lock(scratch.path())?;
-        Ok(fs::read(scratch.path().join("uv.lock"))?)
+        match self.uv.lock(scratch.path()) {
+            Ok(()) => Ok(fs::read(scratch.path().join("uv.lock"))?),
+            Err(crate::python::UvError::Failed { args, stderr }) => {
+                let mut groups = manifest.dependency_groups();
+                groups.insert("ComfyUI".into(), manifest.dependencies());
+                match crate::python::diagnose(&stderr, &manifest.project_name(), &groups) {
+                    Some(conflict) => Err(conflict.into()),
+                    None => Err(crate::python::UvError::Failed { args, stderr }.into()),
+                }
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 }
 

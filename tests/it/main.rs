@@ -7,6 +7,7 @@ mod cli;
 mod environments;
 mod fixtures;
 mod models;
+mod python;
 mod reconcile;
 mod registry;
 mod registry_nodes;

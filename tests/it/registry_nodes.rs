@@ -2,7 +2,10 @@
 //! `registry serve` on 127.0.0.1; the store shared between environments; refusals that leave
 //! the environment as it was.
 
-use crate::support::registry::{FixtureVersion, Mirror, SnapshotFixture, escaping_zip, standard_snapshot, zip_archive};
+use crate::support::registry::{
+    FixtureVersion, Mirror, SnapshotFixture, build_pack_requirement_wheels, escaping_zip, standard_snapshot,
+    zip_archive,
+};
 use crate::support::{TestContext, tree};
 use std::fs;
 use std::path::Path;
@@ -16,6 +19,7 @@ fn registry_packs_are_added_updated_and_removed_through_plan_and_apply() {
     let t = TestContext::new();
     let env = t.create_env("demo");
     let mirror = Mirror::start(&standard_snapshot(&t.path("snapshot")).save());
+    build_pack_requirement_wheels(&t.wheels);
     let nodes = env.join("ComfyUI/custom_nodes");
 
     with_registry(&t, &mirror.url, &["node", "add", "example-impact@1.9.0"])
@@ -77,6 +81,7 @@ fn a_second_environment_reuses_the_store_with_the_registry_gone() {
     let t = TestContext::new();
     let first = t.create_env("first");
     let mirror = Mirror::start(&standard_snapshot(&t.path("snapshot")).save());
+    build_pack_requirement_wheels(&t.wheels);
     with_registry(&t, &mirror.url, &["node", "add", "example-impact@1.10.0"]).success();
     let repo = t.comfyui_repo.to_str().unwrap();
     t.run(&["create", "second", "--comfyui-repo", repo]).success();
@@ -105,6 +110,7 @@ fn a_changed_archive_is_refused_with_both_hashes_and_nothing_changes() {
     let env = t.create_env("demo");
     let snapshot = t.path("snapshot");
     let mirror = Mirror::start(&standard_snapshot(&snapshot).save());
+    build_pack_requirement_wheels(&t.wheels);
     with_registry(&t, &mirror.url, &["node", "add", "example-impact@1.9.0"]).success();
     let lock_path = env.join(".cec/comfydock.lock");
     let lock = fs::read_to_string(&lock_path).unwrap();

@@ -1,6 +1,6 @@
 //! The JSON Schemas in schema/ describe what comfydock really writes.
 
-use crate::support::registry::{Mirror, standard_snapshot};
+use crate::support::registry::{Mirror, build_pack_requirement_wheels, standard_snapshot};
 use crate::support::{MANIFEST_DIR, TestContext, repos};
 use std::fs;
 use std::path::Path;
@@ -23,6 +23,7 @@ fn plans_and_locks_match_their_schemas() {
     let t = TestContext::new();
     let env = t.create_env("demo");
     let mirror = Mirror::start(&standard_snapshot(&t.path("snapshot")).save());
+    build_pack_requirement_wheels(&t.wheels);
     let pack = repos::node_pack(&t.path("packs/alpha"), "AlphaNode");
     let dev = t.path("dev-node");
     fs::create_dir_all(&dev).unwrap();
@@ -35,7 +36,8 @@ fn plans_and_locks_match_their_schemas() {
     let plan_schema = schema("plan.schema.json");
     let pending: serde_json::Value = serde_json::from_str(&run(&["plan", "--json"]).stdout).unwrap();
     assert_eq!(pending["lock"], "updated");
-    assert_eq!(pending["actions"].as_array().unwrap().len(), 4, "{pending:#}");
+    // git node, registry node, dev node, stray folder, and the registry pack's Python requirements.
+    assert_eq!(pending["actions"].as_array().unwrap().len(), 5, "{pending:#}");
     assert_valid(&plan_schema, &pending);
 
     run(&["apply", "--yes"]).success();

@@ -432,3 +432,20 @@ fn forward(upstream: Option<&str>, path: &str, range: Option<&str>) -> (u16, Str
     }
     (status, headers, resp.bytes().unwrap().to_vec())
 }
+
+/// Wheels for what the standard snapshot's packs require (numpy, segment-anything, piexif), so
+/// environments that install them resolve offline.
+pub fn build_pack_requirement_wheels(dir: &Path) {
+    use super::wheel::{WheelSpec, build_wheel};
+    for (name, version) in [("numpy", "1.26.4"), ("segment-anything", "1.0"), ("piexif", "1.1.3")] {
+        build_wheel(
+            dir,
+            &WheelSpec {
+                name,
+                version,
+                requires: &[],
+                body: "",
+            },
+        );
+    }
+}

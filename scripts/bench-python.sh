@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Benchmark of the Python side on an environment with 30 node packs, each with its own
+# requirement: the time of a no-change `apply`, and of a rollback (venv symlink flip plus the
+# node folders). Release build, offline (wheels and git repositories made here), real uv.
+#
+#   scripts/bench-python.sh [NODES]        # default 30
+set -euo pipefail
+NODES="${1:-30}"
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml"
+BIN="$ROOT/target/release/comfydock"
+WORK="$(mktemp -d -t comfydock-bench-XXXXXX)"
+trap 'rm -rf "$WORK"' EXIT
+
+export COMFYDOCK_HOME="$WORK/ws" UV_OFFLINE=1 UV_FIND_LINKS="$WORK/wheels" UV_PYTHON_DOWNLOADS=never NO_COLOR=1
+export GIT_CONFIG_NOSYSTEM=1 GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.invalid
+export GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.invalid
+
+# Wheels: ComfyUI's own requirement and one package per node pack.
+python3 - "$WORK/wheels" "$NODES" <<'PY'
+import base64, hashlib, os, sys, zipfile
+out, n = sys.argv[1], int(sys.argv[2])
+os.makedirs(out, exist_ok=True)
+def wheel(name, version):
+    mod = name.replace("-", "_")
+    info = f"{mod}-{version}.dist-info"
+    files = {
+        f"{mod}/__init__.py": f'__version__ = "{version}"\n',
+        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+        f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: bench\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    digest = lambda c: base64.urlsafe_b64encode(hashlib.sha256(c.encode()).digest()).decode().rstrip("=")
+    files[f"{info}/RECORD"] = "".join(f"{p},sha256={digest(c)},{len(c)}\n" for p, c in files.items()) + f"{info}/RECORD,,\n"
+    with zipfile.ZipFile(f"{out}/{mod}-{version}-py3-none-any.whl", "w") as z:
+        for p, c in files.items():
+            z.writestr(p, c)
+wheel("comfy-mini-dep", "1.0.0")
+for i in range(n):
+    wheel(f"bench-dep-{i}", "1.0.0")
+PY
+
+# ComfyUI (the miniature fixture) and the node packs, as git repositories.
+cp -r "$ROOT/fixtures/comfyui-mini" "$WORK/ComfyUI"
+git -C "$WORK/ComfyUI" init -q && git -C "$WORK/ComfyUI" add -A && git -C "$WORK/ComfyUI" commit -qm v1 && git -C "$WORK/ComfyUI" tag v0.1.0
+for i in $(seq 0 $((NODES - 1))); do
+  d="$WORK/packs/pack-$i"
+  mkdir -p "$d"
+  printf "import bench_dep_%d\nNODE_CLASS_MAPPINGS = {'BenchNode%d': object}\n" "$i" "$i" > "$d/__init__.py"
+  printf "bench-dep-%d>=1.0\n" "$i" > "$d/requirements.txt"
+  git -C "$d" init -q && git -C "$d" add -A && git -C "$d" commit -qm v1
+done
+
+"$BIN" init >/dev/null 2>&1
+"$BIN" create bench --comfyui-repo "$WORK/ComfyUI" --comfyui v0.1.0 >/dev/null 2>&1
+for i in $(seq 0 $((NODES - 1))); do
+  "$BIN" node add "$WORK/packs/pack-$i" --no-apply >/dev/null 2>&1
+done
+"$BIN" apply --yes >/dev/null 2>&1
+"$BIN" run -- --quick-test-for-ci | grep -q "BenchNode$((NODES - 1))"
+
+ms() { local s e; s=$(date +%s%N); "$@" >/dev/null 2>&1; e=$(date +%s%N); echo $(((e - s) / 1000000)); }
+echo "environment: $NODES node packs, $((NODES + 1)) Python packages"
+for run in 1 2 3; do echo "no-change apply (run $run): $(ms "$BIN" apply --yes) ms"; done
+# Generation 1 has no nodes; 2 has them all. Each rollback flips the venv symlink and moves
+# the node folders; the indexes are unreachable (find-links removed) to prove no network is used.
+mv "$WORK/wheels" "$WORK/wheels-gone"
+echo "rollback to the empty generation (remove $NODES packs, flip venv): $(ms "$BIN" rollback 1 --yes) ms"
+echo "rollback to the full generation (place $NODES packs, flip venv):  $(ms "$BIN" rollback 2 --yes) ms"
+"$BIN" run -- --quick-test-for-ci | grep -q "BenchNode$((NODES - 1))" && echo "after rollback: ComfyUI imports all $NODES packs"

@@ -1,0 +1,278 @@
+//! Python environments: node packs' requirements as dependency groups, conflicts refused with
+//! the packs named, torch backends from one uv.lock, the torch family protected, rollback of
+//! the venv with no index reachable, `--locked` on Python-only changes. Real uv, offline.
+
+use crate::support::wheel::{WheelSpec, build_wheel};
+use crate::support::{Run, TestContext, repos, tree};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// A node pack repository with an `__init__.py` body and a requirements.txt.
+fn pack(dest: &Path, node_type: &str, init: &str, requirements: &str) -> PathBuf {
+    repos::init(dest);
+    fs::write(
+        dest.join("__init__.py"),
+        format!("{init}\nNODE_CLASS_MAPPINGS = {{'{node_type}': object}}\n"),
+    )
+    .unwrap();
+    fs::write(dest.join("requirements.txt"), requirements).unwrap();
+    repos::commit_all(dest, "v1");
+    dest.to_path_buf()
+}
+
+fn wheel(dir: &Path, name: &str, version: &str, body: &str) {
+    build_wheel(
+        dir,
+        &WheelSpec {
+            name,
+            version,
+            requires: &[],
+            body,
+        },
+    );
+}
+
+fn python_says(env: &Path, code: &str) -> String {
+    let out = std::process::Command::new(env.join(".venv/bin/python"))
+        .args(["-c", code])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn snapshot(env: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<(String, Vec<u8>)> = ["pyproject.toml", "comfydock.lock", "uv.lock"]
+        .iter()
+        .map(|f| (f.to_string(), fs::read(env.join(".cec").join(f)).unwrap()))
+        .collect();
+    out.push((
+        "venv".into(),
+        fs::read_link(env.join(".venv"))
+            .unwrap()
+            .into_os_string()
+            .into_encoded_bytes(),
+    ));
+    out.push((
+        "nodes".into(),
+        tree(&env.join("ComfyUI/custom_nodes")).join("\n").into_bytes(),
+    ));
+    out
+}
+
+#[test]
+fn a_node_packs_requirements_are_installed_and_imported() {
+    let t = TestContext::new();
+    wheel(&t.wheels, "pack-dep", "1.0.0", "VALUE = 42\n");
+    let env = t.create_env("demo");
+    let alpha = pack(
+        &t.path("packs/alpha"),
+        "AlphaNode",
+        "import pack_dep\nassert pack_dep.VALUE == 42",
+        "# alpha's requirements\npack-dep>=1.0\n-e git+https://example.invalid/x#egg=x\n",
+    );
+    t.run(&["node", "add", alpha.to_str().unwrap()])
+        .success()
+        .stdout_has("+ node alpha")
+        .stdout_has("      + pack-dep 1.0.0")
+        .stdout_has("! node alpha: requirements.txt line 3: `-e git+https://example.invalid/x#egg=x` skipped")
+        .stderr_has("warning: node alpha: requirements.txt line 3");
+    let manifest = fs::read_to_string(env.join(".cec/pyproject.toml")).unwrap();
+    assert!(
+        manifest.contains("[dependency-groups]\nalpha = [\n    \"pack-dep>=1.0\",\n]"),
+        "{manifest}"
+    );
+    t.run(&["run", "--", "--quick-test-for-ci"])
+        .success()
+        .stdout_has("Loaded node types: AlphaNode");
+    t.run(&["plan", "--detailed-exitcode"])
+        .success()
+        .stdout_has("No changes.");
+    let json: serde_json::Value = serde_json::from_str(&t.run(&["py", "list", "--json"]).stdout).unwrap();
+    let dep = json["requirements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "pack-dep")
+        .unwrap();
+    assert_eq!(dep["from"], "node alpha");
+    assert_eq!(dep["locked"], "1.0.0");
+
+    t.run(&["node", "remove", "alpha"]).success().stdout_has("- pack-dep\n");
+    assert!(
+        !fs::read_to_string(env.join(".cec/pyproject.toml"))
+            .unwrap()
+            .contains("dependency-groups")
+    );
+    assert!(python_says(&env, "import importlib.util as u; print(u.find_spec('pack_dep'))") == "None");
+}
+
+#[test]
+fn packs_with_clashing_requirements_are_refused_by_name_and_nothing_changes() {
+    let t = TestContext::new();
+    wheel(&t.wheels, "shared-lib", "1.0.0", "");
+    wheel(&t.wheels, "shared-lib", "2.0.0", "");
+    let env = t.create_env("demo");
+    let a = pack(&t.path("packs/pack-a"), "A", "import shared_lib", "shared-lib==1.0.0\n");
+    let b = pack(&t.path("packs/pack-b"), "B", "import shared_lib", "shared_lib==2.0.0\n");
+    t.run(&["node", "add", a.to_str().unwrap()]).success();
+    let before = snapshot(&env);
+    let fail = t.run(&["node", "add", b.to_str().unwrap()]);
+    fail.failure()
+        .stderr_has("comfydock::python::conflict")
+        .stderr_has("node pack `pack-a` and node pack `pack-b` cannot be installed together")
+        .stderr_has("shared-lib")
+        .stderr_has("comfydock constraint add");
+    assert_eq!(snapshot(&env), before, "a refused resolution changes nothing");
+    t.run(&["plan", "--detailed-exitcode"]).success();
+    t.run(&["run", "--", "--quick-test-for-ci"]).success();
+}
+
+#[test]
+fn py_add_constraints_and_locked_on_python_only_changes() {
+    let t = TestContext::new();
+    wheel(&t.wheels, "shared-lib", "1.0.0", "");
+    wheel(&t.wheels, "shared-lib", "2.0.0", "");
+    wheel(&t.wheels, "extra-tool", "3.1.0", "");
+    let env = t.create_env("demo");
+    t.run(&["py", "add", "shared-lib"])
+        .success()
+        .stdout_has("+ shared-lib 2.0.0");
+    t.run(&["constraint", "add", "shared-lib<2"])
+        .success()
+        .stdout_has("~ shared-lib 2.0.0 -> 1.0.0");
+    assert_eq!(
+        python_says(&env, "import shared_lib; print(shared_lib.__version__)"),
+        "1.0.0"
+    );
+    t.run(&["constraint", "list"]).success().stdout_has("shared-lib<2");
+    t.run(&["py", "list"])
+        .success()
+        .stdout_has("shared-lib")
+        .stdout_has("environment")
+        .stdout_has("constraint");
+
+    // A Python-only change makes the lock stale: --locked refuses, --frozen ignores it.
+    t.run(&["py", "add", "extra-tool", "--no-apply"]).success();
+    t.run(&["lock", "--check"]).failure();
+    t.run(&["apply", "--yes", "--locked"])
+        .failure()
+        .stderr_has("out of date");
+    t.run(&["apply", "--yes", "--frozen"]).success();
+    assert_eq!(
+        python_says(&env, "import importlib.util as u; print(u.find_spec('extra_tool'))"),
+        "None"
+    );
+    t.run(&["apply", "--yes"]).success().stdout_has("+ extra-tool 3.1.0");
+    t.run(&["apply", "--yes", "--locked"]).success();
+
+    // uv keeps a locked version that still fits when a constraint goes.
+    t.run(&["constraint", "remove", "shared-lib"]).success();
+    assert!(
+        !fs::read_to_string(env.join(".cec/pyproject.toml"))
+            .unwrap()
+            .contains("constraint-dependencies")
+    );
+    assert_eq!(
+        python_says(&env, "import shared_lib; print(shared_lib.__version__)"),
+        "1.0.0"
+    );
+    t.run(&["py", "remove", "extra-tool"])
+        .success()
+        .stdout_has("- extra-tool");
+    t.run(&["py", "remove", "nothing-here"]).failure();
+    t.run(&["py", "add", "--", "-e ./x"]).failure().stderr_has("editable");
+    t.run(&["plan", "--detailed-exitcode"]).success();
+}
+
+fn torch_run(t: &TestContext, args: &[&str]) -> Run {
+    let template = t.path("idx-{backend}");
+    Run::from(
+        t.cmd()
+            .env("COMFYDOCK_TORCH_INDEX_URL", template.to_str().unwrap())
+            .args(args)
+            .output()
+            .unwrap(),
+    )
+}
+
+#[test]
+fn one_uv_lock_serves_cpu_and_cuda_and_rollback_is_a_symlink_flip() {
+    let t = TestContext::new();
+    for backend in ["cpu", "cu124"] {
+        let idx = t.path(&format!("idx-{backend}"));
+        for version in ["2.5.1", "1.0.0"] {
+            wheel(&idx, "torch", &format!("{version}+{backend}"), "");
+        }
+    }
+    t.run(&["init"]).success();
+    let repo = t.comfyui_repo.to_str().unwrap();
+    torch_run(
+        &t,
+        &["create", "demo", "--comfyui-repo", repo, "--torch-backend", "cpu,cu124"],
+    )
+    .success();
+    let env = t.workspace.join("environments/demo");
+    let manifest = fs::read_to_string(env.join(".cec/pyproject.toml")).unwrap();
+    assert!(manifest.contains("torch_backends = [\"cpu\", \"cu124\"]"), "{manifest}");
+    assert!(
+        manifest.contains("conflicts = [[{ extra = \"cpu\" }, { extra = \"cu124\" }]]"),
+        "{manifest}"
+    );
+    let uv_lock = fs::read_to_string(env.join(".cec/uv.lock")).unwrap();
+    assert!(
+        uv_lock.contains("2.5.1+cpu") && uv_lock.contains("2.5.1+cu124"),
+        "{uv_lock}"
+    );
+    let torch = "import torch; print(torch.__version__)";
+    assert_eq!(python_says(&env, torch), "2.5.1+cpu");
+
+    // The same uv.lock, synced for CUDA.
+    torch_run(&t, &["apply", "--yes", "--torch-backend", "cu124"])
+        .success()
+        .stdout_has("python: uv sync --extra cu124 (torch backend cpu -> cu124")
+        .stdout_has("~ torch 2.5.1+cpu -> 2.5.1+cu124");
+    assert_eq!(fs::read_to_string(env.join(".cec/uv.lock")).unwrap(), uv_lock);
+    assert_eq!(python_says(&env, torch), "2.5.1+cu124");
+    t.run(&["plan", "--detailed-exitcode"]).success();
+    t.run(&["apply", "--yes", "--torch-backend", "rocm6.2"])
+        .failure()
+        .stderr_has("the lock covers: cpu, cu124");
+
+    // A node pack asking for another torch does not get it.
+    wheel(&t.wheels, "pack-dep", "1.0.0", "");
+    let old = pack(
+        &t.path("packs/old-torch"),
+        "OldTorch",
+        "import torch, pack_dep",
+        "torch==1.0.0\npack-dep\n",
+    );
+    torch_run(&t, &["node", "add", old.to_str().unwrap()])
+        .success()
+        .stdout_has("+ pack-dep 1.0.0")
+        .stdout_has("! node old-torch asks for `torch==1.0.0`: not applied");
+    assert_eq!(python_says(&env, torch), "2.5.1+cu124");
+    assert!(!fs::read_to_string(env.join(".cec/uv.lock")).unwrap().contains("1.0.0+"));
+    t.run(&["run", "--", "--quick-test-for-ci"])
+        .success()
+        .stdout_has("OldTorch");
+
+    // Rollback with every index and wheel folder gone: the venvs are still there.
+    for dir in ["idx-cpu", "idx-cu124", "wheels"] {
+        fs::rename(t.path(dir), t.path(&format!("gone-{dir}"))).unwrap();
+    }
+    let venv_before = fs::read_link(env.join(".venv")).unwrap();
+    t.run(&["rollback", "1", "--yes"])
+        .success()
+        .stdout_has("python: switch to .venv-gen-1")
+        .stdout_has("- pack-dep");
+    assert_eq!(fs::read_link(env.join(".venv")).unwrap(), PathBuf::from(".venv-gen-1"));
+    assert_eq!(python_says(&env, torch), "2.5.1+cpu");
+    t.run(&["plan", "--detailed-exitcode"]).success();
+    t.run(&["rollback", "3", "--yes"]).success();
+    assert_eq!(fs::read_link(env.join(".venv")).unwrap(), venv_before);
+    assert_eq!(python_says(&env, torch), "2.5.1+cu124");
+    t.run(&["run", "--", "--quick-test-for-ci"])
+        .success()
+        .stdout_has("OldTorch");
+}
