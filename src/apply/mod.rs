@@ -10,6 +10,7 @@ pub mod gc;
 pub mod generations;
 mod journal;
 mod stage;
+mod stage_models;
 
 pub use env_lock::{EnvLock, Locked};
 pub use generations::Generation;
@@ -32,6 +33,37 @@ pub enum ApplyError {
     #[error("node `{id}` is in the plan but not pinned in the lock")]
     #[diagnostic(code(comfydock::apply::not_in_lock), help("run `comfydock lock` and plan again"))]
     NotInLock { id: String },
+
+    #[error("{} exists and comfydock did not put it there", path.display())]
+    #[diagnostic(
+        code(comfydock::apply::model_slot_taken),
+        help(
+            "move that file into a model folder (`comfydock model scan` indexes it) or rename it; nothing was changed"
+        )
+    )]
+    ModelSlotTaken { path: PathBuf },
+
+    #[error("model `{key}` cannot be found or downloaded: {reasons}")]
+    #[diagnostic(
+        code(comfydock::apply::model_unavailable),
+        help(
+            "put the file in a model folder and run `comfydock model scan`, or add a source: `comfydock model add HASH --source URL`"
+        )
+    )]
+    ModelUnavailable { key: String, reasons: String },
+
+    #[error("cannot hardlink {}: {reason}", path.display())]
+    #[diagnostic(
+        code(comfydock::apply::hardlink),
+        help(
+            "hardlinks need the model and the environment on one filesystem; use `--link-mode symlink` or `--link-mode copy`"
+        )
+    )]
+    Hardlink { path: PathBuf, reason: String },
+
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Model(Box<crate::models::ModelError>),
 
     #[error("generation {0} does not exist")]
     #[diagnostic(code(comfydock::apply::no_generation), help("`comfydock log` lists the generations"))]
@@ -62,6 +94,12 @@ pub enum ApplyError {
 }
 
 pub type Result<T, E = ApplyError> = std::result::Result<T, E>;
+
+impl ApplyError {
+    pub(crate) fn model(e: crate::models::ModelError) -> Self {
+        ApplyError::Model(Box::new(e))
+    }
+}
 
 /// Everything one apply reads.
 pub struct Ctx<'a> {
@@ -293,13 +331,17 @@ fn next_installed(
     installed.comfyui_commit = Some(resolved.lock.comfyui.commit.clone());
     installed.uv_lock = Some(resolved.lock.python.uv_lock.clone());
     if observed.comfyui_commit.is_none() {
-        // A fresh checkout: copied nodes of the old tree are gone with it; links are re-made.
+        // A fresh checkout: what was placed in the old tree is gone with it; links are re-made.
         installed.nodes.clear();
+        installed.models.clear();
     }
     for action in &plan.actions {
         match action {
             Action::RemoveNode { id, .. } => {
                 installed.nodes.remove(id);
+            }
+            Action::UnlinkModel { key, .. } => {
+                installed.models.remove(key);
             }
             Action::SyncPython { backend, .. } => installed.torch_backend = backend.clone(),
             _ => {}
@@ -308,6 +350,9 @@ fn next_installed(
     for s in staged {
         if let Some((id, node)) = &s.node {
             installed.nodes.insert(id.clone(), node.clone());
+        }
+        if let Some((key, model)) = &s.model {
+            installed.models.insert(key.clone(), model.clone());
         }
     }
     installed

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 pub(super) struct Staged {
     pub steps: Vec<super::journal::Step>,
     pub node: Option<(String, InstalledNode)>,
+    pub model: Option<(String, crate::observe::InstalledModel)>,
     pub venv: Option<String>,
 }
 
@@ -23,6 +24,8 @@ pub(super) fn stage_action(ctx: &Ctx, action: &Action) -> Result<Staged> {
     let lock = &ctx.resolved.lock;
     let mut staged = Staged::default();
     match action {
+        Action::LinkModel { key, path, mode, .. } => return super::stage_models::stage_link(ctx, key, path, *mode),
+        Action::UnlinkModel { key, path } => return super::stage_models::stage_unlink(ctx, key, path),
         Action::CloneComfyui { commit, .. } => {
             ctx.reporter
                 .step(&format!("Cloning ComfyUI {}", crate::plan::short(commit)));

@@ -229,6 +229,9 @@ pub enum NodeCommand {
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
+    /// How models reach ComfyUI/models: symlink, hardlink or copy
+    #[arg(long, value_name = "MODE", default_value = "symlink")]
+    pub link_mode: crate::observe::LinkMode,
     /// Print one JSON document (schema/plan.schema.json)
     #[arg(long)]
     pub json: bool,
@@ -245,6 +248,9 @@ pub struct PlanArgs {
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
+    /// How models reach ComfyUI/models: symlink, hardlink or copy
+    #[arg(long, value_name = "MODE", default_value = "symlink")]
+    pub link_mode: crate::observe::LinkMode,
     /// A plan saved with `plan --out`: applied exactly, refused if anything changed since
     pub planfile: Option<std::path::PathBuf>,
     /// Do not ask for confirmation
@@ -293,7 +299,33 @@ pub enum ModelCommand {
         #[arg(long)]
         json: bool,
     },
-    /// List the models of the workspace index
+    /// Declare a model in the environment by a file, a hash (prefix) from the index, or a URL
+    Add {
+        /// A model file, a hash or hash prefix the index knows (`blake3:…`, `sha256:…`), or an http(s) URL to download
+        #[arg(value_name = "HASH|PATH|URL")]
+        target: String,
+        /// The folder under ComfyUI/models (checkpoints, loras, vae, ...); default: from where the file sits
+        #[arg(long, value_name = "CAT")]
+        category: Option<String>,
+        /// The key in [tool.comfydock.models] (default: from the file name)
+        #[arg(long, value_name = "KEY")]
+        name: Option<String>,
+        /// Where a machine without the file downloads it (repeatable; tried in order)
+        #[arg(long = "source", value_name = "URL")]
+        sources: Vec<String>,
+        /// Only edit the manifest
+        #[arg(long)]
+        no_apply: bool,
+    },
+    /// Stop declaring a model: its link goes, the model file stays
+    Remove {
+        /// The key in [tool.comfydock.models]
+        key: String,
+        /// Only edit the manifest
+        #[arg(long)]
+        no_apply: bool,
+    },
+    /// The workspace index; with `-e NAME` or inside an environment, its declared models and where each comes from
     List {
         /// Print JSON instead of a table
         #[arg(long)]

@@ -18,6 +18,15 @@ pub fn run(g: &Globals, cmd: &ModelCommand) -> Result<ExitStatus> {
     match cmd {
         ModelCommand::Dirs(d) => dirs_cmd(&ws, d),
         ModelCommand::Scan { dirs, sha256, json } => scan(&ws, dirs, *sha256, *json),
+        ModelCommand::Add {
+            target,
+            category,
+            name,
+            sources,
+            no_apply,
+        } => super::env_models::add(g, target, category.as_deref(), name.as_deref(), sources, *no_apply),
+        ModelCommand::Remove { key, no_apply } => super::env_models::remove(g, key, *no_apply),
+        ModelCommand::List { json } if super::env_models::in_environment(g, &ws) => super::env_models::list(g, *json),
         ModelCommand::List { json } => {
             let index = open_index(&ws)?;
             print_models(

@@ -158,7 +158,7 @@ fn update(g: &Globals, id: Option<&str>, version: Option<&str>, no_apply: bool) 
 
 /// Saves the edited manifest, locks and applies. Any failure puts the manifest and the locks
 /// back as they were, as `uv add` does: a command that fails changes nothing.
-fn edit_and_apply(
+pub(super) fn edit_and_apply(
     session: &mut Session,
     manifest: &Manifest,
     update: Update,

@@ -47,6 +47,7 @@ pub fn plan(g: &Globals, args: &PlanArgs) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
     let mut session = Session::reader(&ws, env, &StderrReporter).offline(g.offline);
     session.torch_backend = args.torch_backend.clone();
+    session.link_mode = args.link_mode;
     let manifest = session.manifest()?;
     let desired = session.desired(&manifest, LockMode::Resolve)?;
     let planned = session.plan(&desired.resolved)?;
@@ -68,6 +69,7 @@ pub fn plan(g: &Globals, args: &PlanArgs) -> Result<ExitStatus> {
             json,
         );
         saved.torch_backend = planned.torch_backend.clone();
+        saved.link_mode = Some(session.link_mode);
         saved.pyproject = desired.resolved.pyproject.clone();
         crate::fsx::write_atomic(out, saved.to_json().as_bytes())
             .map_err(|e| miette::miette!("could not write {}: {e}", out.display()))?;
@@ -89,6 +91,7 @@ pub fn apply(g: &Globals, args: &ApplyArgs) -> Result<ExitStatus> {
     let mut session = Session::writer(&ws, env, &StderrReporter, "apply")?.offline(g.offline);
     report_recovery(&session.recovery);
     session.torch_backend = args.torch_backend.clone();
+    session.link_mode = args.link_mode;
     let (resolved, planned) = match &args.planfile {
         Some(path) => {
             let saved = SavedPlan::load(path).map_err(|e| miette::Report::new(*e))?;
@@ -106,6 +109,7 @@ pub fn apply(g: &Globals, args: &ApplyArgs) -> Result<ExitStatus> {
                 pyproject: saved.pyproject.clone(),
             };
             session.torch_backend = saved.torch_backend.clone();
+            session.link_mode = saved.link_mode.unwrap_or_default();
             let planned = session.plan(&resolved)?;
             if planned.fingerprint != saved.fingerprint {
                 return Err(SavedPlanError::Stale.into());

@@ -21,6 +21,32 @@ pub struct Lock {
     pub python: LockedPython,
     #[serde(default)]
     pub nodes: BTreeMap<String, LockedNode>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub models: BTreeMap<String, LockedModel>,
+}
+
+/// A model pinned by content: where ComfyUI finds it (category folder and file name) and where it
+/// can be downloaded from when no local file has that content.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LockedModel {
+    /// `blake3:<hex>` of the whole file.
+    pub blake3: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    pub category: String,
+    pub filename: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<super::ModelSource>,
+}
+
+impl LockedModel {
+    /// `models/<category>/<filename>`, relative to the ComfyUI folder.
+    pub fn link_path(&self) -> String {
+        format!("models/{}/{}", self.category, self.filename)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -169,6 +195,20 @@ mod tests {
                 notes: vec!["node b-node: `-e x` skipped".into()],
             },
             nodes,
+            models: BTreeMap::from([(
+                "sd15".to_string(),
+                LockedModel {
+                    blake3: "blake3:7c".into(),
+                    sha256: None,
+                    size: Some(4),
+                    category: "checkpoints".into(),
+                    filename: "sd15.safetensors".into(),
+                    sources: vec![super::super::ModelSource::Url {
+                        url: "https://x/sd15.safetensors".into(),
+                        sha256: None,
+                    }],
+                },
+            )]),
         }
     }
 
@@ -188,7 +228,9 @@ mod tests {
             Lock::parse(Path::new("l"), &text),
             Err(ManifestError::UnsupportedVersion { .. })
         ));
-        let text = format!("{}\nsurprise = 1\n", sample().render());
+        let text = sample()
+            .render()
+            .replace("version = 1\n", "version = 1\nsurprise = 1\n");
         assert!(Lock::parse(Path::new("l"), &text).is_err());
     }
 }

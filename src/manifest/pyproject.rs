@@ -1,6 +1,6 @@
 //! `Manifest`: the pyproject document as the user wrote it, plus its typed `[tool.comfydock]`.
 
-use super::{ComfydockConfig, ManifestError, NodeSpec, SCHEMA_VERSION};
+use super::{ComfydockConfig, ManifestError, ModelSpec, NodeSpec, SCHEMA_VERSION};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use toml_edit::{Array, DocumentMut, Item, Table, Value};
@@ -98,15 +98,7 @@ impl Manifest {
 
     /// Adds or replaces `[tool.comfydock.nodes.<id>]`, leaving every other table as it was.
     pub fn set_node(&mut self, id: &str, spec: &NodeSpec) {
-        let nodes = comfydock_table(&mut self.doc)
-            .entry("nodes")
-            .or_insert_with(|| {
-                let mut t = Table::new();
-                t.set_implicit(true);
-                Item::Table(t)
-            })
-            .as_table_mut()
-            .expect("nodes is a table");
+        let nodes = subtable(comfydock_table(&mut self.doc), "nodes");
         let mut table = Table::new();
         let fields: [(&str, Option<String>); 7] = [
             ("name", spec.name.clone()),
@@ -124,6 +116,61 @@ impl Manifest {
         }
         nodes.insert(id, Item::Table(table));
         self.refresh();
+    }
+
+    /// Adds or replaces `[tool.comfydock.models.<key>]`; sources become an array of inline tables,
+    /// one a line, as in the documented format.
+    pub fn set_model(&mut self, key: &str, spec: &ModelSpec) {
+        let models = subtable(comfydock_table(&mut self.doc), "models");
+        let mut table = Table::new();
+        if let Some(name) = &spec.name {
+            table["name"] = toml_edit::value(name.as_str());
+        }
+        table["hash"] = toml_edit::value(spec.hash.as_str());
+        if let Some(size) = spec.size {
+            table["size"] = toml_edit::value(size as i64);
+        }
+        for (k, v) in [("category", &spec.category), ("filename", &spec.filename)] {
+            if let Some(v) = v {
+                table[k] = toml_edit::value(v.as_str());
+            }
+        }
+        if !spec.sources.is_empty() {
+            let mut array = Array::new();
+            for source in &spec.sources {
+                let json = serde_json::to_value(source).expect("serializable");
+                let mut inline = toml_edit::InlineTable::new();
+                if let Some(obj) = json.as_object() {
+                    // `type` first, as people write it.
+                    let mut keys: Vec<&String> = obj.keys().collect();
+                    keys.sort_by_key(|k| (k.as_str() != "type", k.as_str().to_string()));
+                    for k in keys {
+                        if let Some(v) = obj[k].as_str() {
+                            inline.insert(k, v.into());
+                        }
+                    }
+                }
+                let mut value = Value::InlineTable(inline);
+                value.decor_mut().set_prefix("\n  ");
+                array.push_formatted(value);
+            }
+            array.set_trailing("\n");
+            array.set_trailing_comma(true);
+            table["sources"] = Item::Value(Value::Array(array));
+        }
+        models.insert(key, Item::Table(table));
+        self.refresh();
+    }
+
+    /// Removes `[tool.comfydock.models.<key>]`; false when there was no such model.
+    pub fn remove_model(&mut self, key: &str) -> bool {
+        let removed = comfydock_table(&mut self.doc)
+            .get_mut("models")
+            .and_then(Item::as_table_like_mut)
+            .and_then(|t| t.remove(key))
+            .is_some();
+        self.refresh();
+        removed
     }
 
     /// Removes `[tool.comfydock.nodes.<id>]` and the node's dependency group; false when there
@@ -148,6 +195,19 @@ impl Manifest {
             self.config = config;
         }
     }
+}
+
+/// `parent.<name>` as an implicit table (no `[header]` of its own until it has keys).
+fn subtable<'t>(parent: &'t mut Table, name: &str) -> &'t mut Table {
+    parent
+        .entry(name)
+        .or_insert_with(|| {
+            let mut t = Table::new();
+            t.set_implicit(true);
+            Item::Table(t)
+        })
+        .as_table_mut()
+        .expect("a table")
 }
 
 fn comfydock_table(doc: &mut DocumentMut) -> &mut Table {

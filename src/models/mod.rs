@@ -40,6 +40,13 @@ pub trait ModelProgress: Sync {
 pub struct NoProgress;
 impl ModelProgress for NoProgress {}
 
+/// A file on disk whose content is `blake3` (`blake3:<hex>` or hex), if the index knows one that
+/// still exists.
+pub fn local_file(index: &ModelIndex, blake3: &str) -> Option<PathBuf> {
+    let model = index.by_hash("blake3", blake3.trim_start_matches("blake3:")).ok()??;
+    model.locations.iter().map(PathBuf::from).find(|p| p.is_file())
+}
+
 /// Where the workspace keeps its model index.
 pub fn index_path(ws: &Workspace) -> PathBuf {
     ws.root().join(".metadata").join("model_index.db")

@@ -22,6 +22,53 @@ pub struct Installed {
     pub torch_backend: Option<String>,
     #[serde(default)]
     pub nodes: BTreeMap<String, InstalledNode>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub models: BTreeMap<String, InstalledModel>,
+}
+
+/// How a model file reaches `ComfyUI/models/<category>/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LinkMode {
+    #[default]
+    Symlink,
+    Hardlink,
+    Copy,
+}
+
+impl std::str::FromStr for LinkMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "symlink" => Ok(LinkMode::Symlink),
+            "hardlink" => Ok(LinkMode::Hardlink),
+            "copy" => Ok(LinkMode::Copy),
+            _ => Err(format!("`{s}` is not a link mode: symlink, hardlink or copy")),
+        }
+    }
+}
+
+impl std::fmt::Display for LinkMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            LinkMode::Symlink => "symlink",
+            LinkMode::Hardlink => "hardlink",
+            LinkMode::Copy => "copy",
+        })
+    }
+}
+
+/// A model comfydock placed in the ComfyUI tree.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstalledModel {
+    /// `blake3:<hex>` of the content.
+    pub blake3: String,
+    /// Relative to the ComfyUI folder (`models/checkpoints/x.safetensors`).
+    pub path: String,
+    pub mode: LinkMode,
+    /// The file it came from (a symlink's target; for a hardlink or copy, where it was made from).
+    pub target: String,
+    pub fingerprint: Fingerprint,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

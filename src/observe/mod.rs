@@ -3,7 +3,9 @@
 
 mod installed;
 
-pub use installed::{Fingerprint, INSTALLED_FILE, Installed, InstalledNode, fingerprint_tree};
+pub use installed::{
+    Fingerprint, INSTALLED_FILE, Installed, InstalledModel, InstalledNode, LinkMode, fingerprint_tree,
+};
 
 use crate::workspace::EnvPaths;
 use serde::Serialize;
@@ -22,6 +24,9 @@ pub struct Observed {
     pub untracked: Vec<String>,
     /// Where `.venv` points (a `.venv-gen-N` name), if it is a working link.
     pub venv: Option<String>,
+    /// The state of each model comfydock placed (Intact, or Missing when the entry or, for a
+    /// symlink, its target is gone or changed).
+    pub models: BTreeMap<String, NodeState>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -55,13 +60,40 @@ pub fn observe(env: &EnvPaths) -> std::io::Result<Observed> {
         .ok()
         .filter(|_| env.venv.join("bin").is_dir())
         .map(|t| t.to_string_lossy().into_owned());
+    let models = installed
+        .models
+        .iter()
+        .map(|(key, m)| (key.clone(), model_state(&env.comfyui.join(&m.path), m)))
+        .collect();
     Ok(Observed {
         installed,
         comfyui_commit,
         nodes,
         untracked,
         venv,
+        models,
     })
+}
+
+/// A model entry is intact when it is what was placed: the same symlink (to a file that still
+/// exists), or the same hardlink or copy (same size, mtime and inode).
+fn model_state(path: &std::path::Path, m: &InstalledModel) -> NodeState {
+    let Ok(meta) = path.symlink_metadata() else {
+        return NodeState::Missing;
+    };
+    let intact = match m.mode {
+        LinkMode::Symlink => {
+            fs::read_link(path).is_ok_and(|t| t.to_string_lossy() == m.target.as_str()) && path.exists()
+        }
+        LinkMode::Hardlink | LinkMode::Copy => Fingerprint::of(&meta) == m.fingerprint,
+    };
+    if intact {
+        NodeState::Intact
+    } else {
+        NodeState::Modified {
+            files: vec![m.path.clone()],
+        }
+    }
 }
 
 fn node_state(dir: &std::path::Path, node: &InstalledNode) -> NodeState {

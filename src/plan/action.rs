@@ -31,6 +31,22 @@ pub enum Action {
     RemoveNode { id: String, linked: bool },
     /// A folder in custom_nodes/ that comfydock did not put there: moved to trash.
     TrashUntracked { name: String },
+    /// A declared model is not in place: link (or hardlink, or copy) it from a local file with its
+    /// content, downloading it first when no such file is known.
+    LinkModel {
+        key: String,
+        /// `models/<category>/<filename>` under ComfyUI.
+        path: String,
+        size: Option<u64>,
+        mode: crate::observe::LinkMode,
+        /// `index` (a local file has the content), `download: <source>`, or `unavailable`.
+        origin: String,
+        /// Why an existing entry is replaced (missing, changed, other link mode); None: new.
+        replace: Option<String>,
+    },
+    /// A model the manifest no longer declares: its link goes (a copy goes to the trash); the
+    /// model file itself is never deleted.
+    UnlinkModel { key: String, path: String },
     /// The venv does not match uv.lock (for the chosen torch backend): build it, or reuse a
     /// generation's venv that does.
     SyncPython {
@@ -76,14 +92,19 @@ impl Action {
             | Action::RemoveNode { id, .. } => format!("node.{id}"),
             Action::TrashUntracked { name } => format!("untracked.{name}"),
             Action::SyncPython { .. } => "python".into(),
+            Action::LinkModel { key, .. } | Action::UnlinkModel { key, .. } => format!("model.{key}"),
         }
     }
 
     pub fn kind(&self) -> Kind {
         match self {
             Action::CloneComfyui { .. } | Action::InstallNode { .. } | Action::LinkDevNode { .. } => Kind::Create,
-            Action::CheckoutComfyui { .. } | Action::UpdateNode { .. } | Action::SyncPython { .. } => Kind::Update,
-            Action::RemoveNode { .. } | Action::TrashUntracked { .. } => Kind::Delete,
+            Action::LinkModel { replace: None, .. } => Kind::Create,
+            Action::CheckoutComfyui { .. }
+            | Action::UpdateNode { .. }
+            | Action::SyncPython { .. }
+            | Action::LinkModel { replace: Some(_), .. } => Kind::Update,
+            Action::RemoveNode { .. } | Action::TrashUntracked { .. } | Action::UnlinkModel { .. } => Kind::Delete,
         }
     }
 
@@ -109,6 +130,19 @@ impl Action {
             Action::RemoveNode { id, linked: true } => format!("node {id} (dev link removed; its folder is kept)"),
             Action::RemoveNode { id, linked: false } => format!("node {id} (moved to trash)"),
             Action::TrashUntracked { name } => format!("custom_nodes/{name} (untracked; moved to trash)"),
+            Action::LinkModel {
+                key,
+                path,
+                size,
+                mode,
+                origin,
+                replace,
+            } => {
+                let size = size.map(|s| format!(" {}", human_size(s))).unwrap_or_default();
+                let why = replace.as_ref().map(|r| format!("; {r}")).unwrap_or_default();
+                format!("model {key}{size} -> {path} ({mode} from {origin}{why})")
+            }
+            Action::UnlinkModel { key, path } => format!("model {key} (link {path} removed; the model file is kept)"),
             Action::SyncPython {
                 reason,
                 reuse,
@@ -150,6 +184,21 @@ impl Action {
             _ => Vec::new(),
         }
     }
+}
+
+/// `4.0 GiB`, `512.0 MiB`, `12 B`.
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
 }
 
 pub fn short(commit: &str) -> &str {

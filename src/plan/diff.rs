@@ -25,7 +25,14 @@ pub fn venv_key(uv_lock_hash: &str, backend: Option<&str>) -> String {
     }
 }
 
-pub fn diff(environment: &str, lock: &Lock, observed: &Observed, python: &PythonTarget) -> Plan {
+/// What the models of a plan need besides the lock: the link mode this machine uses, and for
+/// each model where its content is (`index`, `download: <source>`, `unavailable`).
+pub struct ModelTarget {
+    pub mode: crate::observe::LinkMode,
+    pub origins: BTreeMap<String, String>,
+}
+
+pub fn diff(environment: &str, lock: &Lock, observed: &Observed, python: &PythonTarget, models: &ModelTarget) -> Plan {
     let mut plan = Plan::new(environment);
 
     let comfyui = match &observed.comfyui_commit {
@@ -113,6 +120,49 @@ pub fn diff(environment: &str, lock: &Lock, observed: &Observed, python: &Python
             let i = plan.push(Action::RemoveNode {
                 id: id.clone(),
                 linked: inst.link.is_some(),
+            });
+            if let Some(c) = comfyui {
+                plan.edge(c, i);
+            }
+        }
+    }
+
+    for (key, model) in &lock.models {
+        let path = model.link_path();
+        let installed = observed.installed.models.get(key);
+        let state = if fresh_checkout {
+            Some(&NodeState::Missing)
+        } else {
+            observed.models.get(key)
+        };
+        let replace = match (installed, state) {
+            (None, _) => None,
+            (Some(_), Some(NodeState::Missing) | None) => Some("missing on disk".to_string()),
+            (Some(_), Some(NodeState::Modified { .. })) => Some("changed on disk".to_string()),
+            (Some(i), Some(NodeState::Intact)) if i.blake3 != model.blake3 => Some("another model".to_string()),
+            (Some(i), Some(NodeState::Intact)) if i.path != path => Some(format!("moved from {}", i.path)),
+            (Some(i), Some(NodeState::Intact)) if i.mode != models.mode => {
+                Some(format!("{} -> {}", i.mode, models.mode))
+            }
+            (Some(_), Some(NodeState::Intact)) => continue,
+        };
+        let i = plan.push(Action::LinkModel {
+            key: key.clone(),
+            path,
+            size: model.size,
+            mode: models.mode,
+            origin: models.origins.get(key).cloned().unwrap_or_else(|| "unavailable".into()),
+            replace,
+        });
+        if let Some(c) = comfyui {
+            plan.edge(c, i);
+        }
+    }
+    for (key, inst) in &observed.installed.models {
+        if !lock.models.contains_key(key) && !fresh_checkout {
+            let i = plan.push(Action::UnlinkModel {
+                key: key.clone(),
+                path: inst.path.clone(),
             });
             if let Some(c) = comfyui {
                 plan.edge(c, i);

@@ -6,8 +6,8 @@ mod diff;
 mod render;
 mod saved;
 
-pub use action::{Action, Kind, short};
-pub use diff::{PythonTarget, diff, venv_key};
+pub use action::{Action, Kind, human_size, short};
+pub use diff::{ModelTarget, PythonTarget, diff, venv_key};
 pub use render::{render_json, render_text};
 pub use saved::{SavedPlan, SavedPlanError, fingerprint};
 

@@ -22,6 +22,9 @@ pub struct SavedPlan {
     /// The torch backend the plan syncs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub torch_backend: Option<String>,
+    /// How the plan places models (`--link-mode`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_mode: Option<crate::observe::LinkMode>,
     /// The manifest as resolution completed it, when it differs from the file on disk.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pyproject: Option<String>,
@@ -77,6 +80,7 @@ impl SavedPlan {
             lock,
             uv_lock,
             torch_backend: None,
+            link_mode: None,
             pyproject: None,
             plan,
         }

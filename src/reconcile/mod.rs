@@ -131,6 +131,8 @@ pub struct Session<'a> {
     pub recovery: Recovery,
     /// `--torch-backend`: the backend to sync; None picks one (see `choose_backend`).
     pub torch_backend: Option<String>,
+    /// `--link-mode`: how models reach ComfyUI/models (symlink unless asked).
+    pub link_mode: crate::observe::LinkMode,
 }
 
 impl<'a> Session<'a> {
@@ -148,6 +150,7 @@ impl<'a> Session<'a> {
             _lock: Some(lock),
             recovery,
             torch_backend: None,
+            link_mode: Default::default(),
         })
     }
 
@@ -168,6 +171,7 @@ impl<'a> Session<'a> {
             _lock: None,
             recovery: Recovery::Nothing,
             torch_backend: None,
+            link_mode: Default::default(),
         }
     }
 
@@ -274,13 +278,19 @@ impl<'a> Session<'a> {
             live,
             venvs: &venvs,
         };
-        let plan = plan::diff(&self.env.name, &resolved.lock, &observed, &target);
+        let models = plan::ModelTarget {
+            mode: self.link_mode,
+            origins: self.model_origins(&resolved.lock),
+        };
+        let plan = plan::diff(&self.env.name, &resolved.lock, &observed, &target, &models);
         let pyproject = std::fs::read(self.env.pyproject())?;
-        // The manifest as resolution completed it is part of what the plan applies.
+        // The manifest as resolution completed it, and the link mode, are part of what the plan
+        // applies.
         let desired = format!(
-            "{}{}",
+            "{}{}link_mode={}",
             resolved.lock.render(),
-            resolved.pyproject.as_deref().unwrap_or("")
+            resolved.pyproject.as_deref().unwrap_or(""),
+            self.link_mode
         );
         let fingerprint = plan::fingerprint(
             &pyproject,
@@ -295,6 +305,28 @@ impl<'a> Session<'a> {
             fingerprint,
             torch_backend: backend,
         })
+    }
+
+    /// Where each locked model's content is: a local file the model index knows, else the first
+    /// source to download from.
+    fn model_origins(&self, lock: &Lock) -> std::collections::BTreeMap<String, String> {
+        let index = if lock.models.is_empty() {
+            None
+        } else {
+            crate::models::ModelIndex::open(&crate::models::index_path(self.ws)).ok()
+        };
+        lock.models
+            .iter()
+            .map(|(key, m)| {
+                let local = index.as_ref().and_then(|i| crate::models::local_file(i, &m.blake3));
+                let origin = match (local, m.sources.first()) {
+                    (Some(path), _) => path.display().to_string(),
+                    (None, Some(source)) => format!("download: {}", source_kind(source)),
+                    (None, None) => "unavailable: no local file and no source".to_string(),
+                };
+                (key.clone(), origin)
+            })
+            .collect()
     }
 
     /// The torch backend to sync: `--torch-backend`, else the workspace's `torch_backend`, else
@@ -392,5 +424,13 @@ impl<'a> Session<'a> {
             self.torch_backend = target.torch_backend.clone();
         }
         Ok((target.clone(), resolved))
+    }
+}
+
+fn source_kind(source: &crate::manifest::ModelSource) -> &'static str {
+    match source {
+        crate::manifest::ModelSource::Huggingface { .. } => "huggingface",
+        crate::manifest::ModelSource::Civitai { .. } => "civitai",
+        crate::manifest::ModelSource::Url { .. } => "url",
     }
 }

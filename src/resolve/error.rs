@@ -55,6 +55,15 @@ pub enum ResolveError {
     )]
     InvalidTorchBackend { backend: String },
 
+    #[error("model `{key}`: {problem}")]
+    #[diagnostic(
+        code(comfydock::resolve::model_spec),
+        help(
+            "fix [tool.comfydock.models.{key}] in .cec/pyproject.toml; `comfydock model add PATH|HASH|URL` writes a complete entry"
+        )
+    )]
+    ModelSpec { key: String, problem: String },
+
     #[error("node id `{id}` is reserved")]
     #[diagnostic(
         code(comfydock::resolve::reserved_id),

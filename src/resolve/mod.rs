@@ -7,6 +7,7 @@
 
 mod error;
 mod inputs;
+mod models;
 mod nodes;
 mod python;
 
@@ -148,6 +149,7 @@ impl Resolver<'_> {
         }
         let notes = python::node_groups(&mut manifest, &locked_nodes, previous, &store, self.reporter)?;
 
+        let locked_models = models::resolve_models(self.ws, &config.models)?;
         let uv_lock = self.lock_python(&manifest, previous)?;
         let python_version = config.python_version.clone().unwrap_or_default();
         let lock = Lock {
@@ -162,6 +164,7 @@ impl Resolver<'_> {
                 notes,
             },
             nodes: locked_nodes,
+            models: locked_models,
         };
         let text = manifest.render();
         let pyproject = (text != given.render()).then_some(text);

@@ -4,6 +4,7 @@
 mod support;
 
 mod cli;
+mod env_models;
 mod environments;
 mod fixtures;
 mod models;

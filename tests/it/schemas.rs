@@ -32,12 +32,24 @@ fn plans_and_locks_match_their_schemas() {
     run(&["node", "add", pack.to_str().unwrap(), "example-impact", "--no-apply"]).success();
     run(&["node", "add", dev.to_str().unwrap(), "--dev", "--no-apply"]).success();
     fs::create_dir_all(env.join("ComfyUI/custom_nodes/stray")).unwrap();
+    let model = t.workspace.join("models/loras/tiny.safetensors");
+    fs::create_dir_all(model.parent().unwrap()).unwrap();
+    fs::write(&model, b"not really a lora").unwrap();
+    run(&[
+        "model",
+        "add",
+        model.to_str().unwrap(),
+        "--source",
+        "https://example.invalid/tiny.safetensors",
+        "--no-apply",
+    ])
+    .success();
 
     let plan_schema = schema("plan.schema.json");
     let pending: serde_json::Value = serde_json::from_str(&run(&["plan", "--json"]).stdout).unwrap();
     assert_eq!(pending["lock"], "updated");
-    // git node, registry node, dev node, stray folder, and the registry pack's Python requirements.
-    assert_eq!(pending["actions"].as_array().unwrap().len(), 5, "{pending:#}");
+    // git node, registry node, dev node, stray folder, model, and the registry pack's Python requirements.
+    assert_eq!(pending["actions"].as_array().unwrap().len(), 6, "{pending:#}");
     assert_valid(&plan_schema, &pending);
 
     run(&["apply", "--yes"]).success();
@@ -48,6 +60,7 @@ fn plans_and_locks_match_their_schemas() {
     let lock: toml::Value = toml::from_str(&fs::read_to_string(env.join(".cec/comfydock.lock")).unwrap()).unwrap();
     let lock = serde_json::to_value(lock).unwrap();
     assert_eq!(lock["nodes"].as_object().unwrap().len(), 3);
+    assert_eq!(lock["models"]["tiny"]["category"], "loras");
     assert_valid(&schema("lock.schema.json"), &lock);
 }
 

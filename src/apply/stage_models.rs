@@ -1,0 +1,167 @@
+//! Phase 1 for models: find a local file with the locked content (the model index), or
+//! download it from the model's sources in order (verified by blake3, and sha256 when known),
+//! then make the entry ComfyUI will see — a symlink, hardlink or copy — in the staging folder.
+//! The switch renames it into `ComfyUI/models/<category>/`. Model files are never deleted.
+
+use super::journal::Step;
+use super::stage::Staged;
+use super::{ApplyError, Ctx, Result};
+use crate::manifest::{LockedModel, ModelSource};
+use crate::models::{self, ModelIndex, sources};
+use crate::observe::{Fingerprint, InstalledModel, LinkMode};
+use std::path::PathBuf;
+
+pub(super) fn stage_link(ctx: &Ctx, key: &str, path: &str, mode: LinkMode) -> Result<Staged> {
+    let model = ctx
+        .resolved
+        .lock
+        .models
+        .get(key)
+        .ok_or_else(|| ApplyError::NotInLock { id: key.to_string() })?;
+    let source = locate_or_download(ctx, key, model)?;
+    let staged_entry = ctx.staging.join("models").join(key);
+    std::fs::create_dir_all(staged_entry.parent().expect("has a parent"))?;
+    match mode {
+        LinkMode::Symlink => std::os::unix::fs::symlink(&source, &staged_entry)?,
+        LinkMode::Hardlink => std::fs::hard_link(&source, &staged_entry).map_err(|e| ApplyError::Hardlink {
+            path: source.clone(),
+            reason: e.to_string(),
+        })?,
+        LinkMode::Copy => {
+            ctx.reporter.step(&format!("Copying model {key}"));
+            std::fs::copy(&source, &staged_entry)?;
+            std::fs::File::open(&staged_entry)?.sync_all()?;
+        }
+    }
+    let mut staged = Staged::default();
+    let live = ctx.env.comfyui.join(path);
+    let ours = |p: &str| ctx.observed.installed.models.values().any(|m| m.path == p);
+    match live.symlink_metadata() {
+        Err(_) => {}
+        Ok(m) if ours(path) && m.file_type().is_symlink() => staged.steps.push(Step::Unlink {
+            link: live.clone(),
+            target: std::fs::read_link(&live)?,
+        }),
+        Ok(_) if ours(path) => staged.steps.push(Step::Rename {
+            from: live.clone(),
+            to: ctx.trash_path(key),
+        }),
+        Ok(_) => return Err(ApplyError::ModelSlotTaken { path: live }),
+    }
+    let fingerprint = Fingerprint::of(&staged_entry.symlink_metadata()?);
+    staged.steps.push(Step::Rename {
+        from: staged_entry,
+        to: live,
+    });
+    staged.model = Some((
+        key.to_string(),
+        InstalledModel {
+            blake3: model.blake3.clone(),
+            path: path.to_string(),
+            mode,
+            target: source.display().to_string(),
+            fingerprint,
+        },
+    ));
+    Ok(staged)
+}
+
+pub(super) fn stage_unlink(ctx: &Ctx, key: &str, path: &str) -> Result<Staged> {
+    let mut staged = Staged::default();
+    let live = ctx.env.comfyui.join(path);
+    match live.symlink_metadata() {
+        Ok(m) if m.file_type().is_symlink() => staged.steps.push(Step::Unlink {
+            link: live.clone(),
+            target: std::fs::read_link(&live)?,
+        }),
+        // A hardlink or copy: the trash keeps it (the model file it came from is untouched).
+        Ok(_) => staged.steps.push(Step::Rename {
+            from: live,
+            to: ctx.trash_path(key),
+        }),
+        Err(_) => {}
+    }
+    Ok(staged)
+}
+
+/// A file with the model's content: one the index knows, else a download into the workspace's
+/// `models/<category>/`, indexed once verified.
+fn locate_or_download(ctx: &Ctx, key: &str, model: &LockedModel) -> Result<PathBuf> {
+    let index_path = models::index_path(ctx.ws);
+    let mut index = ModelIndex::open(&index_path).map_err(ApplyError::model)?;
+    if let Some(path) = models::local_file(&index, &model.blake3) {
+        return Ok(path);
+    }
+    let root = ctx.ws.root().join("models");
+    let dir = root.join(&model.category);
+    std::fs::create_dir_all(&dir)?;
+    let hex = model.blake3.trim_start_matches("blake3:");
+    // Never over a file of the user's: a different file of that name gets a hash-prefixed name.
+    let mut dest = dir.join(&model.filename);
+    if dest.exists() {
+        dest = dir.join(format!("{}-{}", &hex[..12], model.filename));
+    }
+    let expected = models::Expected {
+        blake3: Some(model.blake3.clone()),
+        sha256: model.sha256.clone(),
+        size: model.size,
+    };
+    let endpoints = sources::Endpoints::from_env();
+    let mut failures = Vec::new();
+    for source in &model.sources {
+        let Some(source) = to_source(source) else {
+            failures.push("a civitai source needs `version_id`".to_string());
+            continue;
+        };
+        let resolved = sources::resolve(&source, &endpoints).map_err(ApplyError::model)?;
+        ctx.reporter.step(&format!(
+            "Downloading model {key} from {}",
+            models::download::redact(&resolved.url)
+        ));
+        let token = resolved.token();
+        let request = models::DownloadRequest {
+            url: &resolved.url,
+            dest: &dest,
+            expected: &expected,
+            token: token.as_ref(),
+            partial_dir: &models::downloads_dir(ctx.ws),
+            attempts: 3,
+        };
+        match models::download(&request, &models::NoProgress) {
+            Ok(done) => {
+                models::scan::record_file(&mut index, &root, &done.path, &done.blake3, done.sha256.as_deref())
+                    .map_err(ApplyError::model)?;
+                return Ok(done.path);
+            }
+            // Content that is not what the lock says is refused outright, not retried elsewhere.
+            Err(e @ models::ModelError::HashMismatch { .. }) => return Err(ApplyError::model(e)),
+            Err(e) => failures.push(e.to_string()),
+        }
+    }
+    Err(ApplyError::ModelUnavailable {
+        key: key.to_string(),
+        reasons: reasons(&failures),
+    })
+}
+
+fn reasons(failures: &[String]) -> String {
+    if failures.is_empty() {
+        "no file in the model index has its content, and it declares no source".into()
+    } else {
+        failures.join("; ")
+    }
+}
+
+fn to_source(source: &ModelSource) -> Option<sources::Source> {
+    Some(match source {
+        ModelSource::Huggingface { repo, file, revision } => sources::Source::HuggingFace {
+            repo: repo.clone(),
+            file: file.clone(),
+            revision: revision.clone(),
+        },
+        ModelSource::Civitai { version_id, .. } => sources::Source::Civitai {
+            version_id: version_id.clone()?,
+        },
+        ModelSource::Url { url, .. } => sources::Source::Url { url: url.clone() },
+    })
+}
