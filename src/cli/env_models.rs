@@ -1,7 +1,7 @@
 //! `model add`, `model remove`, and `model list` inside an environment: models declared in
 //! `[tool.comfydock.models]`, placed by plan/apply.
 
-use super::nodes::edit_and_apply;
+use super::edit::edit_and_apply;
 use super::reconcile::report_recovery;
 use super::ui::StderrReporter;
 use super::{ExitStatus, Globals};

@@ -5,6 +5,7 @@
 //! (only under `plan --detailed-exitcode`).
 
 mod args;
+mod edit;
 mod env_models;
 mod environments;
 mod generations;

@@ -1,10 +1,11 @@
 //! `node add`, `node remove`, `node list`.
 
 use super::args::NodeCommand;
+use super::edit::edit_and_apply;
 use super::reconcile::report_recovery;
 use super::ui::StderrReporter;
 use super::{ExitStatus, Globals};
-use crate::manifest::{Manifest, NodeSource, NodeSpec};
+use crate::manifest::{NodeSource, NodeSpec};
 use crate::observe::{NodeState, observe};
 use crate::plan::render_text;
 use crate::reconcile::Session;
@@ -154,35 +155,6 @@ fn update(g: &Globals, id: Option<&str>, version: Option<&str>, no_apply: bool) 
         backup.restore();
     }
     result.map(|()| ExitStatus::Success)
-}
-
-/// Saves the edited manifest, locks and applies. Any failure puts the manifest and the locks
-/// back as they were, as `uv add` does: a command that fails changes nothing.
-pub(super) fn edit_and_apply(
-    session: &mut Session,
-    manifest: &Manifest,
-    update: Update,
-    no_apply: bool,
-    message: &str,
-) -> Result<()> {
-    let backup = session.backup_desired();
-    let result = (|| -> Result<()> {
-        manifest
-            .save()
-            .map_err(|e| miette!("could not write {}: {e}", manifest.path().display()))?;
-        if no_apply {
-            return Ok(());
-        }
-        let resolved = session.resolve(manifest, &update)?;
-        let planned = session.plan(&resolved)?;
-        print!("{}", render_text(&planned.plan));
-        session.apply(&resolved, &planned, message)?;
-        Ok(())
-    })();
-    if result.is_err() {
-        backup.restore();
-    }
-    result
 }
 
 /// `URL[@REV]` or a path; with `--dev` a folder. Returns the node id and its spec.

@@ -1,11 +1,11 @@
 //! `py add/remove/list` and `constraint add/remove/list`: the environment's own Python
 //! requirements (dependency group `environment`) and `[tool.uv] constraint-dependencies`.
 
+use super::edit::edit_and_apply;
 use super::reconcile::report_recovery;
 use super::ui::StderrReporter;
 use super::{ExitStatus, Globals};
-use crate::manifest::{LOCK_FILE, Manifest};
-use crate::plan::render_text;
+use crate::manifest::Manifest;
 use crate::python::conflict::ENVIRONMENT_GROUP;
 use crate::python::{is_torch_family, parse_requirements, requirement_name};
 use crate::reconcile::Session;
@@ -139,7 +139,7 @@ pub fn constraint(g: &Globals, cmd: &ConstraintCommand) -> Result<ExitStatus> {
         }),
         ConstraintCommand::List { json } => {
             let (ws, env) = g.env()?;
-            let session = Session::reader(&ws, env, &StderrReporter);
+            let session = Session::reader(&ws, env, &StderrReporter).offline(g.offline);
             let constraints = session.manifest()?.constraints();
             if *json {
                 let doc = serde_json::json!({ "format_version": "1", "constraints": constraints });
@@ -185,49 +185,18 @@ fn edit(
     change: impl FnOnce(&mut Manifest) -> Result<String>,
 ) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
-    let mut session = Session::writer(&ws, env, &StderrReporter, command)?;
+    let mut session = Session::writer(&ws, env, &StderrReporter, command)?.offline(g.offline);
     report_recovery(&session.recovery);
     let mut manifest = session.manifest()?;
     let message = change(&mut manifest)?;
-    let files = [
-        session.env.pyproject(),
-        session.env.cec.join(LOCK_FILE),
-        session.env.cec.join("uv.lock"),
-    ];
-    let backup: Vec<Option<Vec<u8>>> = files.iter().map(|f| std::fs::read(f).ok()).collect();
-    let result = (|| -> Result<()> {
-        manifest
-            .save()
-            .map_err(|e| miette!("could not write {}: {e}", manifest.path().display()))?;
-        if no_apply {
-            return Ok(());
-        }
-        let resolved = session.resolve(&manifest, &Update::Nothing)?;
-        let planned = session.plan(&resolved)?;
-        print!("{}", render_text(&planned.plan));
-        session.apply(&resolved, &planned, &message)?;
-        Ok(())
-    })();
-    if result.is_err() {
-        for (file, bytes) in files.iter().zip(backup) {
-            match bytes {
-                Some(b) => {
-                    let _ = crate::fsx::write_atomic(file, &b);
-                }
-                None => {
-                    let _ = std::fs::remove_file(file);
-                }
-            }
-        }
-    }
-    result?;
+    edit_and_apply(&mut session, &manifest, Update::Nothing, no_apply, &message)?;
     eprintln!("{message}: done.");
     Ok(ExitStatus::Success)
 }
 
 fn list(g: &Globals, json: bool) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
-    let session = Session::reader(&ws, env, &StderrReporter);
+    let session = Session::reader(&ws, env, &StderrReporter).offline(g.offline);
     let manifest = session.manifest()?;
     let uv_lock = std::fs::read_to_string(session.env.cec.join("uv.lock")).unwrap_or_default();
     let installed = crate::observe::Installed::load(&session.env.state).unwrap_or_default();
