@@ -9,6 +9,18 @@ pub trait Reporter: Sync {
     fn warn(&self, message: &str) {
         self.step(message);
     }
+    /// A transfer (download) named `label` has `done` of `total` bytes (None: size unknown).
+    /// Several may run at once; each label is one transfer.
+    fn transfer(&self, _label: &str, _done: u64, _total: Option<u64>) {}
+    /// The transfer named `label` is over (finished or failed).
+    fn transfer_end(&self, _label: &str) {}
+}
+
+/// A short name for a download in progress output: the last two segments of its URL's path.
+pub fn transfer_label(url: &str) -> String {
+    let path = url.split(['?', '#']).next().unwrap_or(url);
+    let segments: Vec<&str> = path.rsplit('/').filter(|s| !s.is_empty()).take(2).collect();
+    segments.into_iter().rev().collect::<Vec<_>>().join("/")
 }
 
 /// A reporter that drops everything (tests, `--quiet`).

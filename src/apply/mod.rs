@@ -112,6 +112,8 @@ pub struct Ctx<'a> {
     pub generation: u64,
     /// `--offline`: registry packs come only from the store or earlier downloads.
     pub offline: bool,
+    /// Download progress (registry packs, models).
+    pub transfers: std::sync::Arc<dyn Reporter + Send + Sync>,
     staging: PathBuf,
     /// The uv project `uv sync` reads (`.cec`).
     project_dir: PathBuf,
@@ -173,6 +175,7 @@ pub struct ApplyInput<'a> {
     /// First line of the `.cec` commit and the generation's summary.
     pub message: String,
     pub offline: bool,
+    pub transfers: std::sync::Arc<dyn Reporter + Send + Sync>,
 }
 
 /// Applies `plan`. Returns the new generation, or None when the plan was empty.
@@ -187,6 +190,7 @@ pub fn apply(input: ApplyInput<'_>) -> Result<Option<Generation>> {
         plan,
         message,
         offline,
+        transfers,
     } = input;
     if plan.is_empty() {
         return Ok(None);
@@ -204,6 +208,7 @@ pub fn apply(input: ApplyInput<'_>) -> Result<Option<Generation>> {
         observed,
         generation,
         offline,
+        transfers,
         staging,
         project_dir: env.cec.clone(),
     };

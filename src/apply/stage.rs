@@ -220,7 +220,8 @@ fn fetch_registry_pack(ctx: &Ctx, id: &str, node: &LockedNode, expected: String)
         return Err(ApplyError::NotInLock { id: id.to_string() });
     };
     ctx.reporter.step(&format!("Fetching node {id} {version}"));
-    let client = crate::registry::workspace_client(ctx.ws, ctx.offline).map_err(|r| ResolveError::Other(r.into()))?;
+    let client = crate::registry::workspace_client(ctx.ws, ctx.offline, ctx.transfers.clone())
+        .map_err(|r| ResolveError::Other(r.into()))?;
     let pinned = crate::registry::ResolvedVersion {
         node_id: registry_id.clone(),
         version: version.clone(),

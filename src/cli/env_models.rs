@@ -3,11 +3,9 @@
 
 use super::edit::edit_and_apply;
 use super::reconcile::report_recovery;
-use super::ui::StderrReporter;
 use super::{ExitStatus, Globals};
 use crate::manifest::{ModelSource, ModelSpec};
 use crate::models::{self, ModelDirs, ModelIndex, categories, find};
-use crate::reconcile::Session;
 use crate::resolve::Update;
 use crate::workspace::Workspace;
 use miette::{Result, miette};
@@ -58,7 +56,7 @@ pub fn add(
         sources,
     };
 
-    let mut session = Session::writer(&ws, env, &StderrReporter, "model add")?.offline(g.offline);
+    let mut session = g.writer(&ws, env, "model add")?;
     report_recovery(&session.recovery);
     let mut manifest = session.manifest()?;
     if manifest.config().models.contains_key(&key) {
@@ -82,7 +80,7 @@ pub fn add(
 
 pub fn remove(g: &Globals, key: &str, no_apply: bool) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
-    let mut session = Session::writer(&ws, env, &StderrReporter, "model remove")?.offline(g.offline);
+    let mut session = g.writer(&ws, env, "model remove")?;
     report_recovery(&session.recovery);
     let mut manifest = session.manifest()?;
     if !manifest.remove_model(key) {
@@ -105,7 +103,7 @@ pub fn remove(g: &Globals, key: &str, no_apply: bool) -> Result<ExitStatus> {
 
 pub fn list(g: &Globals, json: bool) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
-    let session = Session::reader(&ws, env, &StderrReporter);
+    let session = g.reader(&ws, env);
     let manifest = session.manifest()?;
     let index = ModelIndex::open(&models::index_path(&ws))?;
     let observed = crate::observe::observe(&session.env).map_err(|e| miette!("{e}"))?;

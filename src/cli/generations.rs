@@ -1,12 +1,11 @@
 //! `log`, `rollback`, `recover`, `gc`.
 
 use super::reconcile::report_recovery;
-use super::ui::{StderrReporter, confirm};
+use super::ui::confirm;
 use super::{ExitStatus, Globals};
 use crate::apply::{gc as collect, generations};
 use crate::observe::Installed;
 use crate::plan::render_text;
-use crate::reconcile::Session;
 use miette::{Result, miette};
 
 pub fn log(g: &Globals, json: bool) -> Result<ExitStatus> {
@@ -54,7 +53,7 @@ pub fn log(g: &Globals, json: bool) -> Result<ExitStatus> {
 
 pub fn rollback(g: &Globals, generation: Option<u64>, yes: bool) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
-    let mut session = Session::writer(&ws, env, &StderrReporter, "rollback")?.offline(g.offline);
+    let mut session = g.writer(&ws, env, "rollback")?;
     report_recovery(&session.recovery);
     let backup = session.backup_desired();
     let result = (|| -> Result<ExitStatus> {
@@ -93,7 +92,7 @@ pub fn rollback(g: &Globals, generation: Option<u64>, yes: bool) -> Result<ExitS
 
 pub fn recover(g: &Globals) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
-    let session = Session::writer(&ws, env, &StderrReporter, "recover")?.offline(g.offline);
+    let session = g.writer(&ws, env, "recover")?;
     match session.recovery {
         crate::apply::Recovery::Nothing => eprintln!("Nothing to recover."),
         ref other => report_recovery(other),
@@ -103,7 +102,7 @@ pub fn recover(g: &Globals) -> Result<ExitStatus> {
 
 pub fn gc(g: &Globals, keep: usize) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
-    let session = Session::writer(&ws, env, &StderrReporter, "gc")?.offline(g.offline);
+    let session = g.writer(&ws, env, "gc")?;
     report_recovery(&session.recovery);
     let report = collect::gc(&ws, &session.env, keep).map_err(|e| miette!("gc failed: {e}"))?;
     for item in &report.removed {

@@ -54,6 +54,27 @@ impl Globals {
         Ok(Workspace::open(&Workspace::locate(self.workspace.as_deref()))?)
     }
 
+    /// A session that may change `env`: the writer lock, recovery, `--offline`, progress bars.
+    pub fn writer<'a>(
+        &self,
+        ws: &'a Workspace,
+        env: crate::workspace::EnvPaths,
+        command: &str,
+    ) -> miette::Result<crate::reconcile::Session<'a>> {
+        Ok(
+            crate::reconcile::Session::writer(ws, env, &ui::StderrReporter, command)?
+                .offline(self.offline)
+                .transfers(std::sync::Arc::new(ui::StderrReporter)),
+        )
+    }
+
+    /// A session that only reads `env` (plan, status, lists).
+    pub fn reader<'a>(&self, ws: &'a Workspace, env: crate::workspace::EnvPaths) -> crate::reconcile::Session<'a> {
+        crate::reconcile::Session::reader(ws, env, &ui::StderrReporter)
+            .offline(self.offline)
+            .transfers(std::sync::Arc::new(ui::StderrReporter))
+    }
+
     /// The workspace and the environment this command acts on.
     pub fn env(&self) -> miette::Result<(Workspace, crate::workspace::EnvPaths)> {
         let ws = self.workspace()?;

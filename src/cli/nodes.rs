@@ -3,12 +3,10 @@
 use super::args::NodeCommand;
 use super::edit::edit_and_apply;
 use super::reconcile::report_recovery;
-use super::ui::StderrReporter;
 use super::{ExitStatus, Globals};
 use crate::manifest::{NodeSource, NodeSpec};
 use crate::observe::{NodeState, observe};
 use crate::plan::render_text;
-use crate::reconcile::Session;
 use crate::resolve::Update;
 use miette::{Result, miette};
 use std::path::Path;
@@ -45,7 +43,7 @@ fn add(g: &Globals, sources: &[String], name: Option<&str>, dev: bool, no_apply:
         .iter()
         .map(|s| parse_source(s, name, dev))
         .collect::<Result<Vec<_>>>()?;
-    let mut session = Session::writer(&ws, env, &StderrReporter, "node add")?.offline(g.offline);
+    let mut session = g.writer(&ws, env, "node add")?;
     report_recovery(&session.recovery);
     let mut manifest = session.manifest()?;
     let mut ids = Vec::new();
@@ -71,7 +69,7 @@ fn add(g: &Globals, sources: &[String], name: Option<&str>, dev: bool, no_apply:
 
 fn remove(g: &Globals, id: &str, no_apply: bool) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
-    let mut session = Session::writer(&ws, env, &StderrReporter, "node remove")?.offline(g.offline);
+    let mut session = g.writer(&ws, env, "node remove")?;
     report_recovery(&session.recovery);
     let mut manifest = session.manifest()?;
     if !manifest.remove_node(id) {
@@ -95,7 +93,7 @@ fn remove(g: &Globals, id: &str, no_apply: bool) -> Result<ExitStatus> {
 
 fn update(g: &Globals, id: Option<&str>, version: Option<&str>, no_apply: bool) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
-    let mut session = Session::writer(&ws, env, &StderrReporter, "node update")?.offline(g.offline);
+    let mut session = g.writer(&ws, env, "node update")?;
     report_recovery(&session.recovery);
     let mut manifest = session.manifest()?;
     let ids: Vec<String> = match id {
@@ -254,7 +252,7 @@ fn validate_id(id: &str) -> Result<()> {
 
 fn list(g: &Globals, json: bool) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
-    let session = Session::reader(&ws, env, &StderrReporter).offline(g.offline);
+    let session = g.reader(&ws, env);
     let manifest = session.manifest()?;
     let lock = session.lock_on_disk()?;
     let observed = observe(&session.env).map_err(|e| miette!("could not read {}: {e}", session.env.root.display()))?;

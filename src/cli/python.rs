@@ -3,12 +3,10 @@
 
 use super::edit::edit_and_apply;
 use super::reconcile::report_recovery;
-use super::ui::StderrReporter;
 use super::{ExitStatus, Globals};
 use crate::manifest::Manifest;
 use crate::python::conflict::ENVIRONMENT_GROUP;
 use crate::python::{is_torch_family, parse_requirements, requirement_name};
-use crate::reconcile::Session;
 use crate::resolve::Update;
 use clap::Subcommand;
 use miette::{Result, miette};
@@ -139,7 +137,7 @@ pub fn constraint(g: &Globals, cmd: &ConstraintCommand) -> Result<ExitStatus> {
         }),
         ConstraintCommand::List { json } => {
             let (ws, env) = g.env()?;
-            let session = Session::reader(&ws, env, &StderrReporter).offline(g.offline);
+            let session = g.reader(&ws, env);
             let constraints = session.manifest()?.constraints();
             if *json {
                 let doc = serde_json::json!({ "format_version": "1", "constraints": constraints });
@@ -185,7 +183,7 @@ fn edit(
     change: impl FnOnce(&mut Manifest) -> Result<String>,
 ) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
-    let mut session = Session::writer(&ws, env, &StderrReporter, command)?.offline(g.offline);
+    let mut session = g.writer(&ws, env, command)?;
     report_recovery(&session.recovery);
     let mut manifest = session.manifest()?;
     let message = change(&mut manifest)?;
@@ -196,7 +194,7 @@ fn edit(
 
 fn list(g: &Globals, json: bool) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
-    let session = Session::reader(&ws, env, &StderrReporter).offline(g.offline);
+    let session = g.reader(&ws, env);
     let manifest = session.manifest()?;
     let uv_lock = std::fs::read_to_string(session.env.cec.join("uv.lock")).unwrap_or_default();
     let installed = crate::observe::Installed::load(&session.env.state).unwrap_or_default();

@@ -1,19 +1,19 @@
 //! `lock`, `plan`, `apply`, `status`.
 
 use super::args::{ApplyArgs, PlanArgs};
-use super::ui::{StderrReporter, confirm};
+use super::ui::confirm;
 use super::{ExitStatus, Globals};
 use crate::apply::Recovery;
 use crate::observe::NodeState;
 use crate::plan::{SavedPlan, SavedPlanError, render_json, render_text};
-use crate::reconcile::{LockMode, Session};
+use crate::reconcile::LockMode;
 use crate::resolve::{Freshness, Resolved, Update};
 use miette::Result;
 
 pub fn lock(g: &Globals, check: bool) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
     if check {
-        let session = Session::reader(&ws, env, &StderrReporter).offline(g.offline);
+        let session = g.reader(&ws, env);
         let manifest = session.manifest()?;
         return Ok(match session.freshness(&manifest)? {
             Freshness::Fresh => {
@@ -30,7 +30,7 @@ pub fn lock(g: &Globals, check: bool) -> Result<ExitStatus> {
             }
         });
     }
-    let mut session = Session::writer(&ws, env, &StderrReporter, "lock")?.offline(g.offline);
+    let mut session = g.writer(&ws, env, "lock")?;
     report_recovery(&session.recovery);
     let manifest = session.manifest()?;
     let resolved = session.resolve(&manifest, &Update::Nothing)?;
@@ -45,7 +45,7 @@ pub fn lock(g: &Globals, check: bool) -> Result<ExitStatus> {
 
 pub fn plan(g: &Globals, args: &PlanArgs) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
-    let mut session = Session::reader(&ws, env, &StderrReporter).offline(g.offline);
+    let mut session = g.reader(&ws, env);
     session.torch_backend = args.torch_backend.clone();
     session.link_mode = args.link_mode;
     let manifest = session.manifest()?;
@@ -88,7 +88,7 @@ pub fn plan(g: &Globals, args: &PlanArgs) -> Result<ExitStatus> {
 
 pub fn apply(g: &Globals, args: &ApplyArgs) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
-    let mut session = Session::writer(&ws, env, &StderrReporter, "apply")?.offline(g.offline);
+    let mut session = g.writer(&ws, env, "apply")?;
     report_recovery(&session.recovery);
     session.torch_backend = args.torch_backend.clone();
     session.link_mode = args.link_mode;
@@ -159,7 +159,7 @@ pub fn apply(g: &Globals, args: &ApplyArgs) -> Result<ExitStatus> {
 
 pub fn status(g: &Globals, json: bool) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
-    let session = Session::reader(&ws, env, &StderrReporter).offline(g.offline);
+    let session = g.reader(&ws, env);
     let manifest = session.manifest()?;
     let freshness = session.freshness(&manifest)?;
     let lock = session.lock_on_disk()?;

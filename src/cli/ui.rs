@@ -3,15 +3,72 @@
 use crate::progress::Reporter;
 use std::io::{BufRead, IsTerminal, Write};
 
-/// Progress lines on stderr, so stdout stays data.
+/// Progress lines on stderr, so stdout stays data; on a terminal, one bar per download.
 pub struct StderrReporter;
+
+struct Bars {
+    multi: indicatif::MultiProgress,
+    open: std::collections::HashMap<String, indicatif::ProgressBar>,
+}
+
+/// The download bars of this process, when stderr is a terminal (never in logs or CI).
+fn bars() -> Option<&'static std::sync::Mutex<Bars>> {
+    static BARS: std::sync::OnceLock<Option<std::sync::Mutex<Bars>>> = std::sync::OnceLock::new();
+    BARS.get_or_init(|| {
+        std::io::stderr().is_terminal().then(|| {
+            std::sync::Mutex::new(Bars {
+                multi: indicatif::MultiProgress::new(),
+                open: Default::default(),
+            })
+        })
+    })
+    .as_ref()
+}
+
+fn line(text: &str) {
+    match bars().and_then(|b| b.lock().ok()) {
+        // Above the bars, so they are not torn.
+        Some(b) if !b.open.is_empty() => {
+            let _ = b.multi.println(text);
+        }
+        _ => eprintln!("{text}"),
+    }
+}
 
 impl Reporter for StderrReporter {
     fn step(&self, message: &str) {
-        eprintln!("{message}");
+        line(message);
     }
     fn warn(&self, message: &str) {
-        eprintln!("warning: {message}");
+        line(&format!("warning: {message}"));
+    }
+    fn transfer(&self, label: &str, done: u64, total: Option<u64>) {
+        let Some(mut guard) = bars().and_then(|b| b.lock().ok()) else {
+            return;
+        };
+        let Bars { multi, open } = &mut *guard;
+        let bar = open.entry(label.to_string()).or_insert_with(|| {
+            let bar = multi.add(indicatif::ProgressBar::new(total.unwrap_or(0)));
+            let style = indicatif::ProgressStyle::with_template(
+                "{msg:30!} {bytes:>10}/{total_bytes:<10} [{bar:30}] {bytes_per_sec:>12} {eta:>4}",
+            )
+            .expect("valid template")
+            .progress_chars("=> ");
+            bar.set_style(style);
+            bar.set_message(label.to_string());
+            bar
+        });
+        if let Some(t) = total {
+            bar.set_length(t);
+        }
+        bar.set_position(done);
+    }
+    fn transfer_end(&self, label: &str) {
+        if let Some(mut guard) = bars().and_then(|b| b.lock().ok())
+            && let Some(bar) = guard.open.remove(label)
+        {
+            bar.finish_and_clear();
+        }
     }
 }
 

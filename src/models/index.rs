@@ -110,7 +110,14 @@ impl ModelIndex {
         conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(err)?;
         // WAL: readers never block the scanner, and a killed process loses at most the batch
         // in flight; NORMAL sync is crash-safe in WAL mode.
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
+        // Switching to WAL takes an exclusive lock and may fail at once (no busy wait) while
+        // another connection is open: only switch a database that is not WAL yet.
+        let mode: String = conn
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .map_err(err)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
+        }
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(err)?;
         conn.pragma_update(None, "foreign_keys", true).map_err(err)?;
         let mut index = ModelIndex {
@@ -152,7 +159,16 @@ impl ModelIndex {
             path: path.clone(),
             source,
         };
-        let tx = self.conn.transaction().map_err(err)?;
+        // Under the write lock, read the version again: another process (or a thread of this
+        // one) may have laid out the schema since.
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(err)?;
+        let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(err)?;
+        if version == SCHEMA_VERSION {
+            return tx.commit().map_err(err);
+        }
         // Each step moves the schema one version up; later versions append steps here.
         if version < 1 {
             tx.execute_batch(SCHEMA_V1).map_err(err)?;

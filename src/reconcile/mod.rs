@@ -133,6 +133,8 @@ pub struct Session<'a> {
     pub torch_backend: Option<String>,
     /// `--link-mode`: how models reach ComfyUI/models (symlink unless asked).
     pub link_mode: crate::observe::LinkMode,
+    /// Where download progress goes (shared with worker threads, hence an `Arc`).
+    pub transfers: std::sync::Arc<dyn Reporter + Send + Sync>,
 }
 
 impl<'a> Session<'a> {
@@ -151,7 +153,14 @@ impl<'a> Session<'a> {
             recovery,
             torch_backend: None,
             link_mode: Default::default(),
+            transfers: std::sync::Arc::new(crate::progress::Silent),
         })
+    }
+
+    /// Download progress goes to `transfers` (bars on a terminal).
+    pub fn transfers(mut self, transfers: std::sync::Arc<dyn Reporter + Send + Sync>) -> Self {
+        self.transfers = transfers;
+        self
     }
 
     /// Registry answers from the cache only (`--offline`).
@@ -172,6 +181,7 @@ impl<'a> Session<'a> {
             recovery: Recovery::Nothing,
             torch_backend: None,
             link_mode: Default::default(),
+            transfers: std::sync::Arc::new(crate::progress::Silent),
         }
     }
 
@@ -213,6 +223,7 @@ impl<'a> Session<'a> {
             uv: &uv,
             reporter: self.reporter,
             offline: self.offline,
+            transfers: self.transfers.clone(),
         };
         Ok(resolver.resolve(manifest, previous.as_ref(), update)?)
     }
@@ -380,6 +391,7 @@ impl<'a> Session<'a> {
             plan: &planned.plan,
             message: message.to_string(),
             offline: self.offline,
+            transfers: self.transfers.clone(),
         })?)
     }
 

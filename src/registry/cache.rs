@@ -42,13 +42,24 @@ impl ApiCache {
         let conn = Connection::open(path).map_err(err)?;
         conn.busy_timeout(Duration::from_secs(10)).map_err(err)?;
         // WAL: readers in other comfydock processes are never blocked by a writer.
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
-        let version: i64 = conn
-            .pragma_query_value(None, "user_version", |r| r.get(0))
+        // Switching to WAL takes an exclusive lock and may fail at once (no busy wait) while
+        // another connection is open: only switch a database that is not WAL yet.
+        let mode: String = conn
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
             .map_err(err)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
+        }
+        // Several threads and processes may open a new cache at once: the check and the
+        // migration happen under one write lock, so exactly one of them lays out the table.
+        let mut conn = conn;
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(err)?;
+        let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(err)?;
         if version != SCHEMA_VERSION {
             // A cache of another layout is only copies: start over.
-            conn.execute_batch(
+            tx.execute_batch(
                 "DROP TABLE IF EXISTS responses;
                  CREATE TABLE responses (
                      url TEXT PRIMARY KEY,
@@ -58,8 +69,9 @@ impl ApiCache {
                  );",
             )
             .map_err(err)?;
-            conn.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(err)?;
+            tx.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(err)?;
         }
+        tx.commit().map_err(err)?;
         Ok(ApiCache {
             path: path.to_path_buf(),
             conn: Mutex::new(conn),

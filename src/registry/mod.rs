@@ -26,10 +26,14 @@ pub fn cache_path(workspace_root: &std::path::Path) -> std::path::PathBuf {
 
 /// The registry client a workspace uses: its configured address, its answer cache, and
 /// `offline` when the user said `--offline`.
-pub fn workspace_client(ws: &crate::workspace::Workspace, offline: bool) -> Result<RegistryClient, miette::Report> {
+pub fn workspace_client(
+    ws: &crate::workspace::Workspace,
+    offline: bool,
+    reporter: std::sync::Arc<dyn crate::progress::Reporter + Send + Sync>,
+) -> Result<RegistryClient, miette::Report> {
     let configured = ws.config()?.registry_url;
     let mut options = ClientOptions::from_env(configured.as_deref());
     options.offline = offline;
     let cache = ApiCache::open(&cache_path(ws.root()))?;
-    Ok(RegistryClient::new(options, Some(cache))?)
+    Ok(RegistryClient::new(options, Some(cache))?.with_reporter(reporter))
 }

@@ -60,6 +60,8 @@ pub struct Resolver<'a> {
     pub reporter: &'a dyn Reporter,
     /// `--offline`: the registry answers from its cache only.
     pub offline: bool,
+    /// Download progress of registry packs.
+    pub transfers: std::sync::Arc<dyn Reporter + Send + Sync>,
 }
 
 impl Resolver<'_> {
@@ -96,22 +98,23 @@ impl Resolver<'_> {
         };
 
         // Registry packs are independent downloads: resolved in parallel, a bounded number at a
-        // time, each thread with its own client (its cache connection is not shared). Git nodes
-        // stay sequential: two of them may share a mirror.
+        // time, sharing one client (one cache connection). Git nodes stay sequential: two of them
+        // may share a mirror.
         const PARALLEL_FETCHES: usize = 4;
         let (registry_nodes, other_nodes): (Vec<_>, Vec<_>) = config
             .nodes
             .iter()
             .partition(|(_, spec)| spec.source == Some(crate::manifest::NodeSource::Registry));
-        let resolve_one = |id: &String, spec: &crate::manifest::NodeSpec, client: &std::cell::OnceCell<_>| {
-            let registry = || -> Result<&crate::registry::RegistryClient> {
-                if client.get().is_none() {
-                    let c = crate::registry::workspace_client(self.ws, self.offline)
-                        .map_err(|r| ResolveError::Other(r.into()))?;
-                    let _ = client.set(c);
-                }
-                Ok(client.get().expect("set above"))
-            };
+        let client = std::sync::OnceLock::new();
+        let registry = || -> Result<&crate::registry::RegistryClient> {
+            if client.get().is_none() {
+                let c = crate::registry::workspace_client(self.ws, self.offline, self.transfers.clone())
+                    .map_err(|r| ResolveError::Other(r.into()))?;
+                let _ = client.set(c);
+            }
+            Ok(client.get().expect("set above"))
+        };
+        let resolve_one = |id: &String, spec: &crate::manifest::NodeSpec| {
             let prior = previous.and_then(|l| l.nodes.get(id));
             nodes::resolve_node(
                 id,
@@ -126,16 +129,18 @@ impl Resolver<'_> {
             .map(|node| (id.clone(), node))
         };
         let mut locked_nodes = BTreeMap::new();
-        let sequential_client = std::cell::OnceCell::new();
         for (id, spec) in other_nodes {
-            let (id, node) = resolve_one(id, spec, &sequential_client)?;
+            let (id, node) = resolve_one(id, spec)?;
             locked_nodes.insert(id, node);
+        }
+        if !registry_nodes.is_empty() {
+            registry()?; // opened once, before the threads share it
         }
         for chunk in registry_nodes.chunks(PARALLEL_FETCHES) {
             let results: Vec<Result<(String, crate::manifest::LockedNode)>> = std::thread::scope(|s| {
                 let handles: Vec<_> = chunk
                     .iter()
-                    .map(|(id, spec)| s.spawn(|| resolve_one(id, spec, &std::cell::OnceCell::new())))
+                    .map(|(id, spec)| s.spawn(|| resolve_one(id, spec)))
                     .collect();
                 handles
                     .into_iter()

@@ -404,7 +404,12 @@ pub fn download(
             // The server ignored the range (or answered another one): the whole body follows.
             restart(&mut part, &part_path, &mut hasher, &mut offset)?;
         }
-        match copy_body(resp, &mut part, &mut hasher, &mut offset) {
+        let label = crate::progress::transfer_label(url);
+        let copied = copy_body(resp, &mut part, &mut hasher, &mut offset, &|done, total| {
+            reporter.transfer(&label, done, total)
+        });
+        reporter.transfer_end(&label);
+        match copied {
             Ok(()) => break,
             Err(CopyError::Write(e)) => return Err(StoreError::io(&part_path)(e)),
             Err(CopyError::Read { error, progressed }) => {
@@ -472,9 +477,16 @@ enum CopyError {
     Write(std::io::Error),
 }
 
-fn copy_body(mut resp: Response, part: &mut File, hasher: &mut Sha256, offset: &mut u64) -> Result<(), CopyError> {
+fn copy_body(
+    mut resp: Response,
+    part: &mut File,
+    hasher: &mut Sha256,
+    offset: &mut u64,
+    progress: &dyn Fn(u64, Option<u64>),
+) -> Result<(), CopyError> {
     let mut buf = vec![0u8; 256 * 1024];
     let start = *offset;
+    let total = resp.content_length().map(|len| len + start);
     loop {
         let n = match resp.read(&mut buf) {
             Ok(0) => return Ok(()),
@@ -490,6 +502,7 @@ fn copy_body(mut resp: Response, part: &mut File, hasher: &mut Sha256, offset: &
         part.write_all(&buf[..n]).map_err(CopyError::Write)?;
         hasher.update(&buf[..n]);
         *offset += n as u64;
+        progress(*offset, total);
     }
 }
 

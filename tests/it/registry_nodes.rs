@@ -163,3 +163,37 @@ fn an_escaping_archive_is_refused_and_the_manifest_is_restored() {
     assert_eq!(tree(&env), before);
     assert!(!Path::new(&t.path("escaped.txt")).exists());
 }
+
+#[test]
+fn several_packs_resolve_at_once_into_a_fresh_cache() {
+    let t = TestContext::new();
+    let env = t.create_env("demo");
+    let mut snapshot = SnapshotFixture::new(&t.path("snapshot"));
+    let ids: Vec<String> = (0..6).map(|i| format!("pack-{i}")).collect();
+    for id in &ids {
+        let init = format!("NODE_CLASS_MAPPINGS = {{'{id}': object}}\n");
+        snapshot.add_pack(
+            id,
+            id,
+            1,
+            "NodeStatusActive",
+            vec![FixtureVersion::active(
+                "1.0.0",
+                "node.zip",
+                zip_archive(&[("__init__.py", init.as_bytes())]),
+            )],
+        );
+    }
+    let mirror = Mirror::start(&snapshot.save());
+    // No registry answer is cached yet: every resolver thread opens the cache at the same time.
+    assert!(!t.workspace.join(".metadata/api_cache.db").exists());
+    let mut args = vec!["node", "add"];
+    args.extend(ids.iter().map(String::as_str));
+    with_registry(&t, &mirror.url, &args).success();
+    for id in &ids {
+        assert!(
+            env.join("ComfyUI/custom_nodes").join(id).join("__init__.py").is_file(),
+            "{id}"
+        );
+    }
+}
