@@ -381,7 +381,7 @@ impl<'a> Session<'a> {
             return Ok(None);
         }
         let uv = self.uv()?;
-        Ok(apply::apply(apply::ApplyInput {
+        let outcome = apply::apply(apply::ApplyInput {
             ws: self.ws,
             env: &self.env,
             uv: &uv,
@@ -392,7 +392,39 @@ impl<'a> Session<'a> {
             message: message.to_string(),
             offline: self.offline,
             transfers: self.transfers.clone(),
-        })?)
+        });
+        self.log_apply(
+            &planned.plan,
+            outcome.as_ref().ok().and_then(Option::as_ref),
+            outcome.as_ref().err(),
+        );
+        Ok(outcome?)
+    }
+
+    /// Appends what an apply did (or why it failed) to `logs/<env>.log`: the record support and
+    /// CI artifacts want, kept outside the environment. A log that cannot be written is no
+    /// reason to fail an apply that worked.
+    fn log_apply(&self, plan: &Plan, generation: Option<&Generation>, error: Option<&apply::ApplyError>) {
+        use std::io::Write;
+        let mut text = format!("{}  ", crate::clock::human(crate::clock::now_secs()));
+        match (generation, error) {
+            (Some(g), _) => text.push_str(&format!("generation {}: {}\n", g.number, g.summary)),
+            (None, Some(e)) => text.push_str(&format!("apply failed, nothing changed: {e}\n")),
+            (None, None) => text.push_str("no changes\n"),
+        }
+        for action in &plan.actions {
+            text.push_str(&format!("    {} {}\n", action.kind().symbol(), action.describe()));
+        }
+        let dir = self.ws.root().join("logs");
+        let _ = std::fs::create_dir_all(&dir);
+        if let Ok(mut file) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join(format!("{}.log", self.env.name)))
+        {
+            let _ = file.write_all(text.as_bytes());
+            let _ = file.sync_data();
+        }
     }
 
     /// The desired-state files as they are now, to put back if a command fails half-way
