@@ -203,6 +203,13 @@ pub fn status(g: &Globals, json: bool) -> Result<ExitStatus> {
                 NodeState::Modified { files } => drift.push(format!("node {id}: {} file(s) modified", files.len())),
             }
         }
+        for (key, state) in &p.observed.models {
+            match state {
+                NodeState::Intact => {}
+                NodeState::Missing => drift.push(format!("model {key} is missing from ComfyUI/models/")),
+                NodeState::Modified { .. } => drift.push(format!("model {key} was changed or relinked by hand")),
+            }
+        }
         for name in &p.observed.untracked {
             drift.push(format!("custom_nodes/{name} is not managed by comfydock"));
         }

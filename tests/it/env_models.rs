@@ -48,6 +48,13 @@ fn links_are_created_switched_and_removed_by_plan_and_apply() {
     assert!(!link.symlink_metadata().unwrap().file_type().is_symlink());
     assert_eq!(fs::read(&link).unwrap(), fs::read(&file).unwrap());
     t.run(&["plan", "--link-mode", "copy", "--detailed-exitcode"]).success();
+    fs::remove_file(&link).unwrap();
+    t.run(&["status"])
+        .success()
+        .stdout_has("drift: model mini is missing from ComfyUI/models/");
+    t.run(&["apply", "--yes", "--link-mode", "copy"])
+        .success()
+        .stdout_has("~ model mini");
 
     // Removing the declaration removes the entry in ComfyUI, never the model file.
     t.run(&["model", "remove", "mini", "--no-apply"]).success();
