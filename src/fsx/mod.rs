@@ -56,8 +56,10 @@ fn parent_of(path: &Path) -> PathBuf {
     }
 }
 
-/// Copies a tree, keeping symlinks as symlinks and file modes. Used where a reflink or hardlink
-/// would let a node pack's run-time writes reach the shared store.
+/// Copies a tree, keeping symlinks as symlinks and file modes. Files are reflinked where the
+/// filesystem can (btrfs, XFS, APFS: instant, no extra space, and still an independent file a
+/// node pack may write to), copied elsewhere; never hardlinked, which would let a pack's
+/// run-time writes reach the shared store.
 pub fn copy_tree(from: &Path, to: &Path) -> io::Result<()> {
     fs::create_dir_all(to)?;
     for entry in walkdir::WalkDir::new(from).min_depth(1) {
@@ -70,7 +72,9 @@ pub fn copy_tree(from: &Path, to: &Path) -> io::Result<()> {
         } else if ft.is_symlink() {
             std::os::unix::fs::symlink(fs::read_link(entry.path())?, &dest)?;
         } else {
-            fs::copy(entry.path(), &dest)?;
+            reflink_copy::reflink_or_copy(entry.path(), &dest)?;
+            // A reflink does not carry the mode everywhere; the executable bit is content here.
+            fs::set_permissions(&dest, entry.metadata().map_err(io::Error::other)?.permissions())?;
         }
     }
     Ok(())
@@ -92,6 +96,29 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("a.toml")]);
+    }
+
+    #[test]
+    fn copy_tree_keeps_modes_and_links_and_makes_independent_files() {
+        use std::os::unix::fs::PermissionsExt;
+        let src = tempfile::tempdir().unwrap();
+        fs::create_dir_all(src.path().join("bin")).unwrap();
+        fs::write(src.path().join("bin/run.sh"), "#!/bin/sh\n").unwrap();
+        fs::set_permissions(src.path().join("bin/run.sh"), fs::Permissions::from_mode(0o755)).unwrap();
+        std::os::unix::fs::symlink("bin/run.sh", src.path().join("run")).unwrap();
+        let dst = tempfile::tempdir().unwrap();
+        let out = dst.path().join("copy");
+        copy_tree(src.path(), &out).unwrap();
+        assert_eq!(
+            fs::metadata(out.join("bin/run.sh")).unwrap().permissions().mode() & 0o777,
+            0o755
+        );
+        assert_eq!(fs::read_link(out.join("run")).unwrap(), Path::new("bin/run.sh"));
+        fs::write(out.join("bin/run.sh"), "changed").unwrap();
+        assert_eq!(
+            fs::read_to_string(src.path().join("bin/run.sh")).unwrap(),
+            "#!/bin/sh\n"
+        );
     }
 
     #[test]
