@@ -1,8 +1,11 @@
 //! comfydock: declarative, reproducible ComfyUI environments.
 //!
-//! Layers, lowest first: `fsx` (durable file operations), `git`, `python` (the uv driver),
-//! `manifest` (the desired state on disk), `workspace` (where environments live and how they
-//! are made). Only `cli` prints or prompts; every other module returns values and typed errors.
+//! Layers, lowest first (docs/architecture.md has the table): `fsx`, `clock` and `progress`
+//! (durable files, time, progress reporting); `git`, `python` (the uv driver), `store`
+//! (content-addressed trees, downloads, archives, git mirrors); `manifest` (desired state on
+//! disk), `workspace`, `registry` (Comfy Registry client and mirror) and `models` (model index);
+//! then the reconcile loop: `resolve` → `observe` → `plan` → `apply`, tied together by
+//! `reconcile`. Only `cli` prints or prompts; every other module returns values and typed errors.
 
 pub mod apply;
 pub mod cli;
