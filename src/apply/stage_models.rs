@@ -107,6 +107,7 @@ fn locate_or_download(ctx: &Ctx, key: &str, model: &LockedModel) -> Result<PathB
         size: model.size,
     };
     let endpoints = sources::Endpoints::from_env();
+    let http = crate::store::Http::from_env();
     let mut failures = Vec::new();
     for source in &model.sources {
         let Some(source) = to_source(source) else {
@@ -114,21 +115,16 @@ fn locate_or_download(ctx: &Ctx, key: &str, model: &LockedModel) -> Result<PathB
             continue;
         };
         let resolved = sources::resolve(&source, &endpoints).map_err(ApplyError::model)?;
-        ctx.reporter.step(&format!(
-            "Downloading model {key} from {}",
-            models::download::redact(&resolved.url)
-        ));
         let token = resolved.token();
         let request = models::DownloadRequest {
             url: &resolved.url,
-            dest: &dest,
+            downloads_dir: &models::downloads_dir(ctx.ws),
             expected: &expected,
             token: token.as_ref(),
-            partial_dir: &models::downloads_dir(ctx.ws),
-            attempts: 3,
+            dest: Some(&dest),
+            attempts: None,
         };
-        let progress = Transfer::new(ctx.transfers.as_ref(), &resolved.url);
-        match models::download(&request, &progress) {
+        match models::download(&http, &request, ctx.transfers.as_ref()) {
             Ok(done) => {
                 models::scan::record_file(&mut index, &root, &done.path, &done.blake3, done.sha256.as_deref())
                     .map_err(ApplyError::model)?;
@@ -165,38 +161,4 @@ fn to_source(source: &ModelSource) -> Option<sources::Source> {
         },
         ModelSource::Url { url, .. } => sources::Source::Url { url: url.clone() },
     })
-}
-
-/// Forwards a model download's byte counts to the reporter's transfer bars.
-struct Transfer<'a> {
-    reporter: &'a dyn crate::progress::Reporter,
-    label: String,
-    done: std::sync::atomic::AtomicU64,
-    total: std::sync::atomic::AtomicU64,
-}
-
-impl<'a> Transfer<'a> {
-    fn new(reporter: &'a dyn crate::progress::Reporter, url: &str) -> Self {
-        Transfer {
-            reporter,
-            label: crate::progress::transfer_label(url),
-            done: Default::default(),
-            total: Default::default(),
-        }
-    }
-}
-
-impl models::ModelProgress for Transfer<'_> {
-    fn begin(&self, _files: u64, bytes: u64) {
-        self.total.store(bytes, std::sync::atomic::Ordering::Relaxed);
-    }
-    fn advance(&self, _files: u64, bytes: u64) {
-        use std::sync::atomic::Ordering::Relaxed;
-        let done = self.done.fetch_add(bytes, Relaxed) + bytes;
-        let total = self.total.load(Relaxed);
-        self.reporter.transfer(&self.label, done, (total > 0).then_some(total));
-    }
-    fn finish(&self) {
-        self.reporter.transfer_end(&self.label);
-    }
 }

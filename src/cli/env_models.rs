@@ -261,16 +261,15 @@ fn download_new(ws: &Workspace, index: &mut ModelIndex, url: &str, category: Opt
         ));
     }
     std::fs::create_dir_all(dest.parent().expect("has a parent")).map_err(|e| miette!("{e}"))?;
-    eprintln!("Downloading {}", models::download::redact(url));
     let request = models::DownloadRequest {
         url,
-        dest: &dest,
+        downloads_dir: &models::downloads_dir(ws),
         expected: &models::Expected::default(),
         token: None,
-        partial_dir: &models::downloads_dir(ws),
-        attempts: 3,
+        dest: Some(&dest),
+        attempts: None,
     };
-    let done = models::download(&request, &models::NoProgress)?;
+    let done = models::download(&crate::store::Http::from_env(), &request, &super::ui::StderrReporter)?;
     models::scan::record_file(index, &root, &done.path, &done.blake3, done.sha256.as_deref())?;
     Ok(Identified {
         blake3: done.blake3,

@@ -140,6 +140,10 @@ pub enum ModelError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Workspace(#[from] crate::workspace::WorkspaceError),
+
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Store(crate::store::StoreError),
 }
 
 impl ModelError {

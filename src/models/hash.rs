@@ -14,14 +14,7 @@ const MMAP_THRESHOLD: u64 = 1 << 20;
 /// Read size when sha256 is wanted too: large enough for blake3's parallel hashing to pay off.
 const CHUNK: usize = 16 << 20;
 
-/// Hashes of one file's content, lowercase hex.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileHashes {
-    pub blake3: String,
-    pub sha256: Option<String>,
-    /// Bytes actually read.
-    pub size: u64,
-}
+pub use crate::store::download::{FileHashes, StreamHasher};
 
 /// Hashes `path`: blake3 always, sha256 when `sha256` is set (in the same pass over the file).
 pub fn hash_file(path: &Path, sha256: bool) -> io::Result<FileHashes> {
@@ -92,36 +85,6 @@ fn read_full(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
         }
     }
     Ok(filled)
-}
-
-/// Incremental hashing of a stream (downloads): blake3 always, sha256 when asked.
-pub struct StreamHasher {
-    b3: blake3::Hasher,
-    sha: Option<Sha256>,
-}
-
-impl StreamHasher {
-    pub fn new(sha256: bool) -> Self {
-        StreamHasher {
-            b3: blake3::Hasher::new(),
-            sha: sha256.then(Sha256::new),
-        }
-    }
-
-    pub fn update(&mut self, bytes: &[u8]) {
-        self.b3.update(bytes);
-        if let Some(sha) = &mut self.sha {
-            sha.update(bytes);
-        }
-    }
-
-    pub fn finish(self) -> FileHashes {
-        FileHashes {
-            size: self.b3.count(),
-            blake3: self.b3.finalize().to_hex().to_string(),
-            sha256: self.sha.map(|s| hex::encode(s.finalize())),
-        }
-    }
 }
 
 #[cfg(test)]

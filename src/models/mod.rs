@@ -1,6 +1,7 @@
 //! Models at the workspace level: the model index (`.metadata/model_index.db`), content
 //! hashing, scanning model folders, downloads with resume and verification, and ComfyUI's
-//! `extra_model_paths.yaml`. Nothing here prints; progress goes through [`ModelProgress`].
+//! `extra_model_paths.yaml`. Nothing here prints; progress goes through [`ModelProgress`] (scans)
+//! and [`crate::progress::Reporter`] (downloads).
 
 pub mod categories;
 pub mod dirs;
@@ -24,7 +25,7 @@ use std::path::PathBuf;
 
 pub type Result<T, E = ModelError> = std::result::Result<T, E>;
 
-/// Progress of byte-heavy work (hashing, downloading). Implementations live in `cli`.
+/// Progress of hashing many files (scans). Implementations live in `cli`.
 pub trait ModelProgress: Sync {
     /// The work ahead is known: `files` to process holding `bytes`.
     fn begin(&self, _files: u64, _bytes: u64) {}

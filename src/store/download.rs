@@ -1,6 +1,17 @@
-//! HTTP for everything comfydock fetches: bounded timeouts, retries with exponential backoff and
-//! jitter on 429 (honouring `Retry-After`), 5xx and network failures, and resumable downloads
-//! into `store/downloads/` with sha256 verification.
+//! Everything comfydock fetches over HTTP goes through here: one client with bounded timeouts and
+//! one retry policy (exponential backoff with jitter on 429, 5xx and network failures, honouring
+//! `Retry-After`), and one resumable download engine, [`fetch`], used for node-pack archives and
+//! model files alike.
+//!
+//! A download's partial file lives in `store/downloads/`, named after the content it must become
+//! (or the URL when nothing is expected), and is locked while written. An interrupted transfer is
+//! resumed with `Range`, guarded by `If-Range` so that a file changed on the server restarts from
+//! zero instead of being spliced. The content is hashed while it streams (blake3, and sha256 when
+//! expected or when the file is kept by its sha256); on a size or hash mismatch the partial file is
+//! deleted and the error names both values. A verified file is either kept in `store/downloads/`
+//! as `sha256-<hex>` (archives, which later calls reuse without network) or placed at a
+//! destination that must not exist. Tokens go in an `Authorization` header marked sensitive; they
+//! are never written anywhere, and URLs in download messages are shown without query or user info.
 //!
 //! Blocking on purpose: callers that fetch in parallel use threads (each request is I/O bound and
 //! short-lived), and nothing here may run inside a tokio runtime.
@@ -9,9 +20,10 @@ use super::{Result, StoreError};
 use crate::progress::Reporter;
 use reqwest::StatusCode;
 use reqwest::blocking::{Client, Response};
+use reqwest::header::{self, HeaderMap, HeaderValue};
 use sha2::{Digest, Sha256};
 use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -97,21 +109,6 @@ impl std::fmt::Display for HttpFailure {
     }
 }
 
-impl From<HttpFailure> for StoreError {
-    fn from(f: HttpFailure) -> Self {
-        StoreError::Download {
-            reason: format!(
-                "{} (after {} attempt{})",
-                f.reason,
-                f.attempts,
-                if f.attempts == 1 { "" } else { "s" }
-            ),
-            url: f.url,
-            attempts: f.attempts,
-        }
-    }
-}
-
 /// A shared HTTP client with comfydock's retry policy. Cheap to clone.
 #[derive(Clone)]
 pub struct Http {
@@ -141,81 +138,148 @@ impl Http {
     /// GET and read the whole body, retrying 429, 5xx, network errors and timeouts (including a
     /// body that stalls). Returns the status and body of the first answer that is not retried.
     pub fn get_body(&self, url: &str, reporter: &dyn Reporter) -> Result<(u16, Vec<u8>), HttpFailure> {
-        self.with_retries(url, None, reporter, |resp| {
-            let status = resp.status().as_u16();
+        self.retry(url, None, reporter, || {
+            let mut resp = match self.send(url, HeaderMap::new()) {
+                Ok(resp) => resp,
+                Err(reason) => return Try::Failed(Failed::new(reason, None)),
+            };
+            let status = resp.status();
+            if is_retryable(status) {
+                return Try::Failed(Failed::status(&resp));
+            }
             let mut body = Vec::new();
-            let mut resp = resp;
-            resp.read_to_end(&mut body).map_err(|e| describe_io(&e, &self.config))?;
-            Ok((status, body))
+            match resp.read_to_end(&mut body) {
+                Ok(_) => Try::Done((status.as_u16(), body)),
+                Err(e) => Try::Failed(Failed::new(describe_io(&e, &self.config), Some(status.as_u16()))),
+            }
         })
     }
 
-    /// GET with an optional `Range: bytes=N-`, retrying until the server answers with something
-    /// other than 429/5xx. The body is the caller's to read.
-    pub fn get_response(
-        &self,
-        url: &str,
-        range_from: Option<u64>,
-        reporter: &dyn Reporter,
-    ) -> Result<Response, HttpFailure> {
-        self.with_retries(url, range_from, reporter, Ok)
+    /// One GET with `headers`; a failure to get an answer at all is described for people.
+    fn send(&self, url: &str, headers: HeaderMap) -> Result<Response, String> {
+        self.client
+            .get(url)
+            .headers(headers)
+            .send()
+            .map_err(|e| describe_reqwest(&e, &self.config))
     }
 
-    fn with_retries<T>(
+    /// The retry policy, in one place: runs `attempt` until it is done, waiting between failures
+    /// (the server's `Retry-After`, else backoff with jitter). Up to `retries` failures in a row
+    /// are retried; a failure that still brought new bytes resets that count and is resumed at
+    /// once, so a large download that keeps flowing is never given up on. `max_tries`, when set,
+    /// bounds the number of tries whatever happens.
+    fn retry<T>(
         &self,
-        url: &str,
-        range_from: Option<u64>,
+        shown_url: &str,
+        max_tries: Option<u32>,
         reporter: &dyn Reporter,
-        mut read: impl FnMut(Response) -> Result<T, String>,
+        mut attempt: impl FnMut() -> Try<T>,
     ) -> Result<T, HttpFailure> {
-        let total = self.config.retries + 1;
-        let mut attempt = 0;
+        let mut tries = 0;
+        let mut failures = 0;
+        let mut restarts = 0;
+        let mut last: Option<Failed> = None;
         loop {
-            attempt += 1;
-            let mut req = self.client.get(url);
-            if let Some(from) = range_from.filter(|n| *n > 0) {
-                req = req.header(reqwest::header::RANGE, format!("bytes={from}-"));
+            // One restart is normal (the file changed on the server); a server that answers every
+            // request with another range than asked for would otherwise be asked forever.
+            let restarting = restarts > self.config.retries + 1;
+            if restarting || max_tries.is_some_and(|max| tries >= max.max(1)) {
+                let last = last.unwrap_or_else(|| Failed::new("the server kept restarting the transfer".into(), None));
+                return Err(self.give_up(shown_url, tries, last.reason, last.status));
             }
-            let (reason, status, retry_after) = match req.send() {
-                Ok(resp) if is_retryable(resp.status()) => {
-                    let status = resp.status();
-                    let retry_after = parse_retry_after(resp.headers());
-                    (format!("HTTP {status}"), Some(status.as_u16()), retry_after)
+            tries += 1;
+            let failed = match attempt() {
+                Try::Done(v) => return Ok(v),
+                Try::Again => {
+                    restarts += 1;
+                    last = None;
+                    continue;
                 }
-                Ok(resp) => {
-                    let status = resp.status().as_u16();
-                    match read(resp) {
-                        Ok(v) => return Ok(v),
-                        Err(reason) => (reason, Some(status), None),
-                    }
-                }
-                Err(e) => (describe_reqwest(&e, &self.config), None, None),
+                Try::Failed(f) => f,
             };
-            let fail = |reason: String| HttpFailure {
-                url: url.to_string(),
-                attempts: attempt,
-                reason,
-                status,
+            failures = if failed.progressed_to.is_some() {
+                0
+            } else {
+                failures + 1
             };
-            if attempt >= total {
-                return Err(fail(reason));
+            let out_of_tries = failures > self.config.retries || max_tries.is_some_and(|max| tries >= max);
+            if out_of_tries {
+                return Err(self.give_up(shown_url, tries, failed.reason, failed.status));
             }
-            let wait = match retry_after {
+            if let Some(offset) = failed.progressed_to {
+                reporter.warn(&format!("{shown_url}: {}; resuming at {offset} bytes", failed.reason));
+                last = Some(failed);
+                continue;
+            }
+            let wait = match failed.retry_after {
                 Some(d) if d > self.config.max_retry_after => {
-                    return Err(fail(format!(
-                        "{reason}, and the server asks to wait {}s before retrying",
+                    let reason = format!(
+                        "{}, and the server asks to wait {}s before retrying",
+                        failed.reason,
                         d.as_secs()
-                    )));
+                    );
+                    return Err(self.give_up(shown_url, tries, reason, failed.status));
                 }
                 Some(d) => d,
-                None => backoff(&self.config, attempt),
+                None => backoff(&self.config, failures),
             };
+            let total = max_tries.unwrap_or(self.config.retries + 1);
             reporter.warn(&format!(
-                "{url}: {reason}; retrying in {:.1}s (attempt {} of {total})",
+                "{shown_url}: {}; retrying in {:.1}s (attempt {} of {total})",
+                failed.reason,
                 wait.as_secs_f64(),
-                attempt + 1
+                tries + 1
             ));
             std::thread::sleep(wait);
+            last = Some(failed);
+        }
+    }
+
+    fn give_up(&self, url: &str, attempts: u32, reason: String, status: Option<u16>) -> HttpFailure {
+        HttpFailure {
+            url: url.to_string(),
+            attempts,
+            reason,
+            status,
+        }
+    }
+}
+
+/// What one try of a request came to.
+enum Try<T> {
+    Done(T),
+    /// Not a failure: the server's answer did not continue the partial file, which was emptied;
+    /// ask again from the start.
+    Again,
+    Failed(Failed),
+}
+
+/// A try that failed in a way another try may not.
+struct Failed {
+    reason: String,
+    status: Option<u16>,
+    retry_after: Option<Duration>,
+    /// Where the partial file stands, when this try added bytes to it before failing.
+    progressed_to: Option<u64>,
+}
+
+impl Failed {
+    fn new(reason: String, status: Option<u16>) -> Self {
+        Failed {
+            reason,
+            status,
+            retry_after: None,
+            progressed_to: None,
+        }
+    }
+
+    /// A 429 or 5xx answer, with the wait the server asks for.
+    fn status(resp: &Response) -> Self {
+        let status = resp.status();
+        Failed {
+            retry_after: parse_retry_after(resp.headers()),
+            ..Failed::new(format!("HTTP {status}"), Some(status.as_u16()))
         }
     }
 }
@@ -328,7 +392,235 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
     cur.to_string()
 }
 
-/// A finished, verified download in `store/downloads/`.
+/// A bearer token. Its `Debug` output is redacted, so it cannot leak through logs.
+#[derive(Clone)]
+pub struct Token(String);
+
+impl Token {
+    pub fn new(value: impl Into<String>) -> Self {
+        Token(value.into())
+    }
+
+    /// Marked sensitive: reqwest keeps it out of its own debug output and drops it on redirects
+    /// to another host (Hugging Face redirects to a CDN that must not see it).
+    fn header(&self) -> Option<HeaderValue> {
+        let mut v = HeaderValue::from_str(&format!("Bearer {}", self.0.trim())).ok()?;
+        v.set_sensitive(true);
+        Some(v)
+    }
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Token(<redacted>)")
+    }
+}
+
+/// What the downloaded content must be. Hashes are lowercase or uppercase hex, with or without
+/// a `blake3:`/`sha256:` prefix.
+#[derive(Debug, Clone, Default)]
+pub struct Expected {
+    pub blake3: Option<String>,
+    pub sha256: Option<String>,
+    pub size: Option<u64>,
+}
+
+/// One download for [`fetch`].
+#[derive(Debug)]
+pub struct Request<'a> {
+    pub url: &'a str,
+    /// `<workspace>/store/downloads`: partial files, and the archives kept by their sha256.
+    pub downloads_dir: &'a Path,
+    pub expected: &'a Expected,
+    pub token: Option<&'a Token>,
+    /// Where the verified file goes; it must not exist. None: it stays in `downloads_dir` as
+    /// `sha256-<hex>`, where a later request expecting that sha256 finds it without network.
+    pub dest: Option<&'a Path>,
+    /// At most this many requests, whatever the retry policy says (at least one). None: the
+    /// policy of the `Http` alone.
+    pub attempts: Option<u32>,
+}
+
+/// A verified download.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    pub path: PathBuf,
+    pub size: u64,
+    pub blake3: String,
+    /// Computed when one was expected, or when the file is kept by its sha256.
+    pub sha256: Option<String>,
+    /// Bytes that were already on disk from an earlier, interrupted transfer.
+    pub resumed_from: u64,
+    /// Requests made (0: a kept archive was reused).
+    pub requests: u32,
+}
+
+/// Hashes of a file's content, lowercase hex.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileHashes {
+    pub blake3: String,
+    pub sha256: Option<String>,
+    /// Bytes actually read.
+    pub size: u64,
+}
+
+/// Incremental hashing of a stream: blake3 always, sha256 when asked.
+pub struct StreamHasher {
+    b3: blake3::Hasher,
+    sha: Option<Sha256>,
+}
+
+impl StreamHasher {
+    pub fn new(sha256: bool) -> Self {
+        StreamHasher {
+            b3: blake3::Hasher::new(),
+            sha: sha256.then(Sha256::new),
+        }
+    }
+
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.b3.update(bytes);
+        if let Some(sha) = &mut self.sha {
+            sha.update(bytes);
+        }
+    }
+
+    /// Bytes hashed so far.
+    pub fn count(&self) -> u64 {
+        self.b3.count()
+    }
+
+    pub fn finish(self) -> FileHashes {
+        FileHashes {
+            size: self.b3.count(),
+            blake3: self.b3.finalize().to_hex().to_string(),
+            sha256: self.sha.map(|s| hex::encode(s.finalize())),
+        }
+    }
+}
+
+/// Downloads `req.url`, resuming what an earlier call left, verifies it against `req.expected`,
+/// and keeps it in `store/downloads/` or places it at `req.dest`. See the module's documentation.
+pub fn fetch(http: &Http, req: &Request<'_>, reporter: &dyn Reporter) -> Result<Fetched> {
+    let shown = redact(req.url);
+    if let Some(dest) = req.dest
+        && dest.symlink_metadata().is_ok()
+    {
+        return Err(StoreError::DestinationExists {
+            path: dest.to_path_buf(),
+        });
+    }
+    let expected = Normalised::new(req.expected);
+    let dir = req.downloads_dir;
+    fs::create_dir_all(dir).map_err(StoreError::io(dir))?;
+    if req.dest.is_none()
+        && let Some(kept) = kept(dir, &expected)?
+    {
+        return Ok(kept);
+    }
+    let key = expected.key(req.url);
+    let part = dir.join(format!("{key}.part"));
+    let meta = dir.join(format!("{key}.validator"));
+    let mut file = open_locked(&part)?;
+    // Another process may have finished this very archive while we waited for the lock.
+    if req.dest.is_none()
+        && let Some(kept) = kept(dir, &expected)?
+    {
+        return Ok(kept);
+    }
+    let resumed_from = len(&file, &part)?;
+    if resumed_from > 0 {
+        reporter.step(&format!("Resuming {shown} at {resumed_from} bytes"));
+    } else {
+        reporter.step(&format!("Downloading {shown}"));
+    }
+    let want_sha256 = expected.sha256.is_some() || req.dest.is_none();
+    let label = crate::progress::transfer_label(req.url);
+    let bar = TransferBar {
+        reporter,
+        label: &label,
+    };
+    let mut hashed: Option<StreamHasher> = None;
+    let mut requests = 0;
+    let mut transfer = Transfer {
+        http,
+        req,
+        shown: &shown,
+        file: &mut file,
+        part: &part,
+        meta: &meta,
+        want_sha256,
+        hashed: &mut hashed,
+        bar: &bar,
+    };
+    let outcome = http.retry(&shown, req.attempts, reporter, || {
+        requests += 1;
+        transfer.once()
+    });
+    drop(bar);
+    match outcome {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return Err(e),
+        Err(failure) => {
+            return Err(StoreError::Download {
+                url: shown,
+                reason: format!(
+                    "{} (after {} attempt{})",
+                    failure.reason,
+                    failure.attempts,
+                    if failure.attempts == 1 { "" } else { "s" }
+                ),
+                attempts: failure.attempts,
+                received: len(&file, &part)?,
+                partial: Some(part),
+            });
+        }
+    }
+
+    let total = len(&file, &part)?;
+    let hashes = match hashed.take() {
+        Some(h) if h.count() == total => h.finish(),
+        _ => rehash(&mut file, total, want_sha256)
+            .map_err(StoreError::io(&part))?
+            .finish(),
+    };
+    if let Some((hash_type, expected, actual)) = expected.mismatch(&hashes) {
+        drop(file);
+        let _ = fs::remove_file(&part);
+        let _ = fs::remove_file(&meta);
+        return Err(StoreError::HashMismatch {
+            url: shown,
+            hash_type,
+            expected,
+            actual,
+        });
+    }
+    file.sync_all().map_err(StoreError::io(&part))?;
+    drop(file);
+    let path = match req.dest {
+        Some(dest) => {
+            place(&part, dest)?;
+            dest.to_path_buf()
+        }
+        None => {
+            let sha = hashes.sha256.as_deref().expect("computed for kept archives");
+            let path = dir.join(format!("sha256-{sha}"));
+            crate::fsx::rename_durable(&part, &path).map_err(StoreError::io(&path))?;
+            path
+        }
+    };
+    let _ = fs::remove_file(&meta);
+    Ok(Fetched {
+        path,
+        size: hashes.size,
+        blake3: hashes.blake3,
+        sha256: hashes.sha256,
+        resumed_from,
+        requests,
+    })
+}
+
+/// A finished, verified archive in `store/downloads/`.
 #[derive(Debug, Clone)]
 pub struct Downloaded {
     pub path: PathBuf,
@@ -338,8 +630,8 @@ pub struct Downloaded {
     pub resumed_from: u64,
 }
 
-/// Downloads `url` into `downloads_dir` as `sha256-<hex>`, resuming a partial download left by
-/// an earlier attempt (HTTP Range), and refuses the result when `expected_sha256` differs.
+/// Downloads `url` into `downloads_dir` as `sha256-<hex>` (node-pack archives), reusing one kept
+/// there when `expected_sha256` names it, and refuses the result when `expected_sha256` differs.
 pub fn download(
     http: &Http,
     url: &str,
@@ -347,162 +639,423 @@ pub fn download(
     expected_sha256: Option<&str>,
     reporter: &dyn Reporter,
 ) -> Result<Downloaded> {
-    fs::create_dir_all(downloads_dir).map_err(StoreError::io(downloads_dir))?;
-    let expected = expected_sha256.map(|s| s.trim().trim_start_matches("sha256:").to_ascii_lowercase());
-    if let Some(exp) = &expected {
-        let done = downloads_dir.join(format!("sha256-{exp}"));
-        if let Ok(meta) = fs::metadata(&done) {
-            // Files here are only ever renamed into place after verification.
-            return Ok(Downloaded {
-                path: done,
-                sha256: exp.clone(),
-                size: meta.len(),
-                resumed_from: meta.len(),
-            });
-        }
-    }
-    let url_key = hex::encode(&Sha256::digest(url.as_bytes())[..16]);
-    let part_path = downloads_dir.join(format!("{url_key}.part"));
-    let mut part = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .read(true)
-        .write(true)
-        .open(&part_path)
-        .map_err(StoreError::io(&part_path))?;
-    // Two processes resuming the same URL would interleave their bytes.
-    part.lock().map_err(StoreError::io(&part_path))?;
-
-    let already = part.metadata().map_err(StoreError::io(&part_path))?.len();
-    let resumed_from = already;
-    if already > 0 {
-        reporter.step(&format!("Resuming {url} at {already} bytes"));
-    } else {
-        reporter.step(&format!("Downloading {url}"));
-    }
-    let mut hasher = Sha256::new();
-    let mut offset = hash_prefix(&mut part, &part_path, &mut hasher)?;
-
-    let mut stalls = 0;
-    loop {
-        let resp = http.get_response(url, Some(offset), reporter)?;
-        let status = resp.status();
-        if status == StatusCode::RANGE_NOT_SATISFIABLE && offset > 0 {
-            // The partial file is as long as the resource or longer: start over.
-            restart(&mut part, &part_path, &mut hasher, &mut offset)?;
-            continue;
-        }
-        if !status.is_success() {
-            return Err(StoreError::Status {
-                url: url.to_string(),
-                status: status.as_u16(),
-                detail: None,
-            });
-        }
-        let partial = status == StatusCode::PARTIAL_CONTENT;
-        if offset > 0 && (!partial || content_range_start(&resp) != Some(offset)) {
-            // The server ignored the range (or answered another one): the whole body follows.
-            restart(&mut part, &part_path, &mut hasher, &mut offset)?;
-        }
-        let label = crate::progress::transfer_label(url);
-        let copied = copy_body(resp, &mut part, &mut hasher, &mut offset, &|done, total| {
-            reporter.transfer(&label, done, total)
-        });
-        reporter.transfer_end(&label);
-        match copied {
-            Ok(()) => break,
-            Err(CopyError::Write(e)) => return Err(StoreError::io(&part_path)(e)),
-            Err(CopyError::Read { error, progressed }) => {
-                stalls = if progressed { 0 } else { stalls + 1 };
-                if stalls > http.config().retries {
-                    return Err(StoreError::Download {
-                        url: url.to_string(),
-                        reason: describe_io(&error, http.config()),
-                        attempts: stalls,
-                    });
-                }
-                reporter.warn(&format!(
-                    "{url}: {}; resuming at {offset} bytes",
-                    describe_io(&error, http.config())
-                ));
-            }
-        }
-    }
-    part.sync_all().map_err(StoreError::io(&part_path))?;
-    let actual = hex::encode(hasher.finalize());
-    if let Some(exp) = &expected
-        && *exp != actual
-    {
-        drop(part);
-        let _ = fs::remove_file(&part_path);
-        return Err(StoreError::HashMismatch {
-            url: url.to_string(),
-            expected: exp.clone(),
-            actual,
-        });
-    }
-    let final_path = downloads_dir.join(format!("sha256-{actual}"));
-    crate::fsx::rename_durable(&part_path, &final_path).map_err(StoreError::io(&final_path))?;
+    let expected = Expected {
+        sha256: expected_sha256.map(str::to_string),
+        ..Expected::default()
+    };
+    let request = Request {
+        url,
+        downloads_dir,
+        expected: &expected,
+        token: None,
+        dest: None,
+        attempts: None,
+    };
+    let got = fetch(http, &request, reporter)?;
     Ok(Downloaded {
-        path: final_path,
-        sha256: actual,
-        size: offset,
-        resumed_from,
+        path: got.path,
+        sha256: got.sha256.expect("computed for kept archives"),
+        size: got.size,
+        resumed_from: got.resumed_from,
     })
 }
 
-fn hash_prefix(part: &mut File, path: &Path, hasher: &mut Sha256) -> Result<u64> {
-    part.seek(SeekFrom::Start(0)).map_err(StoreError::io(path))?;
-    let n = std::io::copy(part, hasher).map_err(StoreError::io(path))?;
-    part.seek(SeekFrom::End(0)).map_err(StoreError::io(path))?;
-    Ok(n)
+/// An archive kept by an earlier download with the expected sha256. Files named so are only
+/// ever renamed into place after verification, so they are not read again.
+fn kept(dir: &Path, expected: &Normalised) -> Result<Option<Fetched>> {
+    let Some(sha) = expected.sha256.as_ref().filter(|s| is_hex(s)) else {
+        return Ok(None);
+    };
+    let path = dir.join(format!("sha256-{sha}"));
+    let Ok(meta) = fs::metadata(&path) else {
+        return Ok(None);
+    };
+    // The blake3 is not recorded with the archive; only a caller expecting one pays for it.
+    let blake3 = match &expected.blake3 {
+        Some(_) => {
+            let mut f = File::open(&path).map_err(StoreError::io(&path))?;
+            rehash(&mut f, meta.len(), false)
+                .map_err(StoreError::io(&path))?
+                .finish()
+                .blake3
+        }
+        None => String::new(),
+    };
+    if expected.blake3.as_ref().is_some_and(|b| *b != blake3) || expected.size.is_some_and(|s| s != meta.len()) {
+        return Ok(None);
+    }
+    Ok(Some(Fetched {
+        path,
+        size: meta.len(),
+        blake3,
+        sha256: Some(sha.clone()),
+        resumed_from: meta.len(),
+        requests: 0,
+    }))
 }
 
-fn restart(part: &mut File, path: &Path, hasher: &mut Sha256, offset: &mut u64) -> Result<()> {
-    part.set_len(0).map_err(StoreError::io(path))?;
-    part.seek(SeekFrom::Start(0)).map_err(StoreError::io(path))?;
-    *hasher = Sha256::new();
-    *offset = 0;
+/// Ends the progress bar of a download however the download ends.
+struct TransferBar<'a> {
+    reporter: &'a dyn Reporter,
+    label: &'a str,
+}
+
+impl TransferBar<'_> {
+    fn at(&self, done: u64, total: Option<u64>) {
+        self.reporter.transfer(self.label, done, total);
+    }
+}
+
+impl Drop for TransferBar<'_> {
+    fn drop(&mut self) {
+        self.reporter.transfer_end(self.label);
+    }
+}
+
+/// The state one request of a download works on.
+struct Transfer<'a> {
+    http: &'a Http,
+    req: &'a Request<'a>,
+    shown: &'a str,
+    file: &'a mut File,
+    part: &'a Path,
+    meta: &'a Path,
+    want_sha256: bool,
+    /// Covers the first `count()` bytes of the partial file, when known.
+    hashed: &'a mut Option<StreamHasher>,
+    bar: &'a TransferBar<'a>,
+}
+
+impl Transfer<'_> {
+    /// One request, appending what it brings to the partial file.
+    fn once(&mut self) -> Try<Result<()>> {
+        let part = self.part;
+        let io_fatal = |e: io::Error| Try::Done(Err(StoreError::io(part)(e)));
+        let offset = match len(self.file, part) {
+            Ok(n) => n,
+            Err(e) => return Try::Done(Err(e)),
+        };
+        let mut headers = HeaderMap::new();
+        if let Some(value) = self.req.token.and_then(Token::header) {
+            headers.insert(header::AUTHORIZATION, value);
+        }
+        if offset > 0 {
+            headers.insert(
+                header::RANGE,
+                HeaderValue::from_str(&format!("bytes={offset}-")).expect("ASCII"),
+            );
+            if let Some(v) = fs::read_to_string(self.meta)
+                .ok()
+                .and_then(|v| HeaderValue::from_str(v.trim()).ok())
+            {
+                headers.insert(header::IF_RANGE, v);
+            }
+        }
+        let mut resp = match self.http.send(self.req.url, headers) {
+            Ok(resp) => resp,
+            Err(reason) => return Try::Failed(Failed::new(reason, None)),
+        };
+        let status = resp.status();
+        if is_retryable(status) {
+            return Try::Failed(Failed::status(&resp));
+        }
+        let start = match status {
+            StatusCode::PARTIAL_CONTENT => match content_range(&resp) {
+                Some((start, _)) if start == offset => offset,
+                // Another range than the one asked for: nothing to splice safely.
+                _ => return self.restart(),
+            },
+            StatusCode::OK => 0,
+            StatusCode::RANGE_NOT_SATISFIABLE if offset > 0 => {
+                // The partial file already holds everything (an earlier run stopped before moving
+                // it), or it is longer than the file now is.
+                return match content_range(&resp) {
+                    Some((_, Some(total))) if total == offset => Try::Done(Ok(())),
+                    _ => self.restart(),
+                };
+            }
+            s => {
+                return Try::Done(Err(StoreError::Status {
+                    url: self.shown.to_string(),
+                    status: s.as_u16(),
+                    detail: None,
+                }));
+            }
+        };
+        if start == 0 && offset > 0 {
+            // A whole body where a range was asked for: the server ignored the range, or the
+            // file changed and If-Range said so.
+            if let Err(e) = self.file.set_len(0) {
+                return io_fatal(e);
+            }
+            *self.hashed = None;
+        }
+        let written = match validator(&resp) {
+            Some(v) => crate::fsx::write_atomic(self.meta, v.as_bytes()),
+            // A validator from an earlier answer would describe another version of the file.
+            None if start == 0 => fs::remove_file(self.meta).or_else(|e| match e.kind() {
+                io::ErrorKind::NotFound => Ok(()),
+                _ => Err(e),
+            }),
+            None => Ok(()),
+        };
+        if let Err(e) = written {
+            return io_fatal(e);
+        }
+        if self.hashed.as_ref().map(StreamHasher::count) != Some(start) {
+            match rehash(self.file, start, self.want_sha256) {
+                Ok(h) => *self.hashed = Some(h),
+                Err(e) => return io_fatal(e),
+            }
+        }
+        let hasher = self.hashed.as_mut().expect("set above");
+        if let Err(e) = self.file.seek(SeekFrom::Start(start)) {
+            return io_fatal(e);
+        }
+        let remaining = resp.content_length();
+        let total = remaining.map(|r| r + start);
+        self.bar.at(start, total);
+        let mut buf = vec![0u8; 256 << 10];
+        let mut received = 0u64;
+        let broken = loop {
+            let n = match resp.read(&mut buf) {
+                Ok(0) => break None,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => break Some(describe_io(&e, self.http.config())),
+            };
+            if let Err(e) = self.file.write_all(&buf[..n]) {
+                return io_fatal(e);
+            }
+            hasher.update(&buf[..n]);
+            received += n as u64;
+            self.bar.at(start + received, total);
+        };
+        // What arrived stays for the next try (or the next run), so it must reach the disk.
+        if let Err(e) = self.file.sync_data() {
+            return io_fatal(e);
+        }
+        let broken = broken.or_else(|| {
+            remaining
+                .is_some_and(|r| r != received)
+                .then(|| "the connection closed before the end".to_string())
+        });
+        match broken {
+            None => Try::Done(Ok(())),
+            Some(reason) => Try::Failed(Failed {
+                progressed_to: (received > 0).then_some(start + received),
+                ..Failed::new(reason, Some(status.as_u16()))
+            }),
+        }
+    }
+
+    /// Empties the partial file for a fresh start.
+    fn restart(&mut self) -> Try<Result<()>> {
+        *self.hashed = None;
+        match self.file.set_len(0) {
+            Ok(()) => Try::Again,
+            Err(e) => Try::Done(Err(StoreError::io(self.part)(e))),
+        }
+    }
+}
+
+/// Opens the partial file and takes its lock: two processes appending to one partial file would
+/// corrupt it. The lock is waited for a while, because a child process forked elsewhere in this
+/// program briefly holds a copy of the descriptor (and of its lock) until it execs; a download
+/// of the same file by another process fails with `Busy` rather than waiting for it unseen. A
+/// partial file that another download finished (and moved away) while we waited is opened afresh.
+fn open_locked(part: &Path) -> Result<File> {
+    use std::os::unix::fs::MetadataExt;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(part)
+            .map_err(StoreError::io(part))?;
+        loop {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(_) => {
+                    return Err(StoreError::Busy {
+                        path: part.to_path_buf(),
+                    });
+                }
+            }
+        }
+        let same = match (file.metadata(), fs::metadata(part)) {
+            (Ok(a), Ok(b)) => a.ino() == b.ino() && a.dev() == b.dev(),
+            _ => false,
+        };
+        if same {
+            return Ok(file);
+        }
+    }
+}
+
+/// Hashes the first `upto` bytes of `file` (a partial file being resumed).
+fn rehash(file: &mut File, upto: u64, sha256: bool) -> io::Result<StreamHasher> {
+    let mut h = StreamHasher::new(sha256);
+    file.seek(SeekFrom::Start(0))?;
+    let mut reader = (&mut *file).take(upto);
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = reader.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    if h.count() != upto {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "partial file shorter than recorded",
+        ));
+    }
+    Ok(h)
+}
+
+/// Moves the verified file to `dest` without replacing anything there: a hard link (atomic,
+/// fails if `dest` exists) then removal of the partial; across filesystems, a synced copy.
+fn place(part: &Path, dest: &Path) -> Result<()> {
+    let parent = dest
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    fs::create_dir_all(parent).map_err(StoreError::io(parent))?;
+    let exists = || StoreError::DestinationExists {
+        path: dest.to_path_buf(),
+    };
+    match fs::hard_link(part, dest) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Err(exists()),
+        Err(_) => {
+            let mut tmp = tempfile::Builder::new()
+                .prefix(".comfydock-tmp-")
+                .tempfile_in(parent)
+                .map_err(StoreError::io(parent))?;
+            let mut src = File::open(part).map_err(StoreError::io(part))?;
+            io::copy(&mut src, tmp.as_file_mut()).map_err(StoreError::io(dest))?;
+            tmp.as_file().sync_all().map_err(StoreError::io(dest))?;
+            tmp.persist_noclobber(dest).map_err(|e| {
+                if e.error.kind() == io::ErrorKind::AlreadyExists {
+                    exists()
+                } else {
+                    StoreError::io(dest)(e.error)
+                }
+            })?;
+        }
+    }
+    crate::fsx::sync_dir(parent).map_err(StoreError::io(parent))?;
+    fs::remove_file(part).map_err(StoreError::io(part))?;
     Ok(())
 }
 
-fn content_range_start(resp: &Response) -> Option<u64> {
-    let v = resp.headers().get(reqwest::header::CONTENT_RANGE)?.to_str().ok()?;
-    let range = v.trim().strip_prefix("bytes ")?;
-    range.split('-').next()?.trim().parse().ok()
+/// `Content-Range: bytes START-END/TOTAL` (or `bytes */TOTAL`): START and TOTAL.
+fn content_range(resp: &Response) -> Option<(u64, Option<u64>)> {
+    let v = resp.headers().get(header::CONTENT_RANGE)?.to_str().ok()?;
+    let rest = v.trim().strip_prefix("bytes ")?;
+    let (range, total) = rest.split_once('/')?;
+    let total = total.trim().parse().ok();
+    let start = match range.split_once('-') {
+        Some((s, _)) => s.trim().parse().ok()?,
+        None => 0,
+    };
+    Some((start, total))
 }
 
-enum CopyError {
-    Read { error: std::io::Error, progressed: bool },
-    Write(std::io::Error),
+/// What `If-Range` can carry: a strong ETag, else Last-Modified.
+fn validator(resp: &Response) -> Option<String> {
+    let h = resp.headers();
+    if let Some(etag) = h.get(header::ETAG).and_then(|v| v.to_str().ok())
+        && !etag.starts_with("W/")
+    {
+        return Some(etag.to_string());
+    }
+    h.get(header::LAST_MODIFIED)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
 }
 
-fn copy_body(
-    mut resp: Response,
-    part: &mut File,
-    hasher: &mut Sha256,
-    offset: &mut u64,
-    progress: &dyn Fn(u64, Option<u64>),
-) -> Result<(), CopyError> {
-    let mut buf = vec![0u8; 256 * 1024];
-    let start = *offset;
-    let total = resp.content_length().map(|len| len + start);
-    loop {
-        let n = match resp.read(&mut buf) {
-            Ok(0) => return Ok(()),
-            Ok(n) => n,
-            Err(error) => {
-                let _ = part.flush();
-                return Err(CopyError::Read {
-                    error,
-                    progressed: *offset > start,
-                });
+fn len(file: &File, path: &Path) -> Result<u64> {
+    Ok(file.metadata().map_err(StoreError::io(path))?.len())
+}
+
+fn is_hex(h: &str) -> bool {
+    !h.is_empty() && h.chars().all(|c| c.is_ascii_hexdigit())
+}
+
+/// A URL fit for messages: no user info, no query (either may hold a secret).
+pub fn redact(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut u) => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            let had_query = u.query().is_some();
+            u.set_query(None);
+            u.set_fragment(None);
+            let mut s = u.to_string();
+            if had_query {
+                s.push_str("?…");
             }
+            s
+        }
+        Err(_) => url.split(['?', '#']).next().unwrap_or_default().to_string(),
+    }
+}
+
+/// Expected values in canonical form (lowercase hex, no type prefix).
+struct Normalised {
+    blake3: Option<String>,
+    sha256: Option<String>,
+    size: Option<u64>,
+}
+
+impl Normalised {
+    fn new(e: &Expected) -> Self {
+        let norm = |v: &Option<String>, prefix: &str| {
+            v.as_ref().map(|h| {
+                let h = h.trim();
+                let h = h
+                    .get(..prefix.len())
+                    .filter(|p| p.eq_ignore_ascii_case(prefix))
+                    .map_or(h, |_| &h[prefix.len()..]);
+                h.to_ascii_lowercase()
+            })
         };
-        part.write_all(&buf[..n]).map_err(CopyError::Write)?;
-        hasher.update(&buf[..n]);
-        *offset += n as u64;
-        progress(*offset, total);
+        Normalised {
+            blake3: norm(&e.blake3, "blake3:"),
+            sha256: norm(&e.sha256, "sha256:"),
+            size: e.size,
+        }
+    }
+
+    /// The partial file's name: the content it must become, else the URL it comes from.
+    fn key(&self, url: &str) -> String {
+        match (&self.blake3, &self.sha256) {
+            (Some(b), _) if is_hex(b) => format!("blake3-{b}"),
+            (_, Some(s)) if is_hex(s) => format!("sha256-{s}"),
+            _ => format!("url-{}", &blake3::hash(url.as_bytes()).to_hex()[..32]),
+        }
+    }
+
+    /// The first expected value the content does not have: (what, expected, actual).
+    fn mismatch(&self, got: &FileHashes) -> Option<(&'static str, String, String)> {
+        if let Some(size) = self.size.filter(|&s| s != got.size) {
+            Some(("size", size.to_string(), got.size.to_string()))
+        } else if let Some(b3) = self.blake3.as_ref().filter(|b3| **b3 != got.blake3) {
+            Some(("blake3", b3.clone(), got.blake3.clone()))
+        } else {
+            self.sha256
+                .as_ref()
+                .filter(|sha| Some(*sha) != got.sha256.as_ref())
+                .map(|sha| ("sha256", sha.clone(), got.sha256.clone().unwrap_or_default()))
+        }
     }
 }
 
@@ -525,5 +1078,26 @@ mod tests {
         let third = backoff(&c, 3);
         assert!(third >= c.backoff_base * 2, "{third:?}");
         assert!(backoff(&c, 30) <= c.backoff_cap);
+    }
+
+    #[test]
+    fn redacts_secrets_in_urls() {
+        assert_eq!(
+            redact("https://user:pw@civitai.com/api/download/models/1?token=s3cret"),
+            "https://civitai.com/api/download/models/1?…"
+        );
+        assert_eq!(format!("{:?}", Token::new("s3cret")), "Token(<redacted>)");
+    }
+
+    #[test]
+    fn expected_hashes_are_normalised() {
+        let n = Normalised::new(&Expected {
+            blake3: Some("BLAKE3:ABCD".into()),
+            sha256: Some("sha256:EF".into()),
+            size: None,
+        });
+        assert_eq!(n.blake3.as_deref(), Some("abcd"));
+        assert_eq!(n.sha256.as_deref(), Some("ef"));
+        assert_eq!(n.key("x"), "blake3-abcd");
     }
 }

@@ -14,6 +14,9 @@ pub enum StoreError {
         reason: String,
         /// How many tries were made before giving up.
         attempts: u32,
+        /// Bytes of the partial file kept for the next run.
+        received: u64,
+        partial: Option<PathBuf>,
     },
 
     #[error("{url} answered HTTP {status}{}", detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default())]
@@ -27,18 +30,31 @@ pub enum StoreError {
         detail: Option<String>,
     },
 
-    #[error("sha256 of {url} is {actual}, expected {expected}")]
+    #[error("{hash_type} of {url} is {actual}, expected {expected}")]
     #[diagnostic(
         code(comfydock::store::hash_mismatch),
         help(
-            "the archive is not the one that was recorded; if the publisher replaced it on purpose, re-lock to accept the new hash"
+            "the download was discarded: it is not the file that was recorded; if the publisher replaced it on purpose, re-lock to accept the new hash"
         )
     )]
     HashMismatch {
         url: String,
+        /// `size`, `blake3` or `sha256`.
+        hash_type: &'static str,
         expected: String,
         actual: String,
     },
+
+    #[error("{} already exists", path.display())]
+    #[diagnostic(code(comfydock::store::exists), help("move it away, or download to another path"))]
+    DestinationExists { path: PathBuf },
+
+    #[error("{} is in use by another comfydock process", path.display())]
+    #[diagnostic(
+        code(comfydock::store::busy),
+        help("another download of the same file is running; wait for it to finish, then run the command again")
+    )]
+    Busy { path: PathBuf },
 
     #[error("refusing to extract {}: entry `{entry}` {reason}", archive.display())]
     #[diagnostic(

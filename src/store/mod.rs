@@ -1,7 +1,7 @@
 //! Content-addressed, immutable stores shared by every environment of a workspace, and their
-//! input side: resumable downloads into `store/downloads/`, safe extraction of node-pack
-//! archives, the blake3 tree hash that names `store/nodes/<hash>/`, a pack's Python
-//! requirements, and bare git mirrors in `store/git/`.
+//! input side: HTTP and the one resumable download engine (archives and model files, through
+//! `store/downloads/`), safe extraction of node-pack archives, the blake3 tree hash that names
+//! `store/nodes/<hash>/`, a pack's Python requirements, and bare git mirrors in `store/git/`.
 
 pub mod archive;
 pub mod download;
@@ -12,7 +12,7 @@ mod requirements;
 mod treehash;
 
 pub use archive::{ArchiveFormat, Extracted, Limits, extract, pack_root};
-pub use download::{Downloaded, Http, HttpConfig, download};
+pub use download::{Downloaded, Expected, Fetched, Http, HttpConfig, Request, Token, download, fetch};
 pub use error::StoreError;
 pub use git_cache::GitCache;
 pub use nodes::NodeStore;

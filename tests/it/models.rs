@@ -4,7 +4,9 @@
 use crate::support::TestContext;
 use crate::support::http::HttpServer;
 use comfydock::models::sources::{Endpoints, Source, resolve};
-use comfydock::models::{DownloadRequest, Expected, ModelError, NoProgress, Token, download};
+use comfydock::models::{DownloadRequest, Expected, ModelError, Token, download};
+use comfydock::progress::Silent;
+use comfydock::store::{Http, HttpConfig};
 use serde_json::Value;
 use sha2::Digest;
 use std::fs;
@@ -420,12 +422,16 @@ fn dl() -> Dl {
 fn request<'a>(url: &'a str, d: &'a Dl, expected: &'a Expected, attempts: u32) -> DownloadRequest<'a> {
     DownloadRequest {
         url,
-        dest: &d.dest,
+        downloads_dir: &d.partials,
         expected,
         token: None,
-        partial_dir: &d.partials,
-        attempts,
+        dest: Some(&d.dest),
+        attempts: Some(attempts),
     }
+}
+
+fn http() -> Http {
+    Http::new(HttpConfig::default())
 }
 
 #[test]
@@ -443,7 +449,7 @@ fn download_resumes_an_interrupted_transfer() {
     let url = server.url("/m.safetensors");
 
     // One attempt: the cut transfer fails, and its bytes stay for the next run.
-    let err = download(&request(&url, &d, &expected, 1), &NoProgress).unwrap_err();
+    let err = download(&http(), &request(&url, &d, &expected, 1), &Silent).unwrap_err();
     assert!(
         matches!(err, ModelError::Interrupted { received: 300_000, .. }),
         "{err:?}"
@@ -453,7 +459,7 @@ fn download_resumes_an_interrupted_transfer() {
     assert_eq!(fs::metadata(&partial).unwrap().len(), 300_000);
 
     // The next run asks only for the rest.
-    let done = download(&request(&url, &d, &expected, 1), &NoProgress).unwrap();
+    let done = download(&http(), &request(&url, &d, &expected, 1), &Silent).unwrap();
     assert_eq!(done.resumed_from, 300_000);
     assert_eq!(done.blake3, b3(&body));
     assert_eq!(done.sha256.as_deref(), Some(sha256(&body).as_str()));
@@ -484,7 +490,7 @@ fn download_retries_within_one_call_and_restarts_when_the_file_changed() {
     let d = dl();
     let url = server.url("/f.bin");
     let none = Expected::default();
-    let done = download(&request(&url, &d, &none, 3), &NoProgress).unwrap();
+    let done = download(&http(), &request(&url, &d, &none, 3), &Silent).unwrap();
     assert_eq!(done.requests, 3);
     assert_eq!(done.blake3, b3(&old));
     assert_eq!(
@@ -496,10 +502,10 @@ fn download_retries_within_one_call_and_restarts_when_the_file_changed() {
     // server send the whole new file instead of splicing old and new bytes.
     let d = dl();
     server.cut_next("/f.bin", 100_000);
-    download(&request(&url, &d, &none, 1), &NoProgress).unwrap_err();
+    download(&http(), &request(&url, &d, &none, 1), &Silent).unwrap_err();
     let new = content(300_000, 42);
     server.serve("/f.bin", &new);
-    let done = download(&request(&url, &d, &none, 1), &NoProgress).unwrap();
+    let done = download(&http(), &request(&url, &d, &none, 1), &Silent).unwrap();
     assert_eq!(done.blake3, b3(&new));
     assert_eq!(fs::read(&d.dest).unwrap(), new);
     let last = server.log().pop().unwrap();
@@ -518,7 +524,7 @@ fn download_with_a_wrong_hash_is_refused_and_leaves_nothing() {
         ..Default::default()
     };
     let url = server.url("/m.safetensors");
-    let err = download(&request(&url, &d, &expected, 1), &NoProgress).unwrap_err();
+    let err = download(&http(), &request(&url, &d, &expected, 1), &Silent).unwrap_err();
     let msg = err.to_string();
     assert!(
         msg.contains(&wrong) && msg.contains(&b3(&body)),
@@ -530,7 +536,7 @@ fn download_with_a_wrong_hash_is_refused_and_leaves_nothing() {
     // An existing destination is never replaced.
     put(&d.dest, b"the user's file");
     let ok = Expected::default();
-    let err = download(&request(&url, &d, &ok, 1), &NoProgress).unwrap_err();
+    let err = download(&http(), &request(&url, &d, &ok, 1), &Silent).unwrap_err();
     assert!(matches!(err, ModelError::DestinationExists { .. }), "{err:?}");
     assert_eq!(fs::read(&d.dest).unwrap(), b"the user's file");
 }
@@ -557,14 +563,14 @@ fn hugging_face_source_with_token_against_a_local_endpoint() {
 
     let d = dl();
     let none = Expected::default();
-    let err = download(&request(&resolved.url, &d, &none, 2), &NoProgress).unwrap_err();
+    let err = download(&http(), &request(&resolved.url, &d, &none, 2), &Silent).unwrap_err();
     assert!(matches!(err, ModelError::HttpStatus { status: 401, .. }), "{err:?}");
     assert_eq!(server.log().len(), 1, "a refusal is not retried");
 
     let token = Token::new("hf_s3cret");
     let mut req = request(&resolved.url, &d, &none, 1);
     req.token = Some(&token);
-    download(&req, &NoProgress).unwrap();
+    download(&http(), &req, &Silent).unwrap();
     assert_eq!(fs::read(&d.dest).unwrap(), body);
     assert_eq!(server.log()[1].authorization.as_deref(), Some("Bearer hf_s3cret"));
     assert!(
