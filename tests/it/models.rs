@@ -589,6 +589,67 @@ fn hugging_face_source_with_token_against_a_local_endpoint() {
     }
 }
 
+/// Records what a download reports, for the assertions below.
+#[derive(Default)]
+struct Recorder {
+    lines: std::sync::Mutex<Vec<String>>,
+}
+
+impl comfydock::progress::Reporter for Recorder {
+    fn step(&self, message: &str) {
+        self.lines.lock().unwrap().push(message.to_string());
+    }
+    fn transfer(&self, label: &str, done: u64, total: Option<u64>) {
+        self.lines
+            .lock()
+            .unwrap()
+            .push(format!("transfer {label} {done}/{total:?}"));
+    }
+    fn transfer_end(&self, label: &str) {
+        self.lines.lock().unwrap().push(format!("end {label}"));
+    }
+}
+
+#[test]
+fn a_model_download_waits_as_long_as_retry_after_says_and_reports_its_bytes() {
+    use crate::support::registry::{Fault, FaultyServer};
+    let server = HttpServer::start();
+    let body = content(70_000, 71);
+    server.serve("/busy.safetensors", &body);
+    let busy = FaultyServer::start(Some(&server.url("")), vec![Fault::Status(503, Some("1"))]);
+    let d = dl();
+    let expected = Expected {
+        blake3: Some(b3(&body)),
+        sha256: Some(format!("sha256:{}", sha256(&body))),
+        size: Some(body.len() as u64),
+    };
+    let url = format!("{}/busy.safetensors", busy.url);
+    let mut req = request(&url, &d, &expected, 1);
+    req.attempts = None;
+    let seen = Recorder::default();
+    let start = std::time::Instant::now();
+    let done = download(&http(), &req, &seen).unwrap();
+    assert!(
+        start.elapsed() >= std::time::Duration::from_secs(1),
+        "Retry-After was not honoured"
+    );
+    assert_eq!(done.requests, 2);
+    assert_eq!(fs::read(&d.dest).unwrap(), body);
+    let lines = seen.lines.lock().unwrap().clone();
+    let label = comfydock::progress::transfer_label(&url);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("HTTP 503") && l.contains("retrying in 1.0s")),
+        "{lines:?}"
+    );
+    assert!(
+        lines.contains(&format!("transfer {label} {}/Some({})", body.len(), body.len())),
+        "{lines:?}"
+    );
+    assert_eq!(lines.last(), Some(&format!("end {label}")), "{lines:?}");
+}
+
 #[test]
 fn a_killed_scan_keeps_its_finished_batches_and_the_next_scan_completes() {
     let t = TestContext::new();
