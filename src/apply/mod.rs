@@ -101,22 +101,20 @@ impl ApplyError {
     }
 }
 
-/// Everything one apply reads.
+/// Everything one apply reads: its input (through `Deref`) and what apply itself decided.
 pub struct Ctx<'a> {
-    pub ws: &'a Workspace,
-    pub env: &'a EnvPaths,
-    pub uv: &'a Uv,
-    pub reporter: &'a dyn Reporter,
-    pub resolved: &'a Resolved,
-    pub observed: &'a Observed,
+    input: &'a ApplyInput<'a>,
     pub generation: u64,
-    /// `--offline`: registry packs come only from the store or earlier downloads.
-    pub offline: bool,
-    /// Download progress (registry packs, models).
-    pub transfers: std::sync::Arc<dyn Reporter + Send + Sync>,
     staging: PathBuf,
     /// The uv project `uv sync` reads (`.cec`).
     project_dir: PathBuf,
+}
+
+impl<'a> std::ops::Deref for Ctx<'a> {
+    type Target = ApplyInput<'a>;
+    fn deref(&self) -> &ApplyInput<'a> {
+        self.input
+    }
 }
 
 impl Ctx<'_> {
@@ -174,24 +172,17 @@ pub struct ApplyInput<'a> {
     pub plan: &'a Plan,
     /// First line of the `.cec` commit and the generation's summary.
     pub message: String,
+    /// `--offline`: registry packs come only from the store or earlier downloads.
     pub offline: bool,
+    /// Download progress (registry packs, models).
     pub transfers: std::sync::Arc<dyn Reporter + Send + Sync>,
 }
 
 /// Applies `plan`. Returns the new generation, or None when the plan was empty.
 pub fn apply(input: ApplyInput<'_>) -> Result<Option<Generation>> {
-    let ApplyInput {
-        ws,
-        env,
-        uv,
-        reporter,
-        resolved,
-        observed,
-        plan,
-        message,
-        offline,
-        transfers,
-    } = input;
+    let (env, reporter, resolved, observed, plan) =
+        (input.env, input.reporter, input.resolved, input.observed, input.plan);
+    let message = input.message.clone();
     if plan.is_empty() {
         return Ok(None);
     }
@@ -200,15 +191,8 @@ pub fn apply(input: ApplyInput<'_>) -> Result<Option<Generation>> {
     let _ = std::fs::remove_dir_all(&staging);
     std::fs::create_dir_all(&staging)?;
     let ctx = Ctx {
-        ws,
-        env,
-        uv,
-        reporter,
-        resolved,
-        observed,
+        input: &input,
         generation,
-        offline,
-        transfers,
         staging,
         project_dir: env.cec.clone(),
     };
