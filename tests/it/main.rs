@@ -13,3 +13,4 @@ mod reconcile;
 mod registry;
 mod registry_nodes;
 mod schemas;
+mod snapshots_plan;
