@@ -260,14 +260,13 @@ impl<'a> Session<'a> {
 
     /// Writes `comfydock.lock` and `uv.lock` into `.cec` (each atomically), and the manifest
     /// when resolution completed it.
+    /// A file whose bytes are already these is left alone (no rewrite, no new mtime).
     pub fn write_lock(&self, resolved: &Resolved) -> Result<()> {
-        if let Some(text) = &resolved.pyproject
-            && std::fs::read(self.env.pyproject()).ok().as_deref() != Some(text.as_bytes())
-        {
-            crate::fsx::write_atomic(&self.env.pyproject(), text.as_bytes())?;
+        if let Some(text) = &resolved.pyproject {
+            write_if_changed(&self.env.pyproject(), text.as_bytes())?;
         }
-        crate::fsx::write_atomic(&self.env.cec.join("uv.lock"), &resolved.uv_lock)?;
-        crate::fsx::write_atomic(&self.env.cec.join(LOCK_FILE), resolved.lock.render().as_bytes())?;
+        write_if_changed(&self.env.cec.join("uv.lock"), &resolved.uv_lock)?;
+        write_if_changed(&self.env.cec.join(LOCK_FILE), resolved.lock.render().as_bytes())?;
         Ok(())
     }
 
@@ -372,11 +371,7 @@ impl<'a> Session<'a> {
 
     /// Applies a plan made from `resolved`, writing the lock first when it was newly resolved.
     pub fn apply(&mut self, resolved: &Resolved, planned: &Planned, message: &str) -> Result<Option<Generation>> {
-        if self.lock_on_disk()?.as_ref() != Some(&resolved.lock)
-            || self.uv_lock_on_disk().as_deref() != Some(&resolved.uv_lock[..])
-        {
-            self.write_lock(resolved)?;
-        }
+        self.write_lock(resolved)?;
         if planned.plan.is_empty() {
             return Ok(None);
         }
@@ -469,6 +464,13 @@ impl<'a> Session<'a> {
         }
         Ok((target.clone(), resolved))
     }
+}
+
+fn write_if_changed(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    if std::fs::read(path).ok().as_deref() == Some(bytes) {
+        return Ok(());
+    }
+    crate::fsx::write_atomic(path, bytes)
 }
 
 fn source_kind(source: &crate::manifest::ModelSource) -> &'static str {
