@@ -83,7 +83,7 @@ fn snapshot(g: &Globals, a: &SnapshotArgs) -> Result<ExitStatus> {
         if s.versions == 1 { "" } else { "s" },
         s.archives_downloaded,
         if s.archives_downloaded == 1 { "" } else { "s" },
-        human_bytes(s.bytes_downloaded),
+        crate::plan::human_size(s.bytes_downloaded),
         s.archives_reused
     );
     eprintln!("Serve it with: comfydock registry serve --snapshot {}", a.out.display());
@@ -200,19 +200,4 @@ fn latest_versions(client: &RegistryClient, nodes: &[Node]) -> Result<Vec<Option
         .into_iter()
         .map(|m| m.into_inner().unwrap_or_else(|p| p.into_inner()).unwrap_or(Ok(None)))
         .collect()
-}
-
-fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u < UNITS.len() - 1 {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
 }

@@ -58,10 +58,7 @@ pub fn downloads_dir(ws: &Workspace) -> PathBuf {
     ws.store_dir().join("downloads")
 }
 
-/// Seconds since the Unix epoch.
+/// Seconds since the Unix epoch, as the index stores them.
 pub(crate) fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    crate::clock::now_secs() as i64
 }
