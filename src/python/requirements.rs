@@ -232,6 +232,31 @@ mod tests {
     }
 
     #[test]
+    fn a_requirements_file_wins_and_its_rejected_lines_keep_their_numbers() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("requirements.txt"), "numpy\n# c\n-e ./x\n").unwrap();
+        std::fs::write(
+            dir.path().join("pyproject.toml"),
+            "[project]\nname='p'\ndependencies=['torch']\n",
+        )
+        .unwrap();
+        let r = node_requirements(dir.path()).unwrap();
+        assert_eq!(r.file, Some("requirements.txt"));
+        assert_eq!(r.requirements.accepted, vec!["numpy"]);
+        assert_eq!(r.requirements.rejected[0].line, 3);
+    }
+
+    #[test]
+    fn no_file_declares_nothing_and_a_broken_pyproject_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(node_requirements(dir.path()).unwrap(), NodeRequirements::default());
+        std::fs::write(dir.path().join("pyproject.toml"), "[project\n").unwrap();
+        let r = node_requirements(dir.path()).unwrap();
+        assert!(r.requirements.accepted.is_empty());
+        assert_eq!(r.requirements.rejected.len(), 1, "{r:?}");
+    }
+
+    #[test]
     fn joins_continuation_lines() {
         let r = parse_requirements("numpy \\\n  >=1.0\n");
         assert_eq!(r.accepted, vec!["numpy   >=1.0"]);

@@ -5,7 +5,7 @@
 
 use super::resolve::ResolvedVersion;
 use super::{RegistryClient, RegistryError, Result};
-use crate::store::{self, Downloaded, Limits, PackRequirements, StoreError};
+use crate::store::{self, Downloaded, Limits, StoreError};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone)]
@@ -17,7 +17,6 @@ pub struct FetchedPack {
     pub tree_hash: String,
     /// `store/nodes/<tree_hash>`: the pack's files, ready to be materialised.
     pub path: PathBuf,
-    pub requirements: PackRequirements,
     /// The store already held this tree; nothing new was written.
     pub already_in_store: bool,
 }
@@ -80,13 +79,11 @@ pub fn fetch_and_extract(
             }
         }
     }
-    let requirements = store::read_pack_requirements(&dest)?;
     Ok(FetchedPack {
         archive,
         download_url,
         tree_hash,
         path: dest,
-        requirements,
         already_in_store,
     })
 }

@@ -95,13 +95,6 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
-
-    #[error("{}: {reason}", path.display())]
-    #[diagnostic(
-        code(comfydock::store::invalid_pyproject),
-        help("the pack's pyproject.toml must be valid TOML with [project].dependencies as a list of strings")
-    )]
-    InvalidPyproject { path: PathBuf, reason: String },
 }
 
 impl StoreError {

@@ -1,14 +1,13 @@
 //! Content-addressed, immutable stores shared by every environment of a workspace, and their
 //! input side: HTTP and the one resumable download engine (archives and model files, through
 //! `store/downloads/`), safe extraction of node-pack archives, the blake3 tree hash that names
-//! `store/nodes/<hash>/`, a pack's Python requirements, and bare git mirrors in `store/git/`.
+//! `store/nodes/<hash>/`, and bare git mirrors in `store/git/`.
 
 pub mod archive;
 pub mod download;
 mod error;
 pub mod git_cache;
 pub mod nodes;
-mod requirements;
 mod treehash;
 
 pub use archive::{ArchiveFormat, Extracted, Limits, extract, pack_root};
@@ -16,7 +15,6 @@ pub use download::{Downloaded, Expected, Fetched, Http, HttpConfig, Request, Tok
 pub use error::StoreError;
 pub use git_cache::GitCache;
 pub use nodes::NodeStore;
-pub use requirements::{PackRequirements, RequirementsSource, read_pack_requirements};
 pub use treehash::tree_hash;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

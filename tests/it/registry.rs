@@ -6,6 +6,7 @@ use crate::support::registry::{
     Fault, FaultyServer, FixtureVersion, Mirror, SnapshotFixture, escaping_zip, impact_1_10_zip, run_with,
     standard_snapshot, zip_archive,
 };
+use comfydock::python::node_requirements;
 use comfydock::registry::{ClientOptions, RegistryClient, RegistryError, VersionSpec, fetch_and_extract};
 use comfydock::store::{self, StoreError};
 use sha2::{Digest, Sha256};
@@ -297,8 +298,9 @@ fn fetch_and_extract_stores_the_tree_by_hash_and_reads_requirements() {
     let got = fetch_and_extract(&c, &store_dir, &zip, None).unwrap();
     assert_eq!(got.path, store_dir.join("nodes").join(&got.tree_hash));
     assert!(got.path.join("nodes/detailer.py").is_file());
+    // The extracted pack is what resolution reads its requirements from.
     assert_eq!(
-        got.requirements.requirements.accepted,
+        node_requirements(&got.path).unwrap().requirements.accepted,
         ["numpy>=1.0", "segment-anything"]
     );
     assert_eq!(got.archive.sha256, hex::encode(Sha256::digest(impact_1_10_zip())));
@@ -311,7 +313,7 @@ fn fetch_and_extract_stores_the_tree_by_hash_and_reads_requirements() {
     let tgz = c.resolve("example-text", &VersionSpec::Latest).unwrap();
     let text = fetch_and_extract(&c, &store_dir, &tgz, None).unwrap();
     assert!(text.path.join("__init__.py").is_file());
-    assert_eq!(text.requirements.requirements.accepted, ["piexif"]);
+    assert_eq!(node_requirements(&text.path).unwrap().requirements.accepted, ["piexif"]);
     // No staging leftovers.
     let leftovers: Vec<_> = std::fs::read_dir(&store_dir)
         .unwrap()
