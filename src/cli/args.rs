@@ -57,10 +57,10 @@ pub enum Command {
     Node(NodeCommand),
     /// The environment's own Python requirements (beside ComfyUI's and the node packs')
     #[command(subcommand)]
-    Py(super::python::PyCommand),
+    Py(PyCommand),
     /// Constraints on Python package versions ([tool.uv] constraint-dependencies)
     #[command(subcommand)]
-    Constraint(super::python::ConstraintCommand),
+    Constraint(ConstraintCommand),
     /// Resolve the manifest into .cec/comfydock.lock (and uv.lock)
     Lock {
         /// Only check that the lock is current: exit 1 when it is stale, change nothing
@@ -220,6 +220,61 @@ pub enum NodeCommand {
         no_apply: bool,
     },
     /// The node packs of the environment and their state
+    List {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PyCommand {
+    /// Add (or replace) requirements, e.g. `comfydock py add "numpy<2" rich`; torch,
+    /// torchvision and torchaudio set the environment's torch pin for every backend
+    Add {
+        /// PEP 508 requirements
+        #[arg(required = true, value_name = "REQ")]
+        requirements: Vec<String>,
+        /// Only edit the manifest; `plan` and `apply` do the rest
+        #[arg(long)]
+        no_apply: bool,
+    },
+    /// Remove a requirement added with `py add`
+    Remove {
+        /// The package name
+        name: String,
+        /// Only edit the manifest
+        #[arg(long)]
+        no_apply: bool,
+    },
+    /// Every declared requirement, where it comes from, and the version locked
+    List {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConstraintCommand {
+    /// Add (or replace) constraints, e.g. `comfydock constraint add "numpy<2"`
+    Add {
+        /// PEP 508 requirements used as constraints
+        #[arg(required = true, value_name = "REQ")]
+        constraints: Vec<String>,
+        /// Only edit the manifest
+        #[arg(long)]
+        no_apply: bool,
+    },
+    /// Remove the constraint on a package
+    Remove {
+        /// The package name
+        name: String,
+        /// Only edit the manifest
+        #[arg(long)]
+        no_apply: bool,
+    },
+    /// The constraints of the environment
     List {
         /// Print JSON
         #[arg(long)]

@@ -1,6 +1,7 @@
 //! `py add/remove/list` and `constraint add/remove/list`: the environment's own Python
 //! requirements (dependency group `environment`) and `[tool.uv] constraint-dependencies`.
 
+use super::args::{ConstraintCommand, PyCommand};
 use super::edit::edit_and_apply;
 use super::reconcile::report_recovery;
 use super::{ExitStatus, Globals};
@@ -8,63 +9,7 @@ use crate::manifest::Manifest;
 use crate::python::conflict::ENVIRONMENT_GROUP;
 use crate::python::{is_torch_family, parse_requirements, requirement_name};
 use crate::resolve::Update;
-use clap::Subcommand;
 use miette::{Result, miette};
-
-#[derive(Debug, Subcommand)]
-pub enum PyCommand {
-    /// Add (or replace) requirements, e.g. `comfydock py add "numpy<2" rich`; torch,
-    /// torchvision and torchaudio set the environment's torch pin for every backend
-    Add {
-        /// PEP 508 requirements
-        #[arg(required = true, value_name = "REQ")]
-        requirements: Vec<String>,
-        /// Only edit the manifest; `plan` and `apply` do the rest
-        #[arg(long)]
-        no_apply: bool,
-    },
-    /// Remove a requirement added with `py add`
-    Remove {
-        /// The package name
-        name: String,
-        /// Only edit the manifest
-        #[arg(long)]
-        no_apply: bool,
-    },
-    /// Every declared requirement, where it comes from, and the version locked
-    List {
-        /// Print JSON
-        #[arg(long)]
-        json: bool,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum ConstraintCommand {
-    /// Add (or replace) constraints, e.g. `comfydock constraint add "numpy<2"`
-    Add {
-        /// PEP 508 requirements used as constraints
-        #[arg(required = true, value_name = "REQ")]
-        constraints: Vec<String>,
-        /// Only edit the manifest
-        #[arg(long)]
-        no_apply: bool,
-    },
-    /// Remove the constraint on a package
-    Remove {
-        /// The package name
-        name: String,
-        /// Only edit the manifest
-        #[arg(long)]
-        no_apply: bool,
-    },
-    /// The constraints of the environment
-    List {
-        /// Print JSON
-        #[arg(long)]
-        json: bool,
-    },
-}
 
 pub fn py(g: &Globals, cmd: &PyCommand) -> Result<ExitStatus> {
     match cmd {
