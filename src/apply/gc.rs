@@ -64,7 +64,7 @@ pub fn gc(ws: &Workspace, env: &EnvPaths, keep: usize) -> std::io::Result<GcRepo
             }
         }
         if let Ok(Some(lock)) = Lock::load(&other.cec.join(LOCK_FILE)) {
-            used.extend(lock.nodes.into_values().filter_map(|n| n.tree));
+            used.extend(lock.nodes.values().filter_map(|n| n.tree()).map(ToString::to_string));
         }
         used.extend(
             Installed::load(&other.state)?
@@ -75,33 +75,31 @@ pub fn gc(ws: &Workspace, env: &EnvPaths, keep: usize) -> std::io::Result<GcRepo
     }
     let store = NodeStore::new(&ws.store_dir());
     for tree in store.entries()? {
-        if !used.contains(&tree) {
-            remove(
-                &store.path(&tree),
-                &format!("store entry {}", &tree[..tree.len().min(19)]),
-                &mut report,
-            )?;
+        if !used.contains(&tree.to_string()) {
+            report.freed_bytes += tree_size(&store.path(&tree));
+            store.remove(&tree)?;
+            report.removed.push(format!("store entry blake3:{}", tree.short()));
         }
     }
-    // Scratch folders of interrupted store writes.
-    if let Ok(read) = std::fs::read_dir(store.dir()) {
-        for entry in read.flatten() {
-            if entry.file_name().to_string_lossy().starts_with(".tmp-") {
-                remove(&entry.path(), "interrupted store write", &mut report)?;
-            }
-        }
+    // Scratch folders of interrupted store writes; never those of a process still running.
+    for path in store.abandoned_scratch() {
+        remove(&path, "interrupted store write", &mut report)?;
     }
     Ok(report)
 }
 
-fn remove(path: &Path, what: &str, report: &mut GcReport) -> std::io::Result<()> {
-    let size: u64 = walkdir::WalkDir::new(path)
+fn tree_size(path: &Path) -> u64 {
+    walkdir::WalkDir::new(path)
         .into_iter()
         .filter_map(Result::ok)
         .filter_map(|e| e.path().symlink_metadata().ok())
         .filter(|m| m.is_file())
         .map(|m| m.len())
-        .sum();
+        .sum()
+}
+
+fn remove(path: &Path, what: &str, report: &mut GcReport) -> std::io::Result<()> {
+    let size = tree_size(path);
     std::fs::remove_dir_all(path)?;
     report.freed_bytes += size;
     report.removed.push(what.to_string());

@@ -78,6 +78,18 @@ impl Step {
         }
     }
 
+    /// The step in words, with its paths, for messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Step::Rename { from, to } => format!("move {} -> {}", from.display(), to.display()),
+            Step::Symlink { link, target } => format!("link {} -> {}", link.display(), target.display()),
+            Step::Unlink { link, .. } => format!("unlink {}", link.display()),
+            Step::Checkout { repo, to, .. } => format!("checkout {} in {}", to, repo.display()),
+            Step::SwitchVenv { link, to, .. } => format!("switch {} -> {to}", link.display()),
+            Step::WriteFile { path, .. } => format!("write {}", path.display()),
+        }
+    }
+
     /// Returns the disk to how it was before `run`, whether `run` finished, half-ran or never ran.
     pub fn undo(&self) -> io::Result<()> {
         match self {
@@ -160,6 +172,13 @@ impl Journal {
         self.append(&Record::Committed)
     }
 
+    /// Ends a switch whose undo left failures: the journal stays, renamed, for a person to read.
+    pub fn keep_as_failed(self, generation: u64) -> io::Result<()> {
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        fs::rename(&self.path, dir.join(format!("journal.failed-{generation}.jsonl")))?;
+        crate::fsx::sync_dir(dir)
+    }
+
     pub fn finish(self) -> io::Result<()> {
         fs::remove_file(&self.path)?;
         crate::fsx::sync_dir(self.path.parent().unwrap_or(Path::new(".")))
@@ -170,8 +189,17 @@ impl Journal {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Recovery {
     Nothing,
-    RolledBack { generation: u64, steps: usize },
-    Completed { generation: u64 },
+    /// The interrupted switch was undone. `failures` are the steps that could not be undone,
+    /// each with its path and error: the rest were undone all the same, and the journal is kept
+    /// as `journal.failed-<generation>.jsonl` for a person to read, not left to block commands.
+    RolledBack {
+        generation: u64,
+        steps: usize,
+        failures: Vec<String>,
+    },
+    Completed {
+        generation: u64,
+    },
 }
 
 /// Finishes or undoes an interrupted switch. Safe to run any number of times.
@@ -206,26 +234,37 @@ pub fn recover(state_dir: &Path) -> io::Result<Recovery> {
     let outcome = if committed {
         Recovery::Completed { generation }
     } else {
-        undo_started(&steps, &started)?;
+        let failures = undo_started(&steps, &started);
         remove_all(&discard);
         Recovery::RolledBack {
             generation,
             steps: started.len(),
+            failures,
         }
     };
     remove_all(&cleanup);
-    fs::remove_file(&path)?;
+    match &outcome {
+        Recovery::RolledBack { failures, .. } if !failures.is_empty() => {
+            fs::rename(&path, state_dir.join(format!("journal.failed-{generation}.jsonl")))?
+        }
+        _ => fs::remove_file(&path)?,
+    }
     crate::fsx::sync_dir(state_dir)?;
     Ok(outcome)
 }
 
-pub fn undo_started(steps: &[Step], started: &[usize]) -> io::Result<()> {
+/// Undoes the started steps in reverse. A step that cannot be undone does not stop the others:
+/// each failure is returned as one line naming the step and its error.
+pub fn undo_started(steps: &[Step], started: &[usize]) -> Vec<String> {
+    let mut failures = Vec::new();
     for &i in started.iter().rev() {
-        if let Some(step) = steps.get(i) {
-            step.undo()?;
+        if let Some(step) = steps.get(i)
+            && let Err(e) = step.undo()
+        {
+            failures.push(format!("could not undo {}: {e}", step.describe()));
         }
     }
-    Ok(())
+    failures
 }
 
 pub fn remove_all(paths: &[PathBuf]) {

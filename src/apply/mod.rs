@@ -34,6 +34,13 @@ pub enum ApplyError {
     #[diagnostic(code(comfydock::apply::not_in_lock), help("run `comfydock lock` and plan again"))]
     NotInLock { id: String },
 
+    #[error("node `{id}` is a dev node: it has no tree in the store")]
+    #[diagnostic(
+        code(comfydock::apply::dev_node_tree),
+        help("run `comfydock plan` again; the plan does not match the lock")
+    )]
+    DevNodeHasNoTree { id: crate::types::NodeId },
+
     #[error("{} exists and comfydock did not put it there", path.display())]
     #[diagnostic(
         code(comfydock::apply::model_slot_taken),
@@ -76,6 +83,21 @@ pub enum ApplyError {
     )]
     NothingToRollBack,
 
+    #[error(
+        "applying failed at step `{step}`; the steps before it were undone{}",
+        undo_note(undo_failures)
+    )]
+    #[diagnostic(
+        code(comfydock::apply::switch),
+        help("fix the cause shown below and apply again; `comfydock status` shows the environment as it is now")
+    )]
+    Switch {
+        step: String,
+        #[source]
+        source: std::io::Error,
+        undo_failures: Vec<String>,
+    },
+
     #[error(transparent)]
     #[diagnostic(transparent)]
     Git(#[from] crate::git::GitError),
@@ -91,6 +113,17 @@ pub enum ApplyError {
     #[error("file operation failed while applying")]
     #[diagnostic(code(comfydock::apply::io))]
     Io(#[from] std::io::Error),
+}
+
+fn undo_note(failures: &[String]) -> String {
+    if failures.is_empty() {
+        String::new()
+    } else {
+        format!(
+            ", except:\n  {}\n(the journal is kept in .comfydock/ as journal.failed-*.jsonl)",
+            failures.join("\n  ")
+        )
+    }
 }
 
 pub type Result<T, E = ApplyError> = std::result::Result<T, E>;
@@ -154,7 +187,7 @@ pub fn reusable_venvs(env: &EnvPaths) -> std::io::Result<BTreeMap<String, String
     let mut out = BTreeMap::new();
     for g in generations::list(&env.state)? {
         if let Some(dir) = g.venv
-            && env.root.join(&dir).join("bin").is_dir()
+            && crate::python::venv_is_whole(&env.root.join(&dir))
         {
             out.insert(crate::plan::venv_key(&g.uv_lock_hash, g.torch_backend.as_deref()), dir);
         }
@@ -233,10 +266,15 @@ pub fn apply(input: ApplyInput<'_>) -> Result<Option<Generation>> {
         pyproject: std::fs::read_to_string(env.pyproject())?,
         lock: resolved.lock.render(),
         uv_lock: String::from_utf8_lossy(&resolved.uv_lock).into_owned(),
-        uv_lock_hash: resolved.lock.python.uv_lock.clone(),
+        uv_lock_hash: resolved.lock.python.uv_lock.to_string(),
         venv: venv.clone(),
         torch_backend: installed.torch_backend.clone(),
-        trees: resolved.lock.nodes.values().filter_map(|n| n.tree.clone()).collect(),
+        trees: resolved
+            .lock
+            .nodes
+            .values()
+            .filter_map(|n| n.tree().map(ToString::to_string))
+            .collect(),
     };
 
     // Phase 2 and 3: the journaled switch, ending with the records.
@@ -270,11 +308,19 @@ pub fn apply(input: ApplyInput<'_>) -> Result<Option<Generation>> {
         journal.started(i)?;
         failpoint(&format!("switch-before-{i}"));
         if let Err(e) = step.run() {
-            journal::undo_started(&steps, &(0..=i).collect::<Vec<_>>())?;
+            let failures = journal::undo_started(&steps, &(0..=i).collect::<Vec<_>>());
             journal::remove_all(&discard);
             journal::remove_all(std::slice::from_ref(&ctx.staging));
-            journal.finish()?;
-            return Err(e.into());
+            if failures.is_empty() {
+                journal.finish()?;
+            } else {
+                journal.keep_as_failed(generation)?;
+            }
+            return Err(ApplyError::Switch {
+                step: step.describe(),
+                source: e,
+                undo_failures: failures,
+            });
         }
         failpoint(&format!("switch-after-{i}"));
     }
@@ -317,8 +363,8 @@ fn next_installed(
 ) -> Installed {
     let mut installed = observed.installed.clone();
     installed.generation = generation;
-    installed.comfyui_commit = Some(resolved.lock.comfyui.commit.clone());
-    installed.uv_lock = Some(resolved.lock.python.uv_lock.clone());
+    installed.comfyui_commit = Some(resolved.lock.comfyui.commit.to_string());
+    installed.uv_lock = Some(resolved.lock.python.uv_lock.to_string());
     if observed.comfyui_commit.is_none() {
         // A fresh checkout: what was placed in the old tree is gone with it; links are re-made.
         installed.nodes.clear();

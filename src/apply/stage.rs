@@ -2,10 +2,11 @@
 //! Produces the journal steps of the switch and the new installed record.
 
 use super::{ApplyError, Ctx, Result};
-use crate::manifest::{LockedNode, NodeSource};
+use crate::manifest::{LockedNode, NodeSource, RegistryPin};
 use crate::observe::{InstalledNode, fingerprint_tree};
 use crate::plan::Action;
 use crate::store::{GitCache, NodeStore};
+use crate::types::{Blake3, NodeId};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -57,16 +58,16 @@ pub(super) fn stage_action(ctx: &Ctx, action: &Action) -> Result<Staged> {
             });
         }
         Action::InstallNode { id, .. } | Action::UpdateNode { id, .. } => {
-            let node = lock
+            let (id, node) = lock
                 .nodes
-                .get(id)
-                .ok_or_else(|| ApplyError::NotInLock { id: id.clone() })?;
+                .get_key_value(id.as_str())
+                .ok_or_else(|| ApplyError::NotInLock { id: id.to_string() })?;
             let tree = ensure_in_store(ctx, id, node)?;
             let store = NodeStore::new(&ctx.ws.store_dir());
             let dest = ctx.staging.join("nodes").join(id);
             crate::fsx::copy_tree(&store.path(&tree), &dest)?;
             let live = env.custom_nodes().join(id);
-            let old = ctx.observed.installed.nodes.get(id);
+            let old = ctx.observed.installed.nodes.get(id.as_str());
             // Files the pack wrote at run time (not placed by comfydock) move to the new version.
             let mut carried = Vec::new();
             if let Some(old) = old.filter(|o| o.link.is_none())
@@ -81,13 +82,13 @@ pub(super) fn stage_action(ctx: &Ctx, action: &Action) -> Result<Staged> {
             staged.steps.extend(clear_slot(ctx, id, &live)?);
             staged.steps.push(Step::Rename { from: dest, to: live });
             let record = InstalledNode {
-                source: node.source,
+                source: node.source(),
                 version: Some(node.describe()),
-                tree: Some(tree),
+                tree: Some(tree.to_string()),
                 link: None,
                 files,
             };
-            staged.node = Some((id.clone(), record));
+            staged.node = Some((id.to_string(), record));
         }
         Action::LinkDevNode { id, path } => {
             let live = env.custom_nodes().join(id);
@@ -126,7 +127,10 @@ pub(super) fn stage_action(ctx: &Ctx, action: &Action) -> Result<Staged> {
             });
         }
         Action::SyncPython { reuse, backend, .. } => {
-            let target = match reuse.as_ref().filter(|dir| env.root.join(dir).join("bin").is_dir()) {
+            let target = match reuse
+                .as_ref()
+                .filter(|dir| crate::python::venv_is_whole(&env.root.join(dir)))
+            {
                 Some(dir) => dir.clone(),
                 None => {
                     let dir = format!(".venv-gen-{}", ctx.generation);
@@ -181,32 +185,32 @@ fn clear_slot(ctx: &Ctx, id: &str, live: &Path) -> Result<Vec<super::journal::St
 }
 
 /// The node's tree in the store: from the store when present (no network), else exported from
-/// the git mirror and checked against the lock.
-fn ensure_in_store(ctx: &Ctx, id: &str, node: &LockedNode) -> Result<String> {
+/// the git mirror or downloaded from the registry, and checked against the lock.
+fn ensure_in_store(ctx: &Ctx, id: &NodeId, node: &LockedNode) -> Result<Blake3> {
     let store = NodeStore::new(&ctx.ws.store_dir());
-    let expected = node
-        .tree
-        .clone()
-        .ok_or_else(|| ApplyError::NotInLock { id: id.to_string() })?;
-    if store.contains(&expected) {
-        return Ok(expected);
-    }
-    if node.source == NodeSource::Registry {
-        return fetch_registry_pack(ctx, id, node, expected);
-    }
-    let (Some(repo), Some(commit)) = (&node.repository, &node.commit) else {
-        return Err(ApplyError::NotInLock { id: id.to_string() });
+    let pin = match node {
+        LockedNode::Dev(_) => return Err(ApplyError::DevNodeHasNoTree { id: id.clone() }),
+        LockedNode::Registry(pin) => {
+            if store.contains(&pin.tree) {
+                return Ok(pin.tree.clone());
+            }
+            return fetch_registry_pack(ctx, id, pin);
+        }
+        LockedNode::Git(pin) => pin,
     };
+    if store.contains(&pin.tree) {
+        return Ok(pin.tree.clone());
+    }
     ctx.reporter.step(&format!("Fetching node {id}"));
-    let mirror = GitCache::new(&ctx.ws.store_dir()).with_commit(repo, commit)?;
+    let mirror = GitCache::new(&ctx.ws.store_dir()).with_commit(&pin.repository, &pin.commit)?;
     let scratch = store.scratch()?;
-    crate::git::export_tree(&mirror, commit, scratch.path())?;
+    crate::git::export_tree(&mirror, &pin.commit, scratch.path())?;
     let actual = store.insert(scratch)?;
-    if actual != expected {
+    if actual != pin.tree {
         return Err(crate::resolve::ResolveError::TreeMismatch {
             id: id.to_string(),
-            expected,
-            actual,
+            expected: pin.tree.to_string(),
+            actual: actual.to_string(),
         }
         .into());
     }
@@ -214,34 +218,31 @@ fn ensure_in_store(ctx: &Ctx, id: &str, node: &LockedNode) -> Result<String> {
 }
 
 /// Downloads a pinned registry pack again (its archive must have the locked sha256).
-fn fetch_registry_pack(ctx: &Ctx, id: &str, node: &LockedNode, expected: String) -> Result<String> {
+fn fetch_registry_pack(ctx: &Ctx, id: &NodeId, pin: &RegistryPin) -> Result<Blake3> {
     use crate::resolve::ResolveError;
-    let (Some(registry_id), Some(version)) = (&node.registry_id, &node.version) else {
-        return Err(ApplyError::NotInLock { id: id.to_string() });
-    };
-    ctx.reporter.step(&format!("Fetching node {id} {version}"));
+    ctx.reporter.step(&format!("Fetching node {id} {}", pin.version));
     let client = crate::registry::workspace_client(ctx.ws, ctx.offline, ctx.transfers.clone())
         .map_err(|r| ResolveError::Other(r.into()))?;
     let pinned = crate::registry::ResolvedVersion {
-        node_id: registry_id.clone(),
-        version: version.clone(),
-        download_url: node.url.clone().unwrap_or_default(),
+        node_id: pin.registry_id.to_string(),
+        version: pin.version.to_string(),
+        download_url: pin.url.clone(),
         dependencies: Vec::new(),
         deprecated: false,
         status: crate::registry::types::VersionStatus::Active,
     };
-    let fetched = crate::registry::fetch_and_extract(&client, &ctx.ws.store_dir(), &pinned, node.sha256.as_deref())
+    let sha256 = pin.sha256.to_string();
+    let fetched = crate::registry::fetch_and_extract(&client, &ctx.ws.store_dir(), &pinned, Some(&sha256))
         .map_err(ResolveError::registry)?;
-    let actual = format!("blake3:{}", fetched.tree_hash);
-    if actual != expected {
+    if fetched.tree_hash != pin.tree {
         return Err(ResolveError::TreeMismatch {
             id: id.to_string(),
-            expected,
-            actual,
+            expected: pin.tree.to_string(),
+            actual: fetched.tree_hash.to_string(),
         }
         .into());
     }
-    Ok(actual)
+    Ok(fetched.tree_hash)
 }
 
 /// Copies files under `live` that comfydock did not place (`placed`) and the new tree does not

@@ -56,7 +56,7 @@ pub(super) fn stage_link(ctx: &Ctx, key: &str, path: &str, mode: LinkMode) -> Re
     staged.model = Some((
         key.to_string(),
         InstalledModel {
-            blake3: model.blake3.clone(),
+            blake3: model.blake3.to_string(),
             path: path.to_string(),
             mode,
             target: source.display().to_string(),
@@ -89,21 +89,21 @@ pub(super) fn stage_unlink(ctx: &Ctx, key: &str, path: &str) -> Result<Staged> {
 fn locate_or_download(ctx: &Ctx, key: &str, model: &LockedModel) -> Result<PathBuf> {
     let index_path = models::index_path(ctx.ws);
     let mut index = ModelIndex::open(&index_path).map_err(ApplyError::model)?;
-    if let Some(path) = models::local_file(&index, &model.blake3) {
+    if let Some(path) = models::local_file(&index, &model.blake3.to_string()) {
         return Ok(path);
     }
     let root = ctx.ws.root().join("models");
     let dir = root.join(&model.category);
     std::fs::create_dir_all(&dir)?;
-    let hex = model.blake3.trim_start_matches("blake3:");
+    let hex = model.blake3.hex();
     // Never over a file of the user's: a different file of that name gets a hash-prefixed name.
     let mut dest = dir.join(&model.filename);
     if dest.exists() {
         dest = dir.join(format!("{}-{}", &hex[..12], model.filename));
     }
     let expected = models::Expected {
-        blake3: Some(model.blake3.clone()),
-        sha256: model.sha256.clone(),
+        blake3: Some(model.blake3.to_string()),
+        sha256: model.sha256.as_ref().map(ToString::to_string),
         size: model.size,
     };
     let endpoints = sources::Endpoints::from_env();

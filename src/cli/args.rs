@@ -77,6 +77,16 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Re-hash what the lock pins: store entries, installed node files, uv.lock, ComfyUI's
+    /// commit (and with --models, placed model files); exit 1 on any difference
+    Verify {
+        /// Also hash every placed model file (slow on large models)
+        #[arg(long)]
+        models: bool,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
     /// Generations, newest first
     Log {
         /// Print JSON
@@ -163,16 +173,16 @@ pub struct FindArgs {
 #[derive(Debug, Args)]
 pub struct CreateArgs {
     /// The environment's name (letters, digits, `-`, `_`, `.`)
-    pub name: String,
+    pub name: crate::types::EnvName,
     /// ComfyUI tag, branch or commit (default: the newest release tag)
     #[arg(long, value_name = "REF")]
-    pub comfyui: Option<String>,
+    pub comfyui: Option<crate::types::GitRef>,
     /// ComfyUI repository: a git URL, a file:// URL or a local path
     #[arg(long, value_name = "URL_OR_PATH", default_value = crate::workspace::DEFAULT_COMFYUI_REPO)]
-    pub comfyui_repo: String,
-    /// Python version for the venv (default: the Python uv finds)
+    pub comfyui_repo: crate::types::RepoUrl,
+    /// Python version for the venv, `X.Y` (default: the Python uv finds)
     #[arg(long, value_name = "VERSION")]
-    pub python: Option<String>,
+    pub python: Option<crate::types::PythonVersion>,
     /// Torch backends the lock covers, comma-separated (cpu,cu124,...); none: torch as the requirements say
     #[arg(long, value_name = "BACKENDS", default_value = "none", value_delimiter = ',', value_parser = parse_torch_backend)]
     pub torch_backend: Vec<String>,

@@ -26,7 +26,7 @@ pub(super) fn edit_and_apply(
         }
         let resolved = session.resolve(manifest, &update)?;
         let planned = session.plan(&resolved)?;
-        print!("{}", render_text(&planned.plan));
+        out!("{}", render_text(&planned.plan));
         session.apply(&resolved, &planned, message)?;
         Ok(())
     })();

@@ -7,6 +7,7 @@ use super::{ExitStatus, Globals};
 use crate::manifest::{ModelSource, ModelSpec};
 use crate::models::{self, ModelDirs, ModelIndex, categories, find};
 use crate::resolve::Update;
+use crate::types::ModelKey;
 use crate::workspace::Workspace;
 use miette::{Result, miette};
 use std::path::{Path, PathBuf};
@@ -31,17 +32,17 @@ pub fn add(
     let (ws, env) = g.env()?;
     let mut index = ModelIndex::open(&models::index_path(&ws))?;
     let found = identify(&ws, &mut index, target, category)?;
-    let key = match name {
-        Some(n) => n.to_string(),
-        None => key_from(&found.filename),
+    let key: ModelKey = match name {
+        Some(n) => super::typed(n)?,
+        None => key_from(&found.filename).ok_or_else(|| {
+            miette!(
+                code = "comfydock::model::key",
+                help = "pass --name with letters, digits, `-`, `_`, `.`",
+                "no model key can be made from `{}`",
+                found.filename
+            )
+        })?,
     };
-    crate::workspace::validate_env_name(&key).map_err(|_| {
-        miette!(
-            code = "comfydock::model::key",
-            help = "pass --name with letters, digits, `-`, `_`, `.`",
-            "`{key}` cannot be a model key"
-        )
-    })?;
     let mut sources = found.sources;
     sources.extend(extra_sources.iter().map(|url| ModelSource::Url {
         url: url.clone(),
@@ -49,10 +50,10 @@ pub fn add(
     }));
     let spec = ModelSpec {
         name: None,
-        hash: format!("blake3:{}", found.blake3),
+        hash: super::typed(&format!("blake3:{}", found.blake3))?,
         size: Some(found.size),
-        category: Some(found.category),
-        filename: Some(found.filename),
+        category: Some(super::typed(&found.category)?),
+        filename: Some(super::typed(&found.filename)?),
         sources,
     };
 
@@ -74,7 +75,7 @@ pub fn add(
         no_apply,
         &format!("Add model {key}"),
     )?;
-    eprintln!("Declared model `{key}`.");
+    errln!("Declared model `{key}`.");
     Ok(ExitStatus::Success)
 }
 
@@ -97,7 +98,7 @@ pub fn remove(g: &Globals, key: &str, no_apply: bool) -> Result<ExitStatus> {
         no_apply,
         &format!("Remove model {key}"),
     )?;
-    eprintln!("Removed model `{key}` (its file is kept).");
+    errln!("Removed model `{key}` (its file is kept).");
     Ok(ExitStatus::Success)
 }
 
@@ -109,15 +110,18 @@ pub fn list(g: &Globals, json: bool) -> Result<ExitStatus> {
     let observed = crate::observe::observe(&session.env).map_err(|e| miette!("{e}"))?;
     let mut rows = Vec::new();
     for (key, spec) in &manifest.config().models {
-        let placed = matches!(observed.models.get(key), Some(crate::observe::NodeState::Intact))
-            && observed
-                .installed
-                .models
-                .get(key)
-                .is_some_and(|m| m.blake3 == spec.hash);
+        let hash = spec.hash.to_string();
+        let placed = matches!(
+            observed.models.get(key.as_str()),
+            Some(crate::observe::NodeState::Intact)
+        ) && observed
+            .installed
+            .models
+            .get(key.as_str())
+            .is_some_and(|m| m.blake3 == hash);
         let state = if placed {
             "present"
-        } else if models::local_file(&index, &spec.hash).is_some() {
+        } else if models::local_file(&index, &hash).is_some() {
             "linkable from the index"
         } else if !spec.sources.is_empty() {
             "to download"
@@ -135,15 +139,15 @@ pub fn list(g: &Globals, json: bool) -> Result<ExitStatus> {
     }
     if json {
         let doc = serde_json::json!({ "format_version": "1", "models": rows });
-        println!("{}", serde_json::to_string_pretty(&doc).expect("serializable"));
+        outln!("{}", serde_json::to_string_pretty(&doc).expect("serializable"));
         return Ok(ExitStatus::Success);
     }
     if rows.is_empty() {
-        eprintln!("No models declared. Add one with `comfydock model add PATH|HASH|URL`.");
+        errln!("No models declared. Add one with `comfydock model add PATH|HASH|URL`.");
     }
     for r in rows {
         let size = r["size"].as_u64().map(crate::plan::human_size).unwrap_or_default();
-        println!(
+        outln!(
             "{:24} {:>10}  {:48} {}",
             r["key"].as_str().unwrap_or(""),
             size,
@@ -278,7 +282,7 @@ fn download_new(ws: &Workspace, index: &mut ModelIndex, url: &str, category: Opt
         filename,
         sources: vec![ModelSource::Url {
             url: url.to_string(),
-            sha256: done.sha256,
+            sha256: done.sha256.as_deref().and_then(|h| h.parse().ok()),
         }],
     })
 }
@@ -296,15 +300,7 @@ fn file_name(path: &Path) -> String {
 }
 
 /// `v1-5-pruned.safetensors` → `v1-5-pruned`.
-fn key_from(filename: &str) -> String {
+fn key_from(filename: &str) -> Option<ModelKey> {
     let stem = filename.rsplit_once('.').map_or(filename, |(s, _)| s);
-    stem.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
+    ModelKey::sanitize(stem)
 }

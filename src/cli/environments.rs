@@ -11,9 +11,9 @@ pub fn init(g: &Globals) -> Result<ExitStatus> {
     let root = Workspace::locate(g.workspace.as_deref());
     let (ws, created) = Workspace::init(&root)?;
     if created {
-        eprintln!("Initialized workspace at {}", ws.root().display());
+        errln!("Initialized workspace at {}", ws.root().display());
     } else {
-        eprintln!("Workspace already initialized at {}", ws.root().display());
+        errln!("Workspace already initialized at {}", ws.root().display());
     }
     Ok(ExitStatus::Success)
 }
@@ -25,14 +25,19 @@ pub fn create(g: &Globals, args: &CreateArgs) -> Result<ExitStatus> {
         comfyui_ref: args.comfyui.clone(),
         comfyui_repo: args.comfyui_repo.clone(),
         python: args.python.clone(),
-        torch_backends: args.torch_backend.iter().filter(|b| *b != "none").cloned().collect(),
+        torch_backends: args
+            .torch_backend
+            .iter()
+            .filter(|b| *b != "none")
+            .filter_map(|b| b.parse().ok())
+            .collect(),
     };
     let paths = create_environment(&ws, &opts, &StderrReporter)?;
     let make_active = args.use_it || ws.config()?.active_environment.is_none();
     if make_active {
         ws.set_active(Some(&args.name))?;
     }
-    eprintln!(
+    errln!(
         "Created environment `{}` at {}{}",
         args.name,
         paths.root.display(),
@@ -46,11 +51,11 @@ pub fn list(g: &Globals, args: &ListArgs) -> Result<ExitStatus> {
     let envs = ws.list()?;
     if args.json {
         let doc = serde_json::json!({ "format_version": "1", "environments": envs });
-        println!("{}", serde_json::to_string_pretty(&doc).expect("serializable"));
+        outln!("{}", serde_json::to_string_pretty(&doc).expect("serializable"));
         return Ok(ExitStatus::Success);
     }
     if envs.is_empty() {
-        eprintln!("No environments yet. Create one with `comfydock create NAME`.");
+        errln!("No environments yet. Create one with `comfydock create NAME`.");
     }
     let width = envs.iter().map(|e| e.name.len()).max().unwrap_or(0);
     for env in envs {
@@ -66,7 +71,7 @@ pub fn list(g: &Globals, args: &ListArgs) -> Result<ExitStatus> {
         if !env.complete {
             line.push_str(&format!("  (incomplete: `comfydock delete {}` removes it)", env.name));
         }
-        println!("{line}");
+        outln!("{line}");
     }
     Ok(ExitStatus::Success)
 }
@@ -74,7 +79,7 @@ pub fn list(g: &Globals, args: &ListArgs) -> Result<ExitStatus> {
 pub fn use_env(g: &Globals, name: &str) -> Result<ExitStatus> {
     let ws = g.workspace()?;
     ws.set_active(Some(name))?;
-    eprintln!("Active environment: {name}");
+    errln!("Active environment: {name}");
     Ok(ExitStatus::Success)
 }
 
@@ -86,10 +91,10 @@ pub fn delete(g: &Globals, name: &str, yes: bool) -> Result<ExitStatus> {
         paths.root.display()
     );
     if !confirm(&question, yes, &format!("deleting environment `{name}`"))? {
-        eprintln!("Nothing deleted.");
+        errln!("Nothing deleted.");
         return Ok(ExitStatus::Failure);
     }
     ws.delete_env(name)?;
-    eprintln!("Deleted environment `{name}`");
+    errln!("Deleted environment `{name}`");
     Ok(ExitStatus::Success)
 }

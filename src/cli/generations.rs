@@ -27,7 +27,7 @@ pub fn log(g: &Globals, json: bool) -> Result<ExitStatus> {
                 })
             })
             .collect();
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({ "format_version": "1", "generations": rows }))
                 .expect("serializable")
@@ -35,12 +35,12 @@ pub fn log(g: &Globals, json: bool) -> Result<ExitStatus> {
         return Ok(ExitStatus::Success);
     }
     if gens.is_empty() {
-        eprintln!("No generations yet.");
+        errln!("No generations yet.");
     }
     for g in gens.iter().rev() {
         let mark = if g.number == live { "*" } else { " " };
         let commit = g.cec_commit.as_deref().map(crate::plan::short).unwrap_or("-");
-        println!(
+        outln!(
             "{mark} {:>3}  {}  {commit}  {} ({} change(s))",
             g.number,
             generations::format_time(g.created),
@@ -59,7 +59,7 @@ pub fn rollback(g: &Globals, generation: Option<u64>, yes: bool) -> Result<ExitS
     let result = (|| -> Result<ExitStatus> {
         let (target, resolved) = session.restore_generation(generation)?;
         let planned = session.plan(&resolved)?;
-        print!("{}", render_text(&planned.plan));
+        out!("{}", render_text(&planned.plan));
         if !planned.plan.is_empty()
             && !confirm(
                 &format!("\nRoll back to generation {}?", target.number),
@@ -74,9 +74,10 @@ pub fn rollback(g: &Globals, generation: Option<u64>, yes: bool) -> Result<ExitS
             &planned,
             &format!("Rollback to generation {}", target.number),
         )? {
-            println!(
+            outln!(
                 "\nRolled back to generation {} (recorded as generation {}).",
-                target.number, new.number
+                target.number,
+                new.number
             );
         }
         Ok(ExitStatus::Success)
@@ -84,7 +85,7 @@ pub fn rollback(g: &Globals, generation: Option<u64>, yes: bool) -> Result<ExitS
     if !matches!(result, Ok(ExitStatus::Success)) {
         backup.restore();
         if matches!(result, Ok(ExitStatus::Failure)) {
-            eprintln!("Rollback cancelled; nothing changed.");
+            errln!("Rollback cancelled; nothing changed.");
         }
     }
     result
@@ -94,7 +95,7 @@ pub fn recover(g: &Globals) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
     let session = g.writer(&ws, env, "recover")?;
     match session.recovery {
-        crate::apply::Recovery::Nothing => eprintln!("Nothing to recover."),
+        crate::apply::Recovery::Nothing => errln!("Nothing to recover."),
         ref other => report_recovery(other),
     }
     Ok(ExitStatus::Success)
@@ -106,8 +107,8 @@ pub fn gc(g: &Globals, keep: usize) -> Result<ExitStatus> {
     report_recovery(&session.recovery);
     let report = collect::gc(&ws, &session.env, keep).map_err(|e| miette!("gc failed: {e}"))?;
     for item in &report.removed {
-        println!("removed {item}");
+        outln!("removed {item}");
     }
-    println!("Freed {:.1} MiB.", report.freed_bytes as f64 / 1_048_576.0);
+    outln!("Freed {:.1} MiB.", report.freed_bytes as f64 / 1_048_576.0);
     Ok(ExitStatus::Success)
 }

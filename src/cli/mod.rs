@@ -4,6 +4,8 @@
 //! Exit codes, stated once: 0 success, 1 error (usage errors included), 2 "changes present"
 //! (only under `plan --detailed-exitcode`).
 
+#[macro_use]
+mod printer;
 mod args;
 mod edit;
 mod env_models;
@@ -116,6 +118,7 @@ pub fn main() -> ExitCode {
         Command::Plan(a) => reconcile::plan(&globals, a),
         Command::Apply(a) => reconcile::apply(&globals, a),
         Command::Status { json } => reconcile::status(&globals, *json),
+        Command::Verify { models, json } => reconcile::verify(&globals, *models, *json),
         Command::Log { json } => generations::log(&globals, *json),
         Command::Rollback { generation, yes } => generations::rollback(&globals, *generation, *yes),
         Command::Recover => generations::recover(&globals),
@@ -126,10 +129,24 @@ pub fn main() -> ExitCode {
     match result {
         Ok(status) => status.into(),
         Err(report) => {
-            eprintln!("{report:?}");
+            errln!("{report:?}");
             ExitCode::from(1)
         }
     }
+}
+
+/// A typed value from a command-line argument, or a diagnostic that says why it is not one.
+pub(crate) fn typed<T>(value: &str) -> miette::Result<T>
+where
+    T: std::str::FromStr<Err = crate::types::InvalidValue>,
+{
+    value.parse().map_err(|e: crate::types::InvalidValue| {
+        miette::miette!(
+            code = "comfydock::invalid_value",
+            help = "nothing was changed; correct the value and run the command again",
+            "{e}"
+        )
+    })
 }
 
 /// Diagnostics wrap to the terminal's width on a terminal; in logs and pipes, lines stay whole

@@ -59,9 +59,9 @@ pub fn run(g: &Globals, cmd: &ModelCommand) -> Result<ExitStatus> {
             let backups = env.state.join("trash").join("export-paths");
             let (path, backup) = paths_yaml::export(&env.comfyui, &dirs, *force, &backups)?;
             if let Some(b) = backup {
-                eprintln!("Kept your previous file at {}", b.display());
+                errln!("Kept your previous file at {}", b.display());
             }
-            eprintln!(
+            errln!(
                 "Wrote {} ({} model folder{})",
                 path.display(),
                 dirs.len(),
@@ -81,12 +81,12 @@ fn dirs_cmd(ws: &Workspace, cmd: &ModelDirsCommand) -> Result<ExitStatus> {
         ModelDirsCommand::Add { dir } => {
             let (path, added) = dirs::add(ws, dir)?;
             if added {
-                eprintln!(
+                errln!(
                     "Added model folder {}; `comfydock model scan` indexes it",
                     path.display()
                 );
             } else {
-                eprintln!("{} is already a model folder", path.display());
+                errln!("{} is already a model folder", path.display());
             }
         }
         ModelDirsCommand::Remove { dir } => {
@@ -94,7 +94,7 @@ fn dirs_cmd(ws: &Workspace, cmd: &ModelDirsCommand) -> Result<ExitStatus> {
             let _lock = models::scan::lock_index(&index_path)?;
             let mut index = ModelIndex::open(&index_path)?;
             let (path, missing) = dirs::remove(ws, &mut index, dir)?;
-            eprintln!(
+            errln!(
                 "Removed model folder {} (its files are untouched; {missing} model{} no longer found anywhere)",
                 path.display(),
                 plural(missing)
@@ -118,7 +118,7 @@ fn dirs_cmd(ws: &Workspace, cmd: &ModelDirsCommand) -> Result<ExitStatus> {
                     if !p.is_dir() {
                         line.push_str("  (not found)");
                     }
-                    println!("{line}");
+                    outln!("{line}");
                 }
             }
         }
@@ -189,8 +189,8 @@ fn print_scan(r: &ScanReport) {
             HumanBytes(rate)
         ));
     }
-    println!("{line}");
-    println!(
+    outln!("{line}");
+    outln!(
         "  {} new, {} moved, {} unchanged, {} changed, {} duplicate{}, {} missing{}",
         r.new,
         r.moved,
@@ -213,7 +213,7 @@ fn print_models(list: &[Model], json: bool, empty: &str) -> Result<ExitStatus> {
         return Ok(ExitStatus::Success);
     }
     if list.is_empty() {
-        eprintln!("{empty}");
+        errln!("{empty}");
         return Ok(ExitStatus::Success);
     }
     let name_w = list.iter().map(|m| m.name.len()).max().unwrap_or(4).clamp(4, 48);
@@ -223,15 +223,18 @@ fn print_models(list: &[Model], json: bool, empty: &str) -> Result<ExitStatus> {
         .max()
         .unwrap_or(8)
         .max(8);
-    println!(
+    outln!(
         "{:name_w$}  {:cat_w$}  {:>10}  {:16}  PATH",
-        "NAME", "CATEGORY", "SIZE", "BLAKE3"
+        "NAME",
+        "CATEGORY",
+        "SIZE",
+        "BLAKE3"
     );
     for m in list {
         let b3 = m.hashes.get("blake3").map(|h| &h[..16.min(h.len())]).unwrap_or("-");
         let path = m.local_path.as_deref().unwrap_or("-");
         let status = if m.missing { "  (missing)" } else { "" };
-        println!(
+        outln!(
             "{:name_w$}  {:cat_w$}  {:>10}  {b3:16}  {path}{status}",
             m.name,
             m.category.as_deref().unwrap_or("-"),
@@ -242,32 +245,32 @@ fn print_models(list: &[Model], json: bool, empty: &str) -> Result<ExitStatus> {
 }
 
 fn show(m: &Model) {
-    println!("{}", m.name);
-    println!(
+    outln!("{}", m.name);
+    outln!(
         "  category:  {}",
         m.category.as_deref().unwrap_or("- (not in a category folder)")
     );
-    println!("  size:      {} ({} bytes)", HumanBytes(m.size), m.size);
+    outln!("  size:      {} ({} bytes)", HumanBytes(m.size), m.size);
     for t in find::HASH_TYPES {
         match m.hashes.get(*t) {
-            Some(h) => println!("  {:10} {t}:{h}", format!("{t}:")),
-            None => println!("  {:10} not computed (`comfydock model scan --{t}`)", format!("{t}:")),
+            Some(h) => outln!("  {:10} {t}:{h}", format!("{t}:")),
+            None => outln!("  {:10} not computed (`comfydock model scan --{t}`)", format!("{t}:")),
         }
     }
     if m.missing {
-        println!(
+        outln!(
             "  status:    missing (last seen {} at {})",
             utc(m.last_seen),
             m.local_path.as_deref().unwrap_or("?")
         );
     } else {
-        println!("  status:    present (last seen {})", utc(m.last_seen));
+        outln!("  status:    present (last seen {})", utc(m.last_seen));
     }
     for (i, p) in m.locations.iter().enumerate() {
-        println!("  {}{p}", if i == 0 { "files:     " } else { "           " });
+        outln!("  {}{p}", if i == 0 { "files:     " } else { "           " });
     }
     if m.original_name != m.name {
-        println!("  first indexed as: {}", m.original_name);
+        outln!("  first indexed as: {}", m.original_name);
     }
 }
 
@@ -277,7 +280,7 @@ fn utc(secs: i64) -> String {
 }
 
 fn print_json(v: serde_json::Value) {
-    println!("{}", serde_json::to_string_pretty(&v).expect("serializable"));
+    outln!("{}", serde_json::to_string_pretty(&v).expect("serializable"));
 }
 
 fn plural(n: usize) -> &'static str {
@@ -345,8 +348,8 @@ impl ModelProgress for Bar {
 
     fn warn(&self, message: &str) {
         match &self.bar {
-            Some(pb) if !pb.is_hidden() => pb.suspend(|| eprintln!("warning: {message}")),
-            _ => eprintln!("warning: {message}"),
+            Some(pb) if !pb.is_hidden() => pb.suspend(|| errln!("warning: {message}")),
+            _ => errln!("warning: {message}"),
         }
     }
 

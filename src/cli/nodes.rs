@@ -8,6 +8,7 @@ use crate::manifest::{NodeSource, NodeSpec};
 use crate::observe::{NodeState, observe};
 use crate::plan::render_text;
 use crate::resolve::Update;
+use crate::types::NodeId;
 use miette::{Result, miette};
 use std::path::Path;
 
@@ -46,9 +47,9 @@ fn add(g: &Globals, sources: &[String], name: Option<&str>, dev: bool, no_apply:
     let mut session = g.writer(&ws, env, "node add")?;
     report_recovery(&session.recovery);
     let mut manifest = session.manifest()?;
-    let mut ids = Vec::new();
+    let mut ids: Vec<String> = Vec::new();
     for (id, spec) in &parsed {
-        if manifest.config().nodes.contains_key(id) || ids.contains(id) {
+        if manifest.config().nodes.contains_key(id) || ids.iter().any(|i| i == id.as_str()) {
             return Err(miette!(
                 code = "comfydock::node::exists",
                 help = format!("pick another id with --name, or `comfydock node remove {id}` first"),
@@ -56,11 +57,11 @@ fn add(g: &Globals, sources: &[String], name: Option<&str>, dev: bool, no_apply:
             ));
         }
         manifest.set_node(id, spec);
-        ids.push(id.clone());
+        ids.push(id.to_string());
     }
     let message = format!("Add node {}", ids.join(", "));
     edit_and_apply(&mut session, &manifest, Update::Nodes(ids.clone()), no_apply, &message)?;
-    eprintln!(
+    errln!(
         "Added {}.",
         ids.iter().map(|i| format!("`{i}`")).collect::<Vec<_>>().join(", ")
     );
@@ -73,7 +74,7 @@ fn remove(g: &Globals, id: &str, no_apply: bool) -> Result<ExitStatus> {
     report_recovery(&session.recovery);
     let mut manifest = session.manifest()?;
     if !manifest.remove_node(id) {
-        let known: Vec<&String> = manifest.config().nodes.keys().collect();
+        let known: Vec<&str> = manifest.config().nodes.keys().map(|k| k.as_str()).collect();
         return Err(miette!(
             code = "comfydock::node::unknown",
             help = format!("nodes in the manifest: {known:?}"),
@@ -87,7 +88,7 @@ fn remove(g: &Globals, id: &str, no_apply: bool) -> Result<ExitStatus> {
         no_apply,
         &format!("Remove node {id}"),
     )?;
-    eprintln!("Removed node `{id}`.");
+    errln!("Removed node `{id}`.");
     Ok(ExitStatus::Success)
 }
 
@@ -109,8 +110,8 @@ fn update(g: &Globals, id: Option<&str>, version: Option<&str>, no_apply: bool) 
                 let mut spec = spec;
                 match spec.source.unwrap_or(NodeSource::Git) {
                     // `latest` lifts the pin: the manifest then follows the registry, the lock pins.
-                    NodeSource::Registry => spec.version = (v != "latest").then(|| v.to_string()),
-                    NodeSource::Git => spec.rev = Some(v.to_string()),
+                    NodeSource::Registry => spec.version = if v == "latest" { None } else { Some(super::typed(v)?) },
+                    NodeSource::Git => spec.rev = Some(super::typed(v)?),
                     NodeSource::Local => {
                         return Err(miette!(
                             code = "comfydock::node::dev_version",
@@ -123,12 +124,17 @@ fn update(g: &Globals, id: Option<&str>, version: Option<&str>, no_apply: bool) 
             }
             vec![id.to_string()]
         }
-        None => manifest.config().nodes.keys().cloned().collect(),
+        None => manifest.config().nodes.keys().map(ToString::to_string).collect(),
     };
     if version.is_none() {
         for id in &ids {
-            if let Some(v) = manifest.config().nodes.get(id).and_then(|s| s.version.as_ref()) {
-                eprintln!(
+            if let Some(v) = manifest
+                .config()
+                .nodes
+                .get(id.as_str())
+                .and_then(|s| s.version.as_ref())
+            {
+                errln!(
                     "note: `{id}` is pinned to {v} in the manifest; `--version V` (or `--version latest`) moves the pin"
                 );
             }
@@ -144,7 +150,7 @@ fn update(g: &Globals, id: Option<&str>, version: Option<&str>, no_apply: bool) 
         session.write_lock(&resolved)?;
         if !no_apply {
             let planned = session.plan(&resolved)?;
-            print!("{}", render_text(&planned.plan));
+            out!("{}", render_text(&planned.plan));
             session.apply(&resolved, &planned, &format!("Update {}", ids.join(", ")))?;
         }
         Ok(())
@@ -156,7 +162,7 @@ fn update(g: &Globals, id: Option<&str>, version: Option<&str>, no_apply: bool) 
 }
 
 /// `URL[@REV]` or a path; with `--dev` a folder. Returns the node id and its spec.
-fn parse_source(source: &str, name: Option<&str>, dev: bool) -> Result<(String, NodeSpec)> {
+fn parse_source(source: &str, name: Option<&str>, dev: bool) -> Result<(NodeId, NodeSpec)> {
     if dev {
         let path = std::fs::canonicalize(source).map_err(|e| {
             miette!(
@@ -172,10 +178,7 @@ fn parse_source(source: &str, name: Option<&str>, dev: bool) -> Result<(String, 
                 "{source} is not a folder"
             ));
         }
-        let id = name
-            .map(str::to_string)
-            .unwrap_or_else(|| base_name(&path.display().to_string()));
-        validate_id(&id)?;
+        let id = node_id(name, &base_name(&path.display().to_string()))?;
         let spec = NodeSpec {
             source: Some(NodeSource::Local),
             path: Some(path.display().to_string()),
@@ -197,12 +200,11 @@ fn parse_source(source: &str, name: Option<&str>, dev: bool) -> Result<(String, 
                 "`{source}` is not a registry id, a git URL or a path"
             ));
         }
-        let id = name.unwrap_or(url).to_string();
-        validate_id(&id)?;
+        let id = node_id(name, url)?;
         let spec = NodeSpec {
             source: Some(NodeSource::Registry),
-            registry_id: Some(url.to_string()),
-            version: rev.map(str::to_string),
+            registry_id: Some(super::typed(url)?),
+            version: rev.map(super::typed).transpose()?,
             ..Default::default()
         };
         return Ok((id, spec));
@@ -211,12 +213,11 @@ fn parse_source(source: &str, name: Option<&str>, dev: bool) -> Result<(String, 
         Ok(p) if !url.contains("://") => p.display().to_string(),
         _ => url.to_string(),
     };
-    let id = name.map(str::to_string).unwrap_or_else(|| base_name(url));
-    validate_id(&id)?;
+    let id = node_id(name, &base_name(url))?;
     let spec = NodeSpec {
         source: Some(NodeSource::Git),
-        repository: Some(repository),
-        rev: rev.map(str::to_string),
+        repository: Some(super::typed(&repository)?),
+        rev: rev.map(super::typed).transpose()?,
         ..Default::default()
     };
     Ok((id, spec))
@@ -240,14 +241,18 @@ fn base_name(url: &str) -> String {
         .to_string()
 }
 
-fn validate_id(id: &str) -> Result<()> {
-    crate::workspace::validate_env_name(id).map_err(|_| {
-        miette!(
-            code = "comfydock::node::invalid_id",
-            help = "pass --name with letters, digits, `-`, `_` and `.`",
-            "`{id}` cannot be a node folder name"
-        )
-    })
+/// `--name` as given, else an id made from the source's last path part.
+fn node_id(name: Option<&str>, derived: &str) -> Result<NodeId> {
+    match name {
+        Some(name) => super::typed(name),
+        None => NodeId::sanitize(derived).ok_or_else(|| {
+            miette!(
+                code = "comfydock::node::invalid_id",
+                help = "pass --name with letters, digits, `-`, `_` and `.`",
+                "no node id can be made from `{derived}`"
+            )
+        }),
+    }
 }
 
 fn list(g: &Globals, json: bool) -> Result<ExitStatus> {
@@ -259,6 +264,7 @@ fn list(g: &Globals, json: bool) -> Result<ExitStatus> {
     let mut rows = Vec::new();
     for (id, spec) in &manifest.config().nodes {
         let locked = lock.as_ref().and_then(|l| l.nodes.get(id));
+        let installed = observed.installed.nodes.get(id.as_str());
         let source = match spec.source.unwrap_or(NodeSource::Git) {
             NodeSource::Git => "git",
             NodeSource::Local => "dev",
@@ -266,14 +272,10 @@ fn list(g: &Globals, json: bool) -> Result<ExitStatus> {
         };
         let version = locked
             .map(|l| l.describe())
-            .or_else(|| spec.rev.clone())
+            .or_else(|| spec.rev.as_ref().map(ToString::to_string))
             .unwrap_or_else(|| "-".into());
-        let state = match (observed.nodes.get(id), observed.installed.nodes.get(id)) {
-            (Some(NodeState::Intact), Some(inst))
-                if locked.is_some_and(|l| l.tree == inst.tree && l.path == inst.link) =>
-            {
-                "installed"
-            }
+        let state = match (observed.nodes.get(id.as_str()), installed) {
+            (Some(NodeState::Intact), Some(inst)) if locked.is_some_and(|l| same_install(l, inst)) => "installed",
             (Some(NodeState::Intact), Some(_)) => "outdated",
             (Some(NodeState::Modified { .. }), _) => "modified",
             (Some(NodeState::Missing), _) => "missing",
@@ -282,7 +284,7 @@ fn list(g: &Globals, json: bool) -> Result<ExitStatus> {
         rows.push(serde_json::json!({ "id": id, "source": source, "version": version, "state": state }));
     }
     if json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({ "format_version": "1", "nodes": rows }))
                 .expect("serializable")
@@ -290,10 +292,10 @@ fn list(g: &Globals, json: bool) -> Result<ExitStatus> {
         return Ok(ExitStatus::Success);
     }
     if rows.is_empty() {
-        eprintln!("No node packs. Add one with `comfydock node add URL`.");
+        errln!("No node packs. Add one with `comfydock node add URL`.");
     }
     for r in rows {
-        println!(
+        outln!(
             "{:24} {:8} {:28} {}",
             r["id"].as_str().unwrap_or(""),
             r["source"].as_str().unwrap_or(""),
@@ -302,6 +304,14 @@ fn list(g: &Globals, json: bool) -> Result<ExitStatus> {
         );
     }
     Ok(ExitStatus::Success)
+}
+
+/// Whether the installed record is the locked node: same tree, or the same dev link.
+fn same_install(locked: &crate::manifest::LockedNode, inst: &crate::observe::InstalledNode) -> bool {
+    match locked {
+        crate::manifest::LockedNode::Dev(dev) => inst.link.as_deref() == Some(dev.path.as_str()),
+        other => inst.link.is_none() && inst.tree.as_deref() == other.tree().map(ToString::to_string).as_deref(),
+    }
 }
 
 #[cfg(test)]

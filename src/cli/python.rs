@@ -86,12 +86,12 @@ pub fn constraint(g: &Globals, cmd: &ConstraintCommand) -> Result<ExitStatus> {
             let constraints = session.manifest()?.constraints();
             if *json {
                 let doc = serde_json::json!({ "format_version": "1", "constraints": constraints });
-                println!("{}", serde_json::to_string_pretty(&doc).expect("serializable"));
+                outln!("{}", serde_json::to_string_pretty(&doc).expect("serializable"));
             } else if constraints.is_empty() {
-                eprintln!("No constraints. Add one with `comfydock constraint add \"numpy<2\"`.");
+                errln!("No constraints. Add one with `comfydock constraint add \"numpy<2\"`.");
             } else {
                 for c in constraints {
-                    println!("{c}");
+                    outln!("{c}");
                 }
             }
             Ok(ExitStatus::Success)
@@ -133,7 +133,7 @@ fn edit(
     let mut manifest = session.manifest()?;
     let message = change(&mut manifest)?;
     edit_and_apply(&mut session, &manifest, Update::Nothing, no_apply, &message)?;
-    eprintln!("{message}: done.");
+    errln!("{message}: done.");
     Ok(ExitStatus::Success)
 }
 
@@ -163,7 +163,7 @@ fn list(g: &Globals, json: bool) -> Result<ExitStatus> {
             push(&r, format!("torch backends ({})", backends.join(", ")));
         }
     }
-    let node_ids: Vec<String> = manifest.config().nodes.keys().cloned().collect();
+    let node_ids: Vec<String> = manifest.config().nodes.keys().map(ToString::to_string).collect();
     for (group, reqs) in manifest.dependency_groups() {
         let from = if group == ENVIRONMENT_GROUP {
             "environment".to_string()
@@ -184,11 +184,11 @@ fn list(g: &Globals, json: bool) -> Result<ExitStatus> {
             "constraints": constraints,
             "torch_backend": installed.torch_backend,
         });
-        println!("{}", serde_json::to_string_pretty(&doc).expect("serializable"));
+        outln!("{}", serde_json::to_string_pretty(&doc).expect("serializable"));
         return Ok(ExitStatus::Success);
     }
     for r in &rows {
-        println!(
+        outln!(
             "{:32} {:28} {}",
             r["requirement"].as_str().unwrap_or(""),
             r["from"].as_str().unwrap_or(""),
@@ -196,7 +196,7 @@ fn list(g: &Globals, json: bool) -> Result<ExitStatus> {
         );
     }
     for c in constraints {
-        println!("{c:32} {:28} -", "constraint");
+        outln!("{c:32} {:28} -", "constraint");
     }
     Ok(ExitStatus::Success)
 }

@@ -8,7 +8,7 @@ use crate::observe::NodeState;
 use crate::plan::{SavedPlan, SavedPlanError, render_json, render_text};
 use crate::reconcile::LockMode;
 use crate::resolve::{Freshness, Resolved, Update};
-use miette::Result;
+use miette::{IntoDiagnostic, Result};
 
 pub fn lock(g: &Globals, check: bool) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
@@ -17,15 +17,15 @@ pub fn lock(g: &Globals, check: bool) -> Result<ExitStatus> {
         let manifest = session.manifest()?;
         return Ok(match session.freshness(&manifest)? {
             Freshness::Fresh => {
-                eprintln!("The lock is up to date.");
+                errln!("The lock is up to date.");
                 ExitStatus::Success
             }
             Freshness::Missing => {
-                eprintln!("There is no lock yet; run `comfydock lock`.");
+                errln!("There is no lock yet; run `comfydock lock`.");
                 ExitStatus::Failure
             }
             Freshness::Stale(reason) => {
-                eprintln!("The lock is out of date: {reason}. Run `comfydock lock`.");
+                errln!("The lock is out of date: {reason}. Run `comfydock lock`.");
                 ExitStatus::Failure
             }
         });
@@ -35,7 +35,7 @@ pub fn lock(g: &Globals, check: bool) -> Result<ExitStatus> {
     let manifest = session.manifest()?;
     let resolved = session.resolve(&manifest, &Update::Nothing)?;
     session.write_lock(&resolved)?;
-    eprintln!(
+    errln!(
         "Locked {} node(s), ComfyUI {}.",
         resolved.lock.nodes.len(),
         crate::plan::short(&resolved.lock.comfyui.commit)
@@ -53,12 +53,12 @@ pub fn plan(g: &Globals, args: &PlanArgs) -> Result<ExitStatus> {
     let planned = session.plan(&desired.resolved)?;
     let json = render_json(&planned.plan, desired.status, &planned.fingerprint);
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&json).expect("serializable"));
+        outln!("{}", serde_json::to_string_pretty(&json).expect("serializable"));
     } else {
         if desired.status == "updated" {
-            println!("The manifest changed since the last lock; apply will update comfydock.lock.\n");
+            outln!("The manifest changed since the last lock; apply will update comfydock.lock.\n");
         }
-        print!("{}", render_text(&planned.plan));
+        out!("{}", render_text(&planned.plan));
     }
     if let Some(out) = &args.out {
         let mut saved = SavedPlan::new(
@@ -73,7 +73,7 @@ pub fn plan(g: &Globals, args: &PlanArgs) -> Result<ExitStatus> {
         saved.pyproject = desired.resolved.pyproject.clone();
         crate::fsx::write_atomic(out, saved.to_json().as_bytes())
             .map_err(|e| miette::miette!("could not write {}: {e}", out.display()))?;
-        eprintln!(
+        errln!(
             "Saved the plan to {}; `comfydock apply {}` applies exactly this plan.",
             out.display(),
             out.display()
@@ -127,9 +127,9 @@ pub fn apply(g: &Globals, args: &ApplyArgs) -> Result<ExitStatus> {
             let manifest = session.manifest()?;
             let desired = session.desired(&manifest, mode)?;
             let planned = session.plan(&desired.resolved)?;
-            print!("{}", render_text(&planned.plan));
+            out!("{}", render_text(&planned.plan));
             if !planned.plan.is_empty() && !confirm("\nApply these changes?", args.yes, "apply")? {
-                eprintln!("Apply cancelled; nothing changed.");
+                errln!("Apply cancelled; nothing changed.");
                 return Ok(ExitStatus::Failure);
             }
             (desired.resolved, planned)
@@ -147,14 +147,51 @@ pub fn apply(g: &Globals, args: &ApplyArgs) -> Result<ExitStatus> {
             .join(" ")
     );
     match session.apply(&resolved, &planned, &message)? {
-        Some(generation) => println!(
+        Some(generation) => outln!(
             "\nApply complete: generation {}. {} added, {} changed, {} destroyed.",
-            generation.number, summary.add, summary.change, summary.destroy
+            generation.number,
+            summary.add,
+            summary.change,
+            summary.destroy
         ),
-        None if args.planfile.is_some() => println!("No changes."),
+        None if args.planfile.is_some() => outln!("No changes."),
         None => {}
     }
     Ok(ExitStatus::Success)
+}
+
+pub fn verify(g: &Globals, models: bool, json: bool) -> Result<ExitStatus> {
+    let (ws, env) = g.env()?;
+    let session = g.reader(&ws, env);
+    let Some(lock) = session.lock_on_disk()? else {
+        return Err(miette::miette!(
+            code = "comfydock::verify::no_lock",
+            help = "run `comfydock lock` first",
+            "the environment has no lock to verify against"
+        ));
+    };
+    let installed = crate::observe::Installed::load(&session.env.state).into_diagnostic()?;
+    let report = crate::reconcile::verify(&ws, &session.env, &lock, &installed, models).into_diagnostic()?;
+    if json {
+        outln!("{}", serde_json::to_string_pretty(&report).into_diagnostic()?);
+    } else {
+        for p in &report.problems {
+            outln!("{}: {}", p.subject, p.detail);
+        }
+        errln!(
+            "Verified {} item(s): {}.",
+            report.checked,
+            match report.problems.len() {
+                0 => "everything matches the lock".to_string(),
+                n => format!("{n} problem(s)"),
+            }
+        );
+    }
+    Ok(if report.problems.is_empty() {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    })
 }
 
 pub fn status(g: &Globals, json: bool) -> Result<ExitStatus> {
@@ -224,25 +261,27 @@ pub fn status(g: &Globals, json: bool) -> Result<ExitStatus> {
             "pending_actions": planned.as_ref().map_or(0, |p| p.plan.actions.len()),
             "drift": drift,
         });
-        println!("{}", serde_json::to_string_pretty(&doc).expect("serializable"));
+        outln!("{}", serde_json::to_string_pretty(&doc).expect("serializable"));
         return Ok(ExitStatus::Success);
     }
-    println!("Environment: {} ({})", session.env.name, session.env.root.display());
-    println!("Generation:  {generation}");
-    println!("Lock:        {lock_text}");
+    outln!("Environment: {} ({})", session.env.name, session.env.root.display());
+    outln!("Generation:  {generation}");
+    outln!("Lock:        {lock_text}");
     match &planned {
-        Some(p) if in_sync => println!("State:       in sync"),
+        Some(p) if in_sync => outln!("State:       in sync"),
         Some(p) => {
             let s = p.plan.summary();
-            println!(
+            outln!(
                 "State:       {} to add, {} to change, {} to destroy (`comfydock plan` shows them)",
-                s.add, s.change, s.destroy
+                s.add,
+                s.change,
+                s.destroy
             )
         }
-        None => println!("State:       unknown until the environment is locked"),
+        None => outln!("State:       unknown until the environment is locked"),
     }
     for line in &drift {
-        println!("  drift: {line}");
+        outln!("  drift: {line}");
     }
     Ok(ExitStatus::Success)
 }
@@ -250,11 +289,29 @@ pub fn status(g: &Globals, json: bool) -> Result<ExitStatus> {
 pub(super) fn report_recovery(recovery: &Recovery) {
     match recovery {
         Recovery::Nothing => {}
-        Recovery::RolledBack { generation, steps } => eprintln!(
+        Recovery::RolledBack {
+            generation,
+            steps,
+            failures,
+        } if failures.is_empty() => errln!(
             "Recovered from an interrupted apply: undid {steps} step(s) of generation {generation}; the environment is as it was before."
         ),
+        Recovery::RolledBack {
+            generation, failures, ..
+        } => {
+            errln!(
+                "warning: recovered from an interrupted apply of generation {generation}, but {} step(s) could not be undone:",
+                failures.len()
+            );
+            for f in failures {
+                errln!("  {f}");
+            }
+            errln!(
+                "  (the journal is kept as .comfydock/journal.failed-{generation}.jsonl; `comfydock plan` shows what to repair)"
+            );
+        }
         Recovery::Completed { generation } => {
-            eprintln!("Recovered from an interrupted apply: generation {generation} was complete.")
+            errln!("Recovered from an interrupted apply: generation {generation} was complete.")
         }
     }
 }

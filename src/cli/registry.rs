@@ -47,7 +47,7 @@ fn serve(a: &ServeArgs) -> Result<ExitStatus> {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{url}");
         let _ = out.flush();
-        eprintln!(
+        errln!(
             "Serving {packs} node pack{} from {} at {url} (Ctrl-C stops)",
             if packs == 1 { "" } else { "s" },
             a.snapshot.display()
@@ -74,7 +74,7 @@ fn snapshot(g: &Globals, a: &SnapshotArgs) -> Result<ExitStatus> {
         all_versions: a.all_versions,
     };
     let s = build_snapshot(&client, &a.out, &request)?;
-    eprintln!(
+    errln!(
         "Snapshot at {}: {} pack{}, {} version{}; {} archive{} downloaded ({}), {} already present",
         a.out.display(),
         s.packs,
@@ -86,7 +86,7 @@ fn snapshot(g: &Globals, a: &SnapshotArgs) -> Result<ExitStatus> {
         crate::plan::human_size(s.bytes_downloaded),
         s.archives_reused
     );
-    eprintln!("Serve it with: comfydock registry serve --snapshot {}", a.out.display());
+    errln!("Serve it with: comfydock registry serve --snapshot {}", a.out.display());
     Ok(ExitStatus::Success)
 }
 
@@ -124,11 +124,11 @@ pub fn find(g: &Globals, a: &FindArgs) -> Result<ExitStatus> {
                 "repository": f.node.repository,
             })).collect::<Vec<_>>(),
         });
-        println!("{}", serde_json::to_string_pretty(&doc).expect("serializable"));
+        outln!("{}", serde_json::to_string_pretty(&doc).expect("serializable"));
         return Ok(ExitStatus::Success);
     }
     if found.is_empty() {
-        eprintln!("No node packs match `{query}` in {}.", client.base_url());
+        errln!("No node packs match `{query}` in {}.", client.base_url());
         return Ok(ExitStatus::Success);
     }
     let rows: Vec<[String; 4]> = found
@@ -154,7 +154,7 @@ pub fn find(g: &Globals, a: &FindArgs) -> Result<ExitStatus> {
         }
     }
     for row in std::iter::once(&header).chain(&rows) {
-        println!(
+        outln!(
             "{:w0$}  {:w1$}  {:w2$}  {:>w3$}",
             row[0],
             row[1],
@@ -167,7 +167,7 @@ pub fn find(g: &Globals, a: &FindArgs) -> Result<ExitStatus> {
         );
     }
     if total > found.len() as u64 {
-        eprintln!("{} of {total} matches shown; --limit N shows more.", found.len());
+        errln!("{} of {total} matches shown; --limit N shows more.", found.len());
     }
     Ok(ExitStatus::Success)
 }

@@ -31,7 +31,7 @@ fn line(text: &str) {
         Some(b) if !b.open.is_empty() => {
             let _ = b.multi.println(text);
         }
-        _ => eprintln!("{text}"),
+        _ => errln!("{text}"),
     }
 }
 
@@ -90,7 +90,7 @@ pub fn confirm(question: &str, yes: bool, action: &str) -> Result<bool, NoTermin
             action: action.to_string(),
         });
     }
-    eprint!("{question} [y/N] ");
+    err!("{question} [y/N] ");
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
     let _ = std::io::stdin().lock().read_line(&mut answer);

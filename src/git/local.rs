@@ -1,6 +1,7 @@
 //! Local repository work through libgit2.
 
 use super::{GitError, Result};
+use crate::types::GitCommit;
 use git2::{IndexAddOption, ObjectType, Oid, Repository, Signature};
 use std::path::Path;
 
@@ -15,8 +16,12 @@ fn open(path: &Path) -> Result<Repository> {
     Repository::open(path).map_err(local(path))
 }
 
+fn oid_to_commit(oid: Oid) -> GitCommit {
+    oid.to_string().parse().expect("git object ids are hex")
+}
+
 /// Resolves a tag, branch (local or `origin/`), or commit (full or abbreviated) to a commit id.
-pub fn resolve_rev(repo_path: &Path, rev: &str) -> Result<String> {
+pub fn resolve_rev(repo_path: &Path, rev: &str) -> Result<GitCommit> {
     let repo = open(repo_path)?;
     let candidates = [
         format!("refs/tags/{rev}"),
@@ -28,7 +33,7 @@ pub fn resolve_rev(repo_path: &Path, rev: &str) -> Result<String> {
         if let Ok(obj) = repo.revparse_single(spec)
             && let Ok(commit) = obj.peel(ObjectType::Commit)
         {
-            return Ok(commit.id().to_string());
+            return Ok(oid_to_commit(commit.id()));
         }
     }
     Err(GitError::RevNotFound {
@@ -50,14 +55,14 @@ pub fn checkout_detached(repo_path: &Path, commit: &str) -> Result<()> {
 }
 
 /// The commit HEAD points at, or None for a repository with no commits.
-pub fn head_commit(repo_path: &Path) -> Result<Option<String>> {
+pub fn head_commit(repo_path: &Path) -> Result<Option<GitCommit>> {
     let repo = open(repo_path)?;
     let head = match repo.head() {
         Ok(h) => h,
         Err(e) if e.code() == git2::ErrorCode::UnbornBranch => return Ok(None),
         Err(e) => return Err(local(repo_path)(e)),
     };
-    Ok(head.peel_to_commit().ok().map(|c| c.id().to_string()))
+    Ok(head.peel_to_commit().ok().map(|c| oid_to_commit(c.id())))
 }
 
 /// True when the repository has `commit` (full id).

@@ -4,12 +4,19 @@ use super::{GitError, Result};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+/// Transports a repository URL may use. `ext::` (runs a command) and `fd::` are not among them,
+/// whatever the user's git configuration allows; `COMFYDOCK_GIT_ALLOW_PROTOCOL` widens it.
+const ALLOWED_PROTOCOLS: &str = "file:git:http:https:ssh";
+
 fn run(args: &[&str], cwd: Option<&Path>) -> Result<String> {
     let mut cmd = Command::new("git");
+    let allowed = std::env::var("COMFYDOCK_GIT_ALLOW_PROTOCOL").unwrap_or_else(|_| ALLOWED_PROTOCOLS.into());
     cmd.args(args)
         .stdin(Stdio::null())
         // Never hang on a credential prompt: CI has no terminal, and a prompt is a hang.
-        .env("GIT_TERMINAL_PROMPT", "0");
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_ALLOW_PROTOCOL", allowed);
+    crate::process::die_with_parent(&mut cmd);
     if let Some(dir) = cwd {
         cmd.current_dir(dir);
     }
@@ -32,7 +39,7 @@ fn run(args: &[&str], cwd: Option<&Path>) -> Result<String> {
 /// Clones `url` (any git URL, `file://` URL or local path) into `dest`.
 pub fn clone(url: &str, dest: &Path) -> Result<()> {
     let dest = dest.to_string_lossy();
-    run(&["clone", "--quiet", "--no-checkout", url, &dest], None).map(drop)
+    run(&["clone", "--quiet", "--no-checkout", "--", url, &dest], None).map(drop)
 }
 
 /// Fetches every branch and tag of `source` (a mirror) into the clone at `repo`, so a commit
@@ -43,6 +50,7 @@ pub fn fetch_from(repo: &Path, source: &Path) -> Result<()> {
         "fetch",
         "--quiet",
         "--force",
+        "--",
         &source,
         "+refs/heads/*:refs/remotes/origin/*",
         "+refs/tags/*:refs/tags/*",
@@ -52,7 +60,7 @@ pub fn fetch_from(repo: &Path, source: &Path) -> Result<()> {
 
 /// Tags of a remote repository, with the commit each points to (peeled).
 pub fn ls_remote_tags(url: &str) -> Result<Vec<(String, String)>> {
-    let out = run(&["ls-remote", "--tags", url], None)?;
+    let out = run(&["ls-remote", "--tags", "--", url], None)?;
     let mut tags: Vec<(String, String)> = Vec::new();
     for line in out.lines() {
         let Some((oid, name)) = line.split_once('\t') else {
@@ -102,7 +110,7 @@ fn pick_newest<'a>(tags: impl Iterator<Item = &'a str>) -> Option<&'a str> {
 /// A bare mirror of `url` at `dest` (every branch and tag).
 pub fn clone_mirror(url: &str, dest: &Path) -> Result<()> {
     let dest = dest.to_string_lossy();
-    run(&["clone", "--quiet", "--mirror", url, &dest], None).map(drop)
+    run(&["clone", "--quiet", "--mirror", "--", url, &dest], None).map(drop)
 }
 
 /// Brings a mirror up to date with its remote.
@@ -113,7 +121,7 @@ pub fn fetch_mirror(mirror: &Path) -> Result<()> {
 /// Points `origin` of a clone at `url` (a ComfyUI cloned from the local mirror keeps its
 /// upstream as its remote, as if the user had cloned it).
 pub fn set_origin(repo: &Path, url: &str) -> Result<()> {
-    run(&["remote", "set-url", "origin", url], Some(repo)).map(drop)
+    run(&["remote", "set-url", "--", "origin", url], Some(repo)).map(drop)
 }
 
 #[cfg(test)]

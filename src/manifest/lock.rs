@@ -1,7 +1,11 @@
 //! `.cec/comfydock.lock`: what the manifest resolved to, pinned exactly. TOML written
 //! deterministically (sorted maps, fixed field order) so it diffs well in review.
 
-use super::{ManifestError, NodeSource};
+use super::{ComfydockConfig, ManifestError, ModelSource, NodeSource};
+use crate::types::{
+    Blake3, FileName, GitCommit, GitRef, ModelKey, NodeId, PackVersion, PythonVersion, RelPath, RepoUrl, Sha256,
+    TorchBackend,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -16,13 +20,13 @@ const HEADER: &str = "# comfydock.lock: written by `comfydock lock`; do not edit
 pub struct Lock {
     pub version: u32,
     /// blake3 of the manifest inputs this lock was resolved from: staleness is one comparison.
-    pub inputs: String,
+    pub inputs: Blake3,
     pub comfyui: LockedComfyUI,
     pub python: LockedPython,
     #[serde(default)]
-    pub nodes: BTreeMap<String, LockedNode>,
+    pub nodes: BTreeMap<NodeId, LockedNode>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub models: BTreeMap<String, LockedModel>,
+    pub models: BTreeMap<ModelKey, LockedModel>,
 }
 
 /// A model pinned by content: where ComfyUI finds it (category folder and file name) and where it
@@ -30,88 +34,132 @@ pub struct Lock {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LockedModel {
-    /// `blake3:<hex>` of the whole file.
-    pub blake3: String,
+    pub blake3: Blake3,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sha256: Option<String>,
+    pub sha256: Option<Sha256>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<u64>,
-    pub category: String,
-    pub filename: String,
+    pub category: RelPath,
+    pub filename: FileName,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub sources: Vec<super::ModelSource>,
+    pub sources: Vec<ModelSource>,
 }
 
 impl LockedModel {
     /// `models/<category>/<filename>`, relative to the ComfyUI folder.
-    pub fn link_path(&self) -> String {
-        format!("models/{}/{}", self.category, self.filename)
+    pub fn link_path(&self) -> RelPath {
+        let models: RelPath = "models".parse().expect("a valid relative path");
+        models.join(&self.category).join_name(&self.filename)
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LockedComfyUI {
-    pub repo: String,
-    pub rev: String,
-    pub commit: String,
+    pub repo: RepoUrl,
+    pub rev: GitRef,
+    pub commit: GitCommit,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LockedPython {
-    pub version: String,
+    /// The Python the venv is made with; None when the manifest names none.
+    #[serde(default, deserialize_with = "empty_as_none", serialize_with = "none_as_empty")]
+    pub version: Option<PythonVersion>,
     /// blake3 of the Python inputs (dependencies, groups, `[tool.uv]`) uv.lock was made from.
-    pub inputs: String,
+    pub inputs: Blake3,
     /// blake3 of `.cec/uv.lock`.
-    pub uv_lock: String,
+    pub uv_lock: Blake3,
     /// The torch backends uv.lock covers (extras of the project); empty: none declared.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub torch_backends: Vec<String>,
+    pub torch_backends: Vec<TorchBackend>,
     /// What resolution did not take from node packs, one line each: requirement lines uv cannot
     /// read, torch family requests the environment overrides.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
 }
 
+fn empty_as_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<PythonVersion>, D::Error> {
+    let text = String::deserialize(d)?;
+    if text.is_empty() {
+        return Ok(None);
+    }
+    text.try_into().map(Some).map_err(serde::de::Error::custom)
+}
+
+fn none_as_empty<S: serde::Serializer>(v: &Option<PythonVersion>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(v.as_ref().map_or("", |v| v.as_str()))
+}
+
+/// A node pinned exactly; each source kind has the fields it needs, all checked when read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "source", rename_all = "lowercase")]
+pub enum LockedNode {
+    Registry(RegistryPin),
+    Git(GitPin),
+    /// A dev node (`source = "local"`): linked, never copied or deleted.
+    #[serde(rename = "local")]
+    Dev(DevLink),
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct LockedNode {
-    pub source: NodeSource,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub repository: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rev: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub commit: Option<String>,
+pub struct RegistryPin {
     /// The pack's id in the registry (the manifest key may differ).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub registry_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub version: Option<String>,
+    pub registry_id: NodeId,
+    pub version: PackVersion,
     /// Where the archive was downloaded from, and its sha256 (the registry publishes none, so the
     /// first fetch computes it and later fetches must match).
+    pub url: String,
+    pub sha256: Sha256,
+    /// blake3 tree hash of the extracted files: the entry's name in `store/nodes/`.
+    pub tree: Blake3,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GitPin {
+    pub repository: RepoUrl,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sha256: Option<String>,
-    /// blake3 tree hash of the node's files: its name in `store/nodes/`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tree: Option<String>,
-    /// Absolute path of a local (dev) node.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub path: Option<String>,
+    pub rev: Option<GitRef>,
+    pub commit: GitCommit,
+    pub tree: Blake3,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DevLink {
+    /// Absolute path of the folder the user develops in.
+    pub path: String,
 }
 
 impl LockedNode {
+    pub fn source(&self) -> NodeSource {
+        match self {
+            LockedNode::Registry(_) => NodeSource::Registry,
+            LockedNode::Git(_) => NodeSource::Git,
+            LockedNode::Dev(_) => NodeSource::Local,
+        }
+    }
+
+    /// The tree in the store; None for a dev node.
+    pub fn tree(&self) -> Option<&Blake3> {
+        match self {
+            LockedNode::Registry(p) => Some(&p.tree),
+            LockedNode::Git(p) => Some(&p.tree),
+            LockedNode::Dev(_) => None,
+        }
+    }
+
     /// How the node is shown in plans and lists: a version, a short commit, or a path.
     pub fn describe(&self) -> String {
-        match self.source {
-            NodeSource::Local => self.path.clone().unwrap_or_default(),
-            NodeSource::Registry => self.version.clone().unwrap_or_default(),
-            NodeSource::Git => {
-                let commit = self.commit.as_deref().map(|c| &c[..c.len().min(10)]).unwrap_or("?");
-                match &self.rev {
+        match self {
+            LockedNode::Dev(d) => d.path.clone(),
+            LockedNode::Registry(p) => p.version.to_string(),
+            LockedNode::Git(p) => {
+                let commit = p.commit.short();
+                match &p.rev {
                     Some(rev) if !commit.starts_with(rev.as_str()) => format!("{rev}@{commit}"),
                     _ => commit.to_string(),
                 }
@@ -131,6 +179,73 @@ impl Lock {
             });
         }
         Ok(lock)
+    }
+
+    /// Why this lock is not what `config` resolves to, in entries apply trusts: a node, model or
+    /// ComfyUI pin the manifest does not ask for, or asks for differently. The inputs hash
+    /// covers the manifest; this covers the lock, so a hand-edited lock cannot add what no
+    /// review of the manifest saw.
+    pub fn mismatch(&self, config: &ComfydockConfig) -> Option<String> {
+        let extra = |what: &str, key: &str| {
+            Some(format!(
+                "the lock has {what} `{key}` that the manifest does not declare"
+            ))
+        };
+        for id in self.nodes.keys() {
+            if !config.nodes.contains_key(id) {
+                return extra("node", id);
+            }
+        }
+        for id in config.nodes.keys() {
+            if !self.nodes.contains_key(id) {
+                return Some(format!("node `{id}` is not in the lock"));
+            }
+        }
+        for (id, node) in &self.nodes {
+            let spec = &config.nodes[id];
+            let differs = match node {
+                LockedNode::Registry(p) => {
+                    spec.source != Some(NodeSource::Registry)
+                        || p.registry_id != *spec.registry_id.as_ref().unwrap_or(id)
+                }
+                LockedNode::Git(p) => {
+                    spec.source.unwrap_or(NodeSource::Git) != NodeSource::Git
+                        || spec.repository.as_ref() != Some(&p.repository)
+                        || spec.rev != p.rev
+                }
+                LockedNode::Dev(_) => spec.source != Some(NodeSource::Local),
+            };
+            if differs {
+                return Some(format!("node `{id}` in the lock is not the one the manifest declares"));
+            }
+        }
+        for key in self.models.keys() {
+            if !config.models.contains_key(key) {
+                return extra("model", key);
+            }
+        }
+        for (key, spec) in &config.models {
+            let Some(model) = self.models.get(key) else {
+                return Some(format!("model `{key}` is not in the lock"));
+            };
+            if model.blake3 != spec.hash
+                || spec.category.as_ref().is_some_and(|c| *c != model.category)
+                || spec.filename.as_ref().is_some_and(|f| *f != model.filename)
+            {
+                return Some(format!(
+                    "model `{key}` in the lock is not the one the manifest declares"
+                ));
+            }
+        }
+        if config.comfyui_version.as_ref().is_some_and(|v| *v != self.comfyui.rev)
+            || config.comfyui_repo.as_ref().is_some_and(|r| *r != self.comfyui.repo)
+        {
+            return Some("ComfyUI in the lock is not the version the manifest declares".into());
+        }
+        if config.torch_backends != self.python.torch_backends {
+            return Some("the lock covers other torch backends than the manifest declares".into());
+        }
+        None
     }
 
     /// Reads the lock beside a manifest; None when there is none yet.
@@ -154,56 +269,62 @@ impl Lock {
 mod tests {
     use super::*;
 
-    fn sample() -> Lock {
+    const HEX: &str = "7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c";
+
+    fn b3(c: char) -> Blake3 {
+        Blake3::from_hex(&c.to_string().repeat(64)).unwrap()
+    }
+
+    pub(crate) fn sample() -> Lock {
         let mut nodes = BTreeMap::new();
         nodes.insert(
-            "b-node".into(),
-            LockedNode {
-                source: NodeSource::Git,
-                repository: Some("https://x/b".into()),
-                rev: Some("main".into()),
-                commit: Some("0123456789abcdef".into()),
-                registry_id: None,
-                version: None,
-                url: None,
-                sha256: None,
-                tree: Some("blake3:aa".into()),
-                path: None,
-            },
+            "b-node".parse().unwrap(),
+            LockedNode::Git(GitPin {
+                repository: "https://x/b".parse().unwrap(),
+                rev: Some("main".parse().unwrap()),
+                commit: "0123456789abcdef0123456789abcdef01234567".parse().unwrap(),
+                tree: b3('a'),
+            }),
         );
         nodes.insert(
-            "a-dev".into(),
-            LockedNode {
-                source: NodeSource::Local,
-                path: Some("/src/a".into()),
-                ..nodes["b-node"].clone()
-            },
+            "a-dev".parse().unwrap(),
+            LockedNode::Dev(DevLink { path: "/src/a".into() }),
+        );
+        nodes.insert(
+            "c-reg".parse().unwrap(),
+            LockedNode::Registry(RegistryPin {
+                registry_id: "c-reg".parse().unwrap(),
+                version: "1.2.0".parse().unwrap(),
+                url: "https://x/c.zip".into(),
+                sha256: Sha256::from_hex(&"5".repeat(64)).unwrap(),
+                tree: b3('c'),
+            }),
         );
         Lock {
             version: 1,
-            inputs: "blake3:ff".into(),
+            inputs: b3('f'),
             comfyui: LockedComfyUI {
-                repo: "r".into(),
-                rev: "v1".into(),
-                commit: "c".into(),
+                repo: "r".parse().unwrap(),
+                rev: "v1".parse().unwrap(),
+                commit: "c0ffee0000c0ffee0000c0ffee0000c0ffee0000".parse().unwrap(),
             },
             python: LockedPython {
-                version: "3.11".into(),
-                inputs: "blake3:11".into(),
-                uv_lock: "blake3:00".into(),
-                torch_backends: vec!["cpu".into()],
+                version: Some("3.11".parse().unwrap()),
+                inputs: b3('1'),
+                uv_lock: b3('0'),
+                torch_backends: vec!["cpu".parse().unwrap()],
                 notes: vec!["node b-node: `-e x` skipped".into()],
             },
             nodes,
             models: BTreeMap::from([(
-                "sd15".to_string(),
+                "sd15".parse().unwrap(),
                 LockedModel {
-                    blake3: "blake3:7c".into(),
+                    blake3: format!("blake3:{HEX}").parse().unwrap(),
                     sha256: None,
                     size: Some(4),
-                    category: "checkpoints".into(),
-                    filename: "sd15.safetensors".into(),
-                    sources: vec![super::super::ModelSource::Url {
+                    category: "checkpoints".parse().unwrap(),
+                    filename: "sd15.safetensors".parse().unwrap(),
+                    sources: vec![ModelSource::Url {
                         url: "https://x/sd15.safetensors".into(),
                         sha256: None,
                     }],
@@ -217,8 +338,16 @@ mod tests {
         let lock = sample();
         let text = lock.render();
         assert!(text.find("[nodes.a-dev]").unwrap() < text.find("[nodes.b-node]").unwrap());
+        assert!(
+            text.contains("[nodes.a-dev]\nsource = \"local\"\npath = \"/src/a\"\n"),
+            "{text}"
+        );
         assert_eq!(Lock::parse(Path::new("l"), &text).unwrap(), lock);
         assert_eq!(lock.render(), text, "rendering is deterministic");
+        assert_eq!(
+            lock.models.values().next().unwrap().link_path().as_str(),
+            "models/checkpoints/sd15.safetensors"
+        );
     }
 
     #[test]
@@ -232,5 +361,30 @@ mod tests {
             .render()
             .replace("version = 1\n", "version = 1\nsurprise = 1\n");
         assert!(Lock::parse(Path::new("l"), &text).is_err());
+        // A field of one source kind on another is refused too.
+        let text = sample()
+            .render()
+            .replace("path = \"/src/a\"", "path = \"/src/a\"\ncommit = \"x\"");
+        assert!(Lock::parse(Path::new("l"), &text).is_err());
+    }
+
+    #[test]
+    fn values_that_could_steer_apply_are_refused() {
+        let good = sample().render();
+        for (from, to) in [
+            ("[nodes.b-node]", "[nodes.\"../models\"]"),
+            ("[nodes.b-node]", "[nodes.\"\"]"),
+            ("category = \"checkpoints\"", "category = \"../../../../outside\""),
+            ("filename = \"sd15.safetensors\"", "filename = \"../x\""),
+            ("0123456789abcdef0123456789abcdef01234567", "aéééééééé"),
+            (HEX, "ab"),
+            ("rev = \"main\"", "rev = \"--upload-pack=x\""),
+            ("torch_backends = [\"cpu\"]", "torch_backends = [\"--all-extras\"]"),
+        ] {
+            assert!(good.contains(from), "{from}");
+            let text = good.replacen(from, to, 1);
+            let err = Lock::parse(Path::new("l"), &text);
+            assert!(matches!(err, Err(ManifestError::Invalid { .. })), "{to}: {err:?}");
+        }
     }
 }

@@ -12,7 +12,9 @@ mod spec;
 mod template;
 
 pub use error::ManifestError;
-pub use lock::{LOCK_FILE, LOCK_VERSION, Lock, LockedComfyUI, LockedModel, LockedNode, LockedPython};
+pub use lock::{
+    DevLink, GitPin, LOCK_FILE, LOCK_VERSION, Lock, LockedComfyUI, LockedModel, LockedNode, LockedPython, RegistryPin,
+};
 pub use pyproject::Manifest;
 pub use spec::{ComfydockConfig, ModelSource, ModelSpec, NodeSource, NodeSpec, Requires, TrackedWorkflow, Workflows};
 pub use template::{NewEnvironment, new_pyproject};

@@ -36,6 +36,7 @@ impl Manifest {
         let doc: DocumentMut = source.parse().map_err(|e: toml_edit::TomlError| {
             ManifestError::invalid(path, source, e.message().to_string(), e.span())
         })?;
+        check_table_shapes(path, source, &doc)?;
         let typed: PyProject = toml::from_str(source)
             .map_err(|e| ManifestError::invalid(path, source, e.message().to_string(), e.span()))?;
         let config = typed
@@ -103,10 +104,10 @@ impl Manifest {
         let fields: [(&str, Option<String>); 7] = [
             ("name", spec.name.clone()),
             ("source", spec.source.map(|s| serde_plain(&s))),
-            ("registry_id", spec.registry_id.clone()),
-            ("version", spec.version.clone()),
-            ("repository", spec.repository.clone()),
-            ("rev", spec.rev.clone()),
+            ("registry_id", spec.registry_id.as_ref().map(ToString::to_string)),
+            ("version", spec.version.as_ref().map(ToString::to_string)),
+            ("repository", spec.repository.as_ref().map(ToString::to_string)),
+            ("rev", spec.rev.as_ref().map(ToString::to_string)),
             ("path", spec.path.clone()),
         ];
         for (key, value) in fields {
@@ -126,14 +127,15 @@ impl Manifest {
         if let Some(name) = &spec.name {
             table["name"] = toml_edit::value(name.as_str());
         }
-        table["hash"] = toml_edit::value(spec.hash.as_str());
+        table["hash"] = toml_edit::value(spec.hash.to_string());
         if let Some(size) = spec.size {
             table["size"] = toml_edit::value(size as i64);
         }
-        for (k, v) in [("category", &spec.category), ("filename", &spec.filename)] {
-            if let Some(v) = v {
-                table[k] = toml_edit::value(v.as_str());
-            }
+        if let Some(category) = &spec.category {
+            table["category"] = toml_edit::value(category.as_str());
+        }
+        if let Some(filename) = &spec.filename {
+            table["filename"] = toml_edit::value(filename.as_str());
         }
         if !spec.sources.is_empty() {
             let mut array = Array::new();
@@ -199,29 +201,64 @@ impl Manifest {
 
 /// `parent.<name>` as an implicit table (no `[header]` of its own until it has keys).
 fn subtable<'t>(parent: &'t mut Table, name: &str) -> &'t mut Table {
-    parent
-        .entry(name)
-        .or_insert_with(|| {
-            let mut t = Table::new();
-            t.set_implicit(true);
-            Item::Table(t)
-        })
-        .as_table_mut()
-        .expect("a table")
+    table_in(parent, name, true)
 }
 
 fn comfydock_table(doc: &mut DocumentMut) -> &mut Table {
-    let tool = doc.entry("tool").or_insert_with(|| {
+    let tool = table_in(doc.as_table_mut(), "tool", true);
+    table_in(tool, "comfydock", false)
+}
+
+/// `parent.<name>` as a table to edit: created when absent, and an inline table the user wrote
+/// (`nodes = { ... }`, valid TOML) becomes a regular one with the same keys. `parse` has already
+/// refused a non-table value there.
+pub(super) fn table_in<'t>(parent: &'t mut Table, name: &str, implicit: bool) -> &'t mut Table {
+    let item = parent.entry(name).or_insert_with(|| {
         let mut t = Table::new();
-        t.set_implicit(true);
+        t.set_implicit(implicit);
         Item::Table(t)
     });
-    tool.as_table_mut()
-        .expect("[tool] is a table")
-        .entry("comfydock")
-        .or_insert_with(|| Item::Table(Table::new()))
-        .as_table_mut()
-        .expect("[tool.comfydock] is a table")
+    if !item.is_table() {
+        let table = match std::mem::take(item) {
+            Item::Value(Value::InlineTable(inline)) => inline.into_table(),
+            _ => Table::new(),
+        };
+        *item = Item::Table(table);
+    }
+    match item {
+        Item::Table(t) => t,
+        _ => unreachable!("made a table above"),
+    }
+}
+
+/// Tables comfydock edits must be tables (or inline tables) when present.
+fn check_table_shapes(path: &Path, source: &str, doc: &DocumentMut) -> Result<(), ManifestError> {
+    const TABLES: [&[&str]; 7] = [
+        &["project"],
+        &["tool"],
+        &["tool", "uv"],
+        &["tool", "comfydock"],
+        &["tool", "comfydock", "nodes"],
+        &["tool", "comfydock", "models"],
+        &["dependency-groups"],
+    ];
+    for keys in TABLES {
+        let mut item = Some(doc.as_item());
+        for key in keys {
+            item = item.and_then(|i| i.get(key));
+        }
+        if let Some(item) = item
+            && !item.is_table_like()
+        {
+            return Err(ManifestError::invalid(
+                path,
+                source,
+                format!("`{}` must be a table", keys.join(".")),
+                item.span(),
+            ));
+        }
+    }
+    Ok(())
 }
 
 pub(super) fn multiline_array(items: &[String]) -> Array {
@@ -269,7 +306,7 @@ path = "../my-dev-node"
 
 [tool.comfydock.models.sd15_base]
 name = "SD 1.5 Base"
-hash = "blake3:7c49"
+hash = "blake3:7c497c497c497c497c497c497c497c497c497c497c497c497c497c497c497c49"
 size = 4265146304
 category = "checkpoints"
 filename = "v1-5-pruned.safetensors"
@@ -313,8 +350,8 @@ requires = {
         let mut m = parse(DESIGN_EXAMPLE);
         let spec = NodeSpec {
             source: Some(NodeSource::Git),
-            repository: Some("https://x/y".into()),
-            rev: Some("main".into()),
+            repository: Some("https://x/y".parse().unwrap()),
+            rev: Some("main".parse().unwrap()),
             ..Default::default()
         };
         m.set_node("my-git-node", &spec);

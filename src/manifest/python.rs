@@ -150,7 +150,7 @@ impl Manifest {
     /// whether anything changed.
     pub fn sync_torch_backends(&mut self, index_url: &dyn Fn(&str) -> String) -> bool {
         let before = self.render();
-        let backends = self.config().torch_backends.clone();
+        let backends: Vec<String> = self.config().torch_backends.iter().map(ToString::to_string).collect();
         let managed = self.managed_backends();
         let mut family = self.torch_requirements();
         if family.is_empty() {
@@ -179,10 +179,8 @@ impl Manifest {
 
         // Extras.
         let extras = self.optional_dependencies();
-        let project = self.doc.entry("project").or_insert_with(|| Item::Table(Table::new()));
+        let project = super::pyproject::table_in(self.doc.as_table_mut(), "project", false);
         let optional = project
-            .as_table_like_mut()
-            .expect("[project] is a table")
             .entry("optional-dependencies")
             .or_insert(Item::Table(Table::new()));
         if let Some(t) = optional.as_table_like_mut() {
@@ -309,7 +307,7 @@ impl Manifest {
             out.push(requirement.to_string());
             out
         };
-        let backends = self.config().torch_backends.clone();
+        let backends: Vec<String> = self.config().torch_backends.iter().map(ToString::to_string).collect();
         if backends.is_empty() {
             let deps = replace(&self.dependencies());
             self.set_dependencies(&deps);
@@ -334,17 +332,8 @@ impl Manifest {
     }
 
     fn uv_table_mut(&mut self) -> &mut Table {
-        let tool = self.doc.entry("tool").or_insert_with(|| {
-            let mut t = Table::new();
-            t.set_implicit(true);
-            Item::Table(t)
-        });
-        tool.as_table_mut()
-            .expect("[tool] is a table")
-            .entry("uv")
-            .or_insert_with(|| Item::Table(Table::new()))
-            .as_table_mut()
-            .expect("[tool.uv] is a table")
+        let tool = super::pyproject::table_in(self.doc.as_table_mut(), "tool", true);
+        super::pyproject::table_in(tool, "uv", false)
     }
 }
 

@@ -1,22 +1,29 @@
 //! Typed view of `[tool.comfydock]`.
 
+//! Every value is checked where it is read (see `crate::types`), and unknown keys are errors:
+//! a typo such as `revv` must not silently drop a pin.
+
+use crate::types::{
+    Blake3, FileName, GitRef, ModelKey, NodeId, PackVersion, PythonVersion, RelPath, RepoUrl, Sha256, TorchBackend,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct ComfydockConfig {
     pub version: String,
-    pub comfyui_version: Option<String>,
-    pub comfyui_repo: Option<String>,
-    pub python_version: Option<String>,
+    pub comfyui_version: Option<GitRef>,
+    pub comfyui_repo: Option<RepoUrl>,
+    pub python_version: Option<PythonVersion>,
     /// The torch backends (`cpu`, `cu124`, `rocm6.2`, ...) the lock covers, each an extra of the
     /// uv project with its own index; empty: torch comes as the requirements say.
     #[serde(default)]
-    pub torch_backends: Vec<String>,
+    pub torch_backends: Vec<TorchBackend>,
     #[serde(default)]
-    pub nodes: BTreeMap<String, NodeSpec>,
+    pub nodes: BTreeMap<NodeId, NodeSpec>,
     #[serde(default)]
-    pub models: BTreeMap<String, ModelSpec>,
+    pub models: BTreeMap<ModelKey, ModelSpec>,
     #[serde(default)]
     pub workflows: Workflows,
 }
@@ -30,29 +37,32 @@ pub enum NodeSource {
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
 pub struct NodeSpec {
     pub name: Option<String>,
     pub source: Option<NodeSource>,
-    pub registry_id: Option<String>,
-    pub version: Option<String>,
-    pub repository: Option<String>,
-    pub rev: Option<String>,
+    pub registry_id: Option<NodeId>,
+    /// A registry version or spec (`1.2.0`, `latest`, `>=1.2`).
+    pub version: Option<PackVersion>,
+    pub repository: Option<RepoUrl>,
+    pub rev: Option<GitRef>,
     pub path: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct ModelSpec {
     pub name: Option<String>,
-    pub hash: String,
+    pub hash: Blake3,
     pub size: Option<u64>,
-    pub category: Option<String>,
-    pub filename: Option<String>,
+    pub category: Option<RelPath>,
+    pub filename: Option<FileName>,
     #[serde(default)]
     pub sources: Vec<ModelSource>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-#[serde(tag = "type", rename_all = "lowercase")]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
 pub enum ModelSource {
     Huggingface {
         repo: String,
@@ -65,24 +75,28 @@ pub enum ModelSource {
     },
     Url {
         url: String,
-        sha256: Option<String>,
+        sha256: Option<Sha256>,
     },
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct Workflows {
     #[serde(default)]
     pub tracked: BTreeMap<String, TrackedWorkflow>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct TrackedWorkflow {
-    pub file: String,
+    /// Relative to `.cec/`.
+    pub file: RelPath,
     #[serde(default)]
     pub requires: Requires,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct Requires {
     #[serde(default)]
     pub nodes: Vec<String>,

@@ -17,7 +17,7 @@ pub struct Observed {
     #[serde(skip)]
     pub installed: Installed,
     /// HEAD of the ComfyUI checkout; None when there is no checkout.
-    pub comfyui_commit: Option<String>,
+    pub comfyui_commit: Option<crate::types::GitCommit>,
     /// The state of each node comfydock installed.
     pub nodes: BTreeMap<String, NodeState>,
     /// Entries of `custom_nodes/` that comfydock did not put there.
@@ -58,7 +58,7 @@ pub fn observe(env: &EnvPaths) -> std::io::Result<Observed> {
     };
     let venv = fs::read_link(&env.venv)
         .ok()
-        .filter(|_| env.venv.join("bin").is_dir())
+        .filter(|_| crate::python::venv_is_whole(&env.venv))
         .map(|t| t.to_string_lossy().into_owned());
     let models = installed
         .models

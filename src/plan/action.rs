@@ -201,6 +201,7 @@ pub fn human_size(bytes: u64) -> String {
     format!("{value:.1} {}", UNITS[unit])
 }
 
+/// The first 10 characters of a commit id (all of it when shorter, or not plain ASCII).
 pub fn short(commit: &str) -> &str {
-    &commit[..commit.len().min(10)]
+    commit.get(..10).unwrap_or(commit)
 }

@@ -1,7 +1,7 @@
 //! desired (lock) × observed (disk) → actions and their order.
 
 use super::{Action, Plan};
-use crate::manifest::{Lock, NodeSource};
+use crate::manifest::{Lock, LockedNode, NodeSource};
 use crate::observe::{NodeState, Observed};
 use std::collections::BTreeMap;
 
@@ -37,13 +37,13 @@ pub fn diff(environment: &str, lock: &Lock, observed: &Observed, python: &Python
 
     let comfyui = match &observed.comfyui_commit {
         None => Some(plan.push(Action::CloneComfyui {
-            rev: lock.comfyui.rev.clone(),
-            commit: lock.comfyui.commit.clone(),
+            rev: lock.comfyui.rev.to_string(),
+            commit: lock.comfyui.commit.to_string(),
         })),
         Some(head) if *head != lock.comfyui.commit => Some(plan.push(Action::CheckoutComfyui {
-            from: head.clone(),
-            rev: lock.comfyui.rev.clone(),
-            to: lock.comfyui.commit.clone(),
+            from: head.to_string(),
+            rev: lock.comfyui.rev.to_string(),
+            to: lock.comfyui.commit.to_string(),
         })),
         Some(_) => None,
     };
@@ -58,27 +58,29 @@ pub fn diff(environment: &str, lock: &Lock, observed: &Observed, python: &Python
 
     let mut node_actions = Vec::new();
     for (id, node) in &lock.nodes {
-        let installed = observed.installed.nodes.get(id);
+        let installed = observed.installed.nodes.get(id.as_str());
         let state = if fresh_checkout {
             Some(&NodeState::Missing)
         } else {
-            observed.nodes.get(id)
+            observed.nodes.get(id.as_str())
         };
-        let source = source_name(node.source).to_string();
-        let action = match (node.source, installed, state) {
-            (NodeSource::Local, Some(inst), Some(NodeState::Intact)) if inst.link == node.path => None,
-            (NodeSource::Local, _, _) => Some(Action::LinkDevNode {
-                id: id.clone(),
-                path: node.path.clone().unwrap_or_default(),
+        let source = source_name(node.source()).to_string();
+        let action = match (node, installed, state) {
+            (LockedNode::Dev(dev), Some(inst), Some(NodeState::Intact)) if inst.link.as_ref() == Some(&dev.path) => {
+                None
+            }
+            (LockedNode::Dev(dev), _, _) => Some(Action::LinkDevNode {
+                id: id.to_string(),
+                path: dev.path.clone(),
             }),
             (_, None, _) => Some(Action::InstallNode {
-                id: id.clone(),
+                id: id.to_string(),
                 source,
                 version: node.describe(),
             }),
             (_, Some(inst), Some(state)) => {
                 let from = inst.tree.clone().unwrap_or_default();
-                let to = node.tree.clone().unwrap_or_default();
+                let to = node.tree().map(ToString::to_string).unwrap_or_default();
                 let reason = match state {
                     NodeState::Missing => Some("missing on disk".to_string()),
                     NodeState::Modified { files } => Some(format!("{} file(s) modified on disk", files.len())),
@@ -86,7 +88,7 @@ pub fn diff(environment: &str, lock: &Lock, observed: &Observed, python: &Python
                     NodeState::Intact => None,
                 };
                 reason.map(|reason| Action::UpdateNode {
-                    id: id.clone(),
+                    id: id.to_string(),
                     source,
                     from: match &inst.link {
                         Some(path) => format!("(linked {path})"),
@@ -97,7 +99,7 @@ pub fn diff(environment: &str, lock: &Lock, observed: &Observed, python: &Python
                 })
             }
             (_, Some(_), None) => Some(Action::InstallNode {
-                id: id.clone(),
+                id: id.to_string(),
                 source,
                 version: node.describe(),
             }),
@@ -107,7 +109,7 @@ pub fn diff(environment: &str, lock: &Lock, observed: &Observed, python: &Python
             if let Some(c) = comfyui {
                 plan.edge(c, i);
             }
-            if let Some(&t) = trashed.get(id) {
+            if let Some(&t) = trashed.get(id.as_str()) {
                 plan.edge(t, i);
             }
             node_actions.push(i);
@@ -116,7 +118,7 @@ pub fn diff(environment: &str, lock: &Lock, observed: &Observed, python: &Python
     for (id, inst) in &observed.installed.nodes {
         // After a fresh clone copied nodes are gone with the old tree; only links need removing.
         let gone_with_checkout = fresh_checkout && inst.link.is_none();
-        if !lock.nodes.contains_key(id) && !gone_with_checkout {
+        if !lock.nodes.contains_key(id.as_str()) && !gone_with_checkout {
             let i = plan.push(Action::RemoveNode {
                 id: id.clone(),
                 linked: inst.link.is_some(),
@@ -128,18 +130,20 @@ pub fn diff(environment: &str, lock: &Lock, observed: &Observed, python: &Python
     }
 
     for (key, model) in &lock.models {
-        let path = model.link_path();
-        let installed = observed.installed.models.get(key);
+        let path = model.link_path().to_string();
+        let installed = observed.installed.models.get(key.as_str());
         let state = if fresh_checkout {
             Some(&NodeState::Missing)
         } else {
-            observed.models.get(key)
+            observed.models.get(key.as_str())
         };
         let replace = match (installed, state) {
             (None, _) => None,
             (Some(_), Some(NodeState::Missing) | None) => Some("missing on disk".to_string()),
             (Some(_), Some(NodeState::Modified { .. })) => Some("changed on disk".to_string()),
-            (Some(i), Some(NodeState::Intact)) if i.blake3 != model.blake3 => Some("another model".to_string()),
+            (Some(i), Some(NodeState::Intact)) if i.blake3 != model.blake3.to_string() => {
+                Some("another model".to_string())
+            }
             (Some(i), Some(NodeState::Intact)) if i.path != path => Some(format!("moved from {}", i.path)),
             (Some(i), Some(NodeState::Intact)) if i.mode != models.mode => {
                 Some(format!("{} -> {}", i.mode, models.mode))
@@ -147,11 +151,15 @@ pub fn diff(environment: &str, lock: &Lock, observed: &Observed, python: &Python
             (Some(_), Some(NodeState::Intact)) => continue,
         };
         let i = plan.push(Action::LinkModel {
-            key: key.clone(),
+            key: key.to_string(),
             path,
             size: model.size,
             mode: models.mode,
-            origin: models.origins.get(key).cloned().unwrap_or_else(|| "unavailable".into()),
+            origin: models
+                .origins
+                .get(key.as_str())
+                .cloned()
+                .unwrap_or_else(|| "unavailable".into()),
             replace,
         });
         if let Some(c) = comfyui {
@@ -159,7 +167,7 @@ pub fn diff(environment: &str, lock: &Lock, observed: &Observed, python: &Python
         }
     }
     for (key, inst) in &observed.installed.models {
-        if !lock.models.contains_key(key) && !fresh_checkout {
+        if !lock.models.contains_key(key.as_str()) && !fresh_checkout {
             let i = plan.push(Action::UnlinkModel {
                 key: key.clone(),
                 path: inst.path.clone(),
@@ -170,7 +178,8 @@ pub fn diff(environment: &str, lock: &Lock, observed: &Observed, python: &Python
         }
     }
 
-    let same_lock = observed.installed.uv_lock.as_deref() == Some(lock.python.uv_lock.as_str());
+    let uv_lock_hash = lock.python.uv_lock.to_string();
+    let same_lock = observed.installed.uv_lock.as_deref() == Some(uv_lock_hash.as_str());
     let same_backend = observed.installed.torch_backend == python.backend;
     let live = observed.venv.is_some() && observed.venv == observed.installed.venv;
     if !(same_lock && same_backend && live) {
@@ -189,7 +198,7 @@ pub fn diff(environment: &str, lock: &Lock, observed: &Observed, python: &Python
         };
         let reuse = python
             .venvs
-            .get(&venv_key(&lock.python.uv_lock, python.backend.as_deref()))
+            .get(&venv_key(&uv_lock_hash, python.backend.as_deref()))
             .cloned();
         let new = String::from_utf8_lossy(python.uv_lock);
         let packages = match &python.live {

@@ -12,5 +12,5 @@ pub use requirements::{
     NodeRequirements, Rejected, Requirements, node_requirements, parse_requirements, requirement_name,
 };
 pub use torch::{TORCH_FAMILY, TorchSettings, is_torch_family};
-pub use uv::{Uv, UvError};
+pub use uv::{Uv, UvError, VENV_COMPLETE, venv_is_whole};
 pub use uvlock::{PackageChange, diff_locks};

@@ -67,6 +67,7 @@ impl Uv {
             .env("UV_PYTHON_INSTALL_DIR", &self.python_install_dir)
             .env("UV_NO_PROGRESS", "1")
             .stdin(Stdio::null());
+        crate::process::die_with_parent(&mut cmd);
         cmd
     }
 
@@ -126,9 +127,20 @@ impl Uv {
             args.push(OsStr::new("--extra"));
             args.push(OsStr::new(extra));
         }
+        let _ = std::fs::remove_file(venv.join(VENV_COMPLETE));
         self.run(args, |cmd| {
             cmd.env("UV_PROJECT_ENVIRONMENT", venv);
-        })
-        .map(drop)
+        })?;
+        // Written last: a venv without it (uv killed, a crash mid-sync) is never used.
+        crate::fsx::write_atomic(&venv.join(VENV_COMPLETE), b"uv sync --frozen finished\n")?;
+        Ok(())
     }
+}
+
+/// The marker `sync_frozen` writes into a venv once uv finished.
+pub const VENV_COMPLETE: &str = ".comfydock-complete";
+
+/// Whether the venv at `path` was completed by a successful `uv sync`.
+pub fn venv_is_whole(path: &Path) -> bool {
+    path.join(VENV_COMPLETE).is_file() && path.join("bin").is_dir()
 }

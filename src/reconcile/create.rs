@@ -9,20 +9,21 @@ use crate::manifest::{Manifest, NewEnvironment, new_pyproject};
 use crate::progress::Reporter;
 use crate::resolve::Update;
 use crate::store::GitCache;
-use crate::workspace::{EnvPaths, Workspace, WorkspaceError, validate_env_name};
+use crate::types::{EnvName, GitRef, PythonVersion, RepoUrl, TorchBackend};
+use crate::workspace::{EnvPaths, Workspace, WorkspaceError};
 use crate::{fsx, git, python};
 use std::fs;
 use std::path::Path;
 
 pub struct CreateOptions {
-    pub name: String,
+    pub name: EnvName,
     /// Tag, branch or commit; None picks the newest release tag.
-    pub comfyui_ref: Option<String>,
-    pub comfyui_repo: String,
-    /// `3.12` or any request uv understands; None takes the Python uv finds.
-    pub python: Option<String>,
+    pub comfyui_ref: Option<GitRef>,
+    pub comfyui_repo: RepoUrl,
+    /// `3.12`; None takes the Python uv finds.
+    pub python: Option<PythonVersion>,
     /// Backends the lock covers (`cpu`, `cu124`, ...); empty: torch as the requirements say.
-    pub torch_backends: Vec<String>,
+    pub torch_backends: Vec<TorchBackend>,
 }
 
 const CEC_GITIGNORE: &str = "# Written by comfydock. Temporary files of interrupted writes:\n.comfydock-tmp-*\n";
@@ -30,14 +31,13 @@ const CEC_GITIGNORE: &str = "# Written by comfydock. Temporary files of interrup
 type Result<T, E = ReconcileError> = std::result::Result<T, E>;
 
 pub fn create_environment(ws: &Workspace, opts: &CreateOptions, reporter: &dyn Reporter) -> Result<EnvPaths> {
-    validate_env_name(&opts.name)?;
     let uv = ws.uv()?;
     let paths = EnvPaths::new(ws.environments_dir().join(&opts.name), &opts.name);
     match fs::create_dir(&paths.root) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             return Err(WorkspaceError::AlreadyExists {
-                name: opts.name.clone(),
+                name: opts.name.to_string(),
             }
             .into());
         }
@@ -71,7 +71,9 @@ fn build(
         Some(r) => r.clone(),
         None => {
             reporter.step(&format!("Finding the newest ComfyUI release in {repo}"));
-            git::newest_tag(&repo)?
+            let tag = git::newest_tag(&repo)?;
+            tag.parse()
+                .map_err(|_| git::GitError::NoTags { repo: repo.to_string() })?
         }
     };
     reporter.step(&format!("Fetching ComfyUI from {repo}"));
@@ -79,7 +81,7 @@ fn build(
     let commit = git::resolve_rev(&mirror, &comfyui_ref).map_err(|e| match e {
         git::GitError::RevNotFound { rev, .. } => git::GitError::RevNotFound {
             rev,
-            repo: repo.clone(),
+            repo: repo.to_string(),
         },
         other => other,
     })?;
@@ -99,7 +101,13 @@ fn build(
 
     let python_version = match &opts.python {
         Some(v) => v.clone(),
-        None => uv.python_version(None)?,
+        None => {
+            let found = uv.python_version(None)?;
+            found.parse().map_err(|_| python::UvError::Failed {
+                args: "python find".into(),
+                stderr: format!("uv found a Python whose version reads {found:?}"),
+            })?
+        }
     };
     let text = new_pyproject(&NewEnvironment {
         name: &opts.name,
@@ -136,13 +144,14 @@ fn build(
 }
 
 /// A local path becomes absolute, so the manifest means the same thing from any directory.
-fn normalize_repo(repo: &str) -> String {
-    let path = Path::new(repo);
+fn normalize_repo(repo: &RepoUrl) -> RepoUrl {
+    let path = Path::new(repo.as_str());
     if !repo.contains("://")
         && path.exists()
         && let Ok(abs) = fs::canonicalize(path)
+        && let Ok(abs) = abs.display().to_string().parse()
     {
-        return abs.display().to_string();
+        return abs;
     }
-    repo.to_string()
+    repo.clone()
 }

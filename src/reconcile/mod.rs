@@ -3,8 +3,10 @@
 //! environment's writer lock and runs crash recovery before anything changes.
 
 mod create;
+mod verify;
 
 pub use create::{CreateOptions, create_environment};
+pub use verify::{Problem, VerifyReport, verify};
 
 use crate::apply::{self, EnvLock, Generation, Recovery};
 use crate::manifest::{LOCK_FILE, Lock, Manifest};
@@ -328,13 +330,15 @@ impl<'a> Session<'a> {
         lock.models
             .iter()
             .map(|(key, m)| {
-                let local = index.as_ref().and_then(|i| crate::models::local_file(i, &m.blake3));
+                let local = index
+                    .as_ref()
+                    .and_then(|i| crate::models::local_file(i, &m.blake3.to_string()));
                 let origin = match (local, m.sources.first()) {
                     (Some(path), _) => path.display().to_string(),
                     (None, Some(source)) => format!("download: {}", source_kind(source)),
                     (None, None) => "unavailable: no local file and no source".to_string(),
                 };
-                (key.clone(), origin)
+                (key.to_string(), origin)
             })
             .collect()
     }
@@ -342,7 +346,7 @@ impl<'a> Session<'a> {
     /// The torch backend to sync: `--torch-backend`, else the workspace's `torch_backend`, else
     /// the live venv's, else `cpu`, else the first the lock covers; among those the lock covers.
     pub fn choose_backend(&self, lock: &Lock, observed: &Observed) -> Result<Option<String>> {
-        let available = &lock.python.torch_backends;
+        let available: &Vec<String> = &lock.python.torch_backends.iter().map(ToString::to_string).collect();
         let covered = |b: &String| available.contains(b);
         if let Some(requested) = &self.torch_backend {
             if covered(requested) {

@@ -6,6 +6,7 @@
 use super::resolve::ResolvedVersion;
 use super::{RegistryClient, RegistryError, Result};
 use crate::store::{self, Downloaded, Limits, StoreError};
+use crate::types::Blake3;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone)]
@@ -14,7 +15,7 @@ pub struct FetchedPack {
     /// The URL the archive came from (the `downloadUrl`, or `/install`'s when that was empty).
     pub download_url: String,
     /// 64 hex digits; names the folder below `store/nodes/`.
-    pub tree_hash: String,
+    pub tree_hash: Blake3,
     /// `store/nodes/<tree_hash>`: the pack's files, ready to be materialised.
     pub path: PathBuf,
     /// The store already held this tree; nothing new was written.
@@ -64,21 +65,15 @@ pub fn fetch_and_extract(
     let out = staging.path().join("tree");
     store::extract(&archive.path, &out, Limits::default())?;
     let root = store::pack_root(&out)?;
-    let tree_hash = store::tree_hash(&root)?;
-
-    let nodes = store_dir.join("nodes");
-    std::fs::create_dir_all(&nodes).map_err(StoreError::io(&nodes))?;
-    let dest = nodes.join(&tree_hash);
-    let already_in_store = dest.exists();
+    let nodes = store::NodeStore::new(store_dir);
+    let tree_hash =
+        Blake3::from_hex(&store::tree_hash(&root)?).map_err(|e| StoreError::io(&root)(std::io::Error::other(e)))?;
+    let already_in_store = nodes.contains(&tree_hash);
     if !already_in_store {
         // Same filesystem as the staging folder, so the tree appears whole or not at all.
-        if let Err(e) = crate::fsx::rename_durable(&root, &dest) {
-            // Another process may have stored the same tree meanwhile; that is the same content.
-            if !dest.exists() {
-                return Err(StoreError::io(&dest)(e).into());
-            }
-        }
+        nodes.insert_dir(&root).map_err(StoreError::io(nodes.dir()))?;
     }
+    let dest = nodes.path(&tree_hash);
     Ok(FetchedPack {
         archive,
         download_url,

@@ -28,6 +28,13 @@ pub enum ResolveError {
     #[diagnostic(transparent)]
     Registry(Box<crate::registry::RegistryError>),
 
+    #[error("the registry answered a value comfydock cannot use: {0}")]
+    #[diagnostic(
+        code(comfydock::resolve::invalid_answer),
+        help("the registry (or the mirror behind COMFYDOCK_REGISTRY_URL) sent an unusable value; nothing was changed")
+    )]
+    InvalidAnswer(crate::types::InvalidValue),
+
     /// A failure from a layer that reports with a ready-made diagnostic.
     #[error(transparent)]
     #[diagnostic(transparent)]
@@ -89,6 +96,10 @@ pub enum ResolveError {
 }
 
 impl ResolveError {
+    pub(crate) fn invalid_answer(e: crate::types::InvalidValue) -> Self {
+        ResolveError::InvalidAnswer(e)
+    }
+
     pub fn registry(e: crate::registry::RegistryError) -> Self {
         ResolveError::Registry(Box::new(e))
     }

@@ -9,11 +9,11 @@ pub enum Freshness {
     /// No lock yet.
     Missing,
     /// The manifest changed since the lock was made, or uv.lock is not the one pinned.
-    Stale(&'static str),
+    Stale(String),
 }
 
 /// Hash of the parts of a pyproject that resolution reads.
-pub fn inputs_hash(pyproject: &str) -> String {
+pub fn inputs_hash(pyproject: &str) -> crate::types::Blake3 {
     let value: toml::Value = toml::from_str(pyproject).unwrap_or(toml::Value::Table(Default::default()));
     let pick = |path: &[&str]| {
         let mut v = Some(&value);
@@ -52,20 +52,28 @@ fn python_value(value: &toml::Value) -> serde_json::Value {
 }
 
 /// Hash of the Python-relevant inputs alone: whether `uv lock` must run again.
-pub fn python_inputs_hash(pyproject: &str) -> String {
+pub fn python_inputs_hash(pyproject: &str) -> crate::types::Blake3 {
     let value: toml::Value = toml::from_str(pyproject).unwrap_or(toml::Value::Table(Default::default()));
     crate::resolve::hash_bytes(python_value(&value).to_string().as_bytes())
 }
 
+/// Whether `lock` is what `pyproject` resolves to: its inputs hash matches the manifest, every
+/// entry it holds is one the manifest declares (`Lock::mismatch`), and uv.lock is the one pinned.
 pub fn freshness(pyproject: &str, lock: Option<&Lock>, uv_lock: Option<&[u8]>) -> Freshness {
     let Some(lock) = lock else { return Freshness::Missing };
     if lock.inputs != inputs_hash(pyproject) {
-        return Freshness::Stale("the manifest changed since the lock was made");
+        return Freshness::Stale("the manifest changed since the lock was made".into());
+    }
+    let config = crate::manifest::Manifest::parse(std::path::Path::new("pyproject.toml"), pyproject);
+    match config.map(|m| lock.mismatch(m.config())) {
+        Ok(None) => {}
+        Ok(Some(why)) => return Freshness::Stale(why),
+        Err(_) => return Freshness::Stale("the manifest is not valid".into()),
     }
     match uv_lock {
         Some(bytes) if crate::resolve::hash_bytes(bytes) == lock.python.uv_lock => Freshness::Fresh,
-        Some(_) => Freshness::Stale("uv.lock is not the one the lock pins"),
-        None => Freshness::Stale("uv.lock is missing"),
+        Some(_) => Freshness::Stale("uv.lock is not the one the lock pins".into()),
+        None => Freshness::Stale("uv.lock is missing".into()),
     }
 }
 

@@ -71,7 +71,7 @@ impl Resolver<'_> {
         for backend in &manifest.config().torch_backends {
             if !crate::python::torch::is_backend_name(backend) {
                 return Err(ResolveError::InvalidTorchBackend {
-                    backend: backend.clone(),
+                    backend: backend.to_string(),
                 });
             }
         }
@@ -80,10 +80,11 @@ impl Resolver<'_> {
         let git_cache = GitCache::new(&self.ws.store_dir());
         let store = NodeStore::new(&self.ws.store_dir());
 
-        let repo = config
-            .comfyui_repo
-            .clone()
-            .unwrap_or_else(|| crate::workspace::DEFAULT_COMFYUI_REPO.to_string());
+        let repo = config.comfyui_repo.clone().unwrap_or_else(|| {
+            crate::workspace::DEFAULT_COMFYUI_REPO
+                .parse()
+                .expect("the default repository is valid")
+        });
         let rev = config.comfyui_version.clone().ok_or(ResolveError::NoComfyUIVersion)?;
         let comfyui = match previous.map(|l| &l.comfyui) {
             Some(p) if p.repo == repo && p.rev == rev && matches!(update, Update::Nothing | Update::Nodes(_)) => {
@@ -114,7 +115,7 @@ impl Resolver<'_> {
             }
             Ok(client.get().expect("set above"))
         };
-        let resolve_one = |id: &String, spec: &crate::manifest::NodeSpec| {
+        let resolve_one = |id: &crate::types::NodeId, spec: &crate::manifest::NodeSpec| {
             let prior = previous.and_then(|l| l.nodes.get(id));
             nodes::resolve_node(
                 id,
@@ -137,7 +138,7 @@ impl Resolver<'_> {
             registry()?; // opened once, before the threads share it
         }
         for chunk in registry_nodes.chunks(PARALLEL_FETCHES) {
-            let results: Vec<Result<(String, crate::manifest::LockedNode)>> = std::thread::scope(|s| {
+            let results: Vec<Result<(crate::types::NodeId, crate::manifest::LockedNode)>> = std::thread::scope(|s| {
                 let handles: Vec<_> = chunk
                     .iter()
                     .map(|(id, spec)| s.spawn(|| resolve_one(id, spec)))
@@ -156,7 +157,7 @@ impl Resolver<'_> {
 
         let locked_models = models::resolve_models(self.ws, &config.models)?;
         let uv_lock = self.lock_python(&manifest, previous)?;
-        let python_version = config.python_version.clone().unwrap_or_default();
+        let python_version = config.python_version.clone();
         let lock = Lock {
             version: LOCK_VERSION,
             inputs: inputs_hash(&manifest.render()),
@@ -216,6 +217,6 @@ impl Resolver<'_> {
     }
 }
 
-pub fn hash_bytes(bytes: &[u8]) -> String {
-    format!("blake3:{}", blake3::hash(bytes).to_hex())
+pub fn hash_bytes(bytes: &[u8]) -> crate::types::Blake3 {
+    crate::types::Blake3::of_bytes(bytes)
 }

@@ -2,16 +2,17 @@
 
 use super::{ResolveError, Result};
 use crate::git::GitError;
-use crate::manifest::{LockedNode, NodeSource, NodeSpec};
+use crate::manifest::{DevLink, GitPin, LockedNode, NodeSource, NodeSpec, RegistryPin};
 use crate::progress::Reporter;
 use crate::registry::{RegistryClient, VersionSpec, fetch_and_extract};
 use crate::store::{GitCache, NodeStore};
+use crate::types::{Blake3, GitCommit, NodeId, PackVersion, Sha256};
 use std::path::Path;
 
 /// `registry` makes the registry client on first use (only registry nodes need it).
 #[allow(clippy::too_many_arguments)]
 pub(super) fn resolve_node<'c>(
-    id: &str,
+    id: &NodeId,
     spec: &NodeSpec,
     prior: Option<&LockedNode>,
     force: bool,
@@ -20,41 +21,25 @@ pub(super) fn resolve_node<'c>(
     registry: &dyn Fn() -> Result<&'c RegistryClient>,
     reporter: &dyn Reporter,
 ) -> Result<LockedNode> {
-    let empty = LockedNode {
-        source: NodeSource::Git,
-        repository: None,
-        rev: None,
-        commit: None,
-        registry_id: None,
-        version: None,
-        url: None,
-        sha256: None,
-        tree: None,
-        path: None,
-    };
     match spec.source.unwrap_or(NodeSource::Git) {
         NodeSource::Local => {
             let raw = spec.path.clone().unwrap_or_default();
             let path = std::fs::canonicalize(&raw).map_err(|_| ResolveError::MissingPath {
-                id: id.into(),
+                id: id.to_string(),
                 path: raw.clone(),
             })?;
-            Ok(LockedNode {
-                source: NodeSource::Local,
-                path: Some(path.display().to_string()),
-                ..empty
-            })
+            Ok(LockedNode::Dev(DevLink {
+                path: path.display().to_string(),
+            }))
         }
         NodeSource::Registry => {
-            let registry_id = spec.registry_id.clone().unwrap_or_else(|| id.to_string());
-            if let Some(p) = prior
+            let registry_id = spec.registry_id.clone().unwrap_or_else(|| id.clone());
+            if let Some(LockedNode::Registry(p)) = prior
                 && !force
-                && p.source == NodeSource::Registry
-                && p.registry_id.as_ref() == Some(&registry_id)
-                && (spec.version.is_none() || spec.version == p.version)
-                && p.tree.is_some()
+                && p.registry_id == registry_id
+                && (spec.version.is_none() || spec.version.as_ref() == Some(&p.version))
             {
-                return Ok(p.clone());
+                return Ok(LockedNode::Registry(p.clone()));
             }
             let client = registry()?;
             reporter.step(&format!("Resolving node {id} from the registry"));
@@ -64,10 +49,12 @@ pub(super) fn resolve_node<'c>(
             if let Some(warning) = pinned.warning() {
                 reporter.warn(&warning);
             }
+            let version: PackVersion = pinned.version.parse().map_err(ResolveError::invalid_answer)?;
             // The same version fetched again must be the same archive.
-            let expected = prior
-                .filter(|p| p.version.as_ref() == Some(&pinned.version))
-                .and_then(|p| p.sha256.clone());
+            let expected = match prior {
+                Some(LockedNode::Registry(p)) if p.version == version => Some(p.sha256.to_string()),
+                _ => None,
+            };
             reporter.step(&format!("Fetching node {id} {}", pinned.version));
             let fetched = fetch_and_extract(
                 client,
@@ -76,50 +63,45 @@ pub(super) fn resolve_node<'c>(
                 expected.as_deref(),
             )
             .map_err(ResolveError::registry)?;
-            Ok(LockedNode {
-                source: NodeSource::Registry,
-                registry_id: Some(registry_id),
-                version: Some(pinned.version),
-                url: Some(fetched.download_url),
-                sha256: Some(format!("sha256:{}", fetched.archive.sha256)),
-                tree: Some(format!("blake3:{}", fetched.tree_hash)),
-                ..empty
-            })
+            let sha256 = Sha256::from_hex(&fetched.archive.sha256).map_err(ResolveError::invalid_answer)?;
+            Ok(LockedNode::Registry(RegistryPin {
+                registry_id,
+                version,
+                url: fetched.download_url,
+                sha256,
+                tree: fetched.tree_hash,
+            }))
         }
         NodeSource::Git => {
             let repository = spec
                 .repository
                 .clone()
-                .ok_or_else(|| ResolveError::NoRepository { id: id.into() })?;
+                .ok_or_else(|| ResolveError::NoRepository { id: id.to_string() })?;
             let rev = spec.rev.clone();
-            if let Some(p) = prior
+            if let Some(LockedNode::Git(p)) = prior
                 && !force
-                && p.source == NodeSource::Git
-                && p.repository.as_ref() == Some(&repository)
+                && p.repository == repository
                 && p.rev == rev
-                && p.commit.is_some()
             {
-                return Ok(p.clone());
+                return Ok(LockedNode::Git(p.clone()));
             }
             reporter.step(&format!("Resolving node {id} from {repository}"));
             let mirror = git_cache.update(&repository)?;
             let commit = crate::git::resolve_rev(&mirror, rev.as_deref().unwrap_or("HEAD"))
                 .map_err(|e| name_repo(e, &repository))?;
             let tree = store_commit(&mirror, &commit, store)?;
-            Ok(LockedNode {
-                source: NodeSource::Git,
-                repository: Some(repository),
+            Ok(LockedNode::Git(GitPin {
+                repository,
                 rev,
-                commit: Some(commit),
-                tree: Some(tree),
-                ..empty
-            })
+                commit,
+                tree,
+            }))
         }
     }
 }
 
 /// Exports a commit's tree into the node store (if not already there) and returns its hash.
-pub(crate) fn store_commit(mirror: &Path, commit: &str, store: &NodeStore) -> Result<String> {
+pub(crate) fn store_commit(mirror: &Path, commit: &GitCommit, store: &NodeStore) -> Result<Blake3> {
     let scratch = store.scratch()?;
     crate::git::export_tree(mirror, commit, scratch.path())?;
     Ok(store.insert(scratch)?)

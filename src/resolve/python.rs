@@ -4,7 +4,7 @@
 //! skipped; both are returned as notes, one line each, for the lock and the plan.
 
 use super::{ResolveError, Result};
-use crate::manifest::{Lock, LockedNode, Manifest, NodeSource};
+use crate::manifest::{Lock, LockedNode, Manifest};
 use crate::progress::Reporter;
 use crate::python::conflict::ENVIRONMENT_GROUP;
 use crate::python::{is_torch_family, node_requirements, requirement_name};
@@ -14,7 +14,7 @@ use std::path::PathBuf;
 
 pub(super) fn node_groups(
     manifest: &mut Manifest,
-    nodes: &BTreeMap<String, LockedNode>,
+    nodes: &BTreeMap<crate::types::NodeId, LockedNode>,
     previous: Option<&Lock>,
     store: &NodeStore,
     reporter: &dyn Reporter,
@@ -30,12 +30,13 @@ pub(super) fn node_groups(
     }
     for (id, node) in nodes {
         if id == ENVIRONMENT_GROUP || id == "ComfyUI" {
-            return Err(ResolveError::ReservedId { id: id.clone() });
+            return Err(ResolveError::ReservedId { id: id.to_string() });
         }
-        let dir: Option<PathBuf> = match node.source {
-            NodeSource::Local => node.path.as_ref().map(PathBuf::from),
-            _ => node.tree.as_ref().map(|t| store.path(t)),
+        let dir: PathBuf = match node {
+            LockedNode::Dev(dev) => PathBuf::from(&dev.path),
+            LockedNode::Git(_) | LockedNode::Registry(_) => node.tree().map(|t| store.path(t)).unwrap_or_default(),
         };
+        let dir = Some(dir);
         let Some(dir) = dir.filter(|d| d.is_dir()) else {
             continue;
         };

@@ -40,6 +40,14 @@ pub struct HttpConfig {
     pub backoff_cap: Duration,
     /// A `Retry-After` longer than this is not waited out: the request fails and says so.
     pub max_retry_after: Duration,
+    /// Requests for one download at the most, however it fails: a server that keeps sending
+    /// the same few bytes again (a `Content-Length` larger than the body, `Range` ignored) is
+    /// not asked forever.
+    pub max_attempts: u32,
+    /// A transfer slower than `low_speed_limit` bytes/s over `low_speed_time` fails like a
+    /// stalled one (a byte every 2 s would otherwise hold an apply indefinitely).
+    pub low_speed_limit: u64,
+    pub low_speed_time: Duration,
     pub user_agent: String,
 }
 
@@ -52,6 +60,9 @@ impl Default for HttpConfig {
             backoff_base: Duration::from_millis(500),
             backoff_cap: Duration::from_secs(30),
             max_retry_after: Duration::from_secs(120),
+            max_attempts: 50,
+            low_speed_limit: 1024,
+            low_speed_time: Duration::from_secs(30),
             user_agent: format!(
                 "comfydock/{} (+https://github.com/comfydock)",
                 env!("CARGO_PKG_VERSION")
@@ -62,7 +73,9 @@ impl Default for HttpConfig {
 
 impl HttpConfig {
     /// Defaults, overridden by `COMFYDOCK_HTTP_TIMEOUT` (read timeout, seconds, fractions
-    /// allowed), `COMFYDOCK_HTTP_CONNECT_TIMEOUT` and `COMFYDOCK_HTTP_RETRIES`.
+    /// allowed), `COMFYDOCK_HTTP_CONNECT_TIMEOUT`, `COMFYDOCK_HTTP_RETRIES`,
+    /// `COMFYDOCK_HTTP_MAX_ATTEMPTS`, `COMFYDOCK_HTTP_LOW_SPEED_LIMIT` (bytes/s) and
+    /// `COMFYDOCK_HTTP_LOW_SPEED_TIME` (seconds).
     pub fn from_env() -> Self {
         let mut c = HttpConfig::default();
         if let Some(d) = env_seconds("COMFYDOCK_HTTP_TIMEOUT") {
@@ -77,8 +90,21 @@ impl HttpConfig {
         {
             c.retries = n;
         }
+        if let Some(n) = env_number("COMFYDOCK_HTTP_MAX_ATTEMPTS") {
+            c.max_attempts = u32::try_from(n).unwrap_or(u32::MAX).max(1);
+        }
+        if let Some(n) = env_number("COMFYDOCK_HTTP_LOW_SPEED_LIMIT") {
+            c.low_speed_limit = n;
+        }
+        if let Some(d) = env_seconds("COMFYDOCK_HTTP_LOW_SPEED_TIME") {
+            c.low_speed_time = d;
+        }
         c
     }
+}
+
+fn env_number(name: &str) -> Option<u64> {
+    std::env::var(name).ok()?.trim().parse().ok()
 }
 
 fn env_seconds(name: &str) -> Option<Duration> {
@@ -180,11 +206,14 @@ impl Http {
         let mut failures = 0;
         let mut restarts = 0;
         let mut last: Option<Failed> = None;
+        // The furthest a transfer got: only bytes beyond it count as progress.
+        let mut high_water = 0u64;
         loop {
             // One restart is normal (the file changed on the server); a server that answers every
             // request with another range than asked for would otherwise be asked forever.
             let restarting = restarts > self.config.retries + 1;
-            if restarting || max_tries.is_some_and(|max| tries >= max.max(1)) {
+            let exhausted = tries >= self.config.max_attempts.max(1);
+            if restarting || exhausted || max_tries.is_some_and(|max| tries >= max.max(1)) {
                 let last = last.unwrap_or_else(|| Failed::new("the server kept restarting the transfer".into(), None));
                 return Err(self.give_up(shown_url, tries, last.reason, last.status));
             }
@@ -198,16 +227,16 @@ impl Http {
                 }
                 Try::Failed(f) => f,
             };
-            failures = if failed.progressed_to.is_some() {
-                0
-            } else {
-                failures + 1
-            };
+            let progressed = failed.progressed_to.is_some_and(|to| to > high_water);
+            if let Some(to) = failed.progressed_to {
+                high_water = high_water.max(to);
+            }
+            failures = if progressed { 0 } else { failures + 1 };
             let out_of_tries = failures > self.config.retries || max_tries.is_some_and(|max| tries >= max);
             if out_of_tries {
                 return Err(self.give_up(shown_url, tries, failed.reason, failed.status));
             }
-            if let Some(offset) = failed.progressed_to {
+            if let Some(offset) = failed.progressed_to.filter(|_| progressed) {
                 reporter.warn(&format!("{shown_url}: {}; resuming at {offset} bytes", failed.reason));
                 last = Some(failed);
                 continue;
@@ -817,6 +846,9 @@ impl Transfer<'_> {
         self.bar.at(start, total);
         let mut buf = vec![0u8; 256 << 10];
         let mut received = 0u64;
+        let config = self.http.config();
+        let mut window = (std::time::Instant::now(), 0u64);
+        let mut too_slow = false;
         let broken = loop {
             let n = match resp.read(&mut buf) {
                 Ok(0) => break None,
@@ -830,6 +862,21 @@ impl Transfer<'_> {
             hasher.update(&buf[..n]);
             received += n as u64;
             self.bar.at(start + received, total);
+            window.1 += n as u64;
+            let elapsed = window.0.elapsed();
+            if elapsed >= config.low_speed_time {
+                if (window.1 as f64) < config.low_speed_limit as f64 * elapsed.as_secs_f64() {
+                    too_slow = true;
+                    break Some(format!(
+                        "too slow: {} bytes in {:.0}s (below COMFYDOCK_HTTP_LOW_SPEED_LIMIT={} bytes/s over COMFYDOCK_HTTP_LOW_SPEED_TIME={}s)",
+                        window.1,
+                        elapsed.as_secs_f64(),
+                        config.low_speed_limit,
+                        config.low_speed_time.as_secs_f64()
+                    ));
+                }
+                window = (std::time::Instant::now(), 0);
+            }
         };
         // What arrived stays for the next try (or the next run), so it must reach the disk.
         if let Err(e) = self.file.sync_data() {
@@ -842,8 +889,9 @@ impl Transfer<'_> {
         });
         match broken {
             None => Try::Done(Ok(())),
+            // A transfer cut for being too slow is not progress: it must not be resumed forever.
             Some(reason) => Try::Failed(Failed {
-                progressed_to: (received > 0).then_some(start + received),
+                progressed_to: (received > 0 && !too_slow).then_some(start + received),
                 ..Failed::new(reason, Some(status.as_u16()))
             }),
         }

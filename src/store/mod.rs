@@ -14,7 +14,7 @@ pub use archive::{ArchiveFormat, Extracted, Limits, extract, pack_root};
 pub use download::{Downloaded, Expected, Fetched, Http, HttpConfig, Request, Token, download, fetch};
 pub use error::StoreError;
 pub use git_cache::GitCache;
-pub use nodes::NodeStore;
+pub use nodes::{EntryCheck, NodeStore};
 pub use treehash::tree_hash;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -64,8 +64,12 @@ impl EnvInfo {
             name: paths.name.clone(),
             active,
             path: paths.root.clone(),
-            comfyui_version: config.as_ref().and_then(|c| c.comfyui_version.clone()),
-            python_version: config.as_ref().and_then(|c| c.python_version.clone()),
+            comfyui_version: config
+                .as_ref()
+                .and_then(|c| c.comfyui_version.as_ref().map(ToString::to_string)),
+            python_version: config
+                .as_ref()
+                .and_then(|c| c.python_version.as_ref().map(ToString::to_string)),
             complete: !Path::exists(&paths.creating_marker()),
         }
     }

@@ -12,7 +12,7 @@ pub use error::WorkspaceError;
 pub use names::validate_env_name;
 
 /// Where ComfyUI comes from unless the manifest says otherwise.
-pub const DEFAULT_COMFYUI_REPO: &str = "https://github.com/comfyanonymous/ComfyUI";
+pub const DEFAULT_COMFYUI_REPO: &str = "https://github.com/Comfy-Org/ComfyUI";
 
 use crate::python::Uv;
 use std::fs;

@@ -3,31 +3,12 @@ use super::WorkspaceError;
 /// Environment names become folder names and appear in commands: keep them to a safe,
 /// portable alphabet that cannot escape `environments/` or look like a flag.
 pub fn validate_env_name(name: &str) -> Result<(), WorkspaceError> {
-    let problem = if name.is_empty() {
-        Some("it is empty")
-    } else if name.starts_with('-') {
-        Some("it starts with `-`, which reads as a command-line flag")
-    } else if name.starts_with('.') {
-        Some("it starts with `.` (hidden, and `..` escapes the workspace)")
-    } else if name.contains('/') || name.contains('\\') {
-        Some("it contains a path separator")
-    } else if name.len() > 64 {
-        Some("it is longer than 64 characters")
-    } else if !name
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-    {
-        Some("it contains characters other than letters, digits, `-`, `_` and `.`")
-    } else {
-        None
-    };
-    match problem {
-        Some(reason) => Err(WorkspaceError::InvalidName {
+    name.parse::<crate::types::EnvName>()
+        .map(drop)
+        .map_err(|e| WorkspaceError::InvalidName {
             name: name.to_string(),
-            reason,
-        }),
-        None => Ok(()),
-    }
+            reason: e.rule,
+        })
 }
 
 #[cfg(test)]

@@ -157,7 +157,7 @@ fn invalid_environment_names_are_refused() {
     for bad in ["../escape", "a/b", ".hidden"] {
         t.run(&["create", bad, "--comfyui-repo", repo])
             .failure()
-            .stderr_has("is not a valid environment name");
+            .stderr_has(&format!("environment name \"{bad}\" is not valid"));
     }
     t.run(&["create", "--comfyui-repo", repo, "--", "-rf"])
         .failure()

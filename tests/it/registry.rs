@@ -296,7 +296,7 @@ fn fetch_and_extract_stores_the_tree_by_hash_and_reads_requirements() {
 
     let zip = c.resolve("example-impact", &VersionSpec::Latest).unwrap();
     let got = fetch_and_extract(&c, &store_dir, &zip, None).unwrap();
-    assert_eq!(got.path, store_dir.join("nodes").join(&got.tree_hash));
+    assert_eq!(got.path, store_dir.join("nodes").join(got.tree_hash.hex()));
     assert!(got.path.join("nodes/detailer.py").is_file());
     // The extracted pack is what resolution reads its requirements from.
     assert_eq!(

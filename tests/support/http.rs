@@ -14,6 +14,10 @@ struct File {
     /// The next responses stop after this many body bytes (one entry per response).
     cuts: Vec<usize>,
     token: Option<String>,
+    /// Misbehaves: declares twice the body's length and ignores `Range`.
+    liar: bool,
+    /// Misbehaves: sends one body byte per this many milliseconds.
+    trickle_ms: Option<u64>,
 }
 
 /// One answered request.
@@ -97,6 +101,28 @@ impl HttpServer {
             .token = Some(token.to_string());
     }
 
+    /// Every response for `path` declares a `Content-Length` twice the body and ignores `Range`.
+    pub fn lie_about_length(&self, path: &str) {
+        self.state
+            .lock()
+            .unwrap()
+            .files
+            .get_mut(path)
+            .expect("served path")
+            .liar = true;
+    }
+
+    /// Every response for `path` sends its body one byte per `ms` milliseconds.
+    pub fn trickle(&self, path: &str, ms: u64) {
+        self.state
+            .lock()
+            .unwrap()
+            .files
+            .get_mut(path)
+            .expect("served path")
+            .trickle_ms = Some(ms);
+    }
+
     pub fn log(&self) -> Vec<Logged> {
         self.state.lock().unwrap().log.clone()
     }
@@ -141,6 +167,11 @@ fn handle(mut stream: TcpStream, state: &Mutex<State>) {
             (f.clone(), cut)
         })
     };
+    let liar = file.as_ref().is_some_and(|(f, _)| f.liar);
+    let trickle = file.as_ref().and_then(|(f, _)| f.trickle_ms);
+    if liar {
+        log.range = None;
+    }
     let (status, head, body, cut): (u16, String, Vec<u8>, Option<usize>) = match file {
         None => (404, String::new(), b"not found".to_vec(), None),
         Some((f, _))
@@ -156,7 +187,7 @@ fn handle(mut stream: TcpStream, state: &Mutex<State>) {
             let start = log
                 .range
                 .as_deref()
-                .filter(|_| range_ok)
+                .filter(|_| range_ok && !f.liar)
                 .and_then(|r| r.strip_prefix("bytes="))
                 .and_then(|r| r.strip_suffix('-'))
                 .and_then(|n| n.parse::<usize>().ok());
@@ -189,12 +220,25 @@ fn handle(mut stream: TcpStream, state: &Mutex<State>) {
     log.body_bytes = send;
     // Logged before answering, so a client that has its answer always finds it in the log.
     state.lock().unwrap().log.push(log);
+    let declared = if liar { body.len() * 2 } else { body.len() };
     let _ = write!(
         stream,
-        "HTTP/1.1 {status} {reason}\r\nContent-Length: {}\r\nConnection: close\r\n{head}\r\n",
-        body.len()
+        "HTTP/1.1 {status} {reason}\r\nContent-Length: {declared}\r\nConnection: close\r\n{head}\r\n"
     );
-    let _ = stream.write_all(&body[..send]);
+    match trickle {
+        Some(ms) => {
+            for byte in &body[..send] {
+                if stream.write_all(std::slice::from_ref(byte)).is_err() {
+                    return;
+                }
+                let _ = stream.flush();
+                std::thread::sleep(std::time::Duration::from_millis(ms));
+            }
+        }
+        None => {
+            let _ = stream.write_all(&body[..send]);
+        }
+    }
     let _ = stream.flush();
     let _ = stream.shutdown(Shutdown::Both);
 }

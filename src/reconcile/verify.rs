@@ -1,0 +1,120 @@
+//! `comfydock verify`: re-hashes what the lock pins instead of trusting fingerprints. Store
+//! entries against their tree hash; each file comfydock installed into `custom_nodes/` against
+//! the same file of the store entry; uv.lock against the lock; ComfyUI's HEAD against the
+//! locked commit; with `models`, each placed model file against its blake3. Reads only.
+
+use crate::manifest::Lock;
+use crate::observe::Installed;
+use crate::store::{EntryCheck, NodeStore};
+use crate::workspace::{EnvPaths, Workspace};
+use serde::Serialize;
+use std::path::Path;
+
+#[derive(Debug, Default, Serialize)]
+pub struct VerifyReport {
+    /// How many things were hashed and compared.
+    pub checked: usize,
+    pub problems: Vec<Problem>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Problem {
+    /// `node alpha`, `store entry blake3:…`, `uv.lock`, `comfyui`, `model sd15`.
+    pub subject: String,
+    pub detail: String,
+}
+
+impl VerifyReport {
+    fn problem(&mut self, subject: impl Into<String>, detail: impl Into<String>) {
+        self.problems.push(Problem {
+            subject: subject.into(),
+            detail: detail.into(),
+        });
+    }
+}
+
+pub fn verify(
+    ws: &Workspace,
+    env: &EnvPaths,
+    lock: &Lock,
+    installed: &Installed,
+    models: bool,
+) -> std::io::Result<VerifyReport> {
+    let mut report = VerifyReport::default();
+    let store = NodeStore::new(&ws.store_dir());
+    for (id, node) in &lock.nodes {
+        let Some(tree) = node.tree() else { continue };
+        report.checked += 1;
+        let entry_ok = match store.check(tree)? {
+            EntryCheck::Intact => true,
+            // Not an error: apply fetches it again from the lock's source.
+            EntryCheck::Missing => false,
+            EntryCheck::Corrupt { actual } => {
+                report.problem(
+                    format!("store entry {tree}"),
+                    format!(
+                        "node `{id}`: its files hash to {actual}; `comfydock gc` cannot fix this, remove the folder"
+                    ),
+                );
+                false
+            }
+        };
+        let Some(inst) = installed.nodes.get(id.as_str()) else {
+            continue;
+        };
+        if inst.link.is_some() || inst.tree.as_deref() != Some(tree.to_string().as_str()) || !entry_ok {
+            continue;
+        }
+        let live = env.custom_nodes().join(id.as_str());
+        let source = store.path(tree);
+        for rel in inst.files.keys() {
+            report.checked += 1;
+            match (file_hash(&live.join(rel)), file_hash(&source.join(rel))) {
+                (Some(a), Some(b)) if a == b => {}
+                (None, _) => report.problem(format!("node {id}"), format!("{rel} is missing")),
+                _ => report.problem(format!("node {id}"), format!("{rel} differs from the locked tree")),
+            }
+        }
+    }
+    report.checked += 1;
+    match std::fs::read(env.cec.join("uv.lock")) {
+        Ok(bytes) if crate::resolve::hash_bytes(&bytes) == lock.python.uv_lock => {}
+        Ok(_) => report.problem("uv.lock", "its hash is not the one comfydock.lock pins"),
+        Err(_) => report.problem("uv.lock", "missing"),
+    }
+    report.checked += 1;
+    match crate::git::head_commit(&env.comfyui).ok().flatten() {
+        Some(head) if head == lock.comfyui.commit => {}
+        Some(head) => report.problem(
+            "comfyui",
+            format!(
+                "HEAD is {} but the lock pins {}",
+                head.short(),
+                lock.comfyui.commit.short()
+            ),
+        ),
+        None => report.problem("comfyui", "no checkout"),
+    }
+    if models {
+        for (key, model) in &lock.models {
+            report.checked += 1;
+            let path = env.comfyui.join(model.link_path().as_str());
+            match file_hash(&path) {
+                Some(h) if h == model.blake3.hex() => {}
+                Some(_) => report.problem(
+                    format!("model {key}"),
+                    format!("{} is not the locked content", path.display()),
+                ),
+                None => report.problem(format!("model {key}"), format!("{} is missing", path.display())),
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// blake3 of a file (following a symlink), None when it cannot be read.
+fn file_hash(path: &Path) -> Option<String> {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update_mmap_rayon(path).ok()?;
+    Some(hasher.finalize().to_hex().to_string())
+}
