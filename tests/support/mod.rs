@@ -65,6 +65,22 @@ impl TestContext {
         cmd
     }
 
+    /// The same command as `cmd`, as a `std::process::Command` (to spawn and kill).
+    pub fn std_cmd(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("comfydock"));
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", &self.home)
+            .env("COMFYDOCK_HOME", &self.workspace)
+            .env("UV_OFFLINE", "1")
+            .env("UV_FIND_LINKS", &self.wheels)
+            .env("UV_PYTHON_DOWNLOADS", "never")
+            .env("NO_COLOR", "1")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .current_dir(self.dir.path());
+        cmd
+    }
+
     pub fn run(&self, args: &[&str]) -> Run {
         Run::from(self.cmd().args(args).output().expect("spawn comfydock"))
     }
