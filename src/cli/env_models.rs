@@ -50,7 +50,7 @@ pub fn add(
     }));
     let spec = ModelSpec {
         name: None,
-        hash: super::typed(&format!("blake3:{}", found.blake3))?,
+        hash: crate::types::Blake3::from_hex(&found.blake3).map_err(|e| miette!("{e}"))?,
         size: Some(found.size),
         category: Some(super::typed(&found.category)?),
         filename: Some(super::typed(&found.filename)?),

@@ -117,6 +117,17 @@ impl SavedPlan {
                 found: plan.format_version,
             }));
         }
+        // The manifest a plan would write is untrusted like any other: it must be a valid one.
+        if let Some(pyproject) = &plan.pyproject
+            && let Err(e) = crate::manifest::Manifest::parse(path, pyproject)
+        {
+            return Err(Box::new(SavedPlanError::Malformed {
+                path: path.into(),
+                message: format!("its `pyproject` is not a valid manifest: {e}"),
+                src: NamedSource::new(path.display().to_string(), text.clone()),
+                span: SourceSpan::from(0..0),
+            }));
+        }
         Ok(plan)
     }
 }

@@ -252,7 +252,7 @@ impl<'a> Session<'a> {
                 status: "fresh",
             }),
             (LockMode::Locked, Freshness::Missing) => Err(ReconcileError::NoLock),
-            (LockMode::Locked, Freshness::Stale(reason)) => Err(ReconcileError::StaleLock { reason: reason.into() }),
+            (LockMode::Locked, Freshness::Stale(reason)) => Err(ReconcileError::StaleLock { reason }),
             (LockMode::Resolve, _) => Ok(Desired {
                 resolved: self.resolve(manifest, &Update::Nothing)?,
                 status: "updated",

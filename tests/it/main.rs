@@ -8,6 +8,7 @@ mod env_models;
 mod environments;
 mod fixtures;
 mod models;
+mod properties;
 mod python;
 mod reconcile;
 mod registry;
