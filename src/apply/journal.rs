@@ -41,6 +41,15 @@ pub enum Step {
         old: Option<String>,
         new: String,
     },
+    /// Restores a checkout's tracked files to `commit`; undo puts the user's versions (saved in
+    /// the trash by stage) back and deletes again what they had deleted.
+    RestoreTracked {
+        repo: PathBuf,
+        commit: String,
+        saved: PathBuf,
+        modified: Vec<String>,
+        deleted: Vec<String>,
+    },
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -75,6 +84,7 @@ impl Step {
             Step::Checkout { repo, to, .. } => git::checkout_detached(repo, to).map_err(io::Error::other),
             Step::SwitchVenv { link, to, .. } => crate::fsx::replace_symlink(Path::new(to), link),
             Step::WriteFile { path, new, .. } => crate::fsx::write_atomic(path, new.as_bytes()),
+            Step::RestoreTracked { repo, commit, .. } => git::checkout_detached(repo, commit).map_err(io::Error::other),
         }
     }
 
@@ -87,6 +97,7 @@ impl Step {
             Step::Checkout { repo, to, .. } => format!("checkout {} in {}", to, repo.display()),
             Step::SwitchVenv { link, to, .. } => format!("switch {} -> {to}", link.display()),
             Step::WriteFile { path, .. } => format!("write {}", path.display()),
+            Step::RestoreTracked { repo, .. } => format!("restore edited files in {}", repo.display()),
         }
     }
 
@@ -126,6 +137,27 @@ impl Step {
                     _ => Ok(()),
                 },
             },
+            Step::RestoreTracked {
+                repo,
+                saved,
+                modified,
+                deleted,
+                ..
+            } => {
+                for rel in modified {
+                    let from = saved.join(rel);
+                    if from.is_file() {
+                        fs::copy(&from, repo.join(rel))?;
+                    }
+                }
+                for rel in deleted {
+                    match fs::remove_file(repo.join(rel)) {
+                        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                        _ => {}
+                    }
+                }
+                Ok(())
+            }
         }
     }
 }

@@ -51,10 +51,25 @@ pub(super) fn stage_action(ctx: &Ctx, action: &Action) -> Result<Staged> {
                 let mirror = GitCache::new(&ctx.ws.store_dir()).with_commit(&lock.comfyui.repo, to)?;
                 crate::git::fetch_from(&env.comfyui, &mirror)?;
             }
+            // The checkout overwrites tracked files: the user's edits are kept first.
+            if let crate::observe::NodeState::Modified { files, .. } = &ctx.observed.comfyui_files {
+                save_edits(&env.comfyui, files, &ctx.trash_path("ComfyUI"))?;
+            }
             staged.steps.push(Step::Checkout {
                 repo: env.comfyui.clone(),
                 from: from.clone(),
                 to: to.clone(),
+            });
+        }
+        Action::RestoreComfyui { commit, files, deleted } => {
+            let saved = ctx.trash_path("ComfyUI");
+            save_edits(&env.comfyui, files, &saved)?;
+            staged.steps.push(Step::RestoreTracked {
+                repo: env.comfyui.clone(),
+                commit: commit.clone(),
+                saved,
+                modified: files.clone(),
+                deleted: deleted.clone(),
             });
         }
         Action::InstallNode { id, .. } | Action::UpdateNode { id, .. } => {
@@ -160,6 +175,23 @@ pub(super) fn stage_action(ctx: &Ctx, action: &Action) -> Result<Staged> {
         }
     }
     Ok(staged)
+}
+
+/// Copies the user's versions of ComfyUI files into the trash (before a checkout replaces them).
+/// A copy, not a move: the live tree is only changed by the journaled switch.
+fn save_edits(comfyui: &Path, files: &[String], saved: &Path) -> std::io::Result<()> {
+    for rel in files {
+        let from = comfyui.join(rel);
+        if from.symlink_metadata().is_err() {
+            continue;
+        }
+        let to = saved.join(rel);
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::copy(&from, &to)?;
+    }
+    Ok(())
 }
 
 /// Steps that empty `custom_nodes/<id>` before something is placed there. An untracked folder

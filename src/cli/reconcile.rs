@@ -147,13 +147,16 @@ pub fn apply(g: &Globals, args: &ApplyArgs) -> Result<ExitStatus> {
             .join(" ")
     );
     match session.apply(&resolved, &planned, &message)? {
-        Some(generation) => outln!(
-            "\nApply complete: generation {}. {} added, {} changed, {} destroyed.",
-            generation.number,
-            summary.add,
-            summary.change,
-            summary.destroy
-        ),
+        Some(generation) => {
+            outln!(
+                "\nApply complete: generation {}. {} added, {} changed, {} destroyed.",
+                generation.number,
+                summary.add,
+                summary.change,
+                summary.destroy
+            );
+            report_trash(&session.env, generation.number);
+        }
         None if args.planfile.is_some() => outln!("No changes."),
         None => {}
     }
@@ -233,11 +236,17 @@ pub fn status(g: &Globals, json: bool) -> Result<ExitStatus> {
                 crate::plan::short(&lock.comfyui.commit)
             ));
         }
+        if let NodeState::Modified { .. } = &p.observed.comfyui_files {
+            drift.push(format!(
+                "ComfyUI's own files: {}",
+                p.observed.comfyui_files.describe_changes()
+            ));
+        }
         for (id, state) in &p.observed.nodes {
             match state {
                 NodeState::Intact => {}
                 NodeState::Missing => drift.push(format!("node {id} is missing from custom_nodes/")),
-                NodeState::Modified { files } => drift.push(format!("node {id}: {} file(s) modified", files.len())),
+                NodeState::Modified { .. } => drift.push(format!("node {id}: {}", state.describe_changes())),
             }
         }
         for (key, state) in &p.observed.models {
@@ -284,6 +293,21 @@ pub fn status(g: &Globals, json: bool) -> Result<ExitStatus> {
         outln!("  drift: {line}");
     }
     Ok(ExitStatus::Success)
+}
+
+/// Names what the apply of `generation` moved to the trash (replaced folders with a user's
+/// edits, untracked folders, ComfyUI files edited by hand): nothing is lost, and this says where.
+pub(super) fn report_trash(env: &crate::workspace::EnvPaths, generation: u64) {
+    let dir = env.state.join("trash").join(generation.to_string());
+    let Ok(read) = std::fs::read_dir(&dir) else { return };
+    let mut names: Vec<String> = read
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    for name in names {
+        errln!("Kept what was replaced: .comfydock/trash/{generation}/{name}");
+    }
 }
 
 pub(super) fn report_recovery(recovery: &Recovery) {

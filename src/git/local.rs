@@ -145,3 +145,36 @@ pub fn list_dir_at(repo_path: &Path, commit: &str, dir: &str) -> Result<std::col
     };
     Ok(sub.iter().filter_map(|e| e.name().ok().map(str::to_string)).collect())
 }
+
+/// Tracked files of a checkout that differ from HEAD: (modified, deleted), relative paths,
+/// sorted. Untracked and ignored files are not looked at (custom_nodes/ and models/ are full of
+/// them); the index is refreshed by stat, so an untouched checkout costs one `stat` per file.
+pub fn edited_tracked_files(repo_path: &Path) -> Result<(Vec<String>, Vec<String>)> {
+    let repo = open(repo_path)?;
+    let mut opts = git2::StatusOptions::new();
+    opts.include_untracked(false)
+        .include_ignored(false)
+        .exclude_submodules(true)
+        .show(git2::StatusShow::IndexAndWorkdir);
+    let statuses = repo.statuses(Some(&mut opts)).map_err(local(repo_path))?;
+    let (mut modified, mut deleted) = (Vec::new(), Vec::new());
+    for entry in statuses.iter() {
+        let Ok(path) = entry.path() else { continue };
+        let s = entry.status();
+        if s.intersects(git2::Status::WT_DELETED | git2::Status::INDEX_DELETED) {
+            deleted.push(path.to_string());
+        } else if s.intersects(
+            git2::Status::WT_MODIFIED
+                | git2::Status::WT_TYPECHANGE
+                | git2::Status::WT_RENAMED
+                | git2::Status::INDEX_MODIFIED
+                | git2::Status::INDEX_TYPECHANGE
+                | git2::Status::INDEX_RENAMED,
+        ) {
+            modified.push(path.to_string());
+        }
+    }
+    modified.sort();
+    deleted.sort();
+    Ok((modified, deleted))
+}

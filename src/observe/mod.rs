@@ -18,6 +18,8 @@ pub struct Observed {
     pub installed: Installed,
     /// HEAD of the ComfyUI checkout; None when there is no checkout.
     pub comfyui_commit: Option<crate::types::GitCommit>,
+    /// ComfyUI's own tracked files as the user left them (Modified: edited or deleted by hand).
+    pub comfyui_files: NodeState,
     /// The state of each node comfydock installed.
     pub nodes: BTreeMap<String, NodeState>,
     /// Entries of `custom_nodes/` that comfydock did not put there.
@@ -33,11 +35,38 @@ pub struct Observed {
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum NodeState {
     Intact,
-    /// Files comfydock placed were changed or deleted (paths relative to the node folder).
+    /// Files comfydock placed were changed (`files`) or deleted (`deleted`), paths relative to
+    /// the node folder. Files a pack wrote itself are not drift.
     Modified {
         files: Vec<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        deleted: Vec<String>,
     },
     Missing,
+}
+
+impl NodeState {
+    /// `modified: a.py, b.py; deleted: c.py` (at most five names each).
+    pub fn describe_changes(&self) -> String {
+        let NodeState::Modified { files, deleted } = self else {
+            return String::new();
+        };
+        let list = |what: &str, names: &[String]| {
+            let mut shown = names.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
+            if names.len() > 5 {
+                shown.push_str(&format!(" and {} more", names.len() - 5));
+            }
+            format!("{what}: {shown}")
+        };
+        let mut parts = Vec::new();
+        if !files.is_empty() {
+            parts.push(list("modified", files));
+        }
+        if !deleted.is_empty() {
+            parts.push(list("deleted", deleted));
+        }
+        parts.join("; ")
+    }
 }
 
 pub fn observe(env: &EnvPaths) -> std::io::Result<Observed> {
@@ -52,6 +81,14 @@ pub fn observe(env: &EnvPaths) -> std::io::Result<Observed> {
     for (id, node) in &installed.nodes {
         nodes.insert(id.clone(), node_state(&custom_nodes.join(id), node));
     }
+    let comfyui_files = match &comfyui_commit {
+        Some(_) => match crate::git::edited_tracked_files(&env.comfyui) {
+            Ok((files, deleted)) if files.is_empty() && deleted.is_empty() => NodeState::Intact,
+            Ok((files, deleted)) => NodeState::Modified { files, deleted },
+            Err(_) => NodeState::Intact,
+        },
+        None => NodeState::Missing,
+    };
     let untracked = match &comfyui_commit {
         Some(commit) => untracked_entries(env, commit, &installed)?,
         None => Vec::new(),
@@ -68,6 +105,7 @@ pub fn observe(env: &EnvPaths) -> std::io::Result<Observed> {
     Ok(Observed {
         installed,
         comfyui_commit,
+        comfyui_files,
         nodes,
         untracked,
         venv,
@@ -92,6 +130,7 @@ fn model_state(path: &std::path::Path, m: &InstalledModel) -> NodeState {
     } else {
         NodeState::Modified {
             files: vec![m.path.clone()],
+            deleted: Vec::new(),
         }
     }
 }
@@ -102,6 +141,7 @@ fn node_state(dir: &std::path::Path, node: &InstalledNode) -> NodeState {
             Ok(t) if t.to_string_lossy() == target.as_str() && dir.exists() => NodeState::Intact,
             Ok(_) => NodeState::Modified {
                 files: vec![".".into()],
+                deleted: Vec::new(),
             },
             Err(_) => NodeState::Missing,
         };
@@ -110,21 +150,19 @@ fn node_state(dir: &std::path::Path, node: &InstalledNode) -> NodeState {
         Ok(meta) if meta.is_dir() => {}
         _ => return NodeState::Missing,
     }
-    let changed: Vec<String> = node
-        .files
-        .iter()
-        .filter(|(rel, fp)| {
-            dir.join(rel)
-                .symlink_metadata()
-                .map(|m| Fingerprint::of(&m) != **fp)
-                .unwrap_or(true)
-        })
-        .map(|(rel, _)| rel.clone())
-        .collect();
-    if changed.is_empty() {
+    let mut files = Vec::new();
+    let mut deleted = Vec::new();
+    for (rel, fp) in &node.files {
+        match dir.join(rel).symlink_metadata() {
+            Ok(m) if Fingerprint::of(&m) == *fp => {}
+            Ok(_) => files.push(rel.clone()),
+            Err(_) => deleted.push(rel.clone()),
+        }
+    }
+    if files.is_empty() && deleted.is_empty() {
         NodeState::Intact
     } else {
-        NodeState::Modified { files: changed }
+        NodeState::Modified { files, deleted }
     }
 }
 

@@ -11,6 +11,14 @@ pub enum Action {
     CloneComfyui { rev: String, commit: String },
     /// ComfyUI is at another commit than the lock's.
     CheckoutComfyui { from: String, rev: String, to: String },
+    /// ComfyUI's own tracked files were edited or deleted by hand: the locked commit's files are
+    /// restored, the user's versions kept in the trash.
+    RestoreComfyui {
+        commit: String,
+        files: Vec<String>,
+        #[serde(default)]
+        deleted: Vec<String>,
+    },
     /// A node that is not installed (replacing an untracked folder of the same name, if any).
     InstallNode {
         id: String,
@@ -85,7 +93,9 @@ impl Kind {
 impl Action {
     pub fn id(&self) -> String {
         match self {
-            Action::CloneComfyui { .. } | Action::CheckoutComfyui { .. } => "comfyui".into(),
+            Action::CloneComfyui { .. } | Action::CheckoutComfyui { .. } | Action::RestoreComfyui { .. } => {
+                "comfyui".into()
+            }
             Action::InstallNode { id, .. }
             | Action::UpdateNode { id, .. }
             | Action::LinkDevNode { id, .. }
@@ -101,6 +111,7 @@ impl Action {
             Action::CloneComfyui { .. } | Action::InstallNode { .. } | Action::LinkDevNode { .. } => Kind::Create,
             Action::LinkModel { replace: None, .. } => Kind::Create,
             Action::CheckoutComfyui { .. }
+            | Action::RestoreComfyui { .. }
             | Action::UpdateNode { .. }
             | Action::SyncPython { .. }
             | Action::LinkModel { replace: Some(_), .. } => Kind::Update,
@@ -113,6 +124,14 @@ impl Action {
         match self {
             Action::CloneComfyui { rev, commit } => format!("comfyui {rev} ({})", short(commit)),
             Action::CheckoutComfyui { from, rev, to } => format!("comfyui {} -> {rev} ({})", short(from), short(to)),
+            Action::RestoreComfyui { files, deleted, .. } => format!(
+                "comfyui: restore files edited by hand ({}); your versions go to the trash",
+                crate::observe::NodeState::Modified {
+                    files: files.clone(),
+                    deleted: deleted.clone()
+                }
+                .describe_changes()
+            ),
             Action::InstallNode { id, source, version } => format!("node {id} {version} ({source})"),
             Action::UpdateNode {
                 id,

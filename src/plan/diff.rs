@@ -45,7 +45,14 @@ pub fn diff(environment: &str, lock: &Lock, observed: &Observed, python: &Python
             rev: lock.comfyui.rev.to_string(),
             to: lock.comfyui.commit.to_string(),
         })),
-        Some(_) => None,
+        Some(_) => match &observed.comfyui_files {
+            NodeState::Modified { files, deleted } => Some(plan.push(Action::RestoreComfyui {
+                commit: lock.comfyui.commit.to_string(),
+                files: files.clone(),
+                deleted: deleted.clone(),
+            })),
+            _ => None,
+        },
     };
     // A fresh clone has no nodes in it: everything comfydock had installed must be placed again.
     let fresh_checkout = observed.comfyui_commit.is_none();
@@ -83,7 +90,7 @@ pub fn diff(environment: &str, lock: &Lock, observed: &Observed, python: &Python
                 let to = node.tree().map(ToString::to_string).unwrap_or_default();
                 let reason = match state {
                     NodeState::Missing => Some("missing on disk".to_string()),
-                    NodeState::Modified { files } => Some(format!("{} file(s) modified on disk", files.len())),
+                    NodeState::Modified { .. } => Some(format!("edited on disk ({})", state.describe_changes())),
                     NodeState::Intact if inst.link.is_some() || from != to => Some("new pin".to_string()),
                     NodeState::Intact => None,
                 };

@@ -161,7 +161,7 @@ fn invalid_environment_names_are_refused() {
     }
     t.run(&["create", "--comfyui-repo", repo, "--", "-rf"])
         .failure()
-        .stderr_has("starts with `-`");
+        .stderr_has("not starting with `.` or `-`");
     assert_eq!(tree(&t.workspace.join("environments")), Vec::<String>::new());
     assert!(!t.path("escape").exists());
 }

@@ -4,6 +4,7 @@
 mod support;
 
 mod cli;
+mod drift;
 mod env_models;
 mod environments;
 mod fixtures;
