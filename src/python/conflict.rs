@@ -25,6 +25,10 @@ pub struct PythonConflict {
     /// Normalised names of the packages uv names in its explanation.
     pub packages: Vec<String>,
     pub explanation: String,
+    /// Direct requirements that no version can satisfy together, one line per pair
+    /// (`` node pack `a` needs `numpy<2`, node pack `b` needs `numpy>=2` ``). When there are
+    /// any, no constraint can help and none is suggested.
+    pub exclusive: Vec<String>,
     first_package: String,
     last_party: String,
 }
@@ -60,7 +64,13 @@ fn headline(c: &PythonConflict) -> String {
 }
 
 fn remedies(c: &PythonConflict) -> String {
-    if c.unavailable.is_empty() {
+    if !c.exclusive.is_empty() {
+        format!(
+            "These requirements exclude each other, so no version (and no constraint) suits both:\n  - {}\nWays out:\n  - drop a node pack: `comfydock node remove {}`\n  - pin a node pack at a version whose requirements agree: `comfydock node add URL@REV`",
+            c.exclusive.join("\n  - "),
+            c.last_party
+        )
+    } else if c.unavailable.is_empty() {
         format!(
             "Ways out:\n  - allow one version of {0} that suits all of them: `comfydock constraint add \"{0}==VERSION\"`\n  - drop a node pack: `comfydock node remove {1}`\n  - pin a node pack at a version whose requirements agree: `comfydock node add URL@REV`",
             c.first_package, c.last_party
@@ -205,9 +215,16 @@ pub fn diagnose(stderr: &str, project: &str, groups: &BTreeMap<String, Vec<Strin
             }
         }
     }
+    // Requirements that exclude each other outright name the real parties: a third requirement
+    // on the same package that agrees with both (ComfyUI's `numpy>=1.25`) is not one of them.
+    let (clashing, exclusive) = exclusive_requirements(&packages, groups);
+    if !clashing.is_empty() {
+        parties = clashing;
+    }
     let parties: Vec<String> = parties.into_iter().collect();
     let packages: Vec<String> = packages.into_iter().collect();
     Some(PythonConflict {
+        exclusive,
         unavailable: unavailable_packages(stderr).into_iter().collect(),
         first_package: packages.first().cloned().unwrap_or_else(|| "PACKAGE".into()),
         last_party: parties
@@ -220,6 +237,39 @@ pub fn diagnose(stderr: &str, project: &str, groups: &BTreeMap<String, Vec<Strin
         packages,
         explanation,
     })
+}
+
+/// Pairs of direct requirements (from different groups) on one of `packages` whose version
+/// ranges cannot overlap: the groups involved, and one line per pair.
+fn exclusive_requirements(
+    packages: &BTreeSet<String>,
+    groups: &BTreeMap<String, Vec<String>>,
+) -> (BTreeSet<String>, Vec<String>) {
+    use super::specifiers::{Allowed, specifier_part};
+    let mut parties = BTreeSet::new();
+    let mut lines = Vec::new();
+    for package in packages {
+        let wants: Vec<(&String, &String, Allowed)> = groups
+            .iter()
+            .flat_map(|(group, reqs)| reqs.iter().map(move |r| (group, r)))
+            .filter(|(_, r)| super::requirement_name(r).as_ref() == Some(package))
+            .filter_map(|(g, r)| Allowed::parse(specifier_part(r)).map(|a| (g, r, a)))
+            .collect();
+        for (i, (ga, ra, aa)) in wants.iter().enumerate() {
+            for (gb, rb, ab) in &wants[i + 1..] {
+                if ga != gb && !aa.overlaps(ab) {
+                    parties.insert((*ga).clone());
+                    parties.insert((*gb).clone());
+                    lines.push(format!(
+                        "{} needs `{ra}`, {} needs `{rb}`",
+                        who(std::slice::from_ref(*ga)),
+                        who(std::slice::from_ref(*gb))
+                    ));
+                }
+            }
+        }
+    }
+    (parties, lines)
 }
 
 #[cfg(test)]
@@ -241,6 +291,25 @@ mod tests {
         let text = c.to_string();
         assert!(text.contains("node pack `pack-a` and node pack `pack-b`"), "{text}");
         assert!(diagnose("error: network unreachable", "x", &groups).is_none());
+    }
+
+    #[test]
+    fn only_requirements_that_exclude_each_other_are_parties_and_no_constraint_is_offered() {
+        let stderr = "No solution found when resolving dependencies:\n  Because your project depends on numpy>=1.25.0 and comfydock-env-demo:impact depends on numpy<2, we can conclude that your project depends on numpy>=1.25.0,<2.\n  And because comfydock-env-demo:other depends on numpy>=2, we can conclude that your project's requirements are unsatisfiable.";
+        let mut groups = BTreeMap::new();
+        groups.insert("ComfyUI".to_string(), vec!["numpy>=1.25.0".to_string()]);
+        groups.insert("impact".to_string(), vec!["numpy<2".to_string()]);
+        groups.insert("other".to_string(), vec!["numpy>=2".to_string()]);
+        let c = diagnose(stderr, "comfydock-env-demo", &groups).unwrap();
+        assert_eq!(c.parties, vec!["impact", "other"]);
+        assert_eq!(
+            c.exclusive,
+            vec!["node pack `impact` needs `numpy<2`, node pack `other` needs `numpy>=2`"]
+        );
+        let help = remedies(&c);
+        assert!(!help.contains("constraint add"), "{help}");
+        assert!(help.contains("exclude each other"), "{help}");
+        assert!(!c.to_string().contains("ComfyUI"), "{c}");
     }
 
     #[test]

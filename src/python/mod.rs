@@ -3,6 +3,7 @@
 
 pub mod conflict;
 pub mod requirements;
+pub mod specifiers;
 pub mod torch;
 pub mod uv;
 pub mod uvlock;
