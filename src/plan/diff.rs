@@ -208,11 +208,16 @@ pub fn diff(environment: &str, lock: &Lock, observed: &Observed, python: &Python
             .get(&venv_key(&uv_lock_hash, python.backend.as_deref()))
             .cloned();
         let new = String::from_utf8_lossy(python.uv_lock);
+        let python_version = lock.python.version.as_ref().map(|v| v.as_str());
         let packages = match &python.live {
-            Some((old, old_backend)) if live => {
-                crate::python::diff_locks(Some(old), old_backend.as_deref(), &new, python.backend.as_deref())
-            }
-            _ => crate::python::diff_locks(None, None, &new, python.backend.as_deref()),
+            Some((old, old_backend)) if live => crate::python::diff_locks(
+                Some(old),
+                old_backend.as_deref(),
+                &new,
+                python.backend.as_deref(),
+                python_version,
+            ),
+            _ => crate::python::diff_locks(None, None, &new, python.backend.as_deref(), python_version),
         };
         let i = plan.push(Action::SyncPython {
             reason,

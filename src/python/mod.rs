@@ -2,6 +2,7 @@
 //! diagnosis of resolution conflicts.
 
 pub mod conflict;
+pub mod markers;
 pub mod requirements;
 pub mod specifiers;
 pub mod torch;
@@ -14,4 +15,4 @@ pub use requirements::{
 };
 pub use torch::{TORCH_FAMILY, TorchSettings, is_torch_family};
 pub use uv::{Uv, UvError, VENV_COMPLETE, venv_is_whole};
-pub use uvlock::{PackageChange, diff_locks};
+pub use uvlock::{PackageChange, Variant, diff_locks};

@@ -285,3 +285,61 @@ fn one_uv_lock_serves_cpu_and_cuda_and_rollback_is_a_symlink_flip() {
         .success()
         .stdout_has("OldTorch");
 }
+
+#[test]
+fn a_package_locked_at_two_versions_shows_each_with_its_markers() {
+    let t = TestContext::new();
+    wheel(&t.wheels, "fork-lib", "1.0.0", "");
+    wheel(&t.wheels, "fork-lib", "2.0.0", "");
+    build_wheel(
+        &t.wheels,
+        &WheelSpec {
+            name: "fork-top",
+            version: "1.0.0",
+            requires: &[
+                "fork-lib<2; sys_platform == 'win32'",
+                "fork-lib>=2; sys_platform != 'win32'",
+            ],
+            body: "",
+        },
+    );
+    let env = t.create_env("demo");
+    t.run(&["py", "add", "fork-top", "--no-apply"]).success();
+    t.run(&["lock"]).success();
+    let uv_lock = fs::read_to_string(env.join(".cec/uv.lock")).unwrap();
+    assert_eq!(
+        uv_lock.matches("[[package]]\nname = \"fork-lib\"").count(),
+        2,
+        "{uv_lock}"
+    );
+    let run = t.run(&["plan", "--json"]);
+    run.success();
+    let plan: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let python = plan["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == "python")
+        .unwrap();
+    let fork = python["details"]["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "fork-lib")
+        .unwrap();
+    assert_eq!(
+        fork["version"], "2.0.0",
+        "this platform (not win32) installs 2.0.0: {fork}"
+    );
+    let variants = fork["variants"].as_array().unwrap();
+    assert_eq!(variants.len(), 2, "{fork}");
+    assert!(
+        variants
+            .iter()
+            .any(|v| v["version"] == "1.0.0" && v["markers"].as_str().unwrap().contains("win32"))
+    );
+    assert!(!run.stdout.contains(" | "), "no more `2.0 | 1.0` versions");
+    t.run(&["plan"])
+        .success()
+        .stdout_has("+ fork-lib 2.0.0 (other platforms: 1.0.0 where");
+}
