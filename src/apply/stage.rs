@@ -159,7 +159,7 @@ pub(super) fn stage_action(ctx: &Ctx, action: &Action) -> Result<Staged> {
                         None => "Installing Python packages (uv sync)".to_string(),
                     });
                     let extras: Vec<String> = backend.iter().cloned().collect();
-                    ctx.uv.sync_frozen(&ctx.project_dir, &path, &extras)?;
+                    ctx.uv.sync_frozen(&ctx.project_dir, &path, &extras, ctx.reporter)?;
                     dir
                 }
             };

@@ -94,6 +94,69 @@ impl Uv {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
+    /// Runs a long uv command (a sync may download gigabytes). On a terminal uv draws its own
+    /// progress on the user's stderr; elsewhere (CI logs) its output is kept for the error and a
+    /// line every 30 s (`COMFYDOCK_PROGRESS_INTERVAL`) says it is still at work, so a log never
+    /// looks hung.
+    fn run_with_progress(&self, mut cmd: Command, reporter: &dyn crate::progress::Reporter) -> Result<()> {
+        use std::io::{IsTerminal, Read};
+        let shown = cmd
+            .get_args()
+            .map(|a| a.to_string_lossy())
+            .collect::<Vec<_>>()
+            .join(" ");
+        if std::io::stderr().is_terminal() {
+            cmd.env_remove("UV_NO_PROGRESS")
+                .stdout(Stdio::null())
+                .stderr(Stdio::inherit());
+            let status = cmd.status()?;
+            return if status.success() {
+                Ok(())
+            } else {
+                Err(UvError::Failed {
+                    args: shown,
+                    stderr: "(uv's output is above)".into(),
+                })
+            };
+        }
+        let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn()?;
+        // Read stderr on a thread so a chatty uv never blocks on a full pipe.
+        let mut pipe = child.stderr.take();
+        let reader = std::thread::spawn(move || {
+            let mut text = String::new();
+            if let Some(p) = pipe.as_mut() {
+                let _ = p.read_to_string(&mut text);
+            }
+            text
+        });
+        let every = std::env::var("COMFYDOCK_PROGRESS_INTERVAL")
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|&s| s > 0)
+            .map_or(std::time::Duration::from_secs(30), std::time::Duration::from_secs);
+        let started = std::time::Instant::now();
+        let mut next_note = every;
+        let status = loop {
+            if let Some(status) = child.try_wait()? {
+                break status;
+            }
+            if started.elapsed() >= next_note {
+                reporter.step(&format!("  uv is still installing ({} s)", next_note.as_secs()));
+                next_note += every;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        };
+        let stderr = reader.join().unwrap_or_default();
+        if status.success() {
+            Ok(())
+        } else {
+            Err(UvError::Failed {
+                args: shown,
+                stderr: stderr.trim().to_string(),
+            })
+        }
+    }
+
     /// The `major.minor` of the interpreter uv picks for `request` (None: any Python >= 3.10).
     pub fn python_version(&self, request: Option<&str>) -> Result<String> {
         let request = request.unwrap_or(">=3.10");
@@ -115,7 +178,13 @@ impl Uv {
 
     /// `uv sync --frozen`: installs exactly what `uv.lock` says into `venv` (created if absent),
     /// removing anything else.
-    pub fn sync_frozen(&self, project_dir: &Path, venv: &Path, extras: &[String]) -> Result<()> {
+    pub fn sync_frozen(
+        &self,
+        project_dir: &Path,
+        venv: &Path,
+        extras: &[String],
+        reporter: &dyn crate::progress::Reporter,
+    ) -> Result<()> {
         let mut args: Vec<&OsStr> = vec![
             OsStr::new("sync"),
             OsStr::new("--frozen"),
@@ -128,9 +197,9 @@ impl Uv {
             args.push(OsStr::new(extra));
         }
         let _ = std::fs::remove_file(venv.join(VENV_COMPLETE));
-        self.run(args, |cmd| {
-            cmd.env("UV_PROJECT_ENVIRONMENT", venv);
-        })?;
+        let mut cmd = self.command();
+        cmd.args(&args).env("UV_PROJECT_ENVIRONMENT", venv);
+        self.run_with_progress(cmd, reporter)?;
         // Written last: a venv without it (uv killed, a crash mid-sync) is never used.
         crate::fsx::write_atomic(&venv.join(VENV_COMPLETE), b"uv sync --frozen finished\n")?;
         Ok(())

@@ -343,3 +343,29 @@ fn a_package_locked_at_two_versions_shows_each_with_its_markers() {
         .success()
         .stdout_has("+ fork-lib 2.0.0 (other platforms: 1.0.0 where");
 }
+
+#[test]
+fn a_long_uv_sync_says_it_is_still_working_in_ci_logs() {
+    let t = TestContext::new();
+    let env = t.create_env("demo");
+    let live = fs::read_link(env.join(".venv")).unwrap();
+    fs::remove_file(env.join(&live).join(".comfydock-complete")).unwrap();
+    let script = t.path("bin/uv-slow");
+    fs::create_dir_all(script.parent().unwrap()).unwrap();
+    fs::write(
+        &script,
+        "#!/bin/sh\nif [ \"$1\" = sync ]; then sleep 3; fi\nexec uv \"$@\"\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
+    let run = Run::from(
+        t.cmd()
+            .env("COMFYDOCK_UV", &script)
+            .env("COMFYDOCK_PROGRESS_INTERVAL", "1")
+            .args(["apply", "--yes"])
+            .output()
+            .unwrap(),
+    );
+    run.success().stderr_has("uv is still installing (1 s)");
+}
