@@ -14,3 +14,4 @@ mod registry;
 mod registry_nodes;
 mod schemas;
 mod snapshots_plan;
+mod workflow;
