@@ -480,3 +480,124 @@ fn group_instance(instance: &Obj, name: &str, def: &Obj, c: &mut Collector<'_>) 
         offset = offset.saturating_add(count);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::workflow::{Analysis, Builtins, NoteKind, Source, analyze};
+    use serde_json::json;
+
+    fn run(v: serde_json::Value) -> Analysis {
+        analyze(v.to_string().as_bytes(), "t.json", Builtins::shipped()).unwrap()
+    }
+
+    fn model<'a>(a: &'a Analysis, name: &str) -> &'a crate::workflow::ModelRef {
+        a.models
+            .iter()
+            .find(|m| m.name == name)
+            .unwrap_or_else(|| panic!("{name} in {:#?}", a.models))
+    }
+
+    const SG: &str = "11111111-2222-3333-4444-555555555555";
+    const INNER: &str = "99999999-2222-3333-4444-555555555555";
+
+    #[test]
+    fn subgraph_values_nested_definitions_and_proxies() {
+        let a = run(json!({
+            "version": 0.4, "links": [],
+            "nodes": [
+                {"id": 1, "type": SG, "widgets_values": [7, "instance.safetensors"]},
+                {"id": 2, "type": SG, "widgets_values": ["proxied.safetensors"],
+                 "properties": {"proxyWidgets": [["5", "ckpt_name"]]}},
+                {"id": 3, "type": "00000000-0000-0000-0000-000000000000"}
+            ],
+            "definitions": {"subgraphs": [{
+                "id": SG, "name": "Outer", "version": 1,
+                "inputs": [{"name": "image", "type": "IMAGE"}, {"name": "steps", "type": "INT"}, {"name": "ckpt_name", "type": "COMBO"}],
+                // schema 1 links are objects
+                "links": [{"id": 40, "origin_id": -10, "origin_slot": 2, "target_id": 5, "target_slot": 0, "type": "COMBO"}],
+                "nodes": [
+                    {"id": 5, "type": "CheckpointLoaderSimple", "mode": 2,
+                     "inputs": [{"name": "ckpt_name", "type": "COMBO", "widget": {"name": "ckpt_name"}, "link": 40}],
+                     "widgets_values": ["inner.safetensors"]},
+                    {"id": 6, "type": INNER, "widgets_values": []}
+                ],
+                "definitions": {"subgraphs": [{
+                    "id": INNER, "name": "Inner", "links": [], "inputs": [],
+                    "nodes": [{"id": 1, "type": "LoraLoader", "widgets_values": ["deep.safetensors", 1, 1]}]
+                }]}
+            }]}
+        }));
+        assert_eq!(a.subgraph_ids, [SG, INNER]);
+        assert_eq!(a.node_type_names(), ["CheckpointLoaderSimple", "LoraLoader"]);
+        assert_eq!(model(&a, "instance.safetensors").sources, [Source::SubgraphInputWidget]);
+        assert_eq!(model(&a, "proxied.safetensors").sources, [Source::SubgraphProxyWidget]);
+        assert_eq!(model(&a, "inner.safetensors").sources, [Source::Widget]);
+        assert_eq!(model(&a, "deep.safetensors").found_in, ["subgraph[Inner]"]);
+        let kinds: Vec<NoteKind> = a.notes.iter().map(|n| n.kind).collect();
+        assert!(
+            kinds.contains(&NoteKind::Muted) && kinds.contains(&NoteKind::UndefinedSubgraph),
+            "{:#?}",
+            a.notes
+        );
+    }
+
+    #[test]
+    fn group_node_instance_values_follow_inner_index_order() {
+        let a = run(json!({
+            "nodes": [{"id": 1, "type": "workflow>pair", "widgets_values": [0, "randomize", 20, "mine.safetensors"]},
+                      {"id": 2, "type": "workflow/ghost"}],
+            "extra": {"groupNodes": {
+                "pair": {"nodes": [
+                    {"id": -1, "index": 1, "type": "VAELoader", "widgets_values": ["stale.safetensors"]},
+                    {"id": -1, "index": 0, "type": "KSampler", "widgets_values": [0, "randomize", 20]}
+                ]},
+                "unused": {"nodes": [{"id": -1, "index": 0, "type": "Upscaler9000"}]}
+            }}
+        }));
+        assert_eq!(a.group_node_types, ["workflow/ghost", "workflow>pair"]);
+        assert_eq!(a.node_type_names(), ["KSampler", "Upscaler9000", "VAELoader"]);
+        assert_eq!(model(&a, "mine.safetensors").sources, [Source::GroupNodeInstanceWidget]);
+        assert_eq!(model(&a, "stale.safetensors").sources, [Source::Widget]);
+        let kinds: Vec<NoteKind> = a.notes.iter().map(|n| n.kind).collect();
+        assert!(kinds.contains(&NoteKind::UnusedGroupNode), "{:#?}", a.notes);
+        assert!(kinds.contains(&NoteKind::UndefinedSubgraph), "{:#?}", a.notes);
+    }
+
+    #[test]
+    fn custom_loaders_and_stackers() {
+        let a = run(json!({"nodes": [
+            {"id": 1, "type": "LoRA Stacker", "widgets_values": ["simple", 2, "a.safetensors", 1, 1, 1, "None", 1, 1, 1]},
+            {"id": 2, "type": "Power Lora Loader (rgthree)", "widgets_values": [{}, {"on": true, "lora": "sub\\b.safetensors", "strength": 1}, ""]},
+            {"id": 3, "type": "Efficient Loader", "widgets_values": ["c.ckpt", "Baked VAE", -1, "None", 1, 1, "pos", "neg"]},
+            {"id": 4, "type": "MarkdownNote", "widgets_values": ["get https://x/y.safetensors or z.safetensors"]},
+            {"id": 5, "type": "MyLoader", "widgets_values": ["odd.gguf"]}
+        ]}));
+        let names: Vec<(&str, &str)> = a
+            .models
+            .iter()
+            .map(|m| (m.name.as_str(), m.category.as_str()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("a.safetensors", "loras"),
+                ("c.ckpt", "checkpoints"),
+                ("sub\\b.safetensors", "loras")
+            ]
+        );
+        assert_eq!(model(&a, "sub\\b.safetensors").path, "sub/b.safetensors");
+        assert_eq!(a.unmapped_model_like_values.len(), 1);
+        assert_eq!(a.unmapped_model_like_values[0].value, "odd.gguf");
+    }
+
+    #[test]
+    fn cnr_id_comfy_core_marks_newer_core_nodes_builtin() {
+        let a = run(json!({"nodes": [
+            {"id": 1, "type": "BrandNewCoreNode", "properties": {"cnr_id": "comfy-core", "ver": "0.9.0"}},
+            {"id": 2, "type": "SomePackNode", "properties": {"cnr_id": "some-pack", "ver": "1.0.0"}}
+        ]}));
+        let t = &a.node_types;
+        assert!(t[0].builtin && t[0].builtin_by == Some("cnr_id"));
+        assert!(!t[1].builtin);
+    }
+}

@@ -592,3 +592,60 @@ mod no_panic {
         }
     }
 }
+
+#[test]
+fn builtins_come_from_the_environments_comfyui() {
+    let t = crate::support::TestContext::new();
+    let env = t.create_env("demo");
+    let wf = json!({"nodes": [
+        {"id": 1, "type": "KSampler"},
+        {"id": 2, "type": "VAELoader", "widgets_values": ["v.safetensors"]},
+        {"id": 3, "type": "CLIPTextEncode", "properties": {"cnr_id": "comfy-core", "ver": "0.3.60"}}
+    ]});
+    let file = t.path("wf.json");
+    fs::write(&file, wf.to_string()).unwrap();
+    let run = t.run(&["analyze", "--json", file.to_str().unwrap()]);
+    run.success();
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    // The miniature ComfyUI registers only CheckpointLoaderSimple and KSampler.
+    let builtins = doc["builtins"].as_str().unwrap();
+    assert!(
+        builtins.starts_with("ComfyUI checkout at ") && builtins.ends_with("(environment demo)"),
+        "{builtins}"
+    );
+    let split: BTreeMap<String, Value> = doc["files"][0]["analysis"]["node_types"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| (n["name"].as_str().unwrap().to_string(), n["builtin_by"].clone()))
+        .collect();
+    assert_eq!(split["KSampler"], "list");
+    assert_eq!(split["VAELoader"], Value::Null, "not in this ComfyUI");
+    assert_eq!(split["CLIPTextEncode"], "cnr_id");
+    // The list is cached per ComfyUI commit.
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(env.join("ComfyUI"))
+        .output()
+        .unwrap();
+    let commit = String::from_utf8(head.stdout).unwrap();
+    let cached = t
+        .workspace
+        .join(format!(".metadata/builtin-nodes-{}.txt", commit.trim()));
+    assert_eq!(fs::read_to_string(cached).unwrap(), "CheckpointLoaderSimple\nKSampler");
+}
+
+#[test]
+fn a_100_mb_workflow_is_analysed() {
+    let t = Bare::new();
+    let note = "x".repeat(100 * 1024 * 1024);
+    let wf = json!({"nodes": [
+        {"id": 1, "type": "Note", "widgets_values": [note]},
+        {"id": 2, "type": "CheckpointLoaderSimple", "widgets_values": ["big.safetensors"]}
+    ]});
+    let file = t.write("huge.json", wf.to_string().as_bytes());
+    drop(wf);
+    let (run, doc) = t.analyze_json(&[&file]);
+    run.success();
+    assert_eq!(doc["files"][0]["analysis"]["models"][0]["name"], "big.safetensors");
+}
