@@ -5,7 +5,7 @@
 use super::args::AnalyzeArgs;
 use super::{ExitStatus, Globals};
 use crate::models::ModelIndex;
-use crate::workflow::resolve::{self, ModelRule, NoProviders, NodeRule, Resolution};
+use crate::workflow::resolve::{self, ModelLookup, ModelRule, NoModels, NoProviders, NodeRule, Resolution};
 use crate::workflow::{Analysis, Builtins, Format, WorkflowError};
 use crate::workspace::Workspace;
 use serde::Serialize;
@@ -49,7 +49,13 @@ pub fn analyze(g: &Globals, a: &AnalyzeArgs) -> miette::Result<ExitStatus> {
         let result = read(path, &file).and_then(|bytes| crate::workflow::analyze(&bytes, &file, builtins));
         match result {
             Ok(analysis) => {
-                let resolution = index.as_ref().map(|i| resolve::resolve(&analysis, &NoProviders, i));
+                let resolution = ws.as_ref().map(|_| {
+                    let models: &dyn ModelLookup = match &index {
+                        Some(i) => i,
+                        None => &NoModels,
+                    };
+                    resolve::resolve(&analysis, &NoProviders, models)
+                });
                 files.push(FileReport {
                     file,
                     ok: true,

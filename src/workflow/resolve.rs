@@ -43,6 +43,22 @@ pub trait ModelLookup {
     fn by_file_name(&self, file_name: &str) -> Vec<FoundModel>;
 }
 
+/// Knows no model files (a workspace without a model index): every model is resolved by its
+/// download hint or not at all.
+pub struct NoModels;
+
+impl ModelLookup for NoModels {
+    fn by_hash(&self, _: &str, _: &str) -> Option<FoundModel> {
+        None
+    }
+    fn by_relative_path(&self, _: &str, _: &str) -> Option<FoundModel> {
+        None
+    }
+    fn by_file_name(&self, _: &str) -> Vec<FoundModel> {
+        Vec::new()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FoundModel {
     pub path: String,

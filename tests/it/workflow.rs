@@ -491,6 +491,22 @@ fn models_resolved_in_a_workspace() {
         human.stdout
     );
 
+    // A workspace whose index was never built still resolves node types and download hints.
+    let fresh = Bare::new();
+    fresh.run(&["init"]).success();
+    let _ = fs::remove_file(fresh.path("ws/.metadata/model_index.db"));
+    let (run, doc) = fresh.analyze_json(&[&file]);
+    run.success();
+    let r = &doc["files"][0]["resolution"];
+    assert_eq!(r["nodes"].as_array().unwrap().len(), 5);
+    let rules: BTreeSet<&str> = r["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules, BTreeSet::from(["download-hint", "unresolved"]));
+
     // Without a workspace there is no resolution, and nothing is created.
     let bare = Bare::new();
     let (run, doc) = bare.analyze_json(&[&file]);
