@@ -66,9 +66,8 @@ pub fn analyze(g: &Globals, a: &AnalyzeArgs) -> miette::Result<ExitStatus> {
             }
             Err(e) => {
                 failed = true;
-                if !a.json {
-                    eprintln!("{:?}", miette::Report::new(e.clone()));
-                }
+                // On stderr in both modes: stdout stays data under --json.
+                eprintln!("{:?}", miette::Report::new(e.clone()));
                 files.push(FileReport {
                     file,
                     ok: false,
