@@ -141,6 +141,7 @@ pub enum NoteKind {
     WindowsPath,
     SubgraphInput,
     UndefinedSubgraph,
+    UnusedSubgraph,
     UnusedGroupNode,
     EmptyGroupNodes,
     ManagerComponent,
@@ -189,7 +190,8 @@ struct TypeAcc {
 }
 
 /// Node types whose widgets hold prose, never file names (a URL in a note ends in
-/// `.safetensors` too).
+/// `.safetensors` too): the frontend's notes and packs' note variants (`Note Plus (mtb)`,
+/// `CR Note`).
 pub(crate) fn is_note(node_type: &str) -> bool {
     matches!(node_type, "Note" | "MarkdownNote") || node_type.starts_with("Note ") || node_type.ends_with("Note")
 }
@@ -338,7 +340,6 @@ impl<'b> Collector<'b> {
         for m in mismatches {
             self.note(NoteKind::EmbeddedModelMismatch, m);
         }
-        // A value a loader table explains is not "unmapped" even if seen loose elsewhere.
         let builtins = self.builtins;
         let node_types = self
             .types

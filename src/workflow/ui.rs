@@ -45,7 +45,7 @@ pub(crate) fn walk(root: &Obj, c: &mut Collector<'_>) -> Option<f64> {
         graph(def, &scope, &mut ctx, c);
         if !c.subgraph_ids.contains(id) {
             c.note(
-                NoteKind::UndefinedSubgraph,
+                NoteKind::UnusedSubgraph,
                 format!("{scope}: subgraph {id} is defined but not instantiated; its inner nodes are still counted"),
             );
         }
