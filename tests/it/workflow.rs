@@ -337,6 +337,13 @@ fn workflows_embedded_in_media_files() {
         check_small_ui(&report["analysis"], container);
     }
 
+    // A download cut in the image data still gives the workflow written before it.
+    let whole = media::png(&both, media::Text::Plain);
+    let cut = t.write("cut.png", &whole[..whole.len() - 20]);
+    let (run, doc) = t.analyze_json(&[&cut]);
+    run.success();
+    check_small_ui(&doc["files"][0]["analysis"], "png");
+
     // Only the API prompt embedded: the prompt is read.
     let prompt_only = t.write("prompt.png", &media::png(&[("prompt", &api)], media::Text::Plain));
     let (_, doc) = t.analyze_json(&[&prompt_only]);

@@ -7,6 +7,15 @@ const SIGNATURE: usize = 8;
 
 pub fn text_chunks(bytes: &[u8]) -> Result<Vec<Entry>, String> {
     let mut out = Vec::new();
+    match walk(bytes, &mut out) {
+        // A download cut in the image data still carries the text chunks before it.
+        Err(_) if !out.is_empty() => Ok(out),
+        Err(e) => Err(e),
+        Ok(()) => Ok(out),
+    }
+}
+
+fn walk(bytes: &[u8], out: &mut Vec<Entry>) -> Result<(), String> {
     let mut at = SIGNATURE;
     while at < bytes.len() {
         let len = be32(bytes, at).ok_or("a chunk header is cut off")? as usize;
@@ -20,13 +29,12 @@ pub fn text_chunks(bytes: &[u8]) -> Result<Vec<Entry>, String> {
             b"tEXt" => out.extend(text(data)),
             b"zTXt" => out.extend(ztxt(data)?),
             b"iTXt" => out.extend(itxt(data)?),
-            b"IEND" => return Ok(out),
+            b"IEND" => return Ok(()),
             _ => {}
         }
         at = data_start + len + 4; // the CRC
     }
-    // A file cut after its text chunks still gives its workflow; one cut before gives nothing.
-    Ok(out)
+    Ok(())
 }
 
 fn show(kind: &[u8]) -> String {
