@@ -600,7 +600,7 @@ mod no_panic {
         #![proptest_config(ProptestConfig { cases: 300, failure_persistence: None, ..ProptestConfig::default() })]
 
         #[test]
-        fn mutated_corpus_files_never_panic(file in 0usize..30, muts in prop::collection::vec(mutation(), 1..6), wrap in 0u8..4) {
+        fn mutated_corpus_files_never_panic(file in 0usize..30, muts in prop::collection::vec(mutation(), 1..6), wrap in 0u8..6) {
             let corpus = corpus_bytes();
             let bytes = apply(corpus[file % corpus.len()].clone(), &muts);
             let text = String::from_utf8_lossy(&bytes).into_owned();
@@ -608,6 +608,8 @@ mod no_panic {
                 0 => bytes,
                 1 => media::png(&[("workflow", &text)], media::Text::Compressed),
                 2 => media::webp(Some(&text), None),
+                3 => media::flac(&[("workflow", &text)]),
+                4 => apply(media::mp4(&[("workflow", &text)]), &muts),
                 _ => apply(media::png(&[("workflow", &text)], media::Text::Plain), &muts),
             };
             // Ok or a diagnostic; a panic fails the property.

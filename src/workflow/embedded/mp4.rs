@@ -22,8 +22,10 @@ fn boxes(bytes: &[u8]) -> Result<Vec<Mp4Box<'_>>, String> {
     let mut at = 0usize;
     while at + 8 <= bytes.len() {
         let size = be32(bytes, at).ok_or("a box header is cut off")? as u64;
-        let mut kind = [0u8; 4];
-        kind.copy_from_slice(bytes.get(at + 4..at + 8).ok_or("a box header is cut off")?);
+        let kind: [u8; 4] = bytes
+            .get(at + 4..at + 8)
+            .and_then(|k| k.try_into().ok())
+            .ok_or("a box header is cut off")?;
         let (header, size) = match size {
             0 => (8u64, (bytes.len() - at) as u64),
             1 => {
