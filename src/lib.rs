@@ -4,6 +4,7 @@
 //! (durable files, time, progress reporting); `git`, `python` (the uv driver), `store`
 //! (content-addressed trees, downloads, archives, git mirrors); `manifest` (desired state on
 //! disk), `workspace`, `registry` (Comfy Registry client and mirror) and `models` (model index);
+//! `workflow` (what a workflow file needs; pure);
 //! then the reconcile loop: `resolve` → `observe` → `plan` → `apply`, tied together by
 //! `reconcile`. Only `cli` prints or prompts; every other module returns values and typed errors.
 
@@ -24,4 +25,5 @@ pub mod registry;
 pub mod resolve;
 pub mod store;
 pub mod types;
+pub mod workflow;
 pub mod workspace;

@@ -121,6 +121,29 @@ pub enum Command {
     /// The workspace's model folders and model index: scan, find, show, export paths
     #[command(subcommand)]
     Model(ModelCommand),
+    /// ComfyUI workflows: what they need
+    #[command(subcommand)]
+    Workflow(WorkflowCommand),
+    /// Same as `workflow analyze`
+    Analyze(AnalyzeArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WorkflowCommand {
+    /// What workflow files need: node types (builtin or custom, pack hints), model files,
+    /// notes. Reads JSON (UI or API format) and PNG/WebP/FLAC/MP4 files saved by ComfyUI.
+    /// Needs no workspace and no network; with a workspace, also shows which models it has.
+    Analyze(AnalyzeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// Workflow files (.json, or .png/.webp/.flac/.mp4 with an embedded workflow)
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Print JSON (schema/workflow-analysis.schema.json)
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]

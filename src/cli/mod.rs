@@ -18,6 +18,7 @@ mod reconcile;
 mod registry;
 mod run;
 mod ui;
+mod workflow;
 
 use args::{Cli, Command};
 use clap::Parser;
@@ -125,6 +126,7 @@ pub fn main() -> ExitCode {
         Command::Gc { keep } => generations::gc(&globals, *keep),
         Command::Registry(c) => registry::registry(&globals, c),
         Command::Model(c) => models::run(&globals, c),
+        Command::Workflow(args::WorkflowCommand::Analyze(a)) | Command::Analyze(a) => workflow::analyze(&globals, a),
     };
     match result {
         Ok(status) => status.into(),

@@ -10,6 +10,7 @@ mod error;
 pub mod find;
 pub mod hash;
 pub mod index;
+pub mod lookup;
 pub mod paths_yaml;
 pub mod scan;
 pub mod sources;

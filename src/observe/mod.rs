@@ -1,6 +1,7 @@
 //! What is on disk now, as an `Observed` value. Cheap by design: the ComfyUI HEAD, a directory
 //! listing of `custom_nodes/`, one `stat` per file comfydock installed, and a symlink read.
 
+pub mod builtin_nodes;
 mod installed;
 
 pub use installed::{

@@ -17,3 +17,4 @@ mod registry_nodes;
 mod schemas;
 mod snapshots_plan;
 mod trust;
+mod workflow;

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod http;
+pub mod media;
 pub mod registry;
 pub mod repos;
 pub mod wheel;
