@@ -1,6 +1,9 @@
 //! `registry serve`, `registry snapshot` and `node find`.
 
-use super::args::{FindArgs, RegistryCommand, ServeArgs, SnapshotArgs};
+use super::args::{
+    CacheBuildArgs, FindArgs, MappingsAugmentArgs, MappingsBuildArgs, MappingsCommand, RegistryCacheCommand,
+    RegistryCommand, ServeArgs, SnapshotArgs, ValidateArgs,
+};
 use super::ui::StderrReporter;
 use super::{ExitStatus, Globals};
 use crate::registry::server::{ServeOptions, serve_blocking};
@@ -16,6 +19,10 @@ pub fn registry(g: &Globals, cmd: &RegistryCommand) -> Result<ExitStatus> {
     match cmd {
         RegistryCommand::Serve(a) => serve(a),
         RegistryCommand::Snapshot(a) => snapshot(g, a),
+        RegistryCommand::Cache(RegistryCacheCommand::Build(a)) => cache_build(g, a),
+        RegistryCommand::Mappings(MappingsCommand::Build(a)) => mappings_build(a),
+        RegistryCommand::Mappings(MappingsCommand::Augment(a)) => mappings_augment(a),
+        RegistryCommand::Validate(a) => validate(a),
     }
 }
 
@@ -41,6 +48,7 @@ fn serve(a: &ServeArgs) -> Result<ExitStatus> {
         snapshot: a.snapshot.clone(),
         addr: a.addr,
         base_url: a.base_url.clone(),
+        idle_timeout: std::time::Duration::from_secs(a.idle_timeout),
     };
     serve_blocking(&options, |url, packs| {
         // The URL first and alone on stdout: scripts and tests read it from there.
@@ -88,6 +96,122 @@ fn snapshot(g: &Globals, a: &SnapshotArgs) -> Result<ExitStatus> {
     );
     eprintln!("Serve it with: comfydock registry serve --snapshot {}", a.out.display());
     Ok(ExitStatus::Success)
+}
+
+fn cache_build(g: &Globals, a: &CacheBuildArgs) -> Result<ExitStatus> {
+    use crate::registry::cache_build::{CacheBuildOptions, build_cache};
+    // Like a snapshot, the cache is built from fresh answers, never from the answer cache.
+    let client = client(g, false)?;
+    let options = CacheBuildOptions {
+        input: a.input.clone(),
+        nodes: !a.no_nodes,
+        versions: !a.no_versions,
+        metadata: !a.no_metadata,
+        max_versions: a.max_versions,
+        concurrency: usize::try_from(a.concurrency).unwrap_or(1),
+        checkpoint_interval: usize::try_from(a.checkpoint_interval).unwrap_or(usize::MAX),
+        pages: a.pages,
+        archives: a.archives,
+        history: a.history.clone(),
+        ..CacheBuildOptions::new(a.out.clone())
+    };
+    let s = build_cache(&client, &options)?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&s).unwrap_or_default());
+    }
+    let c = &s.counts;
+    eprintln!(
+        "Cache at {}: {} packs ({} new, {} vanished), {} versions ({} new), {} node classes; {} packs refreshed, {} version(s) with node classes fetched, {} without metadata; {} requests in {:.1}s",
+        a.out.display(),
+        c.packs,
+        s.new_packs,
+        c.vanished_packs,
+        c.versions,
+        s.new_versions,
+        c.comfy_nodes,
+        s.packs_refreshed,
+        s.metadata_fetched,
+        s.metadata_missing,
+        s.requests,
+        s.duration_secs
+    );
+    if s.failures.is_empty() {
+        return Ok(ExitStatus::Success);
+    }
+    for f in &s.failures {
+        eprintln!("error: {} ({}): {}", f.pack, f.phase, f.error);
+    }
+    eprintln!(
+        "{} pack(s) could not be fetched; the cache keeps their previous data and the next build retries them.",
+        s.failures.len()
+    );
+    Ok(ExitStatus::Failure)
+}
+
+fn output_filter(path: Option<&std::path::Path>) -> Result<Option<crate::registry::mappings::OutputFilter>> {
+    Ok(path.map(crate::registry::mappings::OutputFilter::load).transpose()?)
+}
+
+fn mappings_build(a: &MappingsBuildArgs) -> Result<ExitStatus> {
+    use crate::registry::mappings::{Mappings, build};
+    let filter = output_filter(a.schema.as_deref())?;
+    let options = build::BuildOptions {
+        max_versions: a.max_versions,
+        input: a.input.as_deref().map(Mappings::load).transpose()?,
+    };
+    let m = build::build_from_cache(&a.cache, &options)?;
+    m.save(&a.out, filter.as_ref())?;
+    eprintln!(
+        "Mappings at {}: {} packages, {} keys, {} node classes read",
+        a.out.display(),
+        m.stats.packages,
+        m.stats.signatures,
+        m.stats.total_nodes
+    );
+    Ok(ExitStatus::Success)
+}
+
+fn mappings_augment(a: &MappingsAugmentArgs) -> Result<ExitStatus> {
+    use crate::registry::mappings::{Mappings, augment};
+    let filter = output_filter(a.schema.as_deref())?;
+    let mut m = Mappings::load(&a.mappings)?;
+    let manager = augment::load_manager_map(&a.manager)?;
+    let s = augment::augment(&mut m, &manager, &crate::registry::snapshot::rfc3339_now());
+    let out = a.out.as_deref().unwrap_or(&a.mappings);
+    m.save(out, filter.as_ref())?;
+    for (pack, pattern) in &s.bad_patterns {
+        eprintln!("warning: {pack}: nodename_pattern {pattern:?} is not a valid regular expression; ignored");
+    }
+    eprintln!(
+        "Mappings at {}: {} Manager repositories matched registry packs, {} synthetic packs, {} name-only entries added, {} built-in node types, {} repositories on unsupported hosts skipped",
+        out.display(),
+        s.matched_registry,
+        s.synthetic_packages,
+        s.entries_added,
+        m.builtin.len(),
+        s.skipped_hosts
+    );
+    Ok(ExitStatus::Success)
+}
+
+fn validate(a: &ValidateArgs) -> Result<ExitStatus> {
+    let report = crate::registry::mappings::validate::validate(&a.cache, a.mappings.as_deref());
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+    }
+    for w in &report.warnings {
+        eprintln!("warning: {w}");
+    }
+    for p in &report.problems {
+        eprintln!("error: {p}");
+    }
+    if report.ok() {
+        eprintln!("Valid: {} packs, {} mapping keys.", report.packs, report.keys);
+        Ok(ExitStatus::Success)
+    } else {
+        eprintln!("{} problem(s) found.", report.problems.len());
+        Ok(ExitStatus::Failure)
+    }
 }
 
 struct Found {

@@ -11,6 +11,8 @@ mod models;
 mod python;
 mod reconcile;
 mod registry;
+mod registry_cache;
+mod registry_mirror;
 mod registry_nodes;
 mod schemas;
 mod snapshots_plan;

@@ -4,6 +4,7 @@
 
 pub mod http;
 pub mod registry;
+pub mod registry_data;
 pub mod repos;
 pub mod wheel;
 
