@@ -127,6 +127,24 @@ pub enum RegistryCommand {
     Mappings(MappingsCommand),
     /// Check a cache (and mappings built from it); a report, and exit 1 when anything is wrong
     Validate(ValidateArgs),
+    /// Install node mappings into the workspace's node index (default: COMFYDOCK_MAPPINGS_URL or `mappings_url`)
+    Update(UpdateArgs),
+    /// Where the node index's data came from, its date and counts
+    Status(StatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// A URL (with a .sha256 sidecar beside it) or a local file
+    #[arg(long, value_name = "URL|FILE")]
+    pub from: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -263,8 +281,14 @@ pub struct SnapshotArgs {
 #[derive(Debug, Args)]
 pub struct FindArgs {
     /// Words to search for in pack ids, names, descriptions, authors and tags
-    #[arg(required = true, value_name = "QUERY")]
+    #[arg(required_unless_present = "provides", value_name = "QUERY")]
     pub query: Vec<String>,
+    /// Which packs provide this node type, ranked, from the node index (`registry update`), offline
+    #[arg(long, value_name = "NODE_TYPE", conflicts_with = "query")]
+    pub provides: Option<String>,
+    /// With --provides: the node's input signature (`name:TYPE|...` or its 8-hex hash), to rank exact matches first
+    #[arg(long, value_name = "SIGNATURE", requires = "provides")]
+    pub signature: Option<String>,
     /// Print JSON instead of a table
     #[arg(long)]
     pub json: bool,

@@ -2,7 +2,7 @@
 
 use super::args::{
     CacheBuildArgs, FindArgs, MappingsAugmentArgs, MappingsBuildArgs, MappingsCommand, RegistryCacheCommand,
-    RegistryCommand, ServeArgs, SnapshotArgs, ValidateArgs,
+    RegistryCommand, ServeArgs, SnapshotArgs, StatusArgs, UpdateArgs, ValidateArgs,
 };
 use super::ui::StderrReporter;
 use super::{ExitStatus, Globals};
@@ -23,6 +23,8 @@ pub fn registry(g: &Globals, cmd: &RegistryCommand) -> Result<ExitStatus> {
         RegistryCommand::Mappings(MappingsCommand::Build(a)) => mappings_build(a),
         RegistryCommand::Mappings(MappingsCommand::Augment(a)) => mappings_augment(a),
         RegistryCommand::Validate(a) => validate(a),
+        RegistryCommand::Update(a) => update(g, a),
+        RegistryCommand::Status(a) => status(g, a),
     }
 }
 
@@ -214,12 +216,135 @@ fn validate(a: &ValidateArgs) -> Result<ExitStatus> {
     }
 }
 
+fn update(g: &Globals, a: &UpdateArgs) -> Result<ExitStatus> {
+    use crate::registry::mappings_update;
+    let ws = Workspace::open(&Workspace::locate(g.workspace.as_deref()))?;
+    let configured = ws.config()?.mappings_url;
+    let from = match &a.from {
+        Some(f) => f.clone(),
+        None => mappings_update::configured_url(configured.as_deref()).ok_or(mappings_update::UpdateError::NoSource)?,
+    };
+    let http = crate::store::Http::new(crate::store::HttpConfig::from_env());
+    let info = mappings_update::update(ws.root(), &from, &http, &StderrReporter)?;
+    eprintln!(
+        "Node index updated from {}: {} packages, {} keys, {} built-in node types (mappings of {})",
+        info.source, info.packages, info.keys, info.builtin, info.generated_at
+    );
+    Ok(ExitStatus::Success)
+}
+
+fn status(g: &Globals, a: &StatusArgs) -> Result<ExitStatus> {
+    use crate::registry::node_index::{NodeIndex, index_path};
+    let ws = Workspace::open(&Workspace::locate(g.workspace.as_deref()))?;
+    let path = index_path(ws.root());
+    let info = if path.is_file() {
+        NodeIndex::open(&path)?.info()?
+    } else {
+        None
+    };
+    if a.json {
+        let doc = serde_json::json!({ "format_version": "1", "index": path, "data": info });
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        return Ok(ExitStatus::Success);
+    }
+    match info {
+        None => eprintln!("The node index is empty; `comfydock registry update` fills it."),
+        Some(i) => {
+            println!("source        {}", i.source);
+            println!("sha256        {}", i.sha256);
+            println!("installed     {}", i.installed_at);
+            println!("generated     {}", i.generated_at);
+            println!("packages      {}", i.packages);
+            println!("keys          {}", i.keys);
+            println!("builtin       {}", i.builtin);
+            println!("installed     {} node types of installed packs", i.installed_nodes);
+        }
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// `node find --provides`: the node index only, no network.
+fn find_provides(g: &Globals, node_type: &str, a: &FindArgs) -> Result<ExitStatus> {
+    use crate::registry::node_index::{NodeIndex, index_path};
+    let ws = Workspace::open(&Workspace::locate(g.workspace.as_deref()))?;
+    let path = index_path(ws.root());
+    let index = NodeIndex::open(&path)?;
+    let builtin = index.is_builtin(node_type)?;
+    let found = index.providers(node_type, a.signature.as_deref())?;
+    let found: Vec<_> = found
+        .into_iter()
+        .take(usize::try_from(a.limit).unwrap_or(usize::MAX))
+        .collect();
+    if a.json {
+        let doc = serde_json::json!({
+            "format_version": "1", "node_type": node_type, "builtin": builtin, "providers": found,
+        });
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        return Ok(ExitStatus::Success);
+    }
+    if builtin {
+        eprintln!("{node_type} is one of ComfyUI's own node types.");
+    }
+    if found.is_empty() {
+        if !builtin {
+            let hint = if index.info()?.is_none() {
+                " The node index is empty: run `comfydock registry update`."
+            } else {
+                ""
+            };
+            eprintln!("No known pack provides {node_type}.{hint}");
+        }
+        return Ok(ExitStatus::Success);
+    }
+    let rows: Vec<[String; 4]> = found
+        .iter()
+        .map(|c| {
+            let how = match c.environment.as_deref() {
+                Some(env) => format!("installed in {env}"),
+                None => format!("{:?} #{}", c.matched, c.rank).to_lowercase(),
+            };
+            [
+                c.pack_id.clone(),
+                c.versions.first().cloned().unwrap_or_else(|| "-".into()),
+                serde_json::to_value(c.origin)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+                how,
+            ]
+        })
+        .collect();
+    let header = ["PACK", "VERSION", "SOURCE", "MATCH"].map(String::from);
+    let mut widths = [0usize; 4];
+    for row in std::iter::once(&header).chain(&rows) {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    for row in std::iter::once(&header).chain(&rows) {
+        println!(
+            "{:w0$}  {:w1$}  {:w2$}  {}",
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2]
+        );
+    }
+    Ok(ExitStatus::Success)
+}
+
 struct Found {
     node: Node,
     latest: Option<String>,
 }
 
 pub fn find(g: &Globals, a: &FindArgs) -> Result<ExitStatus> {
+    if let Some(node_type) = &a.provides {
+        return find_provides(g, node_type, a);
+    }
     let client = client(g, true)?;
     let query = a.query.join(" ");
     let page = client.search_nodes(&query, 1, a.limit.clamp(1, 100))?;

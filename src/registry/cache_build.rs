@@ -346,7 +346,7 @@ fn fingerprint(node: &Node) -> String {
 /// The newest `max` versions of a pack (0 = all) by semver, vanished ones left out.
 fn newest(pack: &SnapshotPack, max: usize) -> impl Iterator<Item = &SnapshotVersion> {
     let mut vs: Vec<&SnapshotVersion> = pack.versions.iter().filter(|v| v.vanished_at.is_none()).collect();
-    vs.sort_by(|a, b| parse_version(&b.node_version.version).cmp(&parse_version(&a.node_version.version)));
+    vs.sort_by_key(|v| std::cmp::Reverse(parse_version(&v.node_version.version)));
     let take = if max == 0 { vs.len() } else { max };
     vs.into_iter().take(take)
 }
@@ -473,7 +473,7 @@ fn merge_versions(pack: &mut SnapshotPack, upstream: Option<Vec<NodeVersion>>, n
         sv.vanished_at.get_or_insert_with(|| now.to_string());
     }
     pack.versions
-        .sort_by(|a, b| parse_version(&b.node_version.version).cmp(&parse_version(&a.node_version.version)));
+        .sort_by_key(|v| std::cmp::Reverse(parse_version(&v.node_version.version)));
     added
 }
 

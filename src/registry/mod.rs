@@ -9,6 +9,8 @@ mod error;
 pub mod fetch;
 mod idle;
 pub mod mappings;
+pub mod mappings_update;
+pub mod node_index;
 pub mod resolve;
 pub mod server;
 pub mod snapshot;

@@ -135,7 +135,7 @@ impl Mirror {
         n
     }
 
-    fn node_page(&self, query: &Query, filter: impl Fn(&Pack) -> bool) -> Result<NodePage, Response> {
+    fn node_page(&self, query: &Query, filter: impl Fn(&Pack) -> bool) -> Result<NodePage, BadQuery> {
         let include_banned = query.get("include_banned") != Some("false");
         let matching: Vec<&Pack> = self
             .packs
@@ -194,34 +194,42 @@ impl Query {
 
     /// A non-negative integer parameter; absent is `Ok(None)`, anything else unreadable is a
     /// 400 naming the parameter.
-    fn num(&self, key: &str) -> Result<Option<u64>, Response> {
+    fn num(&self, key: &str) -> Result<Option<u64>, BadQuery> {
         match self.get(key) {
             None => Ok(None),
-            Some(v) => v.trim().parse().map(Some).map_err(|_| {
-                error_response(
-                    StatusCode::BAD_REQUEST,
-                    &format!("`{key}` must be a non-negative integer, got {v:?}"),
-                )
-            }),
+            Some(v) => v
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| BadQuery(format!("`{key}` must be a non-negative integer, got {v:?}"))),
         }
     }
 
     /// The slice a paged request asks for: a 1-based page (0 reads as 1), a limit clamped to
     /// what the API serves, and the offset, which must fit in memory arithmetic (a page that
     /// far out is refused with 400 rather than overflowing).
-    fn window(&self, limit_key: &str, default_limit: u64) -> Result<Window, Response> {
+    fn window(&self, limit_key: &str, default_limit: u64) -> Result<Window, BadQuery> {
         let page = self.num("page")?.unwrap_or(1).max(1);
         let limit = self.num(limit_key)?.unwrap_or(default_limit).clamp(1, MAX_LIMIT);
         let offset = (page - 1)
             .checked_mul(limit)
             .and_then(|o| usize::try_from(o).ok())
-            .ok_or_else(|| error_response(StatusCode::BAD_REQUEST, &format!("page {page} is out of range")))?;
+            .ok_or_else(|| BadQuery(format!("page {page} is out of range")))?;
         Ok(Window {
             page,
             limit,
             offset,
             take: usize::try_from(limit).unwrap_or(usize::MAX),
         })
+    }
+}
+
+/// A query the mirror refuses with 400, and why.
+struct BadQuery(String);
+
+impl IntoResponse for BadQuery {
+    fn into_response(self) -> Response {
+        error_response(StatusCode::BAD_REQUEST, &self.0)
     }
 }
 
@@ -266,7 +274,7 @@ async fn list_nodes(State(m): Shared, RawQuery(q): RawQuery) -> Response {
     let q = Query::parse(q);
     match m.node_page(&q, |_| true) {
         Ok(page) => json(&page),
-        Err(refused) => refused,
+        Err(refused) => refused.into_response(),
     }
 }
 
@@ -291,7 +299,7 @@ async fn search_nodes(State(m): Shared, RawQuery(q): RawQuery) -> Response {
     });
     match page {
         Ok(page) => json(&page),
-        Err(refused) => refused,
+        Err(refused) => refused.into_response(),
     }
 }
 
@@ -390,7 +398,7 @@ async fn version_comfy_nodes(
     let q = Query::parse(q);
     let w = match q.window("limit", 10) {
         Ok(w) => w,
-        Err(refused) => return refused,
+        Err(refused) => return refused.into_response(),
     };
     let page_nodes = nodes.iter().skip(w.offset).take(w.take).cloned().collect();
     json(&ComfyNodePage {
@@ -443,7 +451,7 @@ async fn all_comfy_nodes(State(m): Shared, RawQuery(q): RawQuery) -> Response {
     let q = Query::parse(q);
     let w = match q.window("pageSize", 100) {
         Ok(w) => w,
-        Err(refused) => return refused,
+        Err(refused) => return refused.into_response(),
     };
     let node_id = q.get("node_id");
     let node_version = q.get("node_version");

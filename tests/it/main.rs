@@ -12,6 +12,7 @@ mod python;
 mod reconcile;
 mod registry;
 mod registry_cache;
+mod registry_mappings;
 mod registry_mirror;
 mod registry_nodes;
 mod schemas;

@@ -33,8 +33,8 @@ pub fn node_classes(i: usize, per_version: usize) -> Value {
             )
         })
         .collect();
-    if i % 5 == 0 {
-        let inputs = if i % 10 == 0 {
+    if i.is_multiple_of(5) {
+        let inputs = if i.is_multiple_of(10) {
             r#"{"required":{"text":["STRING"]}}"#
         } else {
             r#"{"required":{"text":["STRING"],"seed":["INT",{"max":18446744073709551615}]}}"#

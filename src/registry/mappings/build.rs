@@ -43,8 +43,7 @@ pub fn build(snap: &Snapshot, options: &BuildOptions) -> Mappings {
             .iter()
             .filter(|v| !v.node_version.deprecated && v.comfy_nodes.is_some())
             .collect();
-        with_metadata
-            .sort_by(|a, b| parse_version(&b.node_version.version).cmp(&parse_version(&a.node_version.version)));
+        with_metadata.sort_by_key(|v| std::cmp::Reverse(parse_version(&v.node_version.version)));
         let take = if options.max_versions == 0 {
             with_metadata.len()
         } else {
