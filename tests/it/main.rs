@@ -12,6 +12,7 @@ mod python;
 mod reconcile;
 mod registry;
 mod registry_cache;
+mod registry_index;
 mod registry_mappings;
 mod registry_mirror;
 mod registry_nodes;

@@ -325,8 +325,10 @@ pub mod rank {
         }
     }
 
+    /// The floor applies last, so an old registry pack never ranks below a Manager-only pack
+    /// that nothing is known about (both 0.1; the tie-break puts the registry first).
     pub fn score(p: &Package, now: Option<u64>) -> f64 {
-        base(p) * recency(p, now)
+        (base(p) * recency(p, now)).max(0.1)
     }
 
     type Side<'a> = (&'a MappingEntry, Option<&'a Package>, Option<&'a f64>);
