@@ -25,6 +25,17 @@ fn cache(t: &TestContext, reg: &GeneratedRegistry) -> PathBuf {
     out
 }
 
+/// Every error of `doc` against schema/node-mappings.schema.json.
+fn schema_errors(doc: &Value) -> Vec<String> {
+    let path = Path::new(crate::support::MANIFEST_DIR).join("schema/node-mappings.schema.json");
+    let schema: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    validator
+        .iter_errors(doc)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect()
+}
+
 fn read(path: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
@@ -70,6 +81,7 @@ fn mappings_build_is_deterministic_with_published_keys_and_ranks() {
     );
 
     let m = read(&a);
+    assert_eq!(schema_errors(&m), Vec::<String>::new());
     // `text:STRING` hashes to 692ec41a (the published test vector): packs 0 and 20 share it
     // (20 ranks first: more downloads and stars), packs 5 and 15 have another signature, pack
     // 10 has no metadata; the name-only key lists all four.
@@ -172,6 +184,7 @@ fn augment_merges_manager_data_with_core_preemptions_and_patterns() {
     .stderr_has("not a valid regular expression")
     .stderr_has("1 repositories on unsupported hosts skipped");
     let m = read(&out);
+    assert_eq!(schema_errors(&m), Vec::<String>::new());
 
     // ComfyUI core is the builtin set, not a package.
     assert_eq!(m["builtin"], json!(["KSampler", "LoadImage", "SharedCore"]));
