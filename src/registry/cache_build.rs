@@ -241,6 +241,8 @@ pub fn build_cache(client: &RegistryClient, options: &CacheBuildOptions) -> Resu
             .packs
             .iter()
             .enumerate()
+            // A vanished pack keeps what it had; asking about it would only collect 404s.
+            .filter(|(_, p)| p.vanished_at.is_none())
             .filter_map(|(i, p)| {
                 let wanted: Vec<String> = newest(p, options.max_versions)
                     .filter(|v| v.metadata_checked.is_none())

@@ -425,18 +425,16 @@ pub fn install_mappings(path: &Path, mappings: &Mappings, source: &str, sha256: 
         }
         tx.commit().map_err(sql_err(&tmp))?;
         // The installed packs' node types belong to the workspace, not to the download.
+        // An old index too damaged to read is replaced all the same: the installed records are
+        // rebuilt when environments are next resolved, and refusing would leave it broken.
         if path.is_file() {
             let old = path.to_string_lossy().into_owned();
-            index
-                .conn
-                .execute("ATTACH DATABASE ?1 AS old", [old])
-                .map_err(sql_err(path))?;
-            let copied = index.conn.execute_batch(
-                "INSERT OR IGNORE INTO installed_nodes SELECT env, pack_id, node_type FROM old.installed_nodes;",
-            );
-            // An old index too damaged to read is replaced; only its copies are lost.
-            let _ = copied;
-            let _ = index.conn.execute("DETACH DATABASE old", []);
+            if index.conn.execute("ATTACH DATABASE ?1 AS old", [old]).is_ok() {
+                let _ = index.conn.execute_batch(
+                    "INSERT OR IGNORE INTO installed_nodes SELECT env, pack_id, node_type FROM old.installed_nodes;",
+                );
+                let _ = index.conn.execute("DETACH DATABASE old", []);
+            }
         }
         index.conn.execute_batch("PRAGMA journal_mode = DELETE;").map_err(sql)?;
         let file = std::fs::File::open(&tmp).map_err(|source| NodeIndexError::Io {
@@ -528,5 +526,19 @@ mod tests {
         );
         assert_eq!(idx.info().unwrap().unwrap().source, "second");
         assert_eq!(idx.providers("N", None).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_damaged_index_is_replaced_by_the_next_install() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("node_index.db");
+        std::fs::write(
+            &path,
+            b"this is not SQLite, not even close, and long enough to look like a header",
+        )
+        .unwrap();
+        assert!(NodeIndex::open(&path).is_err());
+        install_mappings(&path, &sample(), "test", "00").unwrap();
+        assert_eq!(NodeIndex::open(&path).unwrap().providers("N", None).unwrap().len(), 2);
     }
 }

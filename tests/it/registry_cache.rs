@@ -294,3 +294,26 @@ fn a_build_killed_mid_way_resumes_from_its_last_checkpoint() {
     );
     assert_eq!(synced(&cache(&out)), 40);
 }
+
+#[test]
+fn archives_are_fetched_only_with_the_flag_and_hashed() {
+    let t = TestContext::new();
+    let upstream = Mirror::start(&crate::support::registry::standard_snapshot(&t.path("up")).save());
+    let out = t.path("cache");
+    build(&t, &upstream.url, &out, &[]).success();
+    assert!(!out.join("archives").exists());
+    build(&t, &upstream.url, &out, &["--archives"]).success();
+    let doc = cache(&out);
+    // The newest version by semver of example-impact is 3.0.0 (banned, still kept and marked).
+    let v = version(pack(&doc, "example-impact"), "3.0.0");
+    assert_eq!(v["node_version"]["status"], "NodeVersionStatusBanned");
+    let rel = v["archive"].as_str().unwrap();
+    let bytes = std::fs::read(out.join(rel)).unwrap();
+    assert_eq!(v["sha256"], hex::encode(Sha256::digest(&bytes)));
+    assert!(version(pack(&doc, "example-impact"), "1.9.0").get("archive").is_none());
+    // The cache serves its archives like any snapshot.
+    let served = Mirror::start(&out);
+    let resp = reqwest::blocking::get(format!("{}/files/example-impact/3.0.0/node.zip", served.url)).unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(&resp.bytes().unwrap()[..], &bytes[..]);
+}
