@@ -133,6 +133,17 @@ fn a_refresh_with_nothing_changed_costs_only_the_pack_pages() {
         "150 packs are 2 pages of 100, and nothing else: {paths:?}"
     );
     assert!(paths.iter().all(|p| p.starts_with("/nodes?")), "{paths:?}");
+    // A new folder seeded with --input from the existing cache costs the same.
+    let proxy = FaultyServer::start(Some(&upstream.url), vec![]);
+    build(
+        &t,
+        &proxy.url,
+        &t.path("cache-copy"),
+        &["--input", out.to_str().unwrap()],
+    )
+    .success();
+    assert_eq!(proxy.requests().len(), 2, "{:?}", proxy.requests());
+    assert_eq!(cache(&t.path("cache-copy"))["packs"].as_array().unwrap().len(), 150);
 
     // One pack publishes a version: only that pack costs more.
     reg.add_version(42, "2.0.0");
