@@ -252,12 +252,12 @@ fn status(g: &Globals, a: &StatusArgs) -> Result<ExitStatus> {
         Some(i) => {
             println!("source        {}", i.source);
             println!("sha256        {}", i.sha256);
-            println!("installed     {}", i.installed_at);
+            println!("updated       {}", i.installed_at);
             println!("generated     {}", i.generated_at);
             println!("packages      {}", i.packages);
             println!("keys          {}", i.keys);
             println!("builtin       {}", i.builtin);
-            println!("installed     {} node types of installed packs", i.installed_nodes);
+            println!("in envs       {} node types of installed packs", i.installed_nodes);
         }
     }
     Ok(ExitStatus::Success)
