@@ -152,6 +152,134 @@ pub enum RegistryCommand {
     Serve(ServeArgs),
     /// Copy packs, versions and archives from a registry (or a mirror) into a snapshot folder
     Snapshot(SnapshotArgs),
+    /// The registry data cache (a snapshot with bookkeeping): build or refresh it
+    #[command(subcommand)]
+    Cache(RegistryCacheCommand),
+    /// Node mappings (node type -> packs): build from a cache, merge ComfyUI-Manager's map
+    #[command(subcommand)]
+    Mappings(MappingsCommand),
+    /// Check a cache (and mappings built from it); a report, and exit 1 when anything is wrong
+    Validate(ValidateArgs),
+    /// Install node mappings into the workspace's node index (default: COMFYDOCK_MAPPINGS_URL or `mappings_url`)
+    Update(UpdateArgs),
+    /// Where the node index's data came from, its date and counts
+    Status(StatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// A URL (with a .sha256 sidecar beside it) or a local file
+    #[arg(long, value_name = "URL|FILE")]
+    pub from: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MappingsCommand {
+    /// Build node mappings from a registry cache, offline; the same cache gives the same bytes
+    Build(MappingsBuildArgs),
+    /// Merge ComfyUI-Manager's extension-node-map.json into node mappings
+    Augment(MappingsAugmentArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MappingsBuildArgs {
+    /// The cache folder (`registry cache build --out`)
+    #[arg(long, value_name = "DIR")]
+    pub cache: PathBuf,
+    /// Where to write the mappings
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// A previous mappings file whose packages and entries the cache lacks are kept
+    #[arg(long, value_name = "FILE")]
+    pub input: Option<PathBuf>,
+    /// Node classes of this many newest versions per pack (0: all)
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub max_versions: usize,
+    /// Output filter: TOML [packages]/[versions]/[mappings] tables of `field = true|false`
+    #[arg(long, value_name = "FILE")]
+    pub schema: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct MappingsAugmentArgs {
+    /// The mappings to extend
+    #[arg(long, value_name = "FILE")]
+    pub mappings: PathBuf,
+    /// ComfyUI-Manager's extension-node-map.json (raw or wrapped in {"extensions": ...})
+    #[arg(long, value_name = "FILE")]
+    pub manager: PathBuf,
+    /// Where to write the result (default: replace --mappings)
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Output filter, as for `mappings build`
+    #[arg(long, value_name = "FILE")]
+    pub schema: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The cache folder
+    #[arg(long, value_name = "DIR")]
+    pub cache: PathBuf,
+    /// Mappings built from it
+    #[arg(long, value_name = "FILE")]
+    pub mappings: Option<PathBuf>,
+    /// Print the report as JSON on stdout
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegistryCacheCommand {
+    /// Fetch packs, versions and node classes into a cache folder, incrementally, with checkpoints
+    Build(CacheBuildArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CacheBuildArgs {
+    /// The cache folder (a registry snapshot that `registry serve` can serve)
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Start from this cache when --out has none yet
+    #[arg(long, value_name = "DIR")]
+    pub input: Option<PathBuf>,
+    /// Skip phase 1 (the pack list)
+    #[arg(long)]
+    pub no_nodes: bool,
+    /// Skip phase 2 (versions of changed packs)
+    #[arg(long)]
+    pub no_versions: bool,
+    /// Skip phase 3 (node classes of the newest versions)
+    #[arg(long)]
+    pub no_metadata: bool,
+    /// Node classes for this many newest versions per pack (0: all)
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub max_versions: usize,
+    /// Requests in flight at once
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub concurrency: u64,
+    /// Save the cache every N packs, so a killed build loses at most N packs of work
+    #[arg(long, value_name = "N", default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..))]
+    pub checkpoint_interval: u64,
+    /// Read at most N pages of the pack list (a partial list never marks packs vanished)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub pages: Option<u64>,
+    /// Also download the archives of the newest versions (what `registry snapshot` does)
+    #[arg(long)]
+    pub archives: bool,
+    /// Also keep a dated, compressed copy under DIR/YYYY/MM/
+    #[arg(long, value_name = "DIR")]
+    pub history: Option<PathBuf>,
+    /// Print the summary as JSON on stdout
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -165,6 +293,9 @@ pub struct ServeArgs {
     /// URL clients reach the mirror by, when not the listening address (proxy, host name)
     #[arg(long, value_name = "URL")]
     pub base_url: Option<String>,
+    /// Close connections that send and receive nothing for this many seconds
+    #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub idle_timeout: u64,
 }
 
 #[derive(Debug, Args)]
@@ -183,8 +314,14 @@ pub struct SnapshotArgs {
 #[derive(Debug, Args)]
 pub struct FindArgs {
     /// Words to search for in pack ids, names, descriptions, authors and tags
-    #[arg(required = true, value_name = "QUERY")]
+    #[arg(required_unless_present = "provides", value_name = "QUERY")]
     pub query: Vec<String>,
+    /// Which packs provide this node type, ranked, from the node index (`registry update`), offline
+    #[arg(long, value_name = "NODE_TYPE", conflicts_with = "query")]
+    pub provides: Option<String>,
+    /// With --provides: the node's input signature (`name:TYPE|...` or its 8-hex hash), to rank exact matches first
+    #[arg(long, value_name = "SIGNATURE", requires = "provides")]
+    pub signature: Option<String>,
     /// Print JSON instead of a table
     #[arg(long)]
     pub json: bool,

@@ -1,6 +1,9 @@
 //! `registry serve`, `registry snapshot` and `node find`.
 
-use super::args::{FindArgs, RegistryCommand, ServeArgs, SnapshotArgs};
+use super::args::{
+    CacheBuildArgs, FindArgs, MappingsAugmentArgs, MappingsBuildArgs, MappingsCommand, RegistryCacheCommand,
+    RegistryCommand, ServeArgs, SnapshotArgs, StatusArgs, UpdateArgs, ValidateArgs,
+};
 use super::ui::StderrReporter;
 use super::{ExitStatus, Globals};
 use crate::registry::server::{ServeOptions, serve_blocking};
@@ -16,6 +19,12 @@ pub fn registry(g: &Globals, cmd: &RegistryCommand) -> Result<ExitStatus> {
     match cmd {
         RegistryCommand::Serve(a) => serve(a),
         RegistryCommand::Snapshot(a) => snapshot(g, a),
+        RegistryCommand::Cache(RegistryCacheCommand::Build(a)) => cache_build(g, a),
+        RegistryCommand::Mappings(MappingsCommand::Build(a)) => mappings_build(a),
+        RegistryCommand::Mappings(MappingsCommand::Augment(a)) => mappings_augment(a),
+        RegistryCommand::Validate(a) => validate(a),
+        RegistryCommand::Update(a) => update(g, a),
+        RegistryCommand::Status(a) => status(g, a),
     }
 }
 
@@ -41,6 +50,7 @@ fn serve(a: &ServeArgs) -> Result<ExitStatus> {
         snapshot: a.snapshot.clone(),
         addr: a.addr,
         base_url: a.base_url.clone(),
+        idle_timeout: std::time::Duration::from_secs(a.idle_timeout),
     };
     serve_blocking(&options, |url, packs| {
         // The URL first and alone on stdout: scripts and tests read it from there.
@@ -90,12 +100,251 @@ fn snapshot(g: &Globals, a: &SnapshotArgs) -> Result<ExitStatus> {
     Ok(ExitStatus::Success)
 }
 
+fn cache_build(g: &Globals, a: &CacheBuildArgs) -> Result<ExitStatus> {
+    use crate::registry::cache_build::{CacheBuildOptions, build_cache};
+    // Like a snapshot, the cache is built from fresh answers, never from the answer cache.
+    let client = client(g, false)?;
+    let options = CacheBuildOptions {
+        input: a.input.clone(),
+        nodes: !a.no_nodes,
+        versions: !a.no_versions,
+        metadata: !a.no_metadata,
+        max_versions: a.max_versions,
+        concurrency: usize::try_from(a.concurrency).unwrap_or(1),
+        checkpoint_interval: usize::try_from(a.checkpoint_interval).unwrap_or(usize::MAX),
+        pages: a.pages,
+        archives: a.archives,
+        history: a.history.clone(),
+        ..CacheBuildOptions::new(a.out.clone())
+    };
+    let s = build_cache(&client, &options)?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&s).unwrap_or_default());
+    }
+    let c = &s.counts;
+    eprintln!(
+        "Cache at {}: {} packs ({} new, {} vanished), {} versions ({} new), {} node classes; {} packs refreshed, {} version(s) with node classes fetched, {} without metadata; {} requests in {:.1}s",
+        a.out.display(),
+        c.packs,
+        s.new_packs,
+        c.vanished_packs,
+        c.versions,
+        s.new_versions,
+        c.comfy_nodes,
+        s.packs_refreshed,
+        s.metadata_fetched,
+        s.metadata_missing,
+        s.requests,
+        s.duration_secs
+    );
+    if s.failures.is_empty() {
+        return Ok(ExitStatus::Success);
+    }
+    for f in &s.failures {
+        eprintln!("error: {} ({}): {}", f.pack, f.phase, f.error);
+    }
+    eprintln!(
+        "{} pack(s) could not be fetched; the cache keeps their previous data and the next build retries them.",
+        s.failures.len()
+    );
+    Ok(ExitStatus::Failure)
+}
+
+fn output_filter(path: Option<&std::path::Path>) -> Result<Option<crate::registry::mappings::OutputFilter>> {
+    Ok(path.map(crate::registry::mappings::OutputFilter::load).transpose()?)
+}
+
+fn mappings_build(a: &MappingsBuildArgs) -> Result<ExitStatus> {
+    use crate::registry::mappings::{Mappings, build};
+    let filter = output_filter(a.schema.as_deref())?;
+    let options = build::BuildOptions {
+        max_versions: a.max_versions,
+        input: a.input.as_deref().map(Mappings::load).transpose()?,
+    };
+    let m = build::build_from_cache(&a.cache, &options)?;
+    m.save(&a.out, filter.as_ref())?;
+    eprintln!(
+        "Mappings at {}: {} packages, {} keys, {} node classes read",
+        a.out.display(),
+        m.stats.packages,
+        m.stats.signatures,
+        m.stats.total_nodes
+    );
+    Ok(ExitStatus::Success)
+}
+
+fn mappings_augment(a: &MappingsAugmentArgs) -> Result<ExitStatus> {
+    use crate::registry::mappings::{Mappings, augment};
+    let filter = output_filter(a.schema.as_deref())?;
+    let mut m = Mappings::load(&a.mappings)?;
+    let manager = augment::load_manager_map(&a.manager)?;
+    let s = augment::augment(&mut m, &manager, &crate::registry::snapshot::rfc3339_now());
+    let out = a.out.as_deref().unwrap_or(&a.mappings);
+    m.save(out, filter.as_ref())?;
+    for (pack, pattern) in &s.bad_patterns {
+        eprintln!("warning: {pack}: nodename_pattern {pattern:?} is not a valid regular expression; ignored");
+    }
+    eprintln!(
+        "Mappings at {}: {} Manager repositories matched registry packs, {} synthetic packs, {} name-only entries added, {} built-in node types, {} repositories on unsupported hosts skipped",
+        out.display(),
+        s.matched_registry,
+        s.synthetic_packages,
+        s.entries_added,
+        m.builtin.len(),
+        s.skipped_hosts
+    );
+    Ok(ExitStatus::Success)
+}
+
+fn validate(a: &ValidateArgs) -> Result<ExitStatus> {
+    let report = crate::registry::mappings::validate::validate(&a.cache, a.mappings.as_deref());
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+    }
+    for w in &report.warnings {
+        eprintln!("warning: {w}");
+    }
+    for p in &report.problems {
+        eprintln!("error: {p}");
+    }
+    if report.ok() {
+        eprintln!("Valid: {} packs, {} mapping keys.", report.packs, report.keys);
+        Ok(ExitStatus::Success)
+    } else {
+        eprintln!("{} problem(s) found.", report.problems.len());
+        Ok(ExitStatus::Failure)
+    }
+}
+
+fn update(g: &Globals, a: &UpdateArgs) -> Result<ExitStatus> {
+    use crate::registry::mappings_update;
+    let ws = Workspace::open(&Workspace::locate(g.workspace.as_deref()))?;
+    let configured = ws.config()?.mappings_url;
+    let from = match &a.from {
+        Some(f) => f.clone(),
+        None => mappings_update::configured_url(configured.as_deref()).ok_or(mappings_update::UpdateError::NoSource)?,
+    };
+    let http = crate::store::Http::new(crate::store::HttpConfig::from_env());
+    let info = mappings_update::update(ws.root(), &from, &http, &StderrReporter)?;
+    eprintln!(
+        "Node index updated from {}: {} packages, {} keys, {} built-in node types (mappings of {})",
+        info.source, info.packages, info.keys, info.builtin, info.generated_at
+    );
+    Ok(ExitStatus::Success)
+}
+
+fn status(g: &Globals, a: &StatusArgs) -> Result<ExitStatus> {
+    use crate::registry::node_index::{NodeIndex, index_path};
+    let ws = Workspace::open(&Workspace::locate(g.workspace.as_deref()))?;
+    let path = index_path(ws.root());
+    let info = if path.is_file() {
+        NodeIndex::open(&path)?.info()?
+    } else {
+        None
+    };
+    if a.json {
+        let doc = serde_json::json!({ "format_version": "1", "index": path, "data": info });
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        return Ok(ExitStatus::Success);
+    }
+    match info {
+        None => eprintln!("The node index is empty; `comfydock registry update` fills it."),
+        Some(i) => {
+            println!("source        {}", i.source);
+            println!("sha256        {}", i.sha256);
+            println!("updated       {}", i.installed_at);
+            println!("generated     {}", i.generated_at);
+            println!("packages      {}", i.packages);
+            println!("keys          {}", i.keys);
+            println!("builtin       {}", i.builtin);
+            println!("in envs       {} node types of installed packs", i.installed_nodes);
+        }
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// `node find --provides`: the node index only, no network.
+fn find_provides(g: &Globals, node_type: &str, a: &FindArgs) -> Result<ExitStatus> {
+    use crate::registry::node_index::{NodeIndex, index_path};
+    let ws = Workspace::open(&Workspace::locate(g.workspace.as_deref()))?;
+    let path = index_path(ws.root());
+    let index = NodeIndex::open(&path)?;
+    let builtin = index.is_builtin(node_type)?;
+    let found = index.providers(node_type, a.signature.as_deref())?;
+    let found: Vec<_> = found
+        .into_iter()
+        .take(usize::try_from(a.limit).unwrap_or(usize::MAX))
+        .collect();
+    if a.json {
+        let doc = serde_json::json!({
+            "format_version": "1", "node_type": node_type, "builtin": builtin, "providers": found,
+        });
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        return Ok(ExitStatus::Success);
+    }
+    if builtin {
+        eprintln!("{node_type} is one of ComfyUI's own node types.");
+    }
+    if found.is_empty() {
+        if !builtin {
+            let hint = if index.info()?.is_none() {
+                " The node index is empty: run `comfydock registry update`."
+            } else {
+                ""
+            };
+            eprintln!("No known pack provides {node_type}.{hint}");
+        }
+        return Ok(ExitStatus::Success);
+    }
+    let rows: Vec<[String; 4]> = found
+        .iter()
+        .map(|c| {
+            let how = match c.environment.as_deref() {
+                Some(env) => format!("installed in {env}"),
+                None => format!("{:?} #{}", c.matched, c.rank).to_lowercase(),
+            };
+            [
+                c.pack_id.clone(),
+                c.versions.first().cloned().unwrap_or_else(|| "-".into()),
+                serde_json::to_value(c.origin)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+                how,
+            ]
+        })
+        .collect();
+    let header = ["PACK", "VERSION", "SOURCE", "MATCH"].map(String::from);
+    let mut widths = [0usize; 4];
+    for row in std::iter::once(&header).chain(&rows) {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    for row in std::iter::once(&header).chain(&rows) {
+        println!(
+            "{:w0$}  {:w1$}  {:w2$}  {}",
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2]
+        );
+    }
+    Ok(ExitStatus::Success)
+}
+
 struct Found {
     node: Node,
     latest: Option<String>,
 }
 
 pub fn find(g: &Globals, a: &FindArgs) -> Result<ExitStatus> {
+    if let Some(node_type) = &a.provides {
+        return find_provides(g, node_type, a);
+    }
     let client = client(g, true)?;
     let query = a.query.join(" ");
     let page = client.search_nodes(&query, 1, a.limit.clamp(1, 100))?;

@@ -224,6 +224,16 @@ impl RegistryClient {
         }
     }
 
+    /// One page of a version's node classes with an explicit `limit` (the API's default is
+    /// 10); `None` on 404, which means the registry has no metadata for that version.
+    pub fn comfy_nodes_page(&self, id: &str, version: &str, page: u64, limit: u64) -> Result<Option<ComfyNodePage>> {
+        let url = self.url(
+            &["nodes", id, "versions", version, "comfy-nodes"],
+            &[("page", &page.to_string()), ("limit", &limit.to_string())],
+        );
+        self.get_json(url)
+    }
+
     /// The pack the registry considers the provider of a node class, if any.
     pub fn pack_for_node_class(&self, comfy_node_name: &str) -> Result<Option<Node>> {
         let url = self.url(&["comfy-nodes", comfy_node_name, "node"], &[]);

@@ -3,9 +3,14 @@
 //! read-only mirror that serves them (`server`).
 
 pub mod cache;
+pub mod cache_build;
 pub mod client;
 mod error;
 pub mod fetch;
+mod idle;
+pub mod mappings;
+pub mod mappings_update;
+pub mod node_index;
 pub mod resolve;
 pub mod server;
 pub mod snapshot;

@@ -3,7 +3,10 @@
 //! at `/files/{id}/{version}/{name}`, and every `downloadUrl` points there.
 //!
 //! Files are only ever read through the snapshot's own archive table, whose paths were checked
-//! at load to lie inside the snapshot folder: nothing in a request names a file.
+//! at load to lie inside the snapshot folder: nothing in a request names a file. Each request
+//! opens its file again component by component from the snapshot folder without following
+//! symlinks, so a file swapped for a symlink after start is refused, not followed. Archives are
+//! streamed, and connections idle longer than `ServeOptions::idle_timeout` are closed.
 
 use super::resolve::{VersionSpec, parse_version};
 use super::snapshot::{Snapshot, archive_path};
@@ -25,6 +28,7 @@ const MAX_LIMIT: u64 = 100;
 
 struct Version {
     v: NodeVersion,
+    /// Relative to the snapshot folder; checked at load to hold only normal components.
     archive: Option<PathBuf>,
     file_name: Option<String>,
     comfy_nodes: Option<Vec<ComfyNode>>,
@@ -40,6 +44,8 @@ pub struct Mirror {
     packs: Vec<Pack>,
     by_id: HashMap<String, usize>,
     base_url: String,
+    /// The snapshot folder, canonical: every file is opened below it.
+    root: PathBuf,
 }
 
 impl Mirror {
@@ -53,10 +59,13 @@ impl Mirror {
             let mut versions = Vec::with_capacity(p.versions.len());
             for sv in p.versions {
                 let archive = match &sv.archive {
-                    Some(rel) => Some(archive_path(dir, rel).map_err(|reason| RegistryError::BadSnapshot {
-                        path: dir.join(super::snapshot::SNAPSHOT_FILE),
-                        reason,
-                    })?),
+                    Some(rel) => {
+                        archive_path(dir, rel).map_err(|reason| RegistryError::BadSnapshot {
+                            path: dir.join(super::snapshot::SNAPSHOT_FILE),
+                            reason,
+                        })?;
+                        Some(PathBuf::from(rel))
+                    }
                     None => None,
                 };
                 let file_name = archive
@@ -77,10 +86,12 @@ impl Mirror {
             by_id.insert(p.node.id.clone(), packs.len());
             packs.push(Pack { node: p.node, versions });
         }
+        let root = std::fs::canonicalize(dir).map_err(RegistryError::io(dir))?;
         Ok(Mirror {
             packs,
             by_id,
             base_url: base_url.trim_end_matches('/').to_string(),
+            root,
         })
     }
 
@@ -124,7 +135,7 @@ impl Mirror {
         n
     }
 
-    fn node_page(&self, query: &Query, filter: impl Fn(&Pack) -> bool) -> NodePage {
+    fn node_page(&self, query: &Query, filter: impl Fn(&Pack) -> bool) -> Result<NodePage, BadQuery> {
         let include_banned = query.get("include_banned") != Some("false");
         let matching: Vec<&Pack> = self
             .packs
@@ -132,21 +143,21 @@ impl Mirror {
             .filter(|p| include_banned || p.node.status != NodeStatus::Banned)
             .filter(|p| filter(p))
             .collect();
-        let (page, limit) = query.page_and_limit("limit", 10);
+        let w = query.window("limit", 10)?;
         let total = matching.len() as u64;
         let nodes = matching
             .iter()
-            .skip(((page - 1) * limit) as usize)
-            .take(limit as usize)
+            .skip(w.offset)
+            .take(w.take)
             .map(|p| self.render_node(p))
             .collect();
-        NodePage {
+        Ok(NodePage {
             total,
             nodes,
-            page,
-            limit,
-            total_pages: total.div_ceil(limit),
-        }
+            page: w.page,
+            limit: w.limit,
+            total_pages: total.div_ceil(w.limit),
+        })
     }
 }
 
@@ -181,16 +192,52 @@ impl Query {
             .collect()
     }
 
-    fn num(&self, key: &str) -> Option<u64> {
-        self.get(key).and_then(|v| v.trim().parse().ok())
+    /// A non-negative integer parameter; absent is `Ok(None)`, anything else unreadable is a
+    /// 400 naming the parameter.
+    fn num(&self, key: &str) -> Result<Option<u64>, BadQuery> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(v) => v
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| BadQuery(format!("`{key}` must be a non-negative integer, got {v:?}"))),
+        }
     }
 
-    /// 1-based page and a limit clamped to what the API serves.
-    fn page_and_limit(&self, limit_key: &str, default_limit: u64) -> (u64, u64) {
-        let page = self.num("page").unwrap_or(1).max(1);
-        let limit = self.num(limit_key).unwrap_or(default_limit).clamp(1, MAX_LIMIT);
-        (page, limit)
+    /// The slice a paged request asks for: a 1-based page (0 reads as 1), a limit clamped to
+    /// what the API serves, and the offset, which must fit in memory arithmetic (a page that
+    /// far out is refused with 400 rather than overflowing).
+    fn window(&self, limit_key: &str, default_limit: u64) -> Result<Window, BadQuery> {
+        let page = self.num("page")?.unwrap_or(1).max(1);
+        let limit = self.num(limit_key)?.unwrap_or(default_limit).clamp(1, MAX_LIMIT);
+        let offset = (page - 1)
+            .checked_mul(limit)
+            .and_then(|o| usize::try_from(o).ok())
+            .ok_or_else(|| BadQuery(format!("page {page} is out of range")))?;
+        Ok(Window {
+            page,
+            limit,
+            offset,
+            take: usize::try_from(limit).unwrap_or(usize::MAX),
+        })
     }
+}
+
+/// A query the mirror refuses with 400, and why.
+struct BadQuery(String);
+
+impl IntoResponse for BadQuery {
+    fn into_response(self) -> Response {
+        error_response(StatusCode::BAD_REQUEST, &self.0)
+    }
+}
+
+struct Window {
+    page: u64,
+    limit: u64,
+    offset: usize,
+    take: usize,
 }
 
 type Shared = State<Arc<Mirror>>;
@@ -225,7 +272,10 @@ fn node_not_found() -> Response {
 
 async fn list_nodes(State(m): Shared, RawQuery(q): RawQuery) -> Response {
     let q = Query::parse(q);
-    json(&m.node_page(&q, |_| true))
+    match m.node_page(&q, |_| true) {
+        Ok(page) => json(&page),
+        Err(refused) => refused.into_response(),
+    }
 }
 
 async fn search_nodes(State(m): Shared, RawQuery(q): RawQuery) -> Response {
@@ -247,7 +297,10 @@ async fn search_nodes(State(m): Shared, RawQuery(q): RawQuery) -> Response {
         let repo_ok = repo.is_empty() || n.repository.to_lowercase().contains(&repo);
         text_ok && class_ok && repo_ok
     });
-    json(&page)
+    match page {
+        Ok(page) => json(&page),
+        Err(refused) => refused.into_response(),
+    }
 }
 
 async fn get_node(State(m): Shared, UrlPath(id): UrlPath<String>) -> Response {
@@ -343,16 +396,14 @@ async fn version_comfy_nodes(
         return error_response(StatusCode::NOT_FOUND, "Version not found");
     };
     let q = Query::parse(q);
-    let (page, limit) = q.page_and_limit("limit", 10);
-    let page_nodes = nodes
-        .iter()
-        .skip(((page - 1) * limit) as usize)
-        .take(limit as usize)
-        .cloned()
-        .collect();
+    let w = match q.window("limit", 10) {
+        Ok(w) => w,
+        Err(refused) => return refused.into_response(),
+    };
+    let page_nodes = nodes.iter().skip(w.offset).take(w.take).cloned().collect();
     json(&ComfyNodePage {
         comfy_nodes: page_nodes,
-        total_number_of_pages: (nodes.len() as u64).div_ceil(limit),
+        total_number_of_pages: (nodes.len() as u64).div_ceil(w.limit),
     })
 }
 
@@ -398,7 +449,10 @@ async fn reverse_lookup(State(m): Shared, UrlPath(name): UrlPath<String>) -> Res
 
 async fn all_comfy_nodes(State(m): Shared, RawQuery(q): RawQuery) -> Response {
     let q = Query::parse(q);
-    let (page, size) = q.page_and_limit("pageSize", 100);
+    let w = match q.window("pageSize", 100) {
+        Ok(w) => w,
+        Err(refused) => return refused.into_response(),
+    };
     let node_id = q.get("node_id");
     let node_version = q.get("node_version");
     let name = q.get("comfy_node_name");
@@ -413,13 +467,8 @@ async fn all_comfy_nodes(State(m): Shared, RawQuery(q): RawQuery) -> Response {
         .collect();
     json(&ComfyNodeList {
         total: all.len() as u64,
-        page_size: size,
-        comfy_nodes: all
-            .into_iter()
-            .skip(((page - 1) * size) as usize)
-            .take(size as usize)
-            .cloned()
-            .collect(),
+        page_size: w.limit,
+        comfy_nodes: all.into_iter().skip(w.offset).take(w.take).cloned().collect(),
     })
 }
 
@@ -451,7 +500,7 @@ async fn bulk_versions(State(m): Shared, body: axum::body::Bytes) -> Response {
     json(&BulkResponse { node_versions: results })
 }
 
-/// Archive bytes, with single `Range: bytes=N-[M]` support so clients can resume.
+/// Archive bytes, streamed, with single `Range: bytes=N-[M]` support so clients can resume.
 async fn file(
     State(m): Shared,
     UrlPath((id, version, name)): UrlPath<(String, String, String)>,
@@ -462,42 +511,115 @@ async fn file(
         .and_then(|p| p.versions.iter().find(|v| v.v.version == version))
         .filter(|v| v.file_name.as_deref() == Some(name.as_str()))
         .and_then(|v| v.archive.clone());
-    let Some(path) = found else {
+    let Some(rel) = found else {
         return error_response(StatusCode::NOT_FOUND, "File not found");
     };
-    let bytes = match tokio::fs::read(&path).await {
-        Ok(b) => b,
-        Err(_) => return error_response(StatusCode::INTERNAL_SERVER_ERROR, "the archive could not be read"),
+    let opened = match open_below(&m.root, &rel) {
+        Ok(f) => f,
+        Err(OpenRefused::NotFound) => return error_response(StatusCode::NOT_FOUND, "File not found"),
+        Err(OpenRefused::Escapes) => {
+            return error_response(
+                StatusCode::FORBIDDEN,
+                "the archive is no longer a file inside the snapshot",
+            );
+        }
     };
-    let len = bytes.len() as u64;
-    let octet = HeaderValue::from_static("application/octet-stream");
+    let (file, len) = opened;
     let range = headers
         .get(header::RANGE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| parse_range(v, len));
-    match range {
-        None => (
-            [
-                (header::CONTENT_TYPE, octet),
-                (header::ACCEPT_RANGES, HeaderValue::from_static("bytes")),
-            ],
-            bytes,
-        )
-            .into_response(),
-        Some(Err(())) => (
-            StatusCode::RANGE_NOT_SATISFIABLE,
-            [(header::CONTENT_RANGE, format!("bytes */{len}"))],
-        )
-            .into_response(),
+    let (status, start, count, content_range) = match range {
+        None => (StatusCode::OK, 0, len, None),
+        Some(Err(())) => {
+            return (
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                [(header::CONTENT_RANGE, format!("bytes */{len}"))],
+            )
+                .into_response();
+        }
         Some(Ok((start, end))) => (
             StatusCode::PARTIAL_CONTENT,
-            [
-                (header::CONTENT_TYPE, "application/octet-stream".to_string()),
-                (header::CONTENT_RANGE, format!("bytes {start}-{end}/{len}")),
-            ],
-            bytes[start as usize..=end as usize].to_vec(),
+            start,
+            end - start + 1,
+            Some(format!("bytes {start}-{end}/{len}")),
+        ),
+    };
+    let body = match stream_file(file, start, count).await {
+        Ok(b) => b,
+        Err(_) => return error_response(StatusCode::INTERNAL_SERVER_ERROR, "the archive could not be read"),
+    };
+    let mut builder = Response::builder()
+        .status(status)
+        .header(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/octet-stream"),
         )
-            .into_response(),
+        .header(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"))
+        .header(header::CONTENT_LENGTH, count);
+    if let Some(cr) = content_range {
+        builder = builder.header(header::CONTENT_RANGE, cr);
+    }
+    builder
+        .body(body)
+        .unwrap_or_else(|_| error_response(StatusCode::INTERNAL_SERVER_ERROR, "response could not be built"))
+}
+
+/// `count` bytes of `file` from `start`, as a body read in chunks while it is sent.
+async fn stream_file(file: std::fs::File, start: u64, count: u64) -> std::io::Result<axum::body::Body> {
+    use tokio::io::{AsyncReadExt, AsyncSeekExt};
+    let mut file = tokio::fs::File::from_std(file);
+    file.seek(std::io::SeekFrom::Start(start)).await?;
+    let reader = tokio_util::io::ReaderStream::with_capacity(file.take(count), 64 * 1024);
+    Ok(axum::body::Body::from_stream(reader))
+}
+
+enum OpenRefused {
+    NotFound,
+    /// A component is a symlink or not what it should be (a folder, then a regular file).
+    Escapes,
+}
+
+/// Opens `root/rel` walking one component at a time with `O_NOFOLLOW`, so no symlink anywhere
+/// below `root` is followed, whatever was swapped in after the snapshot was loaded. Returns the
+/// file and its length; only a regular file is accepted.
+fn open_below(root: &Path, rel: &Path) -> std::result::Result<(std::fs::File, u64), OpenRefused> {
+    use rustix::fs::{Mode, OFlags, openat};
+    use std::path::Component;
+    let refused = |e: rustix::io::Errno| {
+        if e == rustix::io::Errno::NOENT {
+            OpenRefused::NotFound
+        } else {
+            OpenRefused::Escapes
+        }
+    };
+    let names: Vec<&std::ffi::OsStr> = rel
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(n) => Some(Ok(n)),
+            Component::CurDir => None,
+            _ => Some(Err(OpenRefused::Escapes)),
+        })
+        .collect::<std::result::Result<_, _>>()?;
+    let Some((last, dirs)) = names.split_last() else {
+        return Err(OpenRefused::Escapes);
+    };
+    let dir_flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let mut dir = openat(rustix::fs::CWD, root, dir_flags, Mode::empty()).map_err(refused)?;
+    for name in dirs {
+        dir = openat(&dir, *name, dir_flags, Mode::empty()).map_err(refused)?;
+    }
+    let fd = openat(
+        &dir,
+        *last,
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK,
+        Mode::empty(),
+    )
+    .map_err(refused)?;
+    let file = std::fs::File::from(fd);
+    match file.metadata() {
+        Ok(meta) if meta.is_file() => Ok((file, meta.len())),
+        _ => Err(OpenRefused::Escapes),
     }
 }
 
@@ -553,7 +675,12 @@ pub struct ServeOptions {
     /// What `downloadUrl`s start with, when clients reach the mirror by another name than the
     /// address it listens on (a proxy, a host name). Default: `http://<listening address>`.
     pub base_url: Option<String>,
+    /// A connection that neither sends nor receives for this long is closed.
+    pub idle_timeout: std::time::Duration,
 }
+
+/// The default for `ServeOptions::idle_timeout`.
+pub const DEFAULT_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Serves until Ctrl-C or SIGTERM. `on_ready` receives the base URL and the number of packs
 /// once the socket is bound, before the first request is accepted.
@@ -577,6 +704,7 @@ pub fn serve_blocking(options: &ServeOptions, on_ready: impl FnOnce(&str, usize)
         let base = options.base_url.clone().unwrap_or_else(|| format!("http://{local}"));
         let mirror = Arc::new(Mirror::load(&options.snapshot, &base)?);
         on_ready(base.trim_end_matches('/'), mirror.pack_count());
+        let listener = super::idle::IdleListener::new(listener, options.idle_timeout);
         axum::serve(listener, router(mirror))
             .with_graceful_shutdown(shutdown_signal())
             .await

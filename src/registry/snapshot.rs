@@ -37,6 +37,17 @@ pub struct SnapshotPack {
     pub node: Node,
     #[serde(default)]
     pub versions: Vec<SnapshotVersion>,
+    /// Bookkeeping of `registry cache build` (absent in plain snapshots): when the pack was
+    /// first listed, when its versions were last fetched, what the pack list said then, and
+    /// when it stopped being listed upstream. Nothing is dropped: a vanished pack is marked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_seen: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_checked: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synced: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vanished_at: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -54,6 +65,45 @@ pub struct SnapshotVersion {
     /// which the mirror answers with 404 like the registry does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comfy_nodes: Option<Vec<ComfyNode>>,
+    /// Bookkeeping of `registry cache build`: first listed, last seen in the version list,
+    /// when its node classes were fetched (with `comfy_nodes` null: the registry has none),
+    /// and when it stopped being listed upstream.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_seen: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_checked: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata_checked: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vanished_at: Option<String>,
+}
+
+impl SnapshotVersion {
+    pub fn new(node_version: NodeVersion) -> SnapshotVersion {
+        SnapshotVersion {
+            node_version,
+            archive: None,
+            sha256: None,
+            comfy_nodes: None,
+            first_seen: None,
+            last_checked: None,
+            metadata_checked: None,
+            vanished_at: None,
+        }
+    }
+}
+
+impl SnapshotPack {
+    pub fn new(node: Node) -> SnapshotPack {
+        SnapshotPack {
+            node,
+            versions: Vec::new(),
+            first_seen: None,
+            last_checked: None,
+            synced: None,
+            vanished_at: None,
+        }
+    }
 }
 
 impl Snapshot {
@@ -236,10 +286,15 @@ pub fn build_snapshot(client: &RegistryClient, out: &Path, request: &SnapshotReq
         });
         let mut node = node;
         node.latest_version = None;
-        let pack = SnapshotPack { node, versions };
         match snap.packs.iter_mut().find(|p| p.node.id == id) {
-            Some(existing) => *existing = pack,
-            None => snap.packs.push(pack),
+            Some(existing) => {
+                existing.node = node;
+                existing.versions = versions;
+            }
+            None => snap.packs.push(SnapshotPack {
+                versions,
+                ..SnapshotPack::new(node)
+            }),
         }
         // A checkpoint now and then, not per pack: rewriting a large file per pack is quadratic.
         if last_save.elapsed() >= std::time::Duration::from_secs(5) {
@@ -265,11 +320,19 @@ fn snapshot_version(
 ) -> Result<SnapshotVersion> {
     let v = version.version.clone();
     let comfy_nodes = client.comfy_nodes(id, &v)?;
-    let mut entry = SnapshotVersion {
-        node_version: version,
-        archive: None,
-        sha256: None,
-        comfy_nodes,
+    let mut entry = match previous.get(&v) {
+        // Keep the bookkeeping a cache build recorded.
+        Some(prev) => SnapshotVersion {
+            node_version: version,
+            comfy_nodes,
+            archive: None,
+            sha256: None,
+            ..prev.clone()
+        },
+        None => SnapshotVersion {
+            comfy_nodes,
+            ..SnapshotVersion::new(version)
+        },
     };
     if entry.node_version.download_url.is_empty() {
         return Ok(entry);
@@ -283,6 +346,22 @@ fn snapshot_version(
         summary.archives_reused += 1;
         return Ok(entry);
     }
+    let got = download_archive(client, out, partial, id, &mut entry)?;
+    summary.archives_downloaded += 1;
+    summary.bytes_downloaded += got;
+    Ok(entry)
+}
+
+/// Downloads `entry`'s archive into `out/archives/…`, hashing it, and records its path and
+/// sha256 in `entry`. Returns the bytes downloaded.
+pub(crate) fn download_archive(
+    client: &RegistryClient,
+    out: &Path,
+    partial: &Path,
+    id: &str,
+    entry: &mut SnapshotVersion,
+) -> Result<u64> {
+    let v = entry.node_version.version.clone();
     let url = entry.node_version.download_url.clone();
     let got = store::download(client.http(), &url, partial, None, client.reporter())?;
     let rel = format!(
@@ -296,11 +375,9 @@ fn snapshot_version(
         std::fs::create_dir_all(parent).map_err(RegistryError::io(parent))?;
     }
     crate::fsx::rename_durable(&got.path, &dest).map_err(RegistryError::io(&dest))?;
-    summary.archives_downloaded += 1;
-    summary.bytes_downloaded += got.size;
     entry.archive = Some(rel);
     entry.sha256 = Some(got.sha256);
-    Ok(entry)
+    Ok(got.size)
 }
 
 /// The last segment of a download URL, reduced to characters safe in a file name.

@@ -18,6 +18,9 @@ version = "1"
 
 # The Comfy Registry (or a mirror: `comfydock registry serve`); COMFYDOCK_REGISTRY_URL overrides.
 # registry_url = "https://api.comfy.org"
+# Where `comfydock registry update` downloads node mappings (with a .sha256 sidecar beside
+# them); COMFYDOCK_MAPPINGS_URL overrides.
+# mappings_url = "https://example.org/registry-data/node_mappings.json"
 # Model folders shared by every environment, besides the workspace's own `models/`
 # (`comfydock model dirs add|remove DIR` edits this list).
 # model_dirs = ["/mnt/models"]
@@ -28,6 +31,8 @@ pub struct WorkspaceConfig {
     pub active_environment: Option<String>,
     pub uv: Option<PathBuf>,
     pub registry_url: Option<String>,
+    /// Node mappings for `registry update` (COMFYDOCK_MAPPINGS_URL overrides).
+    pub mappings_url: Option<String>,
     /// Model folders added with `model dirs add`; the workspace's `models/` is always scanned too.
     #[serde(default)]
     pub model_dirs: Vec<PathBuf>,

@@ -79,8 +79,18 @@ fn registry_snapshots_match_their_schema() {
             .unwrap(),
     )
     .success();
+    // The data pipeline's cache is the same format, with its bookkeeping.
+    let cache = t.path("cache");
+    crate::support::Run::from(
+        t.cmd()
+            .env("COMFYDOCK_REGISTRY_URL", &mirror.url)
+            .args(["registry", "cache", "build", "--out", cache.to_str().unwrap()])
+            .output()
+            .unwrap(),
+    )
+    .success();
     let validator = schema("registry-snapshot.schema.json");
-    for dir in [&source, &copy] {
+    for dir in [&source, &copy, &cache] {
         let doc: serde_json::Value =
             serde_json::from_slice(&fs::read(dir.join("registry-snapshot.json")).unwrap()).unwrap();
         assert_valid(&validator, &doc);

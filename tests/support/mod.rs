@@ -5,6 +5,7 @@
 pub mod http;
 pub mod media;
 pub mod registry;
+pub mod registry_data;
 pub mod repos;
 pub mod wheel;
 

@@ -240,10 +240,16 @@ pub struct Mirror {
 
 impl Mirror {
     pub fn start(snapshot: &Path) -> Mirror {
+        Mirror::start_with(snapshot, &[])
+    }
+
+    /// `registry serve` with extra arguments (`--idle-timeout 1`).
+    pub fn start_with(snapshot: &Path, extra: &[&str]) -> Mirror {
         let mut child = Command::new(assert_cmd::cargo::cargo_bin("comfydock"))
             .args(["registry", "serve", "--snapshot"])
             .arg(snapshot)
             .args(["--addr", "127.0.0.1:0"])
+            .args(extra)
             .env("NO_COLOR", "1")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -289,6 +295,9 @@ pub enum Fault {
     Hang,
     /// Forward to the upstream, but cut the body off after this many bytes.
     CutBody(usize),
+    /// Forward to the upstream, but answer with only this many bytes of its body, as a complete
+    /// response: valid HTTP, broken JSON.
+    TruncatedJson(usize),
 }
 
 /// What the faulty server saw of one request.
@@ -304,6 +313,16 @@ pub struct FaultyServer {
     pub url: String,
     pub seen: Arc<Mutex<Vec<Seen>>>,
     stop: Arc<AtomicBool>,
+    rules: Arc<Mutex<Rules>>,
+}
+
+/// Standing behaviour, besides the one-shot faults.
+#[derive(Default)]
+struct Rules {
+    /// Requests whose path starts with this always get this status.
+    always: Vec<(String, u16)>,
+    /// Every request waits this long before it is answered.
+    delay: Duration,
 }
 
 impl FaultyServer {
@@ -314,7 +333,8 @@ impl FaultyServer {
         let stop = Arc::new(AtomicBool::new(false));
         let faults = Arc::new(Mutex::new(VecDeque::from(faults)));
         let upstream = upstream.map(str::to_string);
-        let (seen2, stop2) = (seen.clone(), stop.clone());
+        let rules = Arc::new(Mutex::new(Rules::default()));
+        let (seen2, stop2, rules2) = (seen.clone(), stop.clone(), rules.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 if stop2.load(Ordering::Relaxed) {
@@ -322,11 +342,31 @@ impl FaultyServer {
                 }
                 let Ok(stream) = stream else { continue };
                 let fault = faults.lock().unwrap().pop_front();
-                let (seen, stop, upstream) = (seen2.clone(), stop2.clone(), upstream.clone());
-                std::thread::spawn(move || handle(stream, fault, upstream, seen, stop));
+                let (seen, stop, upstream, rules) = (seen2.clone(), stop2.clone(), upstream.clone(), rules2.clone());
+                std::thread::spawn(move || handle(stream, fault, upstream, seen, stop, rules));
             }
         });
-        FaultyServer { url, seen, stop }
+        FaultyServer { url, seen, stop, rules }
+    }
+
+    /// From now on, requests whose path starts with `prefix` get `status`.
+    pub fn fail_always(&self, prefix: &str, status: u16) {
+        self.rules.lock().unwrap().always.push((prefix.to_string(), status));
+    }
+
+    /// From now on, every answer waits `delay` first.
+    pub fn set_delay(&self, delay: Duration) {
+        self.rules.lock().unwrap().delay = delay;
+    }
+
+    /// How many requests so far had a path starting with `prefix`.
+    pub fn count(&self, prefix: &str) -> usize {
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|s| s.path.starts_with(prefix))
+            .count()
     }
 
     pub fn requests(&self) -> Vec<Seen> {
@@ -348,6 +388,7 @@ fn handle(
     upstream: Option<String>,
     seen: Arc<Mutex<Vec<Seen>>>,
     stop: Arc<AtomicBool>,
+    rules: Arc<Mutex<Rules>>,
 ) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut request_line = String::new();
@@ -371,6 +412,20 @@ fn handle(
         path: path.clone(),
         range: range.clone(),
     });
+    let (delay, always) = {
+        let r = rules.lock().unwrap();
+        let always = r
+            .always
+            .iter()
+            .find(|(p, _)| path.starts_with(p.as_str()))
+            .map(|(_, s)| *s);
+        (r.delay, always)
+    };
+    std::thread::sleep(delay);
+    let fault = match always {
+        Some(status) => Some(Fault::Status(status, None)),
+        None => fault,
+    };
     match fault {
         Some(Fault::Status(code, retry_after)) => {
             let body = format!("{{\"error\":\"scripted\",\"message\":\"scripted {code}\"}}");
@@ -394,6 +449,16 @@ fn handle(
                 body.len()
             );
             let _ = stream.write_all(&body[..n.min(body.len())]);
+        }
+        Some(Fault::TruncatedJson(n)) => {
+            let (status, headers, body) = forward(upstream.as_deref(), &path, range.as_deref());
+            let body = &body[..n.min(body.len())];
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status} X\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(body);
         }
         None => {
             let (status, headers, body) = forward(upstream.as_deref(), &path, range.as_deref());
