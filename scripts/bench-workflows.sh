@@ -39,6 +39,6 @@ count=0; for f in "${files[@]}"; do [ "$(basename "$f")" = manifest.tsv ] || cou
 read -r one_best one_mean < <(timed "$BIN" analyze --json "$typical")
 read -r all_best all_mean < <(timed "$BIN" analyze --json "${files[@]}")
 
-printf '%-46s %9s %9s %9s\n' "workflow analysis (release, whole process)" "best" "mean" "goal"
+printf '%-46s %10s %10s %9s\n' "workflow analysis (release, whole process)" "best" "mean" "goal"
 printf '%-46s %7s ms %7s ms %9s\n' "one typical workflow ($(basename "$typical" | cut -c1-20)...)" "$one_best" "$one_mean" "<= 20 ms"
 printf '%-46s %7s ms %7s ms %9s\n' "corpus, $count files in one call" "$all_best" "$all_mean" "<= 500 ms"
