@@ -119,10 +119,10 @@ fn cache_build(g: &Globals, a: &CacheBuildArgs) -> Result<ExitStatus> {
     };
     let s = build_cache(&client, &options)?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&s).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(&s).unwrap_or_default());
     }
     let c = &s.counts;
-    eprintln!(
+    errln!(
         "Cache at {}: {} packs ({} new, {} vanished), {} versions ({} new), {} node classes; {} packs refreshed, {} version(s) with node classes fetched, {} without metadata; {} requests in {:.1}s",
         a.out.display(),
         c.packs,
@@ -141,9 +141,9 @@ fn cache_build(g: &Globals, a: &CacheBuildArgs) -> Result<ExitStatus> {
         return Ok(ExitStatus::Success);
     }
     for f in &s.failures {
-        eprintln!("error: {} ({}): {}", f.pack, f.phase, f.error);
+        errln!("error: {} ({}): {}", f.pack, f.phase, f.error);
     }
-    eprintln!(
+    errln!(
         "{} pack(s) could not be fetched; the cache keeps their previous data and the next build retries them.",
         s.failures.len()
     );
@@ -163,7 +163,7 @@ fn mappings_build(a: &MappingsBuildArgs) -> Result<ExitStatus> {
     };
     let m = build::build_from_cache(&a.cache, &options)?;
     m.save(&a.out, filter.as_ref())?;
-    eprintln!(
+    errln!(
         "Mappings at {}: {} packages, {} keys, {} node classes read",
         a.out.display(),
         m.stats.packages,
@@ -182,9 +182,9 @@ fn mappings_augment(a: &MappingsAugmentArgs) -> Result<ExitStatus> {
     let out = a.out.as_deref().unwrap_or(&a.mappings);
     m.save(out, filter.as_ref())?;
     for (pack, pattern) in &s.bad_patterns {
-        eprintln!("warning: {pack}: nodename_pattern {pattern:?} is not a valid regular expression; ignored");
+        errln!("warning: {pack}: nodename_pattern {pattern:?} is not a valid regular expression; ignored");
     }
-    eprintln!(
+    errln!(
         "Mappings at {}: {} Manager repositories matched registry packs, {} synthetic packs, {} name-only entries added, {} built-in node types, {} repositories on unsupported hosts skipped",
         out.display(),
         s.matched_registry,
@@ -199,19 +199,19 @@ fn mappings_augment(a: &MappingsAugmentArgs) -> Result<ExitStatus> {
 fn validate(a: &ValidateArgs) -> Result<ExitStatus> {
     let report = crate::registry::mappings::validate::validate(&a.cache, a.mappings.as_deref());
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
     }
     for w in &report.warnings {
-        eprintln!("warning: {w}");
+        errln!("warning: {w}");
     }
     for p in &report.problems {
-        eprintln!("error: {p}");
+        errln!("error: {p}");
     }
     if report.ok() {
-        eprintln!("Valid: {} packs, {} mapping keys.", report.packs, report.keys);
+        errln!("Valid: {} packs, {} mapping keys.", report.packs, report.keys);
         Ok(ExitStatus::Success)
     } else {
-        eprintln!("{} problem(s) found.", report.problems.len());
+        errln!("{} problem(s) found.", report.problems.len());
         Ok(ExitStatus::Failure)
     }
 }
@@ -226,9 +226,13 @@ fn update(g: &Globals, a: &UpdateArgs) -> Result<ExitStatus> {
     };
     let http = crate::store::Http::new(crate::store::HttpConfig::from_env());
     let info = mappings_update::update(ws.root(), &from, &http, &StderrReporter)?;
-    eprintln!(
+    errln!(
         "Node index updated from {}: {} packages, {} keys, {} built-in node types (mappings of {})",
-        info.source, info.packages, info.keys, info.builtin, info.generated_at
+        info.source,
+        info.packages,
+        info.keys,
+        info.builtin,
+        info.generated_at
     );
     Ok(ExitStatus::Success)
 }
@@ -244,20 +248,20 @@ fn status(g: &Globals, a: &StatusArgs) -> Result<ExitStatus> {
     };
     if a.json {
         let doc = serde_json::json!({ "format_version": "1", "index": path, "data": info });
-        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         return Ok(ExitStatus::Success);
     }
     match info {
-        None => eprintln!("The node index is empty; `comfydock registry update` fills it."),
+        None => errln!("The node index is empty; `comfydock registry update` fills it."),
         Some(i) => {
-            println!("source        {}", i.source);
-            println!("sha256        {}", i.sha256);
-            println!("updated       {}", i.installed_at);
-            println!("generated     {}", i.generated_at);
-            println!("packages      {}", i.packages);
-            println!("keys          {}", i.keys);
-            println!("builtin       {}", i.builtin);
-            println!("in envs       {} node types of installed packs", i.installed_nodes);
+            outln!("source        {}", i.source);
+            outln!("sha256        {}", i.sha256);
+            outln!("updated       {}", i.installed_at);
+            outln!("generated     {}", i.generated_at);
+            outln!("packages      {}", i.packages);
+            outln!("keys          {}", i.keys);
+            outln!("builtin       {}", i.builtin);
+            outln!("in envs       {} node types of installed packs", i.installed_nodes);
         }
     }
     Ok(ExitStatus::Success)
@@ -279,11 +283,11 @@ fn find_provides(g: &Globals, node_type: &str, a: &FindArgs) -> Result<ExitStatu
         let doc = serde_json::json!({
             "format_version": "1", "node_type": node_type, "builtin": builtin, "providers": found,
         });
-        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         return Ok(ExitStatus::Success);
     }
     if builtin {
-        eprintln!("{node_type} is one of ComfyUI's own node types.");
+        errln!("{node_type} is one of ComfyUI's own node types.");
     }
     if found.is_empty() {
         if !builtin {
@@ -292,7 +296,7 @@ fn find_provides(g: &Globals, node_type: &str, a: &FindArgs) -> Result<ExitStatu
             } else {
                 ""
             };
-            eprintln!("No known pack provides {node_type}.{hint}");
+            errln!("No known pack provides {node_type}.{hint}");
         }
         return Ok(ExitStatus::Success);
     }
@@ -322,7 +326,7 @@ fn find_provides(g: &Globals, node_type: &str, a: &FindArgs) -> Result<ExitStatu
         }
     }
     for row in std::iter::once(&header).chain(&rows) {
-        println!(
+        outln!(
             "{:w0$}  {:w1$}  {:w2$}  {}",
             row[0],
             row[1],

@@ -42,6 +42,7 @@ pub fn analyze(g: &Globals, a: &AnalyzeArgs) -> miette::Result<ExitStatus> {
     let env_builtins = ws.as_ref().and_then(|ws| env_builtins(g, ws));
     let builtins = env_builtins.as_ref().unwrap_or(Builtins::shipped());
     let index = ws.as_ref().and_then(model_index);
+    let nodes = ws.as_ref().and_then(node_index);
     let mut files = Vec::new();
     let mut failed = false;
     for path in &a.files {
@@ -54,7 +55,11 @@ pub fn analyze(g: &Globals, a: &AnalyzeArgs) -> miette::Result<ExitStatus> {
                         Some(i) => i,
                         None => &NoModels,
                     };
-                    resolve::resolve(&analysis, &NoProviders, models)
+                    let providers: &dyn resolve::NodeProviders = match &nodes {
+                        Some(i) => i,
+                        None => &NoProviders,
+                    };
+                    resolve::resolve(&analysis, providers, models)
                 });
                 files.push(FileReport {
                     file,
@@ -67,7 +72,7 @@ pub fn analyze(g: &Globals, a: &AnalyzeArgs) -> miette::Result<ExitStatus> {
             Err(e) => {
                 failed = true;
                 // On stderr in both modes: stdout stays data under --json.
-                eprintln!("{:?}", miette::Report::new(e.clone()));
+                errln!("{:?}", miette::Report::new(e.clone()));
                 files.push(FileReport {
                     file,
                     ok: false,
@@ -84,7 +89,7 @@ pub fn analyze(g: &Globals, a: &AnalyzeArgs) -> miette::Result<ExitStatus> {
             builtins: &builtins.source,
             files,
         };
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&report).map_err(|e| miette::miette!("{e}"))?
         );
@@ -92,7 +97,7 @@ pub fn analyze(g: &Globals, a: &AnalyzeArgs) -> miette::Result<ExitStatus> {
         let ok: Vec<&FileReport> = files.iter().filter(|f| f.ok).collect();
         for (i, f) in ok.iter().enumerate() {
             if i > 0 {
-                println!();
+                outln!();
             }
             if let Some(analysis) = &f.analysis {
                 print_human(&f.file, analysis, f.resolution.as_ref(), builtins);
@@ -114,6 +119,14 @@ fn read(path: &Path, file: &str) -> Result<Vec<u8>, WorkflowError> {
 }
 
 /// The workspace's model index, when it has one; never created here.
+/// The workspace's node index (`registry update` fills it), when it has one.
+fn node_index(ws: &Workspace) -> Option<crate::registry::node_index::NodeIndex> {
+    let path = crate::registry::node_index::index_path(ws.root());
+    path.is_file()
+        .then(|| crate::registry::node_index::NodeIndex::open(&path).ok())
+        .flatten()
+}
+
 fn model_index(ws: &Workspace) -> Option<ModelIndex> {
     let path = crate::models::index_path(ws);
     path.is_file().then(|| ModelIndex::open(&path).ok()).flatten()
@@ -149,9 +162,9 @@ fn print_human(file: &str, a: &Analysis, r: Option<&Resolution>, builtins: &Buil
         Some(k) => format!(", embedded in {} `{k}`", a.container.name()),
         None => String::new(),
     };
-    println!("{file}  ({format}{from})");
+    outln!("{file}  ({format}{from})");
     let custom: Vec<&crate::workflow::NodeType> = a.node_types.iter().filter(|n| !n.builtin).collect();
-    println!(
+    outln!(
         "  node types: {} ({} builtin, {} custom; builtins from the {})",
         a.node_types.len(),
         a.node_types.len() - custom.len(),
@@ -175,46 +188,46 @@ fn print_human(file: &str, a: &Analysis, r: Option<&Resolution>, builtins: &Buil
         } else {
             format!("  [{}]", hints.join(", "))
         };
-        println!("    custom  {}{hint}", n.name);
+        outln!("    custom  {}{hint}", n.name);
     }
     if !a.group_node_types.is_empty() {
-        println!("  group nodes: {}", a.group_node_types.join(", "));
+        outln!("  group nodes: {}", a.group_node_types.join(", "));
     }
     if !a.subgraph_ids.is_empty() {
-        println!("  subgraphs: {}", a.subgraph_ids.join(", "));
+        outln!("  subgraphs: {}", a.subgraph_ids.join(", "));
     }
     if a.models.is_empty() {
-        println!("  models: none found");
+        outln!("  models: none found");
     } else {
-        println!("  models: {}", a.models.len());
+        outln!("  models: {}", a.models.len());
         for m in &a.models {
-            println!("    {:<18} {}  ({}.{})", m.category, m.path, m.node_type, m.input);
+            outln!("    {:<18} {}  ({}.{})", m.category, m.path, m.node_type, m.input);
         }
     }
     if !a.embedded_models.is_empty() {
-        println!("  download hints embedded in the file: {}", a.embedded_models.len());
+        outln!("  download hints embedded in the file: {}", a.embedded_models.len());
         for e in &a.embedded_models {
-            println!("    {}  {}", e.name, e.url.as_deref().unwrap_or("(no url)"));
+            outln!("    {}  {}", e.name, e.url.as_deref().unwrap_or("(no url)"));
         }
     }
     if !a.embeddings.is_empty() {
         let names: Vec<&str> = a.embeddings.iter().map(|e| e.name.as_str()).collect();
-        println!("  embeddings in prompts: {}", names.join(", "));
+        outln!("  embeddings in prompts: {}", names.join(", "));
     }
     if !a.unmapped_model_like_values.is_empty() {
-        println!("  model-like values no loader table explains:");
+        outln!("  model-like values no loader table explains:");
         for u in &a.unmapped_model_like_values {
-            println!("    {}  ({})", u.value, u.node_type);
+            outln!("    {}  ({})", u.value, u.node_type);
         }
     }
     if !a.notes.is_empty() {
-        println!("  notes:");
+        outln!("  notes:");
         for n in &a.notes {
-            println!("    - {}", n.message);
+            outln!("    - {}", n.message);
         }
     }
     if let Some(r) = r {
-        println!(
+        outln!(
             "  in this workspace: {} of {} node types resolved, {} of {} models found",
             r.nodes.len() - r.unresolved_nodes(),
             r.nodes.len(),
@@ -223,7 +236,7 @@ fn print_human(file: &str, a: &Analysis, r: Option<&Resolution>, builtins: &Buil
         );
         for n in r.nodes.iter().filter(|n| n.rule != NodeRule::Builtin) {
             let pack = n.pack.as_deref().unwrap_or("-");
-            println!("    node  {:<32} {:<11} {pack}", n.node_type, rule_name(&n.rule));
+            outln!("    node  {:<32} {:<11} {pack}", n.node_type, rule_name(&n.rule));
         }
         for m in &r.models {
             let target = m
@@ -232,7 +245,7 @@ fn print_human(file: &str, a: &Analysis, r: Option<&Resolution>, builtins: &Buil
                 .map(|f| f.path.clone())
                 .or(m.url.clone())
                 .unwrap_or_else(|| "-".to_string());
-            println!("    model {:<32} {:<13} {target}", m.path, model_rule_name(&m.rule));
+            outln!("    model {:<32} {:<13} {target}", m.path, model_rule_name(&m.rule));
         }
     }
 }

@@ -455,6 +455,46 @@ pub fn install_mappings(path: &Path, mappings: &Mappings, source: &str, sha256: 
     Ok(info.unwrap_or_default())
 }
 
+/// The one query interface workflow resolution asks "which packs provide this node type":
+/// packs installed in the workspace's environments first (what the user already has), then the
+/// registry's node classes and the Manager map, each best-ranked first.
+impl crate::workflow::resolve::NodeProviders for NodeIndex {
+    fn providers(&self, node_type: &str) -> Vec<crate::workflow::resolve::Provider> {
+        let Ok(mut found) = NodeIndex::providers(self, node_type, None) else {
+            return Vec::new();
+        };
+        found.sort_by_key(|c| c.origin != Origin::Installed);
+        found
+            .into_iter()
+            .map(|c| {
+                let (source, reason) = match c.origin {
+                    Origin::Installed => (
+                        "installed",
+                        format!("installed in environment `{}`", c.environment.as_deref().unwrap_or("?")),
+                    ),
+                    Origin::Registry => (
+                        "registry",
+                        format!("its registry node list names `{node_type}` (rank {})", c.rank),
+                    ),
+                    Origin::Manager => (
+                        "mapping",
+                        match c.matched {
+                            MatchKind::Pattern => format!("ComfyUI-Manager's name pattern matches `{node_type}`"),
+                            _ => format!("ComfyUI-Manager's node map lists `{node_type}` (rank {})", c.rank),
+                        },
+                    ),
+                };
+                crate::workflow::resolve::Provider {
+                    pack: c.pack_id,
+                    version: c.versions.first().cloned(),
+                    source: source.to_string(),
+                    reason,
+                }
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -138,6 +138,32 @@ fn update_fills_the_index_and_node_find_answers_offline() {
     run(&t, &["node", "find", "--provides", "NoSuchNode"])
         .success()
         .stderr_has("No known pack provides NoSuchNode.");
+
+    // Workflow resolution asks the same index, through the one query interface.
+    let workflow = t.path("wf.json");
+    std::fs::write(
+        &workflow,
+        json!({
+            "1": { "class_type": "OnlyInManager", "inputs": {} },
+            "2": { "class_type": "SharedNode", "inputs": {} },
+            "3": { "class_type": "KSampler", "inputs": {} },
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let r = run(&t, &["workflow", "analyze", workflow.to_str().unwrap(), "--json"]);
+    r.success();
+    let doc: Value = serde_json::from_str(&r.stdout).unwrap();
+    let nodes = doc["files"][0]["resolution"]["nodes"].as_array().unwrap();
+    let pack_of = |t: &str| {
+        nodes
+            .iter()
+            .find(|n| n["node_type"] == t)
+            .map(|n| n["pack"].as_str().unwrap_or("").to_string())
+            .unwrap()
+    };
+    assert_eq!(pack_of("OnlyInManager"), "manager_someone_manager_only", "{nodes:?}");
+    assert_eq!(pack_of("SharedNode"), "pack-020", "best ranked first: {nodes:?}");
 }
 
 #[test]
