@@ -87,9 +87,8 @@ pub(super) fn stage_unlink(ctx: &Ctx, key: &str, path: &str) -> Result<Staged> {
 /// A file with the model's content: one the index knows, else a download into the workspace's
 /// `models/<category>/`, indexed once verified.
 fn locate_or_download(ctx: &Ctx, key: &str, model: &LockedModel) -> Result<PathBuf> {
-    let index_path = models::index_path(ctx.ws);
-    let mut index = ModelIndex::open(&index_path).map_err(ApplyError::model)?;
-    if let Some(path) = models::local_file(&index, &model.blake3) {
+    let found = with_index(ctx, |index| Ok(models::local_file(index, &model.blake3)))?;
+    if let Some(path) = found {
         return Ok(path);
     }
     let root = ctx.ws.root().join("models");
@@ -126,8 +125,10 @@ fn locate_or_download(ctx: &Ctx, key: &str, model: &LockedModel) -> Result<PathB
         };
         match models::download(&http, &request, ctx.transfers.as_ref()) {
             Ok(done) => {
-                models::scan::record_file(&mut index, &root, &done.path, &done.blake3, done.sha256.as_deref())
-                    .map_err(ApplyError::model)?;
+                with_index(ctx, |index| {
+                    models::scan::record_file(index, &root, &done.path, &done.blake3, done.sha256.as_deref())
+                        .map_err(ApplyError::model)
+                })?;
                 return Ok(done.path);
             }
             // Content that is not what the lock says is refused outright, not retried elsewhere.
@@ -139,6 +140,19 @@ fn locate_or_download(ctx: &Ctx, key: &str, model: &LockedModel) -> Result<PathB
         key: key.to_string(),
         reasons: reasons(&failures),
     })
+}
+
+/// Runs `f` on the apply's model index, opening it the first time. The index is not held
+/// during a download, so downloads still run side by side.
+fn with_index<T>(ctx: &Ctx, f: impl FnOnce(&mut ModelIndex) -> Result<T>) -> Result<T> {
+    let mut guard = ctx.model_index.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut index = match guard.take() {
+        Some(index) => index,
+        None => ModelIndex::open(&models::index_path(ctx.ws)).map_err(ApplyError::model)?,
+    };
+    let out = f(&mut index);
+    *guard = Some(index);
+    out
 }
 
 fn reasons(failures: &[String]) -> String {

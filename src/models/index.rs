@@ -254,6 +254,22 @@ impl ModelIndex {
             .pop())
     }
 
+    /// The files known to hold the content with this blake3 (lowercase hex), sorted: one indexed
+    /// lookup, whatever the size of the index.
+    pub fn files_with_blake3(&self, blake3: &str) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT l.path FROM model_hashes h JOIN model_locations l ON l.model_id = h.model_id
+                 WHERE h.hash_type = 'blake3' AND h.hash_value = ?1 ORDER BY l.path",
+            )
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map(params![blake3], |r| r.get::<_, String>(0))
+            .map_err(self.err())?;
+        rows.collect::<rusqlite::Result<_>>().map_err(self.err())
+    }
+
     /// Models with a file (or original file) name containing `needle`, ignoring ASCII case.
     pub fn by_name(&self, needle: &str) -> Result<Vec<Model>> {
         let pattern = format!("%{}%", escape_like(needle));
@@ -304,8 +320,17 @@ impl ModelIndex {
         if models.is_empty() {
             return Ok(models);
         }
+        if models.len() <= PER_MODEL_LOOKUPS {
+            // A few models (a lookup by hash, path or id): their own rows only, by the per-model
+            // indexes, so the cost does not grow with the size of the index.
+            for m in &mut models {
+                self.fill_one(m)?;
+            }
+            return Ok(models);
+        }
+        // Many models (a listing): hashes and locations of all models at once, one pass each,
+        // not one query per model.
         let pos: HashMap<i64, usize> = models.iter().enumerate().map(|(i, m)| (m.id, i)).collect();
-        // Hashes and locations of all models at once: one pass each, not one query per model.
         let mut stmt = self
             .conn
             .prepare_cached("SELECT model_id, hash_type, hash_value FROM model_hashes")
@@ -336,7 +361,35 @@ impl ModelIndex {
         }
         Ok(models)
     }
+
+    /// Fills one model's hashes and locations.
+    fn fill_one(&self, m: &mut Model) -> Result<()> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT hash_type, hash_value FROM model_hashes WHERE model_id = ?1")
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map(params![m.id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .map_err(self.err())?;
+        for row in rows {
+            let (t, v) = row.map_err(self.err())?;
+            m.hashes.insert(t, v);
+        }
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT path FROM model_locations WHERE model_id = ?1 ORDER BY path")
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map(params![m.id], |r| r.get::<_, String>(0))
+            .map_err(self.err())?;
+        m.locations = rows.collect::<rusqlite::Result<_>>().map_err(self.err())?;
+        Ok(())
+    }
 }
+
+/// Up to this many models, [`ModelIndex::models_where`] reads each one's hashes and locations by
+/// its id; above it, one pass over both tables is cheaper.
+const PER_MODEL_LOOKUPS: usize = 64;
 
 /// Writes inside one transaction (see [`ModelIndex::write`]).
 pub struct Writer<'a> {
@@ -428,6 +481,17 @@ impl Writer<'_> {
             params![lo, hi],
         )?;
         Ok(ids)
+    }
+
+    /// Forgets the models that no known file holds any more and whose last file was at or below
+    /// `dir` (their hashes go with them). Returns how many.
+    pub fn forget_unlocated_under(&self, dir: &str) -> rusqlite::Result<usize> {
+        let (lo, hi) = dir_range(dir);
+        self.conn.execute(
+            "DELETE FROM models WHERE local_path >= ?1 AND local_path < ?2
+               AND NOT EXISTS (SELECT 1 FROM model_locations l WHERE l.model_id = models.id)",
+            params![lo, hi],
+        )
     }
 
     /// Marks every file at or below `dir` as seen now (a rescan found them unchanged), in one
