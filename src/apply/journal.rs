@@ -41,6 +41,12 @@ pub enum Step {
         old: Option<String>,
         new: String,
     },
+    /// Many small steps (the model links of an apply) as one journal step: one journal line and
+    /// one fsync per folder touched, instead of one journal line and fsyncs per link. Undone as
+    /// a whole, each part idempotently, in reverse.
+    Batch {
+        steps: Vec<Step>,
+    },
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -75,6 +81,44 @@ impl Step {
             Step::Checkout { repo, to, .. } => git::checkout_detached(repo, to).map_err(io::Error::other),
             Step::SwitchVenv { link, to, .. } => crate::fsx::replace_symlink(Path::new(to), link),
             Step::WriteFile { path, new, .. } => crate::fsx::write_atomic(path, new.as_bytes()),
+            Step::Batch { steps } => {
+                let mut touched = std::collections::BTreeSet::new();
+                for step in steps {
+                    step.run_unsynced(&mut touched)?;
+                }
+                for dir in touched {
+                    crate::fsx::sync_dir(&dir)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// `run` without the folder fsyncs of links and renames; the folders are collected in
+    /// `touched` for the caller to sync once.
+    fn run_unsynced(&self, touched: &mut std::collections::BTreeSet<PathBuf>) -> io::Result<()> {
+        let parent = |p: &Path| p.parent().unwrap_or(Path::new(".")).to_path_buf();
+        match self {
+            Step::Rename { from, to } => {
+                if let Some(dir) = to.parent() {
+                    fs::create_dir_all(dir)?;
+                }
+                fs::rename(from, to)?;
+                touched.insert(parent(from));
+                touched.insert(parent(to));
+                Ok(())
+            }
+            Step::Symlink { target, link } => {
+                std::os::unix::fs::symlink(target, link)?;
+                touched.insert(parent(link));
+                Ok(())
+            }
+            Step::Unlink { link, .. } => {
+                fs::remove_file(link)?;
+                touched.insert(parent(link));
+                Ok(())
+            }
+            other => other.run(),
         }
     }
 
@@ -114,6 +158,7 @@ impl Step {
                     _ => Ok(()),
                 },
             },
+            Step::Batch { steps } => steps.iter().rev().try_for_each(Step::undo),
         }
     }
 }

@@ -336,6 +336,62 @@ fn gc_frees_what_old_generations_alone_use() {
 }
 
 #[test]
+fn gc_compacts_old_generation_records_and_log_still_lists_them() {
+    let t = TestContext::new();
+    let env = t.create_env("demo");
+    let pack = repos::node_pack(&t.path("packs/alpha"), "AlphaNode");
+    t.run(&["node", "add", pack.to_str().unwrap()]).success();
+    t.run(&["rollback", "--yes"]).success();
+    t.run(&["rollback", "2", "--yes"]).success();
+    let records = || {
+        let mut names: Vec<String> = fs::read_dir(env.join(".comfydock/generations"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(records(), ["1.json", "2.json", "3.json", "4.json", "index.json"]);
+
+    t.run(&["gc", "--keep", "2"])
+        .success()
+        .stdout_has("removed 2 old generation records (compacted");
+    assert_eq!(records(), ["3.json", "4.json", "index.json"]);
+    // History stays readable: every generation is listed, the compacted ones marked.
+    let log = t.run(&["log"]);
+    log.success()
+        .stdout_has("*   4")
+        .stdout_has("    2")
+        .stdout_has("Add node alpha (1 change(s))  [compacted]")
+        .stdout_has("    1");
+    let json: serde_json::Value = serde_json::from_str(&t.run(&["log", "--json"]).stdout).unwrap();
+    let compacted: Vec<bool> = json["generations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["compacted"].as_bool().unwrap())
+        .collect();
+    assert_eq!(compacted, [false, false, true, true]);
+    // A compacted generation is history, not a state to return to; the kept ones still are.
+    t.run(&["rollback", "2", "--yes"])
+        .failure()
+        .stderr_has("generation 2 was compacted by `gc`");
+    assert!(
+        env.join("ComfyUI/custom_nodes/alpha").exists(),
+        "a refused rollback changes nothing"
+    );
+    t.run(&["plan", "--detailed-exitcode"]).success();
+    t.run(&["status"]).success();
+    t.run(&["rollback", "3", "--yes"]).success().stdout_has("- node alpha");
+    assert!(!env.join("ComfyUI/custom_nodes/alpha").exists());
+    t.run(&["log"]).success().stdout_has("*   5");
+    t.run(&["plan", "--detailed-exitcode"]).success();
+    // Compacting again is a no-op for the rows already compacted.
+    t.run(&["gc", "--keep", "2"]).success();
+    assert_eq!(records(), ["4.json", "5.json", "index.json"]);
+}
+
+#[test]
 fn two_applies_at_once_take_turns() {
     let t = TestContext::new();
     let env = t.create_env("demo");
