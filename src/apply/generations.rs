@@ -166,3 +166,55 @@ pub fn list(state_dir: &Path) -> std::io::Result<Vec<Generation>> {
 }
 
 pub use crate::clock::{human as format_time, now_secs};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(number: u64) -> Generation {
+        Generation {
+            number,
+            created: number * 10,
+            cec_commit: None,
+            summary: format!("gen {number}"),
+            actions: vec!["+ node a".into(), "+ model b".into()],
+            pyproject: String::new(),
+            lock: String::new(),
+            uv_lock: String::new(),
+            uv_lock_hash: format!("blake3:{number}"),
+            venv: Some(format!(".venv-gen-{number}")),
+            torch_backend: None,
+            trees: vec![],
+        }
+    }
+
+    #[test]
+    fn an_environment_without_an_index_gets_one_from_its_records() {
+        let state = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir(state.path())).unwrap();
+        for n in [2, 1, 10] {
+            std::fs::write(path(state.path(), n), serde_json::to_string(&record(n)).unwrap()).unwrap();
+        }
+        let built = index(state.path()).unwrap();
+        let numbers: Vec<u64> = built.generations.iter().map(|g| g.number).collect();
+        assert_eq!(numbers, [1, 2, 10]);
+        assert_eq!(built.generations[0].actions, 2);
+
+        // Once written, the index is what is read (and it is not taken for a record).
+        let next = built.with(&record(11));
+        std::fs::write(index_path(state.path()), next.to_json()).unwrap();
+        std::fs::remove_file(path(state.path(), 1)).unwrap();
+        assert_eq!(index(state.path()).unwrap(), next);
+        assert_eq!(list(state.path()).unwrap().len(), 2);
+        assert_eq!(read(state.path(), 2).unwrap().unwrap().summary, "gen 2");
+        assert!(read(state.path(), 1).unwrap().is_none());
+    }
+
+    #[test]
+    fn an_index_from_a_newer_comfydock_is_refused() {
+        let state = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir(state.path())).unwrap();
+        std::fs::write(index_path(state.path()), r#"{"format_version": 9, "generations": []}"#).unwrap();
+        assert!(index(state.path()).unwrap_err().to_string().contains("newer comfydock"));
+    }
+}

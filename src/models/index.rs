@@ -637,4 +637,50 @@ mod tests {
         let ix = ModelIndex::open(&db).unwrap();
         assert_eq!(ix.all().unwrap().len(), 1);
     }
+
+    #[test]
+    fn lookups_read_their_own_rows_and_listings_read_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ix = ModelIndex::open(&dir.path().join("m.db")).unwrap();
+        ix.write(|w| {
+            for n in 0..100u64 {
+                let path = format!("/m{}/loras/f{n}.safetensors", n % 2);
+                let id = w.insert_model(&NewModel {
+                    path: &path,
+                    name: "f",
+                    category: Some("loras"),
+                    size: n,
+                    now: 1,
+                })?;
+                w.add_hash(id, "blake3", &format!("{n:064x}"))?;
+                w.put_location(&path, id, Some("loras"), &fp(n), 1)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        let one = ix.by_hash("blake3", &format!("{:064x}", 7)).unwrap().unwrap();
+        assert_eq!(one.locations, ["/m1/loras/f7.safetensors"]);
+        assert_eq!(one.hashes.len(), 1);
+        assert_eq!(
+            ix.files_with_blake3(&format!("{:064x}", 8)).unwrap(),
+            ["/m0/loras/f8.safetensors"]
+        );
+        assert!(ix.files_with_blake3("00").unwrap().is_empty());
+        let all = ix.all().unwrap();
+        assert_eq!(all.len(), 100);
+        assert!(all.iter().all(|m| m.hashes.len() == 1 && m.locations.len() == 1));
+
+        // Forgetting a folder: its models with no other file go, hashes included.
+        let forgotten = ix
+            .write(|w| {
+                for id in w.delete_locations_under("/m1")? {
+                    w.refresh_model(id, 2)?;
+                }
+                w.forget_unlocated_under("/m1")
+            })
+            .unwrap();
+        assert_eq!(forgotten, 50);
+        assert_eq!(ix.all().unwrap().len(), 50);
+        assert!(ix.by_hash("blake3", &format!("{:064x}", 7)).unwrap().is_none());
+    }
 }
