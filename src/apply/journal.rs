@@ -109,6 +109,9 @@ impl Step {
                 Ok(())
             }
             Step::Symlink { target, link } => {
+                if let Some(dir) = link.parent() {
+                    fs::create_dir_all(dir)?;
+                }
                 std::os::unix::fs::symlink(target, link)?;
                 touched.insert(parent(link));
                 Ok(())

@@ -19,20 +19,6 @@ pub(super) fn stage_link(ctx: &Ctx, key: &str, path: &str, mode: LinkMode) -> Re
         .get(key)
         .ok_or_else(|| ApplyError::NotInLock { id: key.to_string() })?;
     let source = locate_or_download(ctx, key, model)?;
-    let staged_entry = ctx.staging.join("models").join(key);
-    std::fs::create_dir_all(staged_entry.parent().expect("has a parent"))?;
-    match mode {
-        LinkMode::Symlink => std::os::unix::fs::symlink(&source, &staged_entry)?,
-        LinkMode::Hardlink => std::fs::hard_link(&source, &staged_entry).map_err(|e| ApplyError::Hardlink {
-            path: source.clone(),
-            reason: e.to_string(),
-        })?,
-        LinkMode::Copy => {
-            ctx.reporter.step(&format!("Copying model {key}"));
-            std::fs::copy(&source, &staged_entry)?;
-            std::fs::File::open(&staged_entry)?.sync_all()?;
-        }
-    }
     let mut staged = Staged::default();
     let live = ctx.env.comfyui.join(path);
     let ours = |p: &str| ctx.observed.installed.models.values().any(|m| m.path == p);
@@ -48,11 +34,39 @@ pub(super) fn stage_link(ctx: &Ctx, key: &str, path: &str, mode: LinkMode) -> Re
         }),
         Ok(_) => return Err(ApplyError::ModelSlotTaken { path: live }),
     }
-    let fingerprint = Fingerprint::of(&staged_entry.symlink_metadata()?);
-    staged.steps.push(Step::Rename {
-        from: staged_entry,
-        to: live,
-    });
+    let fingerprint = match mode {
+        // Nothing to stage for a symlink: the switch makes it, one filesystem operation rather
+        // than a staged link and a rename. Observe checks a symlink by its target; the
+        // fingerprint recorded is the target file's.
+        LinkMode::Symlink => {
+            let fingerprint = Fingerprint::of(&source.metadata()?);
+            staged.steps.push(Step::Symlink {
+                target: source.clone(),
+                link: live,
+            });
+            fingerprint
+        }
+        LinkMode::Hardlink | LinkMode::Copy => {
+            let staged_entry = ctx.staging.join("models").join(key);
+            std::fs::create_dir_all(ctx.staging.join("models"))?;
+            if mode == LinkMode::Hardlink {
+                std::fs::hard_link(&source, &staged_entry).map_err(|e| ApplyError::Hardlink {
+                    path: source.clone(),
+                    reason: e.to_string(),
+                })?;
+            } else {
+                ctx.reporter.step(&format!("Copying model {key}"));
+                std::fs::copy(&source, &staged_entry)?;
+                std::fs::File::open(&staged_entry)?.sync_all()?;
+            }
+            let fingerprint = Fingerprint::of(&staged_entry.symlink_metadata()?);
+            staged.steps.push(Step::Rename {
+                from: staged_entry,
+                to: live,
+            });
+            fingerprint
+        }
+    };
     staged.model = Some((
         key.to_string(),
         InstalledModel {
