@@ -1,7 +1,7 @@
 //! `.comfydock/generations/<N>.json`: every applied state, self-contained (manifest, lock and
 //! uv.lock as they were), so `rollback` needs neither the network nor `.cec` history.
 //!
-//! `.comfydock/generations/index.json` lists every generation in one small row each (number,
+//! `.comfydock/generations.index.json` lists every generation in one small row each (number,
 //! time, summary, venv), written by the same journaled switch as the record it describes. Plan,
 //! status, rollback and log read the index and at most the one or two records they need, never
 //! every record: their cost does not grow with the number of generations. `gc --keep N`
@@ -58,7 +58,9 @@ pub struct Index {
 }
 
 const INDEX_VERSION: u32 = 1;
-const INDEX_FILE: &str = "index.json";
+/// Beside the records' folder, not in it: an older comfydock reads every `*.json` there as a
+/// record.
+const INDEX_FILE: &str = "generations.index.json";
 
 impl Generation {
     pub fn summary(&self) -> Summary {
@@ -109,7 +111,7 @@ pub fn path(state_dir: &Path, number: u64) -> PathBuf {
 }
 
 pub fn index_path(state_dir: &Path) -> PathBuf {
-    dir(state_dir).join(INDEX_FILE)
+    state_dir.join(INDEX_FILE)
 }
 
 /// The index of generations; built from the records when it does not exist yet.
@@ -213,7 +215,6 @@ mod tests {
     #[test]
     fn an_index_from_a_newer_comfydock_is_refused() {
         let state = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir(state.path())).unwrap();
         std::fs::write(index_path(state.path()), r#"{"format_version": 9, "generations": []}"#).unwrap();
         assert!(index(state.path()).unwrap_err().to_string().contains("newer comfydock"));
     }
