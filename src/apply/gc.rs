@@ -1,5 +1,6 @@
 //! `gc --keep N`: frees what generations older than the last N alone use: their trash, their
-//! venvs, and node store entries no kept generation of any environment (nor any lock) uses.
+//! venvs, their full records (compacted to a row of the generation index), and node store
+//! entries no kept generation of any environment (nor any lock) uses.
 
 use super::generations;
 use crate::manifest::{LOCK_FILE, Lock};
@@ -17,9 +18,10 @@ pub struct GcReport {
 
 pub fn gc(ws: &Workspace, env: &EnvPaths, keep: usize) -> std::io::Result<GcReport> {
     let mut report = GcReport::default();
-    let gens = generations::list(&env.state)?;
+    let mut index = generations::index(&env.state)?;
     let live = Installed::load(&env.state)?;
-    let kept: BTreeSet<u64> = gens
+    let kept: BTreeSet<u64> = index
+        .generations
         .iter()
         .rev()
         .take(keep.max(1))
@@ -38,7 +40,8 @@ pub fn gc(ws: &Workspace, env: &EnvPaths, keep: usize) -> std::io::Result<GcRepo
         }
     }
 
-    let kept_venvs: BTreeSet<String> = gens
+    let kept_venvs: BTreeSet<String> = index
+        .generations
         .iter()
         .filter(|g| kept.contains(&g.number))
         .filter_map(|g| g.venv.clone())
@@ -53,13 +56,46 @@ pub fn gc(ws: &Workspace, env: &EnvPaths, keep: usize) -> std::io::Result<GcRepo
         }
     }
 
+    // Compaction: generations not kept lose their full record (manifest, lock, uv.lock) and
+    // keep their row in the index, so `log` still shows them. The index is written first: a
+    // crash in between leaves records the index already calls compacted, removed next time.
+    let mut compacted = 0;
+    for row in &mut index.generations {
+        if !kept.contains(&row.number) && !row.compacted {
+            row.compacted = true;
+            compacted += 1;
+        }
+    }
+    if compacted > 0 || !generations::index_path(&env.state).exists() {
+        crate::fsx::write_atomic(&generations::index_path(&env.state), index.to_json().as_bytes())?;
+    }
+    let mut freed = 0;
+    for row in index.generations.iter().filter(|g| g.compacted) {
+        let record = generations::path(&env.state, row.number);
+        if let Ok(meta) = record.metadata() {
+            std::fs::remove_file(&record)?;
+            freed += meta.len();
+        }
+    }
+    if compacted > 0 {
+        report.freed_bytes += freed;
+        report.removed.push(format!(
+            "{compacted} old generation record{} (compacted: still listed by `log`)",
+            if compacted == 1 { "" } else { "s" }
+        ));
+    }
+
     // Trees in use anywhere in the workspace: this environment's kept generations, every other
     // environment's generations, and every environment's current lock and installed nodes.
     let mut used: BTreeSet<String> = BTreeSet::new();
     for name in ws.env_names().map_err(std::io::Error::other)? {
         let other = EnvPaths::new(ws.environments_dir().join(&name), &name);
-        for g in generations::list(&other.state)? {
-            if other.root != env.root || kept.contains(&g.number) {
+        // Full records only exist for generations not compacted; the others need no trees.
+        for row in generations::index(&other.state)?.generations {
+            if row.compacted || (other.root == env.root && !kept.contains(&row.number)) {
+                continue;
+            }
+            if let Some(g) = generations::read(&other.state, row.number)? {
                 used.extend(g.trees);
             }
         }

@@ -50,6 +50,12 @@ pub enum Step {
         modified: Vec<String>,
         deleted: Vec<String>,
     },
+    /// Many small steps (the model links of an apply) as one journal step: one journal line and
+    /// one fsync per folder touched, instead of one journal line and fsyncs per link. Undone as
+    /// a whole, each part idempotently, in reverse.
+    Batch {
+        steps: Vec<Step>,
+    },
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -85,6 +91,16 @@ impl Step {
             Step::SwitchVenv { link, to, .. } => crate::fsx::replace_symlink(Path::new(to), link),
             Step::WriteFile { path, new, .. } => crate::fsx::write_atomic(path, new.as_bytes()),
             Step::RestoreTracked { repo, commit, .. } => git::checkout_detached(repo, commit).map_err(io::Error::other),
+            Step::Batch { steps } => {
+                let mut touched = std::collections::BTreeSet::new();
+                for step in steps {
+                    step.run_unsynced(&mut touched)?;
+                }
+                for dir in touched {
+                    crate::fsx::sync_dir(&dir)?;
+                }
+                Ok(())
+            }
         }
     }
 
@@ -98,6 +114,38 @@ impl Step {
             Step::SwitchVenv { link, to, .. } => format!("switch {} -> {to}", link.display()),
             Step::WriteFile { path, .. } => format!("write {}", path.display()),
             Step::RestoreTracked { repo, .. } => format!("restore edited files in {}", repo.display()),
+            Step::Batch { steps } => format!("{} model links", steps.len()),
+        }
+    }
+
+    /// `run` without the folder fsyncs of links and renames; the folders are collected in
+    /// `touched` for the caller to sync once.
+    fn run_unsynced(&self, touched: &mut std::collections::BTreeSet<PathBuf>) -> io::Result<()> {
+        let parent = |p: &Path| p.parent().unwrap_or(Path::new(".")).to_path_buf();
+        match self {
+            Step::Rename { from, to } => {
+                if let Some(dir) = to.parent() {
+                    fs::create_dir_all(dir)?;
+                }
+                fs::rename(from, to)?;
+                touched.insert(parent(from));
+                touched.insert(parent(to));
+                Ok(())
+            }
+            Step::Symlink { target, link } => {
+                if let Some(dir) = link.parent() {
+                    fs::create_dir_all(dir)?;
+                }
+                std::os::unix::fs::symlink(target, link)?;
+                touched.insert(parent(link));
+                Ok(())
+            }
+            Step::Unlink { link, .. } => {
+                fs::remove_file(link)?;
+                touched.insert(parent(link));
+                Ok(())
+            }
+            other => other.run(),
         }
     }
 
@@ -158,6 +206,7 @@ impl Step {
                 }
                 Ok(())
             }
+            Step::Batch { steps } => steps.iter().rev().try_for_each(Step::undo),
         }
     }
 }

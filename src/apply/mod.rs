@@ -76,6 +76,16 @@ pub enum ApplyError {
     #[diagnostic(code(comfydock::apply::no_generation), help("`comfydock log` lists the generations"))]
     NoGeneration(u64),
 
+    #[error("generation {number} was compacted by `gc`: only its summary is kept")]
+    #[diagnostic(
+        code(comfydock::apply::compacted_generation),
+        help(
+            "`comfydock log` lists the generations that can be restored; its desired state is in the .cec history{}",
+            cec_commit.as_deref().map(|c| format!(" at commit {c}")).unwrap_or_default()
+        )
+    )]
+    CompactedGeneration { number: u64, cec_commit: Option<String> },
+
     #[error("there is no earlier generation to roll back to")]
     #[diagnostic(
         code(comfydock::apply::nothing_to_roll_back),
@@ -141,6 +151,9 @@ pub struct Ctx<'a> {
     staging: PathBuf,
     /// The uv project `uv sync` reads (`.cec`).
     project_dir: PathBuf,
+    /// The workspace's model index, opened once by the first model staged and shared by the
+    /// stage threads.
+    model_index: std::sync::Mutex<Option<crate::models::ModelIndex>>,
 }
 
 impl<'a> std::ops::Deref for Ctx<'a> {
@@ -177,7 +190,7 @@ fn failpoint(name: &str) {
 
 /// The number the next generation gets.
 pub fn next_generation(env: &EnvPaths, observed: &Observed) -> std::io::Result<u64> {
-    let last = generations::list(&env.state)?.last().map_or(0, |g| g.number);
+    let last = generations::index(&env.state)?.last().map_or(0, |g| g.number);
     Ok(last.max(observed.installed.generation) + 1)
 }
 
@@ -185,7 +198,7 @@ pub fn next_generation(env: &EnvPaths, observed: &Observed) -> std::io::Result<u
 /// built from (`plan::venv_key`).
 pub fn reusable_venvs(env: &EnvPaths) -> std::io::Result<BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
-    for g in generations::list(&env.state)? {
+    for g in generations::index(&env.state)?.generations {
         if let Some(dir) = g.venv
             && crate::python::venv_is_whole(&env.root.join(&dir))
         {
@@ -228,6 +241,7 @@ pub fn apply(input: ApplyInput<'_>) -> Result<Option<Generation>> {
         generation,
         staging,
         project_dir: env.cec.clone(),
+        model_index: std::sync::Mutex::new(None),
     };
 
     // Phase 1: stage.
@@ -278,7 +292,19 @@ pub fn apply(input: ApplyInput<'_>) -> Result<Option<Generation>> {
     };
 
     // Phase 2 and 3: the journaled switch, ending with the records.
-    let mut steps: Vec<Step> = staged.into_iter().flat_map(|s| s.steps).collect();
+    // Model links and unlinks go last, as one batch step: thousands of links cost one journal
+    // line and a few folder fsyncs, not an fsync'd line and two folder fsyncs each.
+    let mut steps: Vec<Step> = Vec::new();
+    let mut model_steps: Vec<Step> = Vec::new();
+    for (action, s) in plan.actions.iter().zip(staged) {
+        match action {
+            Action::LinkModel { .. } | Action::UnlinkModel { .. } => model_steps.extend(s.steps),
+            _ => steps.extend(s.steps),
+        }
+    }
+    if !model_steps.is_empty() {
+        steps.push(Step::Batch { steps: model_steps });
+    }
     let installed_path = env.state.join(INSTALLED_FILE);
     steps.push(Step::WriteFile {
         path: installed_path.clone(),
@@ -289,6 +315,13 @@ pub fn apply(input: ApplyInput<'_>) -> Result<Option<Generation>> {
         path: generations::path(&env.state, generation),
         old: None,
         new: serde_json::to_string_pretty(&record).expect("serializable"),
+    });
+    // The index row goes with the record, in the same journal: both land or neither does.
+    let index_path = generations::index_path(&env.state);
+    steps.push(Step::WriteFile {
+        old: std::fs::read_to_string(&index_path).ok(),
+        new: generations::index(&env.state)?.with(&record).to_json(),
+        path: index_path,
     });
     let discard: Vec<PathBuf> = match &venv {
         Some(dir) if observed.installed.venv.as_ref() != Some(dir) && *dir == format!(".venv-gen-{generation}") => {

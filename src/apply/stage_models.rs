@@ -19,20 +19,6 @@ pub(super) fn stage_link(ctx: &Ctx, key: &str, path: &str, mode: LinkMode) -> Re
         .get(key)
         .ok_or_else(|| ApplyError::NotInLock { id: key.to_string() })?;
     let source = locate_or_download(ctx, key, model)?;
-    let staged_entry = ctx.staging.join("models").join(key);
-    std::fs::create_dir_all(staged_entry.parent().expect("has a parent"))?;
-    match mode {
-        LinkMode::Symlink => std::os::unix::fs::symlink(&source, &staged_entry)?,
-        LinkMode::Hardlink => std::fs::hard_link(&source, &staged_entry).map_err(|e| ApplyError::Hardlink {
-            path: source.clone(),
-            reason: e.to_string(),
-        })?,
-        LinkMode::Copy => {
-            ctx.reporter.step(&format!("Copying model {key}"));
-            std::fs::copy(&source, &staged_entry)?;
-            std::fs::File::open(&staged_entry)?.sync_all()?;
-        }
-    }
     let mut staged = Staged::default();
     let live = ctx.env.comfyui.join(path);
     let ours = |p: &str| ctx.observed.installed.models.values().any(|m| m.path == p);
@@ -48,11 +34,39 @@ pub(super) fn stage_link(ctx: &Ctx, key: &str, path: &str, mode: LinkMode) -> Re
         }),
         Ok(_) => return Err(ApplyError::ModelSlotTaken { path: live }),
     }
-    let fingerprint = Fingerprint::of(&staged_entry.symlink_metadata()?);
-    staged.steps.push(Step::Rename {
-        from: staged_entry,
-        to: live,
-    });
+    let fingerprint = match mode {
+        // Nothing to stage for a symlink: the switch makes it, one filesystem operation rather
+        // than a staged link and a rename. Observe checks a symlink by its target; the
+        // fingerprint recorded is the target file's.
+        LinkMode::Symlink => {
+            let fingerprint = Fingerprint::of(&source.metadata()?);
+            staged.steps.push(Step::Symlink {
+                target: source.clone(),
+                link: live,
+            });
+            fingerprint
+        }
+        LinkMode::Hardlink | LinkMode::Copy => {
+            let staged_entry = ctx.staging.join("models").join(key);
+            std::fs::create_dir_all(ctx.staging.join("models"))?;
+            if mode == LinkMode::Hardlink {
+                std::fs::hard_link(&source, &staged_entry).map_err(|e| ApplyError::Hardlink {
+                    path: source.clone(),
+                    reason: e.to_string(),
+                })?;
+            } else {
+                ctx.reporter.step(&format!("Copying model {key}"));
+                std::fs::copy(&source, &staged_entry)?;
+                std::fs::File::open(&staged_entry)?.sync_all()?;
+            }
+            let fingerprint = Fingerprint::of(&staged_entry.symlink_metadata()?);
+            staged.steps.push(Step::Rename {
+                from: staged_entry,
+                to: live,
+            });
+            fingerprint
+        }
+    };
     staged.model = Some((
         key.to_string(),
         InstalledModel {
@@ -87,9 +101,8 @@ pub(super) fn stage_unlink(ctx: &Ctx, key: &str, path: &str) -> Result<Staged> {
 /// A file with the model's content: one the index knows, else a download into the workspace's
 /// `models/<category>/`, indexed once verified.
 fn locate_or_download(ctx: &Ctx, key: &str, model: &LockedModel) -> Result<PathBuf> {
-    let index_path = models::index_path(ctx.ws);
-    let mut index = ModelIndex::open(&index_path).map_err(ApplyError::model)?;
-    if let Some(path) = models::local_file(&index, &model.blake3.to_string()) {
+    let found = with_index(ctx, |index| Ok(models::local_file(index, &model.blake3.to_string())))?;
+    if let Some(path) = found {
         return Ok(path);
     }
     let root = ctx.ws.root().join("models");
@@ -126,8 +139,10 @@ fn locate_or_download(ctx: &Ctx, key: &str, model: &LockedModel) -> Result<PathB
         };
         match models::download(&http, &request, ctx.transfers.as_ref()) {
             Ok(done) => {
-                models::scan::record_file(&mut index, &root, &done.path, &done.blake3, done.sha256.as_deref())
-                    .map_err(ApplyError::model)?;
+                with_index(ctx, |index| {
+                    models::scan::record_file(index, &root, &done.path, &done.blake3, done.sha256.as_deref())
+                        .map_err(ApplyError::model)
+                })?;
                 return Ok(done.path);
             }
             // Content that is not what the lock says is refused outright, not retried elsewhere.
@@ -139,6 +154,19 @@ fn locate_or_download(ctx: &Ctx, key: &str, model: &LockedModel) -> Result<PathB
         key: key.to_string(),
         reasons: reasons(&failures),
     })
+}
+
+/// Runs `f` on the apply's model index, opening it the first time. The index is not held
+/// during a download, so downloads still run side by side.
+fn with_index<T>(ctx: &Ctx, f: impl FnOnce(&mut ModelIndex) -> Result<T>) -> Result<T> {
+    let mut guard = ctx.model_index.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut index = match guard.take() {
+        Some(index) => index,
+        None => ModelIndex::open(&models::index_path(ctx.ws)).map_err(ApplyError::model)?,
+    };
+    let out = f(&mut index);
+    *guard = Some(index);
+    out
 }
 
 fn reasons(failures: &[String]) -> String {

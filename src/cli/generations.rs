@@ -10,23 +10,31 @@ use miette::{Result, miette};
 
 pub fn log(g: &Globals, json: bool) -> Result<ExitStatus> {
     let (_ws, env) = g.env()?;
-    let gens = generations::list(&env.state).map_err(|e| miette!("could not read generations: {e}"))?;
+    let read_err = |e| miette!("could not read generations: {e}");
+    let gens = generations::index(&env.state).map_err(read_err)?.generations;
     let live = Installed::load(&env.state).map(|i| i.generation).unwrap_or(0);
     if json {
-        let rows: Vec<_> = gens
-            .iter()
-            .rev()
-            .map(|g| {
-                serde_json::json!({
-                    "number": g.number,
-                    "created": g.created,
-                    "cec_commit": g.cec_commit,
-                    "summary": g.summary,
-                    "actions": g.actions,
-                    "current": g.number == live,
-                })
-            })
-            .collect();
+        let mut rows = Vec::new();
+        for g in gens.iter().rev() {
+            // The action lines are in the full record; a compacted generation has only its count.
+            let actions = match g.compacted {
+                true => Vec::new(),
+                false => generations::read(&env.state, g.number)
+                    .map_err(read_err)?
+                    .map(|r| r.actions)
+                    .unwrap_or_default(),
+            };
+            rows.push(serde_json::json!({
+                "number": g.number,
+                "created": g.created,
+                "cec_commit": g.cec_commit,
+                "summary": g.summary,
+                "actions": actions,
+                "action_count": g.actions,
+                "compacted": g.compacted,
+                "current": g.number == live,
+            }));
+        }
         outln!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({ "format_version": "1", "generations": rows }))
@@ -40,12 +48,13 @@ pub fn log(g: &Globals, json: bool) -> Result<ExitStatus> {
     for g in gens.iter().rev() {
         let mark = if g.number == live { "*" } else { " " };
         let commit = g.cec_commit.as_deref().map(crate::plan::short).unwrap_or("-");
+        let compacted = if g.compacted { "  [compacted]" } else { "" };
         outln!(
-            "{mark} {:>3}  {}  {commit}  {} ({} change(s))",
+            "{mark} {:>3}  {}  {commit}  {} ({} change(s)){compacted}",
             g.number,
             generations::format_time(g.created),
             g.summary,
-            g.actions.len()
+            g.actions
         );
     }
     Ok(ExitStatus::Success)

@@ -93,11 +93,11 @@ fn dirs_cmd(ws: &Workspace, cmd: &ModelDirsCommand) -> Result<ExitStatus> {
             let index_path = models::index_path(ws);
             let _lock = models::scan::lock_index(&index_path)?;
             let mut index = ModelIndex::open(&index_path)?;
-            let (path, missing) = dirs::remove(ws, &mut index, dir)?;
+            let (path, forgotten) = dirs::remove(ws, &mut index, dir)?;
             errln!(
-                "Removed model folder {} (its files are untouched; {missing} model{} no longer found anywhere)",
+                "Removed model folder {} (its files are untouched; the index forgot {forgotten} model{} found nowhere else)",
                 path.display(),
-                plural(missing)
+                plural(forgotten)
             );
         }
         ModelDirsCommand::List { json } => {

@@ -69,9 +69,10 @@ pub fn add(ws: &Workspace, dir: &Path) -> Result<(PathBuf, bool)> {
     Ok((dir, true))
 }
 
-/// Removes an added folder. Its files leave the index (models found nowhere else are marked
-/// missing, keeping their hashes); the files themselves are not touched. Returns how many models
-/// became missing.
+/// Removes an added folder. The index forgets its files, and the models found nowhere else
+/// (with their hashes): the folder is no longer the workspace's. The files themselves are not
+/// touched; adding the folder again and scanning brings them back. Returns how many models were
+/// forgotten.
 pub fn remove(ws: &Workspace, index: &mut ModelIndex, dir: &Path) -> Result<(PathBuf, usize)> {
     let mut dirs = ModelDirs::of(ws)?;
     // The folder may be gone (an unmounted drive): match it as written, else by its real path.
@@ -90,15 +91,13 @@ pub fn remove(ws: &Workspace, index: &mut ModelIndex, dir: &Path) -> Result<(Pat
     let removed = dirs.added.remove(pos);
     let now = super::now();
     let key = removed.to_string_lossy().into_owned();
-    let missing = index.write(|w| {
-        let mut missing = 0;
+    let forgotten = index.write(|w| {
         for id in w.delete_locations_under(&key)? {
-            if w.refresh_model(id, now)? {
-                missing += 1;
-            }
+            // A model with a file elsewhere gets that file as its primary one.
+            w.refresh_model(id, now)?;
         }
-        Ok(missing)
+        w.forget_unlocated_under(&key)
     })?;
     WorkspaceConfig::set_model_dirs(ws.root(), &dirs.added)?;
-    Ok((removed, missing))
+    Ok((removed, forgotten))
 }

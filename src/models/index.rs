@@ -254,6 +254,22 @@ impl ModelIndex {
             .pop())
     }
 
+    /// The files known to hold the content with this blake3 (lowercase hex), sorted: one indexed
+    /// lookup, whatever the size of the index.
+    pub fn files_with_blake3(&self, blake3: &str) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT l.path FROM model_hashes h JOIN model_locations l ON l.model_id = h.model_id
+                 WHERE h.hash_type = 'blake3' AND h.hash_value = ?1 ORDER BY l.path",
+            )
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map(params![blake3], |r| r.get::<_, String>(0))
+            .map_err(self.err())?;
+        rows.collect::<rusqlite::Result<_>>().map_err(self.err())
+    }
+
     /// Models with a file (or original file) name containing `needle`, ignoring ASCII case.
     pub fn by_name(&self, needle: &str) -> Result<Vec<Model>> {
         let pattern = format!("%{}%", escape_like(needle));
@@ -304,8 +320,17 @@ impl ModelIndex {
         if models.is_empty() {
             return Ok(models);
         }
+        if models.len() <= PER_MODEL_LOOKUPS {
+            // A few models (a lookup by hash, path or id): their own rows only, by the per-model
+            // indexes, so the cost does not grow with the size of the index.
+            for m in &mut models {
+                self.fill_one(m)?;
+            }
+            return Ok(models);
+        }
+        // Many models (a listing): hashes and locations of all models at once, one pass each,
+        // not one query per model.
         let pos: HashMap<i64, usize> = models.iter().enumerate().map(|(i, m)| (m.id, i)).collect();
-        // Hashes and locations of all models at once: one pass each, not one query per model.
         let mut stmt = self
             .conn
             .prepare_cached("SELECT model_id, hash_type, hash_value FROM model_hashes")
@@ -336,7 +361,35 @@ impl ModelIndex {
         }
         Ok(models)
     }
+
+    /// Fills one model's hashes and locations.
+    fn fill_one(&self, m: &mut Model) -> Result<()> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT hash_type, hash_value FROM model_hashes WHERE model_id = ?1")
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map(params![m.id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .map_err(self.err())?;
+        for row in rows {
+            let (t, v) = row.map_err(self.err())?;
+            m.hashes.insert(t, v);
+        }
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT path FROM model_locations WHERE model_id = ?1 ORDER BY path")
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map(params![m.id], |r| r.get::<_, String>(0))
+            .map_err(self.err())?;
+        m.locations = rows.collect::<rusqlite::Result<_>>().map_err(self.err())?;
+        Ok(())
+    }
 }
+
+/// Up to this many models, [`ModelIndex::models_where`] reads each one's hashes and locations by
+/// its id; above it, one pass over both tables is cheaper.
+const PER_MODEL_LOOKUPS: usize = 64;
 
 /// Writes inside one transaction (see [`ModelIndex::write`]).
 pub struct Writer<'a> {
@@ -428,6 +481,17 @@ impl Writer<'_> {
             params![lo, hi],
         )?;
         Ok(ids)
+    }
+
+    /// Forgets the models that no known file holds any more and whose last file was at or below
+    /// `dir` (their hashes go with them). Returns how many.
+    pub fn forget_unlocated_under(&self, dir: &str) -> rusqlite::Result<usize> {
+        let (lo, hi) = dir_range(dir);
+        self.conn.execute(
+            "DELETE FROM models WHERE local_path >= ?1 AND local_path < ?2
+               AND NOT EXISTS (SELECT 1 FROM model_locations l WHERE l.model_id = models.id)",
+            params![lo, hi],
+        )
     }
 
     /// Marks every file at or below `dir` as seen now (a rescan found them unchanged), in one
@@ -572,5 +636,51 @@ mod tests {
         // Reopening keeps the schema version and the data.
         let ix = ModelIndex::open(&db).unwrap();
         assert_eq!(ix.all().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn lookups_read_their_own_rows_and_listings_read_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ix = ModelIndex::open(&dir.path().join("m.db")).unwrap();
+        ix.write(|w| {
+            for n in 0..100u64 {
+                let path = format!("/m{}/loras/f{n}.safetensors", n % 2);
+                let id = w.insert_model(&NewModel {
+                    path: &path,
+                    name: "f",
+                    category: Some("loras"),
+                    size: n,
+                    now: 1,
+                })?;
+                w.add_hash(id, "blake3", &format!("{n:064x}"))?;
+                w.put_location(&path, id, Some("loras"), &fp(n), 1)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        let one = ix.by_hash("blake3", &format!("{:064x}", 7)).unwrap().unwrap();
+        assert_eq!(one.locations, ["/m1/loras/f7.safetensors"]);
+        assert_eq!(one.hashes.len(), 1);
+        assert_eq!(
+            ix.files_with_blake3(&format!("{:064x}", 8)).unwrap(),
+            ["/m0/loras/f8.safetensors"]
+        );
+        assert!(ix.files_with_blake3("00").unwrap().is_empty());
+        let all = ix.all().unwrap();
+        assert_eq!(all.len(), 100);
+        assert!(all.iter().all(|m| m.hashes.len() == 1 && m.locations.len() == 1));
+
+        // Forgetting a folder: its models with no other file go, hashes included.
+        let forgotten = ix
+            .write(|w| {
+                for id in w.delete_locations_under("/m1")? {
+                    w.refresh_model(id, 2)?;
+                }
+                w.forget_unlocated_under("/m1")
+            })
+            .unwrap();
+        assert_eq!(forgotten, 50);
+        assert_eq!(ix.all().unwrap().len(), 50);
+        assert!(ix.by_hash("blake3", &format!("{:064x}", 7)).unwrap().is_none());
     }
 }

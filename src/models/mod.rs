@@ -44,9 +44,10 @@ impl ModelProgress for NoProgress {}
 
 /// A file on disk whose content is `blake3` (`blake3:<hex>` or hex), if the index knows one that
 /// still exists.
+/// One indexed lookup, however many models the index holds.
 pub fn local_file(index: &ModelIndex, blake3: &str) -> Option<PathBuf> {
-    let model = index.by_hash("blake3", blake3.trim_start_matches("blake3:")).ok()??;
-    model.locations.iter().map(PathBuf::from).find(|p| p.is_file())
+    let files = index.files_with_blake3(blake3.trim_start_matches("blake3:")).ok()?;
+    files.into_iter().map(PathBuf::from).find(|p| p.is_file())
 }
 
 /// Where the workspace keeps its model index.

@@ -279,9 +279,9 @@ impl<'a> Session<'a> {
         // The uv.lock the live venv was synced from, as its generation recorded it.
         let live = match observed.installed.generation {
             0 => None,
-            n => std::fs::read(apply::generations::path(&self.env.state, n))
+            n => apply::generations::read(&self.env.state, n)
                 .ok()
-                .and_then(|b| serde_json::from_slice::<Generation>(&b).ok())
+                .flatten()
                 .map(|g| (g.uv_lock, g.torch_backend)),
         };
         let target = plan::PythonTarget {
@@ -292,7 +292,7 @@ impl<'a> Session<'a> {
         };
         let models = plan::ModelTarget {
             mode: self.link_mode,
-            origins: self.model_origins(&resolved.lock),
+            origins: self.model_origins(&resolved.lock, &observed),
         };
         let plan = plan::diff(&self.env.name, &resolved.lock, &observed, &target, &models);
         let pyproject = std::fs::read(self.env.pyproject())?;
@@ -319,16 +319,29 @@ impl<'a> Session<'a> {
         })
     }
 
-    /// Where each locked model's content is: a local file the model index knows, else the first
-    /// source to download from.
-    fn model_origins(&self, lock: &Lock) -> std::collections::BTreeMap<String, String> {
-        let index = if lock.models.is_empty() {
+    /// Where the content of each locked model the plan will place is: a local file the model
+    /// index knows, else the first source to download from. A model already placed as the lock
+    /// says (what observe found intact) needs no origin: a no-op plan does not open the index,
+    /// and an apply looks up only what it places.
+    fn model_origins(&self, lock: &Lock, observed: &Observed) -> std::collections::BTreeMap<String, String> {
+        let in_place = |key: &crate::types::ModelKey, m: &crate::manifest::LockedModel| {
+            observed.comfyui_commit.is_some()
+                && matches!(
+                    observed.models.get(key.as_str()),
+                    Some(crate::observe::NodeState::Intact)
+                )
+                && observed.installed.models.get(key.as_str()).is_some_and(|i| {
+                    i.blake3 == m.blake3.to_string() && i.path == m.link_path().as_str() && i.mode == self.link_mode
+                })
+        };
+        let wanted: Vec<_> = lock.models.iter().filter(|(key, m)| !in_place(key, m)).collect();
+        let index = if wanted.is_empty() {
             None
         } else {
             crate::models::ModelIndex::open(&crate::models::index_path(self.ws)).ok()
         };
-        lock.models
-            .iter()
+        wanted
+            .into_iter()
             .map(|(key, m)| {
                 let local = index
                     .as_ref()
@@ -441,19 +454,27 @@ impl<'a> Session<'a> {
     /// Makes generation `number` the desired state again (its manifest, lock and uv.lock) and
     /// returns it resolved, frozen: nothing is fetched that the store does not have.
     pub fn restore_generation(&mut self, number: Option<u64>) -> Result<(Generation, Resolved)> {
-        let gens = apply::generations::list(&self.env.state)?;
+        // The index says which generation; only that one's record is read.
+        let index = apply::generations::index(&self.env.state)?;
         let live = crate::observe::Installed::load(&self.env.state)?.generation;
-        let target = match number {
-            Some(n) => gens
-                .iter()
-                .find(|g| g.number == n)
-                .ok_or(apply::ApplyError::NoGeneration(n))?,
-            None => gens
+        let row = match number {
+            Some(n) => index.get(n).ok_or(apply::ApplyError::NoGeneration(n))?,
+            None => index
+                .generations
                 .iter()
                 .rev()
-                .find(|g| g.number < live)
+                .find(|g| g.number < live && !g.compacted)
                 .ok_or(apply::ApplyError::NothingToRollBack)?,
         };
+        let compacted = || apply::ApplyError::CompactedGeneration {
+            number: row.number,
+            cec_commit: row.cec_commit.clone(),
+        };
+        if row.compacted {
+            return Err(compacted().into());
+        }
+        let target = apply::generations::read(&self.env.state, row.number)?.ok_or_else(compacted)?;
+        let target = &target;
         let lock = Lock::parse(&self.env.cec.join(LOCK_FILE), &target.lock)?;
         crate::fsx::write_atomic(&self.env.pyproject(), target.pyproject.as_bytes())?;
         let resolved = Resolved {

@@ -173,3 +173,60 @@ fn a_users_file_in_the_way_is_never_replaced() {
         "the manifest was put back"
     );
 }
+
+#[test]
+fn a_crash_while_switching_many_model_links_recovers_to_the_old_links() {
+    let t = TestContext::new();
+    let env = t.create_env("demo");
+    let dir = t.workspace.join("models/loras");
+    fs::create_dir_all(&dir).unwrap();
+    for (i, name) in ["one", "two", "three"].iter().enumerate() {
+        fs::write(dir.join(format!("{name}.safetensors")), model_bytes(10 + i as u8, 5000)).unwrap();
+    }
+    t.run(&["model", "scan"]).success();
+    t.run(&["model", "add", dir.join("one.safetensors").to_str().unwrap()])
+        .success();
+    // The change: one link goes, two come; all of them one batch step of the journal.
+    for name in ["two", "three"] {
+        t.run(&[
+            "model",
+            "add",
+            dir.join(format!("{name}.safetensors")).to_str().unwrap(),
+            "--no-apply",
+        ])
+        .success();
+    }
+    t.run(&["model", "remove", "one", "--no-apply"]).success();
+    t.run(&["lock"]).success();
+    let models = env.join("ComfyUI/models");
+    let old_links = tree(&models);
+    let old_log = t.run(&["log"]).stdout.clone();
+
+    let mut crashed = 0;
+    'steps: for step in 0.. {
+        for point in [format!("switch-before-{step}"), format!("switch-after-{step}")] {
+            let out = t
+                .cmd()
+                .env("COMFYDOCK_FAILPOINT", &point)
+                .args(["apply", "--yes"])
+                .output()
+                .unwrap();
+            if out.status.code().is_some() {
+                assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+                break 'steps;
+            }
+            crashed += 1;
+            t.run(&["recover"]).success().stderr_has("Recovered");
+            assert_eq!(tree(&models), old_links, "after a crash at {point}");
+            assert_eq!(t.run(&["log"]).stdout, old_log, "no generation recorded after {point}");
+            t.run(&["plan", "--detailed-exitcode"]).code(2);
+        }
+    }
+    assert!(crashed >= 4, "a failpoint at every step, hit {crashed}");
+    t.run(&["plan", "--detailed-exitcode"]).success();
+    let links = tree(&models);
+    assert!(links.contains(&"loras/two.safetensors".to_string()), "{links:?}");
+    assert!(links.contains(&"loras/three.safetensors".to_string()), "{links:?}");
+    assert!(!links.contains(&"loras/one.safetensors".to_string()), "{links:?}");
+    assert!(dir.join("one.safetensors").is_file(), "model files are never deleted");
+}

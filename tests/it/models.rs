@@ -323,14 +323,63 @@ fn model_dirs_add_scan_and_remove() {
         .stderr_has("cannot be removed");
     t.run(&["model", "dirs", "remove", shared.to_str().unwrap()])
         .success()
-        .stderr_has("2 models no longer found");
+        .stderr_has("the index forgot 2 models");
     assert!(
         shared.join("unet/flux.gguf").is_file(),
         "files of a removed folder stay"
     );
-    assert!(models(&t).iter().all(|m| m["missing"] == true));
+    assert!(models(&t).is_empty(), "{:?}", models(&t));
     let config = fs::read_to_string(ws.join("workspace.toml")).unwrap();
     assert!(!config.lines().any(|l| l.starts_with("model_dirs")), "{config}");
+}
+
+#[test]
+fn removing_a_model_folder_forgets_its_models_but_not_copies_elsewhere() {
+    let t = TestContext::new();
+    let ws = workspace(&t);
+    let shared = t.path("nas");
+    let only_there = content(3000, 31);
+    let copied = content(4000, 32);
+    put(&shared.join("loras/only.safetensors"), &only_there);
+    put(&shared.join("loras/copied.safetensors"), &copied);
+    put(&ws.join("models/loras/copied.safetensors"), &copied);
+    // A file already gone before the folder is removed: a missing model of that folder.
+    put(&shared.join("vae/gone.safetensors"), &content(100, 33));
+    t.run(&["model", "dirs", "add", shared.to_str().unwrap()]).success();
+    scan(&t);
+    fs::remove_file(shared.join("vae/gone.safetensors")).unwrap();
+    scan(&t);
+    assert_eq!(models(&t).len(), 3);
+
+    t.run(&["model", "dirs", "remove", shared.to_str().unwrap()])
+        .success()
+        .stderr_has("the index forgot 2 models found nowhere else");
+    // The model only that folder held is forgotten, hashes included: no listing, no hash lookup.
+    let list = models(&t);
+    assert_eq!(list.len(), 1, "{list:?}");
+    let found = json(
+        &t,
+        &["model", "find", &format!("blake3:{}", &b3(&only_there)[..12]), "--json"],
+    );
+    assert_eq!(found["models"].as_array().unwrap().len(), 0, "{found}");
+    // The model with a copy in another folder stays, found at that copy, not missing.
+    let kept = &list[0];
+    assert_eq!(kept["hashes"]["blake3"], b3(&copied));
+    assert_eq!(kept["missing"], false);
+    assert_eq!(kept["locations"].as_array().unwrap().len(), 1);
+    assert!(
+        kept["local_path"]
+            .as_str()
+            .unwrap()
+            .ends_with("models/loras/copied.safetensors")
+            && !kept["local_path"].as_str().unwrap().contains("/nas/"),
+        "{kept}"
+    );
+    assert!(shared.join("loras/only.safetensors").is_file(), "the files stay");
+    // Adding the folder again and scanning brings its models back.
+    t.run(&["model", "dirs", "add", shared.to_str().unwrap()]).success();
+    scan(&t);
+    assert_eq!(models(&t).len(), 2);
 }
 
 #[test]

@@ -117,7 +117,7 @@ fn drift_is_planned_and_repaired_without_losing_anything() {
     plan.code(2)
         .stdout_has("~ comfyui")
         .stdout_has("~ node alpha")
-        .stdout_has("1 file(s) modified on disk")
+        .stdout_has("edited on disk (modified: __init__.py)")
         .stdout_has("- custom_nodes/stray (untracked; moved to trash)");
     let json: serde_json::Value = serde_json::from_str(&t.run(&["plan", "--json"]).stdout).unwrap();
     assert_eq!(json["format_version"], "1");
@@ -336,6 +336,63 @@ fn gc_frees_what_old_generations_alone_use() {
 }
 
 #[test]
+fn gc_compacts_old_generation_records_and_log_still_lists_them() {
+    let t = TestContext::new();
+    let env = t.create_env("demo");
+    let pack = repos::node_pack(&t.path("packs/alpha"), "AlphaNode");
+    t.run(&["node", "add", pack.to_str().unwrap()]).success();
+    t.run(&["rollback", "--yes"]).success();
+    t.run(&["rollback", "2", "--yes"]).success();
+    let records = || {
+        let mut names: Vec<String> = fs::read_dir(env.join(".comfydock/generations"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(records(), ["1.json", "2.json", "3.json", "4.json"]);
+    assert!(env.join(".comfydock/generations.index.json").is_file());
+
+    t.run(&["gc", "--keep", "2"])
+        .success()
+        .stdout_has("removed 2 old generation records (compacted");
+    assert_eq!(records(), ["3.json", "4.json"]);
+    // History stays readable: every generation is listed, the compacted ones marked.
+    let log = t.run(&["log"]);
+    log.success()
+        .stdout_has("*   4")
+        .stdout_has("    2")
+        .stdout_has("Add node alpha (1 change(s))  [compacted]")
+        .stdout_has("    1");
+    let json: serde_json::Value = serde_json::from_str(&t.run(&["log", "--json"]).stdout).unwrap();
+    let compacted: Vec<bool> = json["generations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["compacted"].as_bool().unwrap())
+        .collect();
+    assert_eq!(compacted, [false, false, true, true]);
+    // A compacted generation is history, not a state to return to; the kept ones still are.
+    t.run(&["rollback", "2", "--yes"])
+        .failure()
+        .stderr_has("generation 2 was compacted by `gc`");
+    assert!(
+        env.join("ComfyUI/custom_nodes/alpha").exists(),
+        "a refused rollback changes nothing"
+    );
+    t.run(&["plan", "--detailed-exitcode"]).success();
+    t.run(&["status"]).success();
+    t.run(&["rollback", "3", "--yes"]).success().stdout_has("- node alpha");
+    assert!(!env.join("ComfyUI/custom_nodes/alpha").exists());
+    t.run(&["log"]).success().stdout_has("*   5");
+    t.run(&["plan", "--detailed-exitcode"]).success();
+    // Compacting again is a no-op for the rows already compacted.
+    t.run(&["gc", "--keep", "2"]).success();
+    assert_eq!(records(), ["4.json", "5.json"]);
+}
+
+#[test]
 fn two_applies_at_once_take_turns() {
     let t = TestContext::new();
     let env = t.create_env("demo");
@@ -382,7 +439,7 @@ fn status_and_node_list_report_drift() {
     fs::write(env.join("ComfyUI/custom_nodes/alpha/__init__.py"), "# edited\n").unwrap();
     let status: serde_json::Value = serde_json::from_str(&t.run(&["status", "--json"]).stdout).unwrap();
     assert_eq!(status["in_sync"], false);
-    assert_eq!(status["drift"][0], "node alpha: 1 file(s) modified");
+    assert_eq!(status["drift"][0], "node alpha: modified: __init__.py");
     let list: serde_json::Value = serde_json::from_str(&t.run(&["node", "list", "--json"]).stdout).unwrap();
     assert_eq!(list["nodes"][0]["state"], "modified");
 }

@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# Scale benchmark: how the reconcile loop behaves on a big environment. Builds, offline, an
+# environment with N node packs (git repositories made here, each with its own wheel), K model
+# files in the workspace's model index of which M are declared in the environment, and G
+# generations, then prints a table of wall times:
+#   no-op `plan`, `status`, `apply` placing the M models, `rollback` (unlinking them, then
+#   linking them again), a second environment applied from the store (nodes from the store, models
+#   from the index, Python from uv's cache), and a no-change `model scan` of the K files.
+# Tracked workflows (W in issue 14) are not part of the environment: workflow tracking is not
+# built yet.
+#
+#   scripts/bench-scale.sh                 # both sizes: small, then goal
+#   scripts/bench-scale.sh small|goal      # one size
+#   scripts/bench-scale.sh N M K G         # any size
+#
+# Sizes: small = 10 nodes / 100 declared / 1,000 indexed / 20 generations;
+#        goal  = 100 nodes / 2,000 declared / 20,000 indexed / 230 generations.
+# COMFYDOCK_BIN=path runs another build (e.g. an older one, to compare); the default builds
+# and runs the release binary. Each timed figure is the best of BENCH_RUNS (default 3) runs,
+# except apply, rollback and the second environment, which change state and run once.
+# BENCH_KEEP=1 keeps the generated workspaces (the path is printed) for a closer look.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+RUNS=${BENCH_RUNS:-3}
+if [ -z "${COMFYDOCK_BIN:-}" ]; then
+  echo "building comfydock (release)..." >&2
+  cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml"
+  COMFYDOCK_BIN="$ROOT/target/release/comfydock"
+fi
+BIN="$(cd "$(dirname "$COMFYDOCK_BIN")" && pwd)/$(basename "$COMFYDOCK_BIN")"
+WORK="$(mktemp -d -t comfydock-bench-scale-XXXXXX)"
+if [ -n "${BENCH_KEEP:-}" ]; then echo "workspace kept in $WORK" >&2; else trap 'rm -rf "$WORK"' EXIT; fi
+
+# uv itself, not a version manager's shim (pyenv's costs ~0.5 s per call, which would drown
+# what is measured here).
+UV_REAL=$(python3 -c 'import uv; print(uv.find_uv_bin())' 2>/dev/null || command -v uv)
+export PATH="$(dirname "$UV_REAL"):$PATH"
+export UV_OFFLINE=1 UV_FIND_LINKS="$WORK/wheels" UV_PYTHON_DOWNLOADS=never NO_COLOR=1
+export GIT_CONFIG_NOSYSTEM=1 GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.invalid
+export GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.invalid
+
+# ms CMD...: wall time of one run in milliseconds (output discarded; a failure stops the script).
+ms() {
+  local s e
+  s=$(date +%s%N)
+  "$@" >/dev/null 2>"$WORK/last.err" || { cat "$WORK/last.err" >&2; echo "failed: $*" >&2; exit 1; }
+  e=$(date +%s%N)
+  echo $(((e - s) / 1000000))
+}
+# best CMD...: the shortest of $RUNS runs, in milliseconds.
+best() {
+  local b="" t
+  for _ in $(seq "$RUNS"); do
+    t=$(ms "$@")
+    if [ -z "$b" ] || [ "$t" -lt "$b" ]; then b=$t; fi
+  done
+  echo "$b"
+}
+quiet() { "$@" >/dev/null 2>"$WORK/last.err" || { cat "$WORK/last.err" >&2; echo "failed: $*" >&2; exit 1; }; }
+
+# Shared by both sizes: wheels for ComfyUI's requirement and one per node pack (up to 100 packs),
+# the miniature ComfyUI and the node packs as git repositories.
+setup_sources() {
+  local nodes=$1
+  python3 - "$WORK/wheels" "$nodes" <<'PY'
+import base64, hashlib, os, sys, zipfile
+out, n = sys.argv[1], int(sys.argv[2])
+os.makedirs(out, exist_ok=True)
+def wheel(name, version):
+    mod = name.replace("-", "_")
+    info = f"{mod}-{version}.dist-info"
+    files = {
+        f"{mod}/__init__.py": f'__version__ = "{version}"\n',
+        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+        f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: bench\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    digest = lambda c: base64.urlsafe_b64encode(hashlib.sha256(c.encode()).digest()).decode().rstrip("=")
+    files[f"{info}/RECORD"] = "".join(f"{p},sha256={digest(c)},{len(c)}\n" for p, c in files.items()) + f"{info}/RECORD,,\n"
+    with zipfile.ZipFile(f"{out}/{mod}-{version}-py3-none-any.whl", "w") as z:
+        for p, c in files.items():
+            z.writestr(p, c)
+wheel("comfy-mini-dep", "1.0.0")
+for i in range(n):
+    wheel(f"bench-dep-{i}", "1.0.0")
+PY
+  cp -r "$ROOT/fixtures/comfyui-mini" "$WORK/ComfyUI"
+  git -C "$WORK/ComfyUI" init -q && git -C "$WORK/ComfyUI" add -A && git -C "$WORK/ComfyUI" commit -qm v1 && git -C "$WORK/ComfyUI" tag v0.1.0
+  for i in $(seq 0 $((nodes - 1))); do
+    local d="$WORK/packs/pack-$i"
+    mkdir -p "$d"
+    printf "import bench_dep_%d\nNODE_CLASS_MAPPINGS = {'BenchNode%d': object}\n" "$i" "$i" >"$d/__init__.py"
+    printf "bench-dep-%d>=1.0\n" "$i" >"$d/requirements.txt"
+    git -C "$d" init -q && git -C "$d" add -A && git -C "$d" commit -qm v1
+  done
+}
+
+# run_size LABEL N M K G: builds one workspace of that size and prints its table row by row.
+run_size() {
+  local label=$1 nodes=$2 declared=$3 indexed=$4 gens=$5
+  export COMFYDOCK_HOME="$WORK/ws-$label"
+  local env="$COMFYDOCK_HOME/environments/bench"
+  echo "[$label] building: $nodes nodes, $declared declared models, $indexed indexed, $gens generations..." >&2
+  quiet "$BIN" init
+  quiet "$BIN" create bench --comfyui-repo "$WORK/ComfyUI" --comfyui v0.1.0
+  # The node packs, written into the manifest at once (one resolve, one uv lock).
+  for i in $(seq 0 $((nodes - 1))); do
+    printf '\n[tool.comfydock.nodes.pack-%d]\nsource = "git"\nrepository = "%s"\n' "$i" "$WORK/packs/pack-$i" >>"$env/.cec/pyproject.toml"
+  done
+  # K model files of distinct content, 1,000 per folder; indexed by a first scan.
+  python3 - "$COMFYDOCK_HOME/models/loras" "$indexed" <<'PY'
+import os, sys
+root, k = sys.argv[1], int(sys.argv[2])
+for i in range(k):
+    d = os.path.join(root, f"set{i // 1000}")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, f"m{i}.safetensors"), "wb") as f:
+        f.write(f"bench model {i}\n".encode() * 8)
+PY
+  quiet "$BIN" model scan
+  # The model that makes generations: declared, applied, then rolled back and forth.
+  python3 - "$COMFYDOCK_HOME/.metadata/model_index.db" 0 1 toggle >>"$env/.cec/pyproject.toml" <<'PY'
+import sqlite3, sys
+db, first, count, prefix = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+rows = sqlite3.connect(db).execute(
+    "SELECT h.hash_value, m.size, l.path FROM model_locations l JOIN models m ON m.id = l.model_id "
+    "JOIN model_hashes h ON h.model_id = m.id AND h.hash_type = 'blake3' ORDER BY m.id LIMIT ? OFFSET ?",
+    (count, first)).fetchall()
+for n, (b3, size, path) in enumerate(rows):
+    name = f"{prefix}-{n}" if count > 1 else prefix
+    print(f'\n[tool.comfydock.models.{name}]\nhash = "blake3:{b3}"\nsize = {size}\ncategory = "loras"\nfilename = "{name}.safetensors"')
+PY
+  quiet "$BIN" apply --yes
+  local with_toggle
+  with_toggle=$("$BIN" log --json | python3 -c 'import json,sys; print(max(g["number"] for g in json.load(sys.stdin)["generations"]))')
+  local count=$with_toggle
+  while [ "$count" -lt "$gens" ]; do
+    quiet "$BIN" rollback --yes
+    quiet "$BIN" rollback "$with_toggle" --yes
+    count=$((count + 2))
+  done
+
+  # Declare M models (other files of the index) and apply: the lock first, so that the timed
+  # apply is the placing of the links (plus the no-change parts of the loop).
+  python3 - "$COMFYDOCK_HOME/.metadata/model_index.db" 1 "$declared" m >>"$env/.cec/pyproject.toml" <<'PY'
+import sqlite3, sys
+db, first, count, prefix = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+rows = sqlite3.connect(db).execute(
+    "SELECT h.hash_value, m.size FROM models m "
+    "JOIN model_hashes h ON h.model_id = m.id AND h.hash_type = 'blake3' ORDER BY m.id LIMIT ? OFFSET ?",
+    (count, first)).fetchall()
+for n, (b3, size) in enumerate(rows):
+    print(f'\n[tool.comfydock.models.{prefix}-{n}]\nhash = "blake3:{b3}"\nsize = {size}\ncategory = "checkpoints"\nfilename = "{prefix}-{n}.safetensors"')
+PY
+  quiet "$BIN" lock
+  local t_apply t_plan t_status t_scan t_rb_out t_rb_in t_second placed generations
+  t_apply=$(ms "$BIN" apply --yes)
+  placed=$(find "$env/ComfyUI/models/checkpoints" -name 'm-*.safetensors' | wc -l)
+  generations=$("$BIN" log --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["generations"]))')
+  t_plan=$(best "$BIN" plan --detailed-exitcode)
+  t_status=$(best "$BIN" status)
+  t_scan=$(best "$BIN" model scan)
+  local live
+  live=$("$BIN" log --json | python3 -c 'import json,sys; print(max(g["number"] for g in json.load(sys.stdin)["generations"]))')
+  t_rb_out=$(ms "$BIN" rollback --yes)
+  t_rb_in=$(ms "$BIN" rollback "$live" --yes)
+  # A second environment from the store: the same .cec, applied as it is.
+  quiet "$BIN" create second --comfyui-repo "$WORK/ComfyUI" --comfyui v0.1.0
+  local second="$COMFYDOCK_HOME/environments/second"
+  cp "$env/.cec/pyproject.toml" "$env/.cec/comfydock.lock" "$env/.cec/uv.lock" "$second/.cec/"
+  t_second=$(ms "$BIN" -e second apply --yes --frozen)
+  quiet "$BIN" use bench
+
+  printf '\n%s: %d nodes, %d declared models (%d placed), %d indexed, %d generations\n' \
+    "$label" "$nodes" "$declared" "$placed" "$indexed" "$generations"
+  printf '  %-44s %8s\n' "no-op plan" "$t_plan ms"
+  printf '  %-44s %8s\n' "status" "$t_status ms"
+  printf '  %-44s %8s\n' "apply placing $declared models" "$t_apply ms"
+  printf '  %-44s %8s\n' "rollback (unlink $declared models)" "$t_rb_out ms"
+  printf '  %-44s %8s\n' "rollback (link $declared models again)" "$t_rb_in ms"
+  printf '  %-44s %8s\n' "second environment from the store" "$t_second ms"
+  printf '  %-44s %8s\n' "model scan, no change ($indexed files)" "$t_scan ms"
+}
+
+echo "comfydock scale benchmark: $BIN, $(nproc) cores, best of $RUNS where repeatable" >&2
+case "${1:-both}" in
+  small) setup_sources 10; run_size small 10 100 1000 20 ;;
+  goal) setup_sources 100; run_size goal 100 2000 20000 230 ;;
+  both) setup_sources 100; run_size small 10 100 1000 20; run_size goal 100 2000 20000 230 ;;
+  *) setup_sources "$1"; run_size custom "$1" "$2" "$3" "$4" ;;
+esac
