@@ -161,6 +161,8 @@ pub fn build_cache(client: &RegistryClient, options: &CacheBuildOptions) -> Resu
             .map(|(i, p)| (p.node.id.clone(), i))
             .collect();
         let mut seen = HashSet::new();
+        // A listing that changes nothing is not worth rewriting a large file for.
+        let mut changed = false;
         for node in listed.nodes {
             seen.insert(node.id.clone());
             fingerprints.insert(node.id.clone(), fingerprint(&node));
@@ -169,10 +171,16 @@ pub fn build_cache(client: &RegistryClient, options: &CacheBuildOptions) -> Resu
             match index.get(&node.id) {
                 Some(&i) => {
                     let pack = &mut snap.packs[i];
+                    if pack.vanished_at.is_some()
+                        || serde_json::to_value(&pack.node).ok() != serde_json::to_value(&node).ok()
+                    {
+                        changed = true;
+                    }
                     pack.node = node;
                     pack.vanished_at = None;
                 }
                 None => {
+                    changed = true;
                     index.insert(node.id.clone(), snap.packs.len());
                     summary.new_packs += 1;
                     snap.packs.push(SnapshotPack {
@@ -185,10 +193,15 @@ pub fn build_cache(client: &RegistryClient, options: &CacheBuildOptions) -> Resu
         // Only a complete listing can say a pack is gone.
         if listed.complete {
             for pack in snap.packs.iter_mut().filter(|p| !seen.contains(&p.node.id)) {
-                pack.vanished_at.get_or_insert_with(|| now.clone());
+                if pack.vanished_at.is_none() {
+                    pack.vanished_at = Some(now.clone());
+                    changed = true;
+                }
             }
         }
-        snap.save(out)?;
+        if changed {
+            snap.save(out)?;
+        }
     }
 
     // Phase 2: versions of the packs whose list entry changed since their last sync.
@@ -320,11 +333,11 @@ pub fn build_cache(client: &RegistryClient, options: &CacheBuildOptions) -> Resu
     }
 
     snap.created_at = Some(rfc3339_now());
-    snap.save(out)?;
+    let bytes = snap.save_bytes(out)?;
     summary.counts = counts(&snap);
     summary.requests = requests.load(Ordering::Relaxed);
     summary.duration_secs = started.elapsed().as_secs_f64();
-    write_sidecars(out, client.base_url(), &summary, options.history.as_deref())?;
+    write_sidecars(out, &bytes, client.base_url(), &summary, options.history.as_deref())?;
     Ok(summary)
 }
 
@@ -540,11 +553,15 @@ pub fn counts(snap: &Snapshot) -> CacheCounts {
 }
 
 /// `metadata.json`, the sha256 sidecar and, with `history`, a dated gzip copy.
-fn write_sidecars(out: &Path, source: &str, summary: &CacheBuildSummary, history: Option<&Path>) -> Result<()> {
+fn write_sidecars(
+    out: &Path,
+    bytes: &[u8],
+    source: &str,
+    summary: &CacheBuildSummary,
+    history: Option<&Path>,
+) -> Result<()> {
     use sha2::{Digest, Sha256};
-    let snapshot = out.join(SNAPSHOT_FILE);
-    let bytes = std::fs::read(&snapshot).map_err(RegistryError::io(&snapshot))?;
-    let sha = hex::encode(Sha256::digest(&bytes));
+    let sha = hex::encode(Sha256::digest(bytes));
     let sidecar = out.join(SHA256_FILE);
     crate::fsx::write_atomic(&sidecar, format!("{sha}  {SNAPSHOT_FILE}\n").as_bytes())
         .map_err(RegistryError::io(&sidecar))?;
@@ -572,7 +589,7 @@ fn write_sidecars(out: &Path, source: &str, summary: &CacheBuildSummary, history
             "registry-snapshot-{y:04}{mo:02}{d:02}T{h:02}{mi:02}{s:02}Z.json.gz"
         ));
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        std::io::Write::write_all(&mut gz, &bytes).map_err(RegistryError::io(&file))?;
+        std::io::Write::write_all(&mut gz, bytes).map_err(RegistryError::io(&file))?;
         let compressed = gz.finish().map_err(RegistryError::io(&file))?;
         crate::fsx::write_atomic(&file, &compressed).map_err(RegistryError::io(&file))?;
     }

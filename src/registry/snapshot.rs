@@ -153,10 +153,16 @@ impl Snapshot {
     }
 
     pub fn save(&self, dir: &Path) -> Result<()> {
+        self.save_bytes(dir).map(|_| ())
+    }
+
+    /// Saves, and returns the bytes written (for checksums without reading the file back).
+    pub fn save_bytes(&self, dir: &Path) -> Result<Vec<u8>> {
         let path = dir.join(SNAPSHOT_FILE);
         let mut text = serde_json::to_vec_pretty(self).expect("snapshot serializes");
         text.push(b'\n');
-        crate::fsx::write_atomic(&path, &text).map_err(RegistryError::io(&path))
+        crate::fsx::write_atomic(&path, &text).map_err(RegistryError::io(&path))?;
+        Ok(text)
     }
 }
 

@@ -4,11 +4,11 @@
 //! `Type::_` key. The result depends only on the cache: the same cache gives the same bytes
 //! (dates come from the cache, maps are sorted).
 
+use super::cache_view::{CacheView, PackView};
 use super::signature::{canonical_signature, name_only_key, node_key};
 use super::url::normalize_repository;
 use super::{MappingEntry, Mappings, Package, PackageVersion, Result};
 use crate::registry::resolve::parse_version;
-use crate::registry::snapshot::{Snapshot, SnapshotPack};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -22,11 +22,11 @@ pub struct BuildOptions {
 }
 
 pub fn build_from_cache(cache_dir: &Path, options: &BuildOptions) -> Result<Mappings> {
-    let snap = Snapshot::load(cache_dir)?;
+    let snap = CacheView::load(cache_dir)?;
     Ok(build(&snap, options))
 }
 
-pub fn build(snap: &Snapshot, options: &BuildOptions) -> Mappings {
+pub fn build(snap: &CacheView, options: &BuildOptions) -> Mappings {
     let generated_at = snap.created_at.clone().unwrap_or_default();
     let version = generated_at.get(0..10).map(|d| d.replace('-', ".")).unwrap_or_default();
     let mut m = Mappings {
@@ -36,29 +36,32 @@ pub fn build(snap: &Snapshot, options: &BuildOptions) -> Mappings {
     };
     let mut total_nodes = 0;
     for pack in &snap.packs {
-        let id = pack.node.id.clone();
-        m.packages.insert(id.clone(), package_record(pack));
+        let id = pack.node.id.clone().unwrap_or_default();
+        m.packages.insert(id.clone(), package_record(&id, pack));
         let mut with_metadata: Vec<_> = pack
             .versions
             .iter()
-            .filter(|v| !v.node_version.deprecated && v.comfy_nodes.is_some())
+            .filter(|v| v.node_version.deprecated != Some(true) && v.comfy_nodes.is_some())
+            .filter(|v| v.node_version.version.as_deref().is_some_and(|s| !s.is_empty()))
             .collect();
-        with_metadata.sort_by_key(|v| std::cmp::Reverse(parse_version(&v.node_version.version)));
+        with_metadata
+            .sort_by_key(|v| std::cmp::Reverse(parse_version(v.node_version.version.as_deref().unwrap_or(""))));
         let take = if options.max_versions == 0 {
             with_metadata.len()
         } else {
             options.max_versions
         };
         for v in with_metadata.into_iter().take(take) {
+            let version = v.node_version.version.as_deref().unwrap_or("");
             for node in v.comfy_nodes.iter().flatten() {
-                if node.comfy_node_name.is_empty() {
+                let name = node.comfy_node_name.as_deref().unwrap_or("");
+                if name.is_empty() {
                     continue;
                 }
                 total_nodes += 1;
-                let key = node_key(&node.comfy_node_name, &canonical_signature(&node.input_types));
-                let name_only = name_only_key(&node.comfy_node_name);
-                for k in [key, name_only] {
-                    add_entry(&mut m.mappings, k, &id, &v.node_version.version);
+                let key = node_key(name, &canonical_signature(&node.input_types_text()));
+                for k in [key, name_only_key(name)] {
+                    add_entry(&mut m.mappings, k, &id, version);
                 }
             }
         }
@@ -90,46 +93,43 @@ fn add_entry(mappings: &mut BTreeMap<String, Vec<MappingEntry>>, key: String, id
     }
 }
 
-fn package_record(pack: &SnapshotPack) -> Package {
+fn package_record(id: &str, pack: &PackView) -> Package {
     let n = &pack.node;
-    let some = |s: &str| (!s.is_empty()).then(|| s.to_string());
+    let text = |s: &Option<String>| s.clone().filter(|s| !s.is_empty());
     Package {
-        display_name: if n.name.is_empty() {
-            n.id.clone()
-        } else {
-            n.name.clone()
-        },
-        author: some(&n.author),
-        description: some(&n.description),
-        repository: some(&n.repository).map(|r| normalize_repository(&r)),
-        downloads: Some(n.downloads),
-        github_stars: Some(n.github_stars),
-        rating: Some(n.rating),
-        license: some(&n.license),
-        category: n.extra.get("category").and_then(|c| c.as_str()).map(str::to_string),
-        icon: some(&n.icon),
-        tags: Some(n.tags.clone()),
-        status: some(n.status.as_str()),
+        display_name: text(&n.name).unwrap_or_else(|| id.to_string()),
+        author: text(&n.author),
+        description: text(&n.description),
+        repository: text(&n.repository).map(|r| normalize_repository(&r)),
+        downloads: Some(n.downloads.unwrap_or(0)),
+        github_stars: Some(n.github_stars.unwrap_or(0)),
+        rating: Some(n.rating.unwrap_or(0.0)),
+        license: text(&n.license),
+        category: text(&n.category),
+        icon: text(&n.icon),
+        tags: Some(n.tags.clone().unwrap_or_default()),
+        status: text(&n.status),
         created_at: n.created_at.clone(),
         search_ranking: n.search_ranking,
-        preempts: n.preempted_comfy_node_names.clone(),
+        preempts: n.preempted_comfy_node_names.clone().unwrap_or_default(),
         versions: pack
             .versions
             .iter()
-            .map(|v| {
+            .filter_map(|v| {
                 let nv = &v.node_version;
-                (
-                    nv.version.clone(),
+                let version = text(&nv.version)?;
+                Some((
+                    version.clone(),
                     PackageVersion {
-                        version: nv.version.clone(),
-                        changelog: some(&nv.changelog),
+                        version,
+                        changelog: text(&nv.changelog),
                         release_date: nv.created_at.clone(),
-                        dependencies: Some(nv.dependencies.clone()),
-                        deprecated: nv.deprecated,
-                        download_url: some(&nv.download_url),
-                        status: some(nv.status.as_str()),
+                        dependencies: Some(nv.dependencies.clone().unwrap_or_default()),
+                        deprecated: nv.deprecated.unwrap_or(false),
+                        download_url: text(&nv.download_url),
+                        status: text(&nv.status),
                     },
-                )
+                ))
             })
             .collect(),
         source: None,

@@ -6,6 +6,7 @@
 
 pub mod augment;
 pub mod build;
+pub mod cache_view;
 pub mod signature;
 pub mod url;
 pub mod validate;
