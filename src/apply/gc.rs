@@ -1,6 +1,10 @@
 //! `gc --keep N`: frees what generations older than the last N alone use: their trash, their
 //! venvs, their full records (compacted to a row of the generation index), and node store
 //! entries no kept generation of any environment (nor any lock) uses.
+//!
+//! Freed bytes are the truth, not a sum of file sizes: venv files are hardlinks into uv's
+//! cache, so a file counts only when its last link goes (each inode once, when every one of
+//! its links is among what gc removes). `dry_run` reports the same without removing anything.
 
 use super::generations;
 use crate::manifest::{LOCK_FILE, Lock};
@@ -12,12 +16,54 @@ use std::path::Path;
 
 #[derive(Debug, Default, serde::Serialize)]
 pub struct GcReport {
+    pub dry_run: bool,
     pub removed: Vec<String>,
+    /// Bytes the filesystem gets back (or would, under `dry_run`).
     pub freed_bytes: u64,
+    /// What the removed files add up to, hardlinks counted each time: how much bigger the
+    /// removed folders look than what they free.
+    pub apparent_bytes: u64,
 }
 
-pub fn gc(ws: &Workspace, env: &EnvPaths, keep: usize) -> std::io::Result<GcReport> {
-    let mut report = GcReport::default();
+/// Inodes seen among what is removed: (links seen, links it has, size).
+#[derive(Default)]
+struct Inodes(std::collections::HashMap<(u64, u64), (u64, u64, u64)>);
+
+impl Inodes {
+    fn account(&mut self, path: &Path, report: &mut GcReport) {
+        use std::os::unix::fs::MetadataExt;
+        for entry in walkdir::WalkDir::new(path).into_iter().filter_map(Result::ok) {
+            let Ok(meta) = entry.path().symlink_metadata() else {
+                continue;
+            };
+            if !meta.is_file() {
+                continue;
+            }
+            report.apparent_bytes += meta.len();
+            let seen = self
+                .0
+                .entry((meta.dev(), meta.ino()))
+                .or_insert((0, meta.nlink(), meta.len()));
+            seen.0 += 1;
+        }
+    }
+
+    /// Bytes of the inodes all of whose links were seen.
+    fn freed(&self) -> u64 {
+        self.0
+            .values()
+            .filter(|(seen, links, _)| seen >= links)
+            .map(|(_, _, size)| size)
+            .sum()
+    }
+}
+
+pub fn gc(ws: &Workspace, env: &EnvPaths, keep: usize, dry_run: bool) -> std::io::Result<GcReport> {
+    let mut report = GcReport {
+        dry_run,
+        ..GcReport::default()
+    };
+    let mut inodes = Inodes::default();
     let mut index = generations::index(&env.state)?;
     let live = Installed::load(&env.state)?;
     let kept: BTreeSet<u64> = index
@@ -35,7 +81,12 @@ pub fn gc(ws: &Workspace, env: &EnvPaths, keep: usize) -> std::io::Result<GcRepo
         for entry in read.flatten() {
             let n: u64 = entry.file_name().to_string_lossy().parse().unwrap_or(u64::MAX);
             if n <= oldest_kept {
-                remove(&entry.path(), &format!("trash of generation {n}"), &mut report)?;
+                let what = trash_contents(&entry.path())
+                    .map(|names| {
+                        format!("trash of generation {n}: {names} (what apply {n} replaced, your own edits among them)")
+                    })
+                    .unwrap_or_else(|| format!("trash of generation {n}"));
+                remove(&entry.path(), &what, &mut report, &mut inodes)?;
             }
         }
     }
@@ -51,7 +102,7 @@ pub fn gc(ws: &Workspace, env: &EnvPaths, keep: usize) -> std::io::Result<GcRepo
         for entry in read.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
             if name.starts_with(".venv-gen-") && !kept_venvs.contains(&name) {
-                remove(&entry.path(), &format!("venv {name}"), &mut report)?;
+                remove(&entry.path(), &format!("venv {name}"), &mut report, &mut inodes)?;
             }
         }
     }
@@ -66,19 +117,22 @@ pub fn gc(ws: &Workspace, env: &EnvPaths, keep: usize) -> std::io::Result<GcRepo
             compacted += 1;
         }
     }
-    if compacted > 0 || !generations::index_path(&env.state).exists() {
+    if !dry_run && (compacted > 0 || !generations::index_path(&env.state).exists()) {
         crate::fsx::write_atomic(&generations::index_path(&env.state), index.to_json().as_bytes())?;
     }
     let mut freed = 0;
     for row in index.generations.iter().filter(|g| g.compacted) {
         let record = generations::path(&env.state, row.number);
         if let Ok(meta) = record.metadata() {
-            std::fs::remove_file(&record)?;
+            if !dry_run {
+                std::fs::remove_file(&record)?;
+            }
             freed += meta.len();
         }
     }
     if compacted > 0 {
         report.freed_bytes += freed;
+        report.apparent_bytes += freed;
         report.removed.push(format!(
             "{compacted} old generation record{} (compacted: still listed by `log`)",
             if compacted == 1 { "" } else { "s" }
@@ -112,32 +166,37 @@ pub fn gc(ws: &Workspace, env: &EnvPaths, keep: usize) -> std::io::Result<GcRepo
     let store = NodeStore::new(&ws.store_dir());
     for tree in store.entries()? {
         if !used.contains(&tree.to_string()) {
-            report.freed_bytes += tree_size(&store.path(&tree));
-            store.remove(&tree)?;
+            inodes.account(&store.path(&tree), &mut report);
+            if !dry_run {
+                store.remove(&tree)?;
+            }
             report.removed.push(format!("store entry blake3:{}", tree.short()));
         }
     }
     // Scratch folders of interrupted store writes; never those of a process still running.
     for path in store.abandoned_scratch() {
-        remove(&path, "interrupted store write", &mut report)?;
+        remove(&path, "interrupted store write", &mut report, &mut inodes)?;
     }
+    report.freed_bytes += inodes.freed();
     Ok(report)
 }
 
-fn tree_size(path: &Path) -> u64 {
-    walkdir::WalkDir::new(path)
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter_map(|e| e.path().symlink_metadata().ok())
-        .filter(|m| m.is_file())
-        .map(|m| m.len())
-        .sum()
+/// The names in a generation's trash folder, comma-separated; None when it is empty.
+fn trash_contents(dir: &Path) -> Option<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    (!names.is_empty()).then(|| names.join(", "))
 }
 
-fn remove(path: &Path, what: &str, report: &mut GcReport) -> std::io::Result<()> {
-    let size = tree_size(path);
-    std::fs::remove_dir_all(path)?;
-    report.freed_bytes += size;
+fn remove(path: &Path, what: &str, report: &mut GcReport, inodes: &mut Inodes) -> std::io::Result<()> {
+    inodes.account(path, report);
+    if !report.dry_run {
+        std::fs::remove_dir_all(path)?;
+    }
     report.removed.push(what.to_string());
     Ok(())
 }

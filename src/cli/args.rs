@@ -108,6 +108,12 @@ pub enum Command {
         /// How many of the newest generations to keep
         #[arg(long, default_value_t = 3)]
         keep: usize,
+        /// List what would be removed and what it would free; remove nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
     },
     /// Start ComfyUI in the environment, passing ARGS to its main.py
     Run {

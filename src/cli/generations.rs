@@ -110,14 +110,32 @@ pub fn recover(g: &Globals) -> Result<ExitStatus> {
     Ok(ExitStatus::Success)
 }
 
-pub fn gc(g: &Globals, keep: usize) -> Result<ExitStatus> {
+pub fn gc(g: &Globals, keep: usize, dry_run: bool, json: bool) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
     let session = g.writer(&ws, env, "gc")?;
     report_recovery(&session.recovery);
-    let report = collect::gc(&ws, &session.env, keep).map_err(|e| miette!("gc failed: {e}"))?;
-    for item in &report.removed {
-        outln!("removed {item}");
+    let report = collect::gc(&ws, &session.env, keep, dry_run).map_err(|e| miette!("gc failed: {e}"))?;
+    if json {
+        outln!("{}", serde_json::to_string_pretty(&report).map_err(|e| miette!("{e}"))?);
+        return Ok(ExitStatus::Success);
     }
-    outln!("Freed {:.1} MiB.", report.freed_bytes as f64 / 1_048_576.0);
+    let verb = if dry_run { "would remove" } else { "removed" };
+    for item in &report.removed {
+        outln!("{verb} {item}");
+    }
+    let shared = report.apparent_bytes.saturating_sub(report.freed_bytes);
+    let note = if shared > 0 {
+        format!(
+            " ({} more is shared with uv's cache or other generations and stays)",
+            crate::plan::human_size(shared)
+        )
+    } else {
+        String::new()
+    };
+    outln!(
+        "{} {}{note}.",
+        if dry_run { "Would free" } else { "Freed" },
+        crate::plan::human_size(report.freed_bytes)
+    );
     Ok(ExitStatus::Success)
 }

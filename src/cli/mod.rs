@@ -123,7 +123,7 @@ pub fn main() -> ExitCode {
         Command::Log { json } => generations::log(&globals, *json),
         Command::Rollback { generation, yes } => generations::rollback(&globals, *generation, *yes),
         Command::Recover => generations::recover(&globals),
-        Command::Gc { keep } => generations::gc(&globals, *keep),
+        Command::Gc { keep, dry_run, json } => generations::gc(&globals, *keep, *dry_run, *json),
         Command::Registry(c) => registry::registry(&globals, c),
         Command::Model(c) => models::run(&globals, c),
         Command::Workflow(args::WorkflowCommand::Analyze(a)) | Command::Analyze(a) => workflow::analyze(&globals, a),

@@ -8,6 +8,7 @@ mod drift;
 mod env_models;
 mod environments;
 mod fixtures;
+mod gc;
 mod models;
 mod properties;
 mod python;
