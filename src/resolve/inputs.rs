@@ -59,16 +59,13 @@ pub fn python_inputs_hash(pyproject: &str) -> crate::types::Blake3 {
 
 /// Whether `lock` is what `pyproject` resolves to: its inputs hash matches the manifest, every
 /// entry it holds is one the manifest declares (`Lock::mismatch`), and uv.lock is the one pinned.
-pub fn freshness(pyproject: &str, lock: Option<&Lock>, uv_lock: Option<&[u8]>) -> Freshness {
+pub fn freshness(manifest: &crate::manifest::Manifest, lock: Option<&Lock>, uv_lock: Option<&[u8]>) -> Freshness {
     let Some(lock) = lock else { return Freshness::Missing };
-    if lock.inputs != inputs_hash(pyproject) {
+    if lock.inputs != inputs_hash(&manifest.render()) {
         return Freshness::Stale("the manifest changed since the lock was made".into());
     }
-    let config = crate::manifest::Manifest::parse(std::path::Path::new("pyproject.toml"), pyproject);
-    match config.map(|m| lock.mismatch(m.config())) {
-        Ok(None) => {}
-        Ok(Some(why)) => return Freshness::Stale(why),
-        Err(_) => return Freshness::Stale("the manifest is not valid".into()),
+    if let Some(why) = lock.mismatch(manifest.config()) {
+        return Freshness::Stale(why);
     }
     match uv_lock {
         Some(bytes) if crate::resolve::hash_bytes(bytes) == lock.python.uv_lock => Freshness::Fresh,
