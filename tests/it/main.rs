@@ -10,6 +10,7 @@ mod fixtures;
 mod models;
 mod properties;
 mod python;
+mod real_use;
 mod reconcile;
 mod registry;
 mod registry_nodes;
