@@ -49,7 +49,7 @@ pub enum Command {
     Init,
     /// Check this machine: uv, git, Python, free disk, and whether the registry, PyPI and the torch index answer
     Doctor,
-    /// ComfyUI itself: `comfyui show`
+    /// ComfyUI itself: `comfyui show`, `comfyui update [REF]`
     #[command(subcommand)]
     Comfyui(ComfyuiCommand),
     /// Print a shell completion script: `comfydock completions bash > ~/.local/share/bash-completion/completions/comfydock`
@@ -220,6 +220,15 @@ pub enum ComfyuiCommand {
         /// Print JSON
         #[arg(long)]
         json: bool,
+    },
+    /// Move ComfyUI to REF (default: the newest release tag), take its requirements, lock and apply
+    Update {
+        /// A tag, branch or commit
+        #[arg(value_name = "REF")]
+        rev: Option<String>,
+        /// Only edit the manifest
+        #[arg(long)]
+        no_apply: bool,
     },
 }
 

@@ -113,6 +113,9 @@ pub fn main() -> ExitCode {
         Command::Init => environments::init(&globals),
         Command::Doctor => doctor::doctor(&globals),
         Command::Comfyui(args::ComfyuiCommand::Show { json }) => comfyui::show(&globals, *json),
+        Command::Comfyui(args::ComfyuiCommand::Update { rev, no_apply }) => {
+            comfyui::update(&globals, rev.as_deref(), *no_apply)
+        }
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             let mut script = Vec::new();

@@ -18,9 +18,14 @@ pub struct ComfyuiFacts {
 /// Reads the locked ComfyUI's version and frontend pin from its git mirror (no checkout needed).
 pub fn comfyui_facts(ws: &Workspace, lock: &Lock) -> ComfyuiFacts {
     let mirror = GitCache::new(&ws.store_dir()).mirror_path(lock.comfyui.repo.as_ref());
-    let commit = lock.comfyui.commit.to_string();
+    comfyui_facts_at(&mirror, &lock.comfyui.commit.to_string(), lock.comfyui.rev.as_ref())
+}
+
+/// The same for any commit of a ComfyUI repository (`rev` stands for the version when the files
+/// do not say).
+pub fn comfyui_facts_at(mirror: &std::path::Path, commit: &str, rev: &str) -> ComfyuiFacts {
     let read = |name: &str| {
-        crate::git::read_file_at(&mirror, &commit, name)
+        crate::git::read_file_at(mirror, commit, name)
             .ok()
             .flatten()
             .map(|b| String::from_utf8_lossy(&b).into_owned())
@@ -29,7 +34,7 @@ pub fn comfyui_facts(ws: &Workspace, lock: &Lock) -> ComfyuiFacts {
     if facts.version.is_none() {
         facts.version = read("comfyui_version.py").as_deref().and_then(version_py);
     }
-    facts.or_rev(lock.comfyui.rev.as_ref())
+    facts.or_rev(rev)
 }
 
 pub fn facts_from_files(pyproject: Option<&str>, requirements: Option<&str>) -> ComfyuiFacts {
@@ -117,7 +122,7 @@ pub fn comfyui_needs(meta: &PackMeta, facts: &ComfyuiFacts) -> Vec<String> {
             && satisfies(&v, spec) == Some(false)
         {
             out.push(format!(
-                "needs {what} {spec}, the locked ComfyUI has {have}; move ComfyUI with `comfyui_version` in [tool.comfydock]"
+                "needs {what} {spec}, the locked ComfyUI has {have}; `comfydock comfyui update` moves ComfyUI"
             ));
         }
     }

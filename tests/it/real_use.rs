@@ -117,7 +117,7 @@ fn a_pack_needing_a_newer_comfyui_is_named_in_the_plan() {
     t.run(&["node", "add", "--no-apply", needy.to_str().unwrap()]).success();
     t.run(&["plan"])
         .code(0)
-        .stdout_has("! needs ComfyUI >=0.3.0, the locked ComfyUI has 0.2.0");
+        .stdout_has("! needs ComfyUI >=0.3.0, the locked ComfyUI has 0.2.0; `comfydock comfyui update` moves ComfyUI");
     let fine = repos::node_pack_with(
         &t.path("packs/fine-pack"),
         "FineNode",
@@ -268,4 +268,36 @@ fn doctor_completions_and_verbosity() {
     t.run(&["-q", "node", "remove", "nope"])
         .failure()
         .stderr_has("no node `nope`");
+}
+
+#[test]
+fn comfyui_update_moves_to_the_newest_release_and_takes_its_requirements() {
+    let t = TestContext::new();
+    let env = t.create_env("demo");
+    let old = repos::node_pack_with(
+        &t.path("packs/old-pack"),
+        "OldNode",
+        &[(
+            "pyproject.toml",
+            "[project]\nname = \"old-pack\"\n[tool.comfy]\nrequires-comfyui = \"<0.3\"\n",
+        )],
+    );
+    t.run(&["node", "add", old.to_str().unwrap()]).success();
+    // A new release whose requirements changed.
+    fs::write(t.comfyui_repo.join("requirements.txt"), "comfy-mini-dep>=1.0,<9\n").unwrap();
+    fs::write(t.comfyui_repo.join("comfyui_version.py"), "__version__ = \"0.4.0\"\n").unwrap();
+    let commit = repos::commit_all(&t.comfyui_repo, "ComfyUI 0.4.0");
+    repos::git(&t.comfyui_repo, &["tag", "v0.4.0"]);
+
+    t.run(&["comfyui", "update"])
+        .success()
+        .stdout_has("~ comfyui")
+        .stderr_has("warning: node old-pack needs ComfyUI <0.3, the locked ComfyUI has 0.4.0")
+        .stderr_has("ComfyUI is at v0.4.0");
+    let manifest = fs::read_to_string(env.join(".cec/pyproject.toml")).unwrap();
+    assert!(manifest.contains("comfyui_version = \"v0.4.0\""), "{manifest}");
+    assert!(manifest.contains("comfy-mini-dep>=1.0,<9"), "{manifest}");
+    assert_eq!(repos::git(&env.join("ComfyUI"), &["rev-parse", "HEAD"]), commit);
+    t.run(&["comfyui", "show"]).success().stdout_has("version     0.4.0");
+    t.run(&["plan", "--detailed-exitcode"]).success();
 }
