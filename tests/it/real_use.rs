@@ -301,3 +301,23 @@ fn comfyui_update_moves_to_the_newest_release_and_takes_its_requirements() {
     t.run(&["comfyui", "show"]).success().stdout_has("version     0.4.0");
     t.run(&["plan", "--detailed-exitcode"]).success();
 }
+
+#[test]
+fn a_quick_test_failing_on_a_missing_module_says_how_to_add_it() {
+    let t = TestContext::new();
+    let env = t.create_env("demo");
+    let pack = repos::node_pack_with(&t.path("packs/needs-requests"), "ReqNode", &[]);
+    fs::write(
+        pack.join("__init__.py"),
+        "import requests_not_installed\nNODE_CLASS_MAPPINGS = {}\n",
+    )
+    .unwrap();
+    repos::commit_all(&pack, "imports a module nothing installs");
+    t.run(&["node", "add", pack.to_str().unwrap()]).success();
+    assert!(env.join("ComfyUI/custom_nodes/needs-requests").is_dir());
+    t.run(&["run", "--", "--quick-test-for-ci"])
+        .failure()
+        .stderr_has("No module named 'requests_not_installed'")
+        .stderr_has("hint: ComfyUI (or a node pack) imports `requests_not_installed`")
+        .stderr_has("`comfydock py add requests_not_installed`");
+}
