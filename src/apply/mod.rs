@@ -8,6 +8,7 @@
 mod env_lock;
 pub mod gc;
 pub mod generations;
+mod install_script;
 mod journal;
 mod stage;
 mod stage_models;
@@ -107,6 +108,15 @@ pub enum ApplyError {
         source: std::io::Error,
         undo_failures: Vec<String>,
     },
+
+    #[error("install.py of node `{id}` failed: {reason}")]
+    #[diagnostic(
+        code(comfydock::apply::install_script),
+        help(
+            "nothing was changed; fix the script (or the pack's requirements), or drop `install = \"run\"` from the node's table in .cec/pyproject.toml"
+        )
+    )]
+    InstallScript { id: String, reason: String },
 
     #[error(transparent)]
     #[diagnostic(transparent)]
@@ -245,7 +255,11 @@ pub fn apply(input: ApplyInput<'_>) -> Result<Option<Generation>> {
     };
 
     // Phase 1: stage.
-    let staged = match stage_all(&ctx, plan) {
+    let started = std::time::Instant::now();
+    let staged = match stage_all(&ctx, plan).and_then(|mut staged| {
+        install_script::run_all(&ctx, &mut staged)?;
+        Ok(staged)
+    }) {
         Ok(s) => s,
         Err(e) => {
             let _ = std::fs::remove_dir_all(&ctx.staging);
@@ -256,6 +270,9 @@ pub fn apply(input: ApplyInput<'_>) -> Result<Option<Generation>> {
             return Err(e);
         }
     };
+
+    tracing::debug!("stage: {} action(s) in {:.2?}", plan.actions.len(), started.elapsed());
+    let started = std::time::Instant::now();
 
     // The desired state this generation realises, committed in `.cec` (harmless if the switch
     // is later undone: it is still the desired state).
@@ -358,6 +375,7 @@ pub fn apply(input: ApplyInput<'_>) -> Result<Option<Generation>> {
         failpoint(&format!("switch-after-{i}"));
     }
     journal.committed()?;
+    tracing::debug!("switch: {} journaled step(s) in {:.2?}", steps.len(), started.elapsed());
     failpoint("committed");
     journal::remove_all(std::slice::from_ref(&ctx.staging));
     journal.finish()?;

@@ -17,6 +17,9 @@ pub(super) struct Staged {
     pub node: Option<(String, InstalledNode)>,
     pub model: Option<(String, crate::observe::InstalledModel)>,
     pub venv: Option<String>,
+    /// A pack whose install.py runs once the new venv exists: its staged folder and the files
+    /// carried over from the old version (not part of what comfydock placed).
+    pub install: Option<super::install_script::PendingScript>,
 }
 
 pub(super) fn stage_action(ctx: &Ctx, action: &Action) -> Result<Staged> {
@@ -72,7 +75,7 @@ pub(super) fn stage_action(ctx: &Ctx, action: &Action) -> Result<Staged> {
                 deleted: deleted.clone(),
             });
         }
-        Action::InstallNode { id, .. } | Action::UpdateNode { id, .. } => {
+        Action::InstallNode { id, run_install, .. } | Action::UpdateNode { id, run_install, .. } => {
             let (id, node) = lock
                 .nodes
                 .get_key_value(id.as_str())
@@ -95,6 +98,13 @@ pub(super) fn stage_action(ctx: &Ctx, action: &Action) -> Result<Staged> {
                 files.remove(rel);
             }
             staged.steps.extend(clear_slot(ctx, id, &live)?);
+            if *run_install {
+                staged.install = Some(super::install_script::PendingScript {
+                    id: id.clone(),
+                    dir: dest.clone(),
+                    carried,
+                });
+            }
             staged.steps.push(Step::Rename { from: dest, to: live });
             let record = InstalledNode {
                 source: node.source(),

@@ -29,12 +29,34 @@ pub struct GlobalArgs {
     /// Use cached registry answers only, whatever their age; fail on anything not cached
     #[arg(long, global = true)]
     pub offline: bool,
+
+    /// Show the git and uv commands run and how long each phase took (-vv: more)
+    #[arg(short = 'v', long = "verbose", global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Print errors only (and a command's data on stdout)
+    #[arg(short = 'q', long, global = true)]
+    pub quiet: bool,
+
+    /// Colours in messages: auto (a terminal, and NO_COLOR unset), always, never
+    #[arg(long, global = true, value_name = "WHEN", default_value = "auto", value_parser = ["auto", "always", "never"])]
+    pub color: String,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create a workspace (harmless when it exists)
     Init,
+    /// Check this machine: uv, git, Python, free disk, and whether the registry, PyPI and the torch index answer
+    Doctor,
+    /// ComfyUI itself: `comfyui show`, `comfyui update [REF]`
+    #[command(subcommand)]
+    Comfyui(ComfyuiCommand),
+    /// Print a shell completion script: `comfydock completions bash > ~/.local/share/bash-completion/completions/comfydock`
+    Completions {
+        /// bash, zsh, fish, elvish or powershell
+        shell: clap_complete::Shell,
+    },
     /// Create an environment: ComfyUI checked out at a version, with its own Python venv
     Create(CreateArgs),
     /// List the environments of the workspace
@@ -349,12 +371,31 @@ pub struct CreateArgs {
     /// Python version for the venv, `X.Y` (default: the Python uv finds)
     #[arg(long, value_name = "VERSION")]
     pub python: Option<crate::types::PythonVersion>,
-    /// Torch backends the lock covers, comma-separated (cpu,cu124,...); none: torch as the requirements say
+    /// Torch backends the lock covers, comma-separated (cpu,cu124,...); auto: this machine's; none: torch as the requirements say
     #[arg(long, value_name = "BACKENDS", default_value = "none", value_delimiter = ',', value_parser = parse_torch_backend)]
     pub torch_backend: Vec<String>,
     /// Make the new environment the active one
     #[arg(long = "use")]
     pub use_it: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ComfyuiCommand {
+    /// The ComfyUI the environment declares and has locked: version, commit, repository
+    Show {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Move ComfyUI to REF (default: the newest release tag), take its requirements, lock and apply
+    Update {
+        /// A tag, branch or commit
+        #[arg(value_name = "REF")]
+        rev: Option<String>,
+        /// Only edit the manifest
+        #[arg(long)]
+        no_apply: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -372,6 +413,9 @@ pub enum NodeCommand {
         /// Link a folder you develop in place (never copied, moved or deleted)
         #[arg(long)]
         dev: bool,
+        /// Run the pack's install.py when it is installed (`install = "run"` in the manifest)
+        #[arg(long, conflicts_with = "dev")]
+        run_install: bool,
         /// Only edit the manifest; `plan` and `apply` do the rest
         #[arg(long)]
         no_apply: bool,
@@ -472,7 +516,7 @@ pub struct PlanArgs {
     /// Save the plan for `comfydock apply FILE`
     #[arg(long, value_name = "FILE")]
     pub out: Option<std::path::PathBuf>,
-    /// The torch backend to sync (default: workspace.toml's torch_backend, else the live one, else cpu)
+    /// The torch backend to sync, or auto (this machine's) (default: workspace.toml's torch_backend, else the live one, else cpu)
     #[arg(long, value_name = "BACKEND", value_parser = parse_torch_backend)]
     pub torch_backend: Option<String>,
 }
@@ -493,7 +537,7 @@ pub struct ApplyArgs {
     /// Apply the lock as it is, never resolving
     #[arg(long)]
     pub frozen: bool,
-    /// The torch backend to sync (default: workspace.toml's torch_backend, else the live one, else cpu)
+    /// The torch backend to sync, or auto (this machine's) (default: workspace.toml's torch_backend, else the live one, else cpu)
     #[arg(long, value_name = "BACKEND", value_parser = parse_torch_backend)]
     pub torch_backend: Option<String>,
 }
@@ -506,10 +550,10 @@ pub struct ListArgs {
 }
 
 fn parse_torch_backend(value: &str) -> Result<String, String> {
-    if value == "none" || crate::python::torch::is_backend_name(value) {
+    if value == "none" || value == "auto" || crate::python::torch::is_backend_name(value) {
         Ok(value.to_string())
     } else {
-        Err("expected none, cpu, cuXXX (e.g. cu124), rocmX.Y or xpu".to_string())
+        Err("expected none, auto, cpu, cuXXX (e.g. cu124), rocmX.Y or xpu".to_string())
     }
 }
 

@@ -28,6 +28,7 @@ pub fn create(g: &Globals, args: &CreateArgs) -> Result<ExitStatus> {
         torch_backends: args
             .torch_backend
             .iter()
+            .map(|b| pick_backend(b))
             .filter(|b| *b != "none")
             .filter_map(|b| b.parse().ok())
             .collect(),
@@ -44,6 +45,16 @@ pub fn create(g: &Globals, args: &CreateArgs) -> Result<ExitStatus> {
         if make_active { " (active)" } else { "" }
     );
     Ok(ExitStatus::Success)
+}
+
+/// `auto` becomes the backend this machine can use, said with the reason; anything else stays.
+pub(super) fn pick_backend(value: &str) -> String {
+    if value != "auto" {
+        return value.to_string();
+    }
+    let detected = crate::python::detect::detect();
+    errln!("Torch backend: {} ({})", detected.backend, detected.reason);
+    detected.backend
 }
 
 pub fn list(g: &Globals, args: &ListArgs) -> Result<ExitStatus> {

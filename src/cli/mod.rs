@@ -7,6 +7,8 @@
 #[macro_use]
 mod printer;
 mod args;
+mod comfyui;
+mod doctor;
 mod edit;
 mod env_models;
 mod environments;
@@ -87,7 +89,6 @@ impl Globals {
 }
 
 pub fn main() -> ExitCode {
-    install_error_renderer();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -100,6 +101,10 @@ pub fn main() -> ExitCode {
             };
         }
     };
+    printer::set_quiet(cli.global.quiet);
+    let color = color_choice(&cli.global.color);
+    install_error_renderer(color);
+    install_tracing(cli.global.verbose, color);
     let globals = Globals {
         workspace: cli.global.workspace,
         env: cli.global.env,
@@ -107,6 +112,18 @@ pub fn main() -> ExitCode {
     };
     let result = match &cli.command {
         Command::Init => environments::init(&globals),
+        Command::Doctor => doctor::doctor(&globals),
+        Command::Comfyui(args::ComfyuiCommand::Show { json }) => comfyui::show(&globals, *json),
+        Command::Comfyui(args::ComfyuiCommand::Update { rev, no_apply }) => {
+            comfyui::update(&globals, rev.as_deref(), *no_apply)
+        }
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut script = Vec::new();
+            clap_complete::generate(*shell, &mut cmd, "comfydock", &mut script);
+            out!("{}", String::from_utf8_lossy(&script));
+            Ok(ExitStatus::Success)
+        }
         Command::Create(a) => environments::create(&globals, a),
         Command::List(a) => environments::list(&globals, a),
         Command::Use { name } => environments::use_env(&globals, name),
@@ -131,7 +148,7 @@ pub fn main() -> ExitCode {
     match result {
         Ok(status) => status.into(),
         Err(report) => {
-            errln!("{report:?}");
+            printer::error(format_args!("{report:?}\n"));
             ExitCode::from(1)
         }
     }
@@ -151,12 +168,46 @@ where
     })
 }
 
+/// `--color`: Some(on) when the user decided (`always`, `never`, or NO_COLOR set), None for auto.
+fn color_choice(flag: &str) -> Option<bool> {
+    match flag {
+        "always" => Some(true),
+        "never" => Some(false),
+        _ if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) => Some(false),
+        _ => None,
+    }
+}
+
 /// Diagnostics wrap to the terminal's width on a terminal; in logs and pipes, lines stay whole
 /// so that CI output and `grep` see each message on one line.
-fn install_error_renderer() {
+fn install_error_renderer(color: Option<bool>) {
     use std::io::IsTerminal;
     let terminal = std::io::stderr().is_terminal();
     let _ = miette::set_hook(Box::new(move |_| {
-        Box::new(miette::MietteHandlerOpts::new().wrap_lines(terminal).build())
+        let mut opts = miette::MietteHandlerOpts::new().wrap_lines(terminal);
+        if let Some(on) = color {
+            opts = opts.color(on);
+        }
+        Box::new(opts.build())
     }));
+}
+
+/// `-v`: the git and uv commands and phase timings (`debug`), `-vv`: everything (`trace`), on
+/// stderr; `RUST_LOG` narrows or widens it. Without `-v` nothing is logged.
+fn install_tracing(verbose: u8, color: Option<bool>) {
+    use std::io::IsTerminal;
+    let level = match verbose {
+        0 => return,
+        1 => "comfydock=debug",
+        _ => "comfydock=trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(color.unwrap_or_else(|| std::io::stderr().is_terminal()))
+        .with_target(false)
+        .without_time()
+        .try_init();
 }

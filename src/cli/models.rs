@@ -296,7 +296,7 @@ struct Bar {
 
 impl Bar {
     fn new(what: &'static str) -> Self {
-        let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = (std::io::stderr().is_terminal() && !super::printer::quiet()).then(|| {
             let pb = ProgressBar::hidden();
             pb.set_style(
                 ProgressStyle::with_template(

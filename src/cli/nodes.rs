@@ -19,8 +19,9 @@ pub fn node(g: &Globals, cmd: &NodeCommand) -> Result<ExitStatus> {
             sources,
             name,
             dev,
+            run_install,
             no_apply,
-        } => add(g, sources, name.as_deref(), *dev, *no_apply),
+        } => add(g, sources, name.as_deref(), *dev, *run_install, *no_apply),
         NodeCommand::Remove { name, no_apply } => remove(g, name, *no_apply),
         NodeCommand::Update {
             name,
@@ -31,7 +32,14 @@ pub fn node(g: &Globals, cmd: &NodeCommand) -> Result<ExitStatus> {
     }
 }
 
-fn add(g: &Globals, sources: &[String], name: Option<&str>, dev: bool, no_apply: bool) -> Result<ExitStatus> {
+fn add(
+    g: &Globals,
+    sources: &[String],
+    name: Option<&str>,
+    dev: bool,
+    run_install: bool,
+    no_apply: bool,
+) -> Result<ExitStatus> {
     if name.is_some() && sources.len() > 1 {
         return Err(miette!(
             code = "comfydock::node::name",
@@ -40,15 +48,26 @@ fn add(g: &Globals, sources: &[String], name: Option<&str>, dev: bool, no_apply:
         ));
     }
     let (ws, env) = g.env()?;
-    let parsed = sources
+    let mut parsed = sources
         .iter()
         .map(|s| parse_source(s, name, dev))
         .collect::<Result<Vec<_>>>()?;
+    if name.is_none() {
+        for (id, spec) in &mut parsed {
+            if let Some(own) = id_from_pack(&ws, spec) {
+                *id = own;
+            }
+        }
+    }
     let mut session = g.writer(&ws, env, "node add")?;
     report_recovery(&session.recovery);
     let mut manifest = session.manifest()?;
     let mut ids: Vec<String> = Vec::new();
     for (id, spec) in &parsed {
+        let mut spec = spec.clone();
+        if run_install {
+            spec.install = Some(crate::manifest::InstallScript::Run);
+        }
         if manifest.config().nodes.contains_key(id) || ids.iter().any(|i| i == id.as_str()) {
             return Err(miette!(
                 code = "comfydock::node::exists",
@@ -56,7 +75,7 @@ fn add(g: &Globals, sources: &[String], name: Option<&str>, dev: bool, no_apply:
                 "node `{id}` is already in the manifest"
             ));
         }
-        manifest.set_node(id, spec);
+        manifest.set_node(id, &spec);
         ids.push(id.to_string());
     }
     let message = format!("Add node {}", ids.join(", "));
@@ -221,6 +240,21 @@ fn parse_source(source: &str, name: Option<&str>, dev: bool) -> Result<(NodeId, 
         ..Default::default()
     };
     Ok((id, spec))
+}
+
+/// A git pack's id from its own metadata (`[project] name` in its pyproject.toml, which is also
+/// its registry id), read from the git mirror the resolver fetches anyway; None when the pack
+/// does not say (the repository name stands) or cannot be read now (resolution reports why).
+fn id_from_pack(ws: &crate::workspace::Workspace, spec: &NodeSpec) -> Option<NodeId> {
+    let url = spec.repository.as_ref()?.to_string();
+    let mirror = crate::store::GitCache::new(&ws.store_dir()).update(&url).ok()?;
+    let rev = spec
+        .rev
+        .as_ref()
+        .map_or_else(|| "HEAD".to_string(), ToString::to_string);
+    let commit = crate::git::resolve_rev(&mirror, &rev).ok()?;
+    let meta = crate::resolve::pack_meta::PackMeta::read_git(&mirror, &commit.to_string());
+    meta.name.as_deref().and_then(NodeId::sanitize)
 }
 
 /// `URL@REV`: the last `@` after the last `/` or `:` (so `git@host:x/y` has no REV).

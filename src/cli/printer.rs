@@ -13,8 +13,27 @@ pub fn out(args: Arguments<'_>) {
     }
 }
 
-/// Writes one message to stderr; a closed stderr is ignored (there is nobody to tell).
+/// `-q`: messages and progress are not written; errors and data (stdout) still are.
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, std::sync::atomic::Ordering::Relaxed);
+}
+
+pub fn quiet() -> bool {
+    QUIET.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Writes one message to stderr (not under `-q`); a closed stderr is ignored (there is nobody
+/// to tell).
 pub fn err(args: Arguments<'_>) {
+    if !quiet() {
+        error(args);
+    }
+}
+
+/// Writes an error to stderr, `-q` or not.
+pub fn error(args: Arguments<'_>) {
     let _ = std::io::stderr().lock().write_fmt(args);
 }
 

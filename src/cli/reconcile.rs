@@ -46,7 +46,7 @@ pub fn lock(g: &Globals, check: bool) -> Result<ExitStatus> {
 pub fn plan(g: &Globals, args: &PlanArgs) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
     let mut session = g.reader(&ws, env);
-    session.torch_backend = args.torch_backend.clone();
+    session.torch_backend = args.torch_backend.as_deref().map(super::environments::pick_backend);
     session.link_mode = args.link_mode;
     let manifest = session.manifest()?;
     let desired = session.desired(&manifest, LockMode::Resolve)?;
@@ -90,7 +90,7 @@ pub fn apply(g: &Globals, args: &ApplyArgs) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
     let mut session = g.writer(&ws, env, "apply")?;
     report_recovery(&session.recovery);
-    session.torch_backend = args.torch_backend.clone();
+    session.torch_backend = args.torch_backend.as_deref().map(super::environments::pick_backend);
     session.link_mode = args.link_mode;
     let (resolved, planned) = match &args.planfile {
         Some(path) => {

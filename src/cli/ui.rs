@@ -15,7 +15,7 @@ struct Bars {
 fn bars() -> Option<&'static std::sync::Mutex<Bars>> {
     static BARS: std::sync::OnceLock<Option<std::sync::Mutex<Bars>>> = std::sync::OnceLock::new();
     BARS.get_or_init(|| {
-        std::io::stderr().is_terminal().then(|| {
+        (std::io::stderr().is_terminal() && !super::printer::quiet()).then(|| {
             std::sync::Mutex::new(Bars {
                 multi: indicatif::MultiProgress::new(),
                 open: Default::default(),

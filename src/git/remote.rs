@@ -20,7 +20,15 @@ fn run(args: &[&str], cwd: Option<&Path>) -> Result<String> {
     if let Some(dir) = cwd {
         cmd.current_dir(dir);
     }
-    let out = cmd.output().map_err(|e| match e.kind() {
+    tracing::debug!("running git {}", args.join(" "));
+    let started = std::time::Instant::now();
+    let result = cmd.output();
+    tracing::debug!(
+        "git {} finished in {:.2?}",
+        args.first().unwrap_or(&""),
+        started.elapsed()
+    );
+    let out = result.map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => GitError::NotInstalled,
         _ => GitError::Command {
             args: args.join(" "),

@@ -16,7 +16,9 @@ pub use lock::{
     DevLink, GitPin, LOCK_FILE, LOCK_VERSION, Lock, LockedComfyUI, LockedModel, LockedNode, LockedPython, RegistryPin,
 };
 pub use pyproject::Manifest;
-pub use spec::{ComfydockConfig, ModelSource, ModelSpec, NodeSource, NodeSpec, Requires, TrackedWorkflow, Workflows};
+pub use spec::{
+    ComfydockConfig, InstallScript, ModelSource, ModelSpec, NodeSource, NodeSpec, Requires, TrackedWorkflow, Workflows,
+};
 pub use template::{NewEnvironment, new_pyproject};
 
 /// The schema version of `[tool.comfydock]` this build reads and writes.

@@ -101,7 +101,7 @@ impl Manifest {
     pub fn set_node(&mut self, id: &str, spec: &NodeSpec) {
         let nodes = subtable(comfydock_table(&mut self.doc), "nodes");
         let mut table = Table::new();
-        let fields: [(&str, Option<String>); 7] = [
+        let fields: [(&str, Option<String>); 8] = [
             ("name", spec.name.clone()),
             ("source", spec.source.map(|s| serde_plain(&s))),
             ("registry_id", spec.registry_id.as_ref().map(ToString::to_string)),
@@ -109,6 +109,7 @@ impl Manifest {
             ("repository", spec.repository.as_ref().map(ToString::to_string)),
             ("rev", spec.rev.as_ref().map(ToString::to_string)),
             ("path", spec.path.clone()),
+            ("install", spec.install.map(|i| serde_plain(&i))),
         ];
         for (key, value) in fields {
             if let Some(v) = value {

@@ -47,6 +47,15 @@ pub struct NodeSpec {
     pub repository: Option<RepoUrl>,
     pub rev: Option<GitRef>,
     pub path: Option<String>,
+    /// `install = "run"`: the pack's `install.py` runs when the pack is staged. Absent: it never runs.
+    pub install: Option<InstallScript>,
+}
+
+/// What comfydock does with a pack's `install.py`; the only accepted value is `run`.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum InstallScript {
+    Run,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]

@@ -24,6 +24,12 @@ pub enum Action {
         id: String,
         source: String,
         version: String,
+        /// Whether the pack's install.py runs when it is staged (`install = "run"`).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        run_install: bool,
+        /// `!` lines under the action (an install script, a newer ComfyUI needed).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        notes: Vec<String>,
     },
     /// A node installed at another pin, or changed on disk.
     UpdateNode {
@@ -32,6 +38,12 @@ pub enum Action {
         from: String,
         to: String,
         reason: String,
+        /// Whether the pack's install.py runs when it is staged (`install = "run"`).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        run_install: bool,
+        /// `!` lines under the action (an install script, a newer ComfyUI needed).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        notes: Vec<String>,
     },
     /// A dev node: a symlink to the user's folder, never copied, moved or deleted.
     LinkDevNode { id: String, path: String },
@@ -132,13 +144,16 @@ impl Action {
                 }
                 .describe_changes()
             ),
-            Action::InstallNode { id, source, version } => format!("node {id} {version} ({source})"),
+            Action::InstallNode {
+                id, source, version, ..
+            } => format!("node {id} {version} ({source})"),
             Action::UpdateNode {
                 id,
                 source,
                 from,
                 to,
                 reason,
+                ..
             } if from == to => {
                 format!("node {id} {to} ({source}): reinstall, {reason}")
             }
@@ -200,6 +215,9 @@ impl Action {
                 .map(|p| format!("{} {}", p.symbol(), p.describe()))
                 .chain(notes.iter().map(|n| format!("! {n}")))
                 .collect(),
+            Action::InstallNode { notes, .. } | Action::UpdateNode { notes, .. } => {
+                notes.iter().map(|n| format!("! {n}")).collect()
+            }
             _ => Vec::new(),
         }
     }

@@ -84,6 +84,8 @@ pub fn diff(environment: &str, lock: &Lock, observed: &Observed, python: &Python
                 id: id.to_string(),
                 source,
                 version: node.describe(),
+                run_install: false,
+                notes: Vec::new(),
             }),
             (_, Some(inst), Some(state)) => {
                 let from = inst.tree.clone().unwrap_or_default();
@@ -103,12 +105,16 @@ pub fn diff(environment: &str, lock: &Lock, observed: &Observed, python: &Python
                     },
                     to: node.describe(),
                     reason,
+                    run_install: false,
+                    notes: Vec::new(),
                 })
             }
             (_, Some(_), None) => Some(Action::InstallNode {
                 id: id.to_string(),
                 source,
                 version: node.describe(),
+                run_install: false,
+                notes: Vec::new(),
             }),
         };
         if let Some(action) = action {

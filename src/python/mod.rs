@@ -2,6 +2,7 @@
 //! diagnosis of resolution conflicts.
 
 pub mod conflict;
+pub mod detect;
 pub mod markers;
 pub mod requirements;
 pub mod specifiers;

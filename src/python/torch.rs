@@ -60,14 +60,11 @@ impl TorchSettings {
         s
     }
 
-    /// The index URL of `backend`.
+    /// The index URL of `backend`: the template with `{backend}` replaced; a URL without
+    /// `{backend}` is taken as given (one index serving whichever backend is asked for).
     pub fn index_url(&self, backend: &str) -> String {
         let template = self.torch_index_url.as_deref().unwrap_or(DEFAULT_INDEX_URL);
-        if template.contains("{backend}") {
-            template.replace("{backend}", backend)
-        } else {
-            format!("{}/{backend}", template.trim_end_matches('/'))
-        }
+        template.replace("{backend}", backend)
     }
 }
 
@@ -94,7 +91,7 @@ mod tests {
             torch_index_url: Some("/srv/wheels/".into()),
             ..Default::default()
         };
-        assert_eq!(s.index_url("cpu"), "/srv/wheels/cpu");
+        assert_eq!(s.index_url("cpu"), "/srv/wheels/");
         assert!(is_flat_index("/srv/wheels/cpu"));
         assert!(!is_flat_index("http://127.0.0.1:8000/cpu"));
     }

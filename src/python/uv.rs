@@ -23,6 +23,15 @@ pub enum UvError {
     #[diagnostic(code(comfydock::uv::failed), help("uv said:\n{stderr}"))]
     Failed { args: String, stderr: String },
 
+    #[error("`uv {args}` could not reach the package index {url}")]
+    #[diagnostic(
+        code(comfydock::uv::index_unreachable),
+        help(
+            "check the network or proxy for that address. For a PyTorch index: set COMFYDOCK_TORCH_INDEX_URL (or torch_index_url in workspace.toml) to a mirror you can reach, or create the environment with `--torch-backend none` (torch then comes from PyPI). uv said:\n{stderr}"
+        )
+    )]
+    IndexUnreachable { args: String, url: String, stderr: String },
+
     #[error("could not run uv")]
     #[diagnostic(code(comfydock::uv::io))]
     Io(#[from] std::io::Error),
@@ -84,12 +93,24 @@ impl Uv {
             .map(|a| a.to_string_lossy())
             .collect::<Vec<_>>()
             .join(" ");
+        tracing::debug!("running uv {shown}");
+        let started = std::time::Instant::now();
         let out = cmd.output()?;
+        tracing::debug!(
+            "uv {} finished in {:.2?}",
+            shown.split(' ').next().unwrap_or(""),
+            started.elapsed()
+        );
         if !out.status.success() {
-            return Err(UvError::Failed {
-                args: shown,
-                stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-            });
+            let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
+            if let Some(url) = unreachable_index(&stderr) {
+                return Err(UvError::IndexUnreachable {
+                    args: shown,
+                    url,
+                    stderr,
+                });
+            }
+            return Err(UvError::Failed { args: shown, stderr });
         }
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
@@ -206,10 +227,50 @@ impl Uv {
     }
 }
 
+/// The index uv could not connect to (DNS, refused, unreachable, timed out), named in its
+/// `Failed to fetch: `URL`` line; None for any other failure.
+fn unreachable_index(stderr: &str) -> Option<String> {
+    const NETWORK: &[&str] = &[
+        "dns error",
+        "failed to lookup address",
+        "Connection refused",
+        "tcp connect error",
+        "client error (Connect)",
+        "Network is unreachable",
+        "timed out",
+    ];
+    if !NETWORK.iter().any(|n| stderr.contains(n)) {
+        return None;
+    }
+    // uv writes the URL bare or in backticks, depending on its version.
+    let start = stderr.find("Failed to fetch: ")? + "Failed to fetch: ".len();
+    let rest = stderr.get(start..)?.trim_start_matches('`');
+    let url: String = rest.chars().take_while(|c| *c != '`' && !c.is_whitespace()).collect();
+    (!url.is_empty()).then_some(url)
+}
+
 /// The marker `sync_frozen` writes into a venv once uv finished.
 pub const VENV_COMPLETE: &str = ".comfydock-complete";
 
 /// Whether the venv at `path` was completed by a successful `uv sync`.
 pub fn venv_is_whole(path: &Path) -> bool {
     path.join(VENV_COMPLETE).is_file() && path.join("bin").is_dir()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn network_failures_name_the_index() {
+        let dns = "error: Failed to fetch: `https://download.pytorch.org/whl/cpu/torch/`\n  Caused by: Request failed after 3 retries\n  Caused by: dns error: failed to lookup address information";
+        assert_eq!(
+            super::unreachable_index(dns).as_deref(),
+            Some("https://download.pytorch.org/whl/cpu/torch/")
+        );
+        let bare = "error: Failed to fetch: http://127.0.0.1:9/simple/x/\n  cause: tcp connect error\n  cause: Connection refused (os error 111)";
+        assert_eq!(
+            super::unreachable_index(bare).as_deref(),
+            Some("http://127.0.0.1:9/simple/x/")
+        );
+        assert_eq!(super::unreachable_index("error: No solution found"), None);
+    }
 }

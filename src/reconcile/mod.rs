@@ -3,6 +3,7 @@
 //! environment's writer lock and runs crash recovery before anything changes.
 
 mod create;
+pub mod pack_notes;
 mod verify;
 
 pub use create::{CreateOptions, create_environment};
@@ -295,7 +296,9 @@ impl<'a> Session<'a> {
             mode: self.link_mode,
             origins: self.model_origins(&resolved.lock, &observed),
         };
-        let plan = plan::diff(&self.env.name, &resolved.lock, &observed, &target, &models);
+        let mut plan = plan::diff(&self.env.name, &resolved.lock, &observed, &target, &models);
+        let manifest = Manifest::load(&self.env.pyproject()).ok();
+        pack_notes::annotate(&mut plan, self.ws, &resolved.lock, manifest.as_ref());
         let pyproject = std::fs::read(self.env.pyproject())?;
         // The manifest as resolution completed it, and the link mode, are part of what the plan
         // applies.

@@ -9,6 +9,7 @@ mod error;
 mod inputs;
 mod models;
 mod nodes;
+pub mod pack_meta;
 mod python;
 
 pub use error::ResolveError;

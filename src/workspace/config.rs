@@ -16,6 +16,11 @@ version = "1"
 # The uv binary to run (default: `uv` on PATH; COMFYDOCK_UV overrides).
 # uv = "/usr/local/bin/uv"
 
+# uv's cache (default: `uv_cache/` in this workspace). Point several workspaces or CI runners
+# at one folder to download torch once; keep it on the venvs' filesystem so uv can hardlink.
+# COMFYDOCK_UV_CACHE overrides.
+# uv_cache = "/srv/comfydock/uv-cache"
+
 # The Comfy Registry (or a mirror: `comfydock registry serve`); COMFYDOCK_REGISTRY_URL overrides.
 # registry_url = "https://api.comfy.org"
 # Where `comfydock registry update` downloads node mappings (with a .sha256 sidecar beside
@@ -30,6 +35,8 @@ version = "1"
 pub struct WorkspaceConfig {
     pub active_environment: Option<String>,
     pub uv: Option<PathBuf>,
+    /// uv's cache shared with other workspaces (default: the workspace's `uv_cache/`).
+    pub uv_cache: Option<PathBuf>,
     pub registry_url: Option<String>,
     /// Node mappings for `registry update` (COMFYDOCK_MAPPINGS_URL overrides).
     pub mappings_url: Option<String>,

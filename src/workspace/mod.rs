@@ -118,9 +118,19 @@ impl Workspace {
         let config = self.config()?;
         Ok(Uv::locate(
             config.uv.as_deref(),
-            self.root.join("uv_cache"),
+            self.uv_cache_dir(&config),
             self.root.join("uv/python"),
         )?)
+    }
+
+    /// uv's cache: `COMFYDOCK_UV_CACHE`, else `uv_cache` in workspace.toml (relative to the
+    /// workspace), else the workspace's own `uv_cache/`. One cache may serve many workspaces.
+    pub fn uv_cache_dir(&self, config: &WorkspaceConfig) -> PathBuf {
+        std::env::var_os("COMFYDOCK_UV_CACHE")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| config.uv_cache.clone())
+            .map_or_else(|| self.root.join("uv_cache"), |p| self.root.join(p))
     }
 
     /// Paths of environment `name`, which must exist.

@@ -12,6 +12,7 @@ mod gc;
 mod models;
 mod properties;
 mod python;
+mod real_use;
 mod reconcile;
 mod registry;
 mod registry_cache;

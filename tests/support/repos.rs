@@ -95,3 +95,20 @@ pub fn node_pack_v2(dest: &Path, node_type: &str) -> String {
     .unwrap();
     commit_all(dest, "v2")
 }
+
+/// A node pack like `node_pack` with more files (`install.py`, `pyproject.toml`, ...), committed
+/// together and tagged `v1`; returns its path.
+pub fn node_pack_with(dest: &Path, node_type: &str, files: &[(&str, &str)]) -> PathBuf {
+    init(dest);
+    std::fs::write(
+        dest.join("__init__.py"),
+        format!("NODE_CLASS_MAPPINGS = {{'{node_type}': object}}\nVERSION = 1\n"),
+    )
+    .unwrap();
+    for (name, text) in files {
+        std::fs::write(dest.join(name), text).unwrap();
+    }
+    commit_all(dest, "v1");
+    git(dest, &["tag", "v1"]);
+    dest.to_path_buf()
+}

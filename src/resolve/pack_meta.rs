@@ -1,0 +1,163 @@
+//! What a node pack says about itself: its name (`[project] name` in its pyproject.toml), the
+//! ComfyUI it needs (`[tool.comfy] requires-comfyui`, or a requirement on `comfyui` /
+//! `comfyui-frontend-package`) and whether it carries an `install.py`. Read from the pack's
+//! files as untrusted text: anything unreadable is simply absent.
+
+use std::path::Path;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PackMeta {
+    /// `[project] name`.
+    pub name: Option<String>,
+    /// `[tool.comfy] requires-comfyui`, or the specifier of a `comfyui` requirement.
+    pub requires_comfyui: Option<String>,
+    /// The specifier of a `comfyui-frontend-package` requirement.
+    pub requires_frontend: Option<String>,
+    pub has_install_script: bool,
+}
+
+impl PackMeta {
+    /// Reads the pack folder `dir`.
+    pub fn read_dir(dir: &Path) -> PackMeta {
+        let read = |name: &str| std::fs::read_to_string(dir.join(name)).ok();
+        let mut meta = PackMeta::from_files(read("pyproject.toml").as_deref(), read("requirements.txt").as_deref());
+        meta.has_install_script = dir.join("install.py").is_file();
+        meta
+    }
+
+    /// Reads the pack at `commit` in the git repository `repo` (a mirror), without a checkout.
+    pub fn read_git(repo: &Path, commit: &str) -> PackMeta {
+        let read = |name: &str| {
+            crate::git::read_file_at(repo, commit, name)
+                .ok()
+                .flatten()
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+        };
+        let mut meta = PackMeta::from_files(read("pyproject.toml").as_deref(), read("requirements.txt").as_deref());
+        meta.has_install_script = read("install.py").is_some();
+        meta
+    }
+
+    pub fn from_files(pyproject: Option<&str>, requirements: Option<&str>) -> PackMeta {
+        let mut meta = PackMeta::default();
+        let mut deps: Vec<String> = requirements
+            .unwrap_or("")
+            .lines()
+            .map(|l| l.split('#').next().unwrap_or("").trim().to_string())
+            .collect();
+        if let Some(doc) = pyproject.and_then(|t| t.parse::<toml::Table>().ok()) {
+            let project = doc.get("project").and_then(|p| p.as_table());
+            meta.name = project
+                .and_then(|p| p.get("name"))
+                .and_then(|n| n.as_str())
+                .map(str::to_string);
+            if let Some(list) = project.and_then(|p| p.get("dependencies")).and_then(|d| d.as_array()) {
+                deps.extend(list.iter().filter_map(|d| d.as_str()).map(str::to_string));
+            }
+            meta.requires_comfyui = doc
+                .get("tool")
+                .and_then(|t| t.get("comfy"))
+                .and_then(|c| c.get("requires-comfyui"))
+                .and_then(|r| r.as_str())
+                .map(|s| s.trim().to_string());
+        }
+        for dep in &deps {
+            let (name, spec) = split_requirement(dep);
+            match name.as_str() {
+                "comfyui" if meta.requires_comfyui.is_none() && !spec.is_empty() => {
+                    meta.requires_comfyui = Some(spec);
+                }
+                "comfyui-frontend-package" if !spec.is_empty() => meta.requires_frontend = Some(spec),
+                _ => {}
+            }
+        }
+        meta
+    }
+}
+
+/// `name>=1.2; marker` -> (`name` normalised, `>=1.2`).
+fn split_requirement(line: &str) -> (String, String) {
+    let line = line.split(';').next().unwrap_or("").trim();
+    let end = line
+        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        .unwrap_or(line.len());
+    let (name, rest) = line.split_at(end);
+    let name = name.to_ascii_lowercase().replace(['_', '.'], "-");
+    let rest = rest.trim();
+    // Extras (`name[x]>=1`) are not ours to judge.
+    let spec = if rest.starts_with('[') { "" } else { rest };
+    (name, spec.replace(' ', ""))
+}
+
+/// `0.3.40`, `v0.3.40` -> [0, 3, 40]; None when a part is not a number.
+pub fn parse_version(text: &str) -> Option<Vec<u64>> {
+    let text = text.trim().trim_start_matches('v');
+    let parts: Option<Vec<u64>> = text.split('.').map(|p| p.parse().ok()).collect();
+    parts.filter(|p| !p.is_empty())
+}
+
+/// Whether `version` satisfies a specifier set such as `>=0.3.40,<0.4` (`>=`, `>`, `<=`, `<`,
+/// `==`, `!=`, `~=`, or a bare version meaning `>=`). None when a clause cannot be read.
+pub fn satisfies(version: &[u64], spec: &str) -> Option<bool> {
+    let mut ok = true;
+    for clause in spec.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+        let ops = ["~=", ">=", "<=", "==", "!=", ">", "<"];
+        let (op, rest) = ops
+            .iter()
+            .find_map(|op| clause.strip_prefix(op).map(|rest| (*op, rest)))
+            .unwrap_or((">=", clause));
+        let want = parse_version(rest.trim_end_matches(".*"))?;
+        if op == "==" && rest.ends_with(".*") {
+            ok &= version.starts_with(&want);
+            continue;
+        }
+        let cmp = cmp_versions(version, &want);
+        ok &= match op {
+            ">=" | "~=" => cmp.is_ge(),
+            "<=" => cmp.is_le(),
+            ">" => cmp.is_gt(),
+            "<" => cmp.is_lt(),
+            "==" => cmp.is_eq(),
+            _ => cmp.is_ne(),
+        };
+    }
+    Some(ok)
+}
+
+fn cmp_versions(a: &[u64], b: &[u64]) -> std::cmp::Ordering {
+    let len = a.len().max(b.len());
+    let at = |v: &[u64], i: usize| v.get(i).copied().unwrap_or(0);
+    (0..len)
+        .map(|i| at(a, i).cmp(&at(b, i)))
+        .find(|o| o.is_ne())
+        .unwrap_or(std::cmp::Ordering::Equal)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_name_and_needs() {
+        let meta = PackMeta::from_files(
+            Some(
+                "[project]\nname = \"comfyui-kjnodes\"\ndependencies = [\"comfyui-frontend-package>=1.20\"]\n[tool.comfy]\nrequires-comfyui = \">=0.3.45\"\n",
+            ),
+            Some("numpy\ncomfyui>=0.1 # ignored, tool.comfy wins\n"),
+        );
+        assert_eq!(meta.name.as_deref(), Some("comfyui-kjnodes"));
+        assert_eq!(meta.requires_comfyui.as_deref(), Some(">=0.3.45"));
+        assert_eq!(meta.requires_frontend.as_deref(), Some(">=1.20"));
+        assert_eq!(PackMeta::from_files(Some("not toml ["), None), PackMeta::default());
+    }
+
+    #[test]
+    fn specifiers() {
+        let v = parse_version("v0.3.40").unwrap();
+        assert_eq!(satisfies(&v, ">=0.3.45"), Some(false));
+        assert_eq!(satisfies(&v, ">=0.3.4,<0.4"), Some(true));
+        assert_eq!(satisfies(&v, "==0.3.*"), Some(true));
+        assert_eq!(satisfies(&v, "==0.4.*"), Some(false));
+        assert_eq!(satisfies(&v, ">=x"), None);
+    }
+}
