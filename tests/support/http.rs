@@ -78,49 +78,28 @@ impl HttpServer {
         f.etag = etag;
     }
 
+    fn file(&self, path: &str, change: impl FnOnce(&mut File)) {
+        change(self.state.lock().unwrap().files.get_mut(path).expect("served path"));
+    }
+
     /// The next response for `path` sends only `after` body bytes, then closes the connection.
     pub fn cut_next(&self, path: &str, after: usize) {
-        self.state
-            .lock()
-            .unwrap()
-            .files
-            .get_mut(path)
-            .expect("served path")
-            .cuts
-            .push(after);
+        self.file(path, |f| f.cuts.push(after));
     }
 
     /// Answers 401 unless the request carries `Authorization: Bearer <token>`.
     pub fn require_token(&self, path: &str, token: &str) {
-        self.state
-            .lock()
-            .unwrap()
-            .files
-            .get_mut(path)
-            .expect("served path")
-            .token = Some(token.to_string());
+        self.file(path, |f| f.token = Some(token.to_string()));
     }
 
     /// Every response for `path` declares a `Content-Length` twice the body and ignores `Range`.
     pub fn lie_about_length(&self, path: &str) {
-        self.state
-            .lock()
-            .unwrap()
-            .files
-            .get_mut(path)
-            .expect("served path")
-            .liar = true;
+        self.file(path, |f| f.liar = true);
     }
 
     /// Every response for `path` sends its body one byte per `ms` milliseconds.
     pub fn trickle(&self, path: &str, ms: u64) {
-        self.state
-            .lock()
-            .unwrap()
-            .files
-            .get_mut(path)
-            .expect("served path")
-            .trickle_ms = Some(ms);
+        self.file(path, |f| f.trickle_ms = Some(ms));
     }
 
     pub fn log(&self) -> Vec<Logged> {

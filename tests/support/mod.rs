@@ -53,21 +53,10 @@ impl TestContext {
     /// The real binary with a hermetic environment: this test's workspace and HOME, uv offline
     /// with the test's find-links folder, no colours.
     pub fn cmd(&self) -> assert_cmd::Command {
-        let mut cmd = assert_cmd::Command::cargo_bin("comfydock").expect("binary built");
-        cmd.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", &self.home)
-            .env("COMFYDOCK_HOME", &self.workspace)
-            .env("UV_OFFLINE", "1")
-            .env("UV_FIND_LINKS", &self.wheels)
-            .env("UV_PYTHON_DOWNLOADS", "never")
-            .env("NO_COLOR", "1")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .current_dir(self.dir.path());
-        cmd
+        assert_cmd::Command::from_std(self.std_cmd())
     }
 
-    /// The same command as `cmd`, as a `std::process::Command` (to spawn and kill).
+    /// The same command as a `std::process::Command` (to spawn and kill).
     pub fn std_cmd(&self) -> std::process::Command {
         let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("comfydock"));
         cmd.env_clear()
