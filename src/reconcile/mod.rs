@@ -209,11 +209,11 @@ impl<'a> Session<'a> {
 
     pub fn freshness(&self, manifest: &Manifest) -> Result<Freshness> {
         let lock = self.lock_on_disk()?;
-        Ok(self.freshness_of(manifest, lock.as_ref(), self.uv_lock_on_disk().as_deref()))
-    }
-
-    fn freshness_of(&self, manifest: &Manifest, lock: Option<&Lock>, uv_lock: Option<&[u8]>) -> Freshness {
-        resolve::freshness(manifest, lock, uv_lock)
+        Ok(resolve::freshness(
+            manifest,
+            lock.as_ref(),
+            self.uv_lock_on_disk().as_deref(),
+        ))
     }
 
     /// Resolves the manifest, keeping the pins of the lock on disk unless `update` says otherwise.
@@ -236,7 +236,7 @@ impl<'a> Session<'a> {
         // The lock and uv.lock are read (and the lock parsed) once for both questions.
         let lock = self.lock_on_disk()?;
         let uv_lock = self.uv_lock_on_disk();
-        let freshness = self.freshness_of(manifest, lock.as_ref(), uv_lock.as_deref());
+        let freshness = resolve::freshness(manifest, lock.as_ref(), uv_lock.as_deref());
         let on_disk = move || -> Result<Resolved> {
             Ok(Resolved {
                 lock: lock.ok_or(ReconcileError::NoLock)?,
