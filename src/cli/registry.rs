@@ -318,25 +318,7 @@ fn find_provides(g: &Globals, node_type: &str, a: &FindArgs) -> Result<ExitStatu
             ]
         })
         .collect();
-    let header = ["PACK", "VERSION", "SOURCE", "MATCH"].map(String::from);
-    let mut widths = [0usize; 4];
-    for row in std::iter::once(&header).chain(&rows) {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    for row in std::iter::once(&header).chain(&rows) {
-        outln!(
-            "{:w0$}  {:w1$}  {:w2$}  {}",
-            row[0],
-            row[1],
-            row[2],
-            row[3],
-            w0 = widths[0],
-            w1 = widths[1],
-            w2 = widths[2]
-        );
-    }
+    print_table(["PACK", "VERSION", "SOURCE", "MATCH"], &rows, false);
     Ok(ExitStatus::Success)
 }
 
@@ -399,26 +381,7 @@ pub fn find(g: &Globals, a: &FindArgs) -> Result<ExitStatus> {
             ]
         })
         .collect();
-    let header = ["ID", "NAME", "LATEST", "DOWNLOADS"].map(String::from);
-    let mut widths = [0usize; 4];
-    for row in std::iter::once(&header).chain(&rows) {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    for row in std::iter::once(&header).chain(&rows) {
-        outln!(
-            "{:w0$}  {:w1$}  {:w2$}  {:>w3$}",
-            row[0],
-            row[1],
-            row[2],
-            row[3],
-            w0 = widths[0],
-            w1 = widths[1],
-            w2 = widths[2],
-            w3 = widths[3]
-        );
-    }
+    print_table(["ID", "NAME", "LATEST", "DOWNLOADS"], &rows, true);
     if total > found.len() as u64 {
         errln!("{} of {total} matches shown; --limit N shows more.", found.len());
     }
@@ -453,4 +416,32 @@ fn latest_versions(client: &RegistryClient, nodes: &[Node]) -> Result<Vec<Option
         .into_iter()
         .map(|m| m.into_inner().unwrap_or_else(|p| p.into_inner()).unwrap_or(Ok(None)))
         .collect()
+}
+
+/// A four-column table with a header, columns as wide as their widest cell; the last column
+/// right-aligned (numbers) or left as it is.
+fn print_table(header: [&str; 4], rows: &[[String; 4]], last_right: bool) {
+    let header = header.map(String::from);
+    let mut widths = [0usize; 4];
+    for row in std::iter::once(&header).chain(rows) {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    for row in std::iter::once(&header).chain(rows) {
+        let last = if last_right {
+            format!("{:>w$}", row[3], w = widths[3])
+        } else {
+            row[3].clone()
+        };
+        outln!(
+            "{:w0$}  {:w1$}  {:w2$}  {last}",
+            row[0],
+            row[1],
+            row[2],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2]
+        );
+    }
 }
