@@ -14,6 +14,12 @@ pub trait Reporter: Sync {
     fn transfer(&self, _label: &str, _done: u64, _total: Option<u64>) {}
     /// The transfer named `label` is over (finished or failed).
     fn transfer_end(&self, _label: &str) {}
+    /// Counted work named `label` ("versions", "pack pages") has `done` of `total` items done.
+    /// A terminal shows a bar; logs show nothing (the operation reports its own milestones
+    /// through `step`, which keeps CI output short).
+    fn count(&self, _label: &str, _done: u64, _total: u64) {}
+    /// The counted work named `label` is over.
+    fn count_end(&self, _label: &str) {}
 }
 
 /// A short name for a download in progress output: the last two segments of its URL's path.

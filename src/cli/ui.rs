@@ -43,32 +43,47 @@ impl Reporter for StderrReporter {
         line(&format!("warning: {message}"));
     }
     fn transfer(&self, label: &str, done: u64, total: Option<u64>) {
-        let Some(mut guard) = bars().and_then(|b| b.lock().ok()) else {
-            return;
-        };
-        let Bars { multi, open } = &mut *guard;
-        let bar = open.entry(label.to_string()).or_insert_with(|| {
-            let bar = multi.add(indicatif::ProgressBar::new(total.unwrap_or(0)));
-            let style = indicatif::ProgressStyle::with_template(
-                "{msg:30!} {bytes:>10}/{total_bytes:<10} [{bar:30}] {bytes_per_sec:>12} {eta:>4}",
-            )
-            .expect("valid template")
-            .progress_chars("=> ");
-            bar.set_style(style);
-            bar.set_message(label.to_string());
-            bar
-        });
-        if let Some(t) = total {
-            bar.set_length(t);
-        }
-        bar.set_position(done);
+        show_bar(BYTES, label, done, total);
     }
     fn transfer_end(&self, label: &str) {
-        if let Some(mut guard) = bars().and_then(|b| b.lock().ok())
-            && let Some(bar) = guard.open.remove(label)
-        {
-            bar.finish_and_clear();
+        end_bar(label);
+    }
+    fn count(&self, label: &str, done: u64, total: u64) {
+        show_bar(ITEMS, label, done, Some(total));
+    }
+    fn count_end(&self, label: &str) {
+        end_bar(label);
+    }
+}
+
+const BYTES: &str = "{msg:30!} {bytes:>10}/{total_bytes:<10} [{bar:30}] {bytes_per_sec:>12} {eta:>4}";
+const ITEMS: &str = "{msg:30!} {pos:>10}/{len:<10} [{bar:30}] {per_sec:>12} {eta:>4}";
+
+/// Creates (first call) or moves the bar named `label`; nothing without a terminal.
+fn show_bar(template: &str, label: &str, done: u64, total: Option<u64>) {
+    let Some(mut guard) = bars().and_then(|b| b.lock().ok()) else {
+        return;
+    };
+    let Bars { multi, open } = &mut *guard;
+    let bar = open.entry(label.to_string()).or_insert_with(|| {
+        let bar = multi.add(indicatif::ProgressBar::new(total.unwrap_or(0)));
+        if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
+            bar.set_style(style.progress_chars("=> "));
         }
+        bar.set_message(label.to_string());
+        bar
+    });
+    if let Some(t) = total {
+        bar.set_length(t);
+    }
+    bar.set_position(done);
+}
+
+fn end_bar(label: &str) {
+    if let Some(mut guard) = bars().and_then(|b| b.lock().ok())
+        && let Some(bar) = guard.open.remove(label)
+    {
+        bar.finish_and_clear();
     }
 }
 

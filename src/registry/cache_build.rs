@@ -219,11 +219,14 @@ pub fn build_cache(client: &RegistryClient, options: &CacheBuildOptions) -> Resu
             .map(|(i, _)| i)
             .collect();
         reporter.step(&format!("Fetching versions of {} pack(s)", todo.len()));
+        let tally = Tally::new(reporter, "versions (packs)", todo.len());
         let mut done = 0;
         for batch in todo.chunks(interval) {
             let ids: Vec<String> = batch.iter().map(|&i| snap.packs[i].node.id.clone()).collect();
             let results = in_parallel(&ids, concurrency, |id| {
-                with_retries(|| fetch_versions(client, id, &requests))
+                let r = with_retries(|| fetch_versions(client, id, &requests));
+                tally.tick();
+                r
             });
             let now = rfc3339_now();
             for (&i, result) in batch.iter().zip(results) {
@@ -265,6 +268,7 @@ pub fn build_cache(client: &RegistryClient, options: &CacheBuildOptions) -> Resu
             })
             .collect();
         reporter.step(&format!("Fetching node classes of {} pack(s)", todo.len()));
+        let tally = Tally::new(reporter, "node classes (packs)", todo.len());
         let mut done = 0;
         for batch in todo.chunks(interval) {
             let jobs: Vec<(String, Vec<String>)> = batch
@@ -272,10 +276,12 @@ pub fn build_cache(client: &RegistryClient, options: &CacheBuildOptions) -> Resu
                 .map(|(i, vs)| (snap.packs[*i].node.id.clone(), vs.clone()))
                 .collect();
             let results = in_parallel(&jobs, concurrency, |(id, versions)| {
-                versions
+                let r = versions
                     .iter()
                     .map(|v| with_retries(|| fetch_comfy_nodes(client, id, v, &requests)).map(|n| (v.clone(), n)))
-                    .collect::<Result<Vec<_>>>()
+                    .collect::<Result<Vec<_>>>();
+                tally.tick();
+                r
             });
             let now = rfc3339_now();
             for ((i, _), result) in batch.iter().zip(results) {
@@ -383,6 +389,7 @@ fn list_packs(
     let mut complete = true;
     let mut page = 1;
     let mut total_pages = 1;
+    let reporter = client.reporter();
     loop {
         requests.fetch_add(1, Ordering::Relaxed);
         match with_retries(|| client.list_nodes(page, PAGE_LIMIT)) {
@@ -403,6 +410,7 @@ fn list_packs(
                 });
             }
         }
+        reporter.count("pack pages", page, total_pages.max(page));
         if page >= total_pages {
             break;
         }
@@ -412,6 +420,7 @@ fn list_packs(
         }
         page += 1;
     }
+    reporter.count_end("pack pages");
     Listing { nodes, complete }
 }
 
@@ -508,6 +517,36 @@ fn with_retries<T>(mut attempt: impl FnMut() -> Result<T>) -> Result<T> {
 }
 
 /// `f` over `items` on at most `workers` threads; results in input order.
+/// Counted progress of one phase, shown as a bar on a terminal; ended when dropped.
+struct Tally<'a> {
+    reporter: &'a dyn crate::progress::Reporter,
+    label: &'static str,
+    total: u64,
+    done: AtomicU64,
+}
+
+impl<'a> Tally<'a> {
+    fn new(reporter: &'a dyn crate::progress::Reporter, label: &'static str, total: usize) -> Self {
+        Tally {
+            reporter,
+            label,
+            total: total as u64,
+            done: AtomicU64::new(0),
+        }
+    }
+
+    fn tick(&self) {
+        let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        self.reporter.count(self.label, done, self.total);
+    }
+}
+
+impl Drop for Tally<'_> {
+    fn drop(&mut self) {
+        self.reporter.count_end(self.label);
+    }
+}
+
 fn in_parallel<I: Sync, T: Send>(items: &[I], workers: usize, f: impl Fn(&I) -> T + Sync) -> Vec<T> {
     let next = AtomicUsize::new(0);
     let slots: Vec<std::sync::Mutex<Option<T>>> = items.iter().map(|_| std::sync::Mutex::new(None)).collect();

@@ -328,3 +328,54 @@ fn archives_are_fetched_only_with_the_flag_and_hashed() {
     assert_eq!(resp.status().as_u16(), 200);
     assert_eq!(&resp.bytes().unwrap()[..], &bytes[..]);
 }
+
+/// Runs comfydock under `script`, so that its stderr is a terminal; returns what the terminal got.
+fn on_a_terminal(t: &TestContext, envs: &[(&str, &str)], args: &[&str]) -> String {
+    let plain = t.std_cmd();
+    let mut command_line = shell_quote(plain.get_program().to_str().unwrap());
+    for a in args {
+        command_line.push(' ');
+        command_line.push_str(&shell_quote(a));
+    }
+    let mut cmd = std::process::Command::new("script");
+    cmd.env_clear();
+    for (k, v) in plain.get_envs() {
+        if let Some(v) = v {
+            cmd.env(k, v);
+        }
+    }
+    cmd.env_remove("NO_COLOR")
+        .env("TERM", "xterm")
+        .envs(envs.iter().copied());
+    let out = cmd
+        .args(["-qec", &command_line, "/dev/null"])
+        .current_dir(plain.get_current_dir().unwrap())
+        .output()
+        .expect("script(1) from util-linux");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+#[test]
+fn progress_bars_on_a_terminal_and_milestone_lines_in_logs() {
+    let t = TestContext::new();
+    let reg = GeneratedRegistry::new(30, 2, 2);
+    let upstream = Mirror::start(&reg.save(&t.path("upstream")));
+    let url = upstream.url.as_str();
+    let envs = [("COMFYDOCK_REGISTRY_URL", url)];
+
+    let terminal = on_a_terminal(&t, &envs, &["registry", "cache", "build", "--out", "cache-tty"]);
+    for bar in ["pack pages", "versions (packs)", "node classes (packs)"] {
+        assert!(terminal.contains(bar), "no {bar:?} bar on the terminal:\n{terminal}");
+    }
+
+    let log = build(&t, url, &t.path("cache-log"), &[]);
+    let stderr = &log.success().stderr;
+    assert!(!stderr.contains('\u{1b}'), "escape codes in a log:\n{stderr}");
+    assert!(!stderr.contains("versions (packs)"), "a bar in a log:\n{stderr}");
+    assert!(stderr.contains("versions: 30/30 packs (checkpoint saved)"), "{stderr}");
+}

@@ -9,6 +9,7 @@ use super::signature::{canonical_signature, name_only_key, node_key};
 use super::url::normalize_repository;
 use super::{MappingEntry, Mappings, Package, PackageVersion, Result};
 use crate::registry::resolve::parse_version;
+use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -34,36 +35,25 @@ pub fn build(snap: &CacheView, options: &BuildOptions) -> Mappings {
         generated_at,
         ..Mappings::default()
     };
+    // Reading signatures (a JSON parse and a SHA-1 per node class) is most of the work and
+    // independent per pack; the merge into the sorted map stays sequential and in cache order,
+    // so the output does not depend on scheduling.
+    let per_pack: Vec<(String, Package, Vec<(String, &str, &str)>)> = snap
+        .packs
+        .par_iter()
+        .map(|pack| {
+            let id = pack.node.id.clone().unwrap_or_default();
+            let record = package_record(&id, pack);
+            (id, record, node_classes(pack, options.max_versions))
+        })
+        .collect();
     let mut total_nodes = 0;
-    for pack in &snap.packs {
-        let id = pack.node.id.clone().unwrap_or_default();
-        m.packages.insert(id.clone(), package_record(&id, pack));
-        let mut with_metadata: Vec<_> = pack
-            .versions
-            .iter()
-            .filter(|v| v.node_version.deprecated != Some(true) && v.comfy_nodes.is_some())
-            .filter(|v| v.node_version.version.as_deref().is_some_and(|s| !s.is_empty()))
-            .collect();
-        with_metadata
-            .sort_by_key(|v| std::cmp::Reverse(parse_version(v.node_version.version.as_deref().unwrap_or(""))));
-        let take = if options.max_versions == 0 {
-            with_metadata.len()
-        } else {
-            options.max_versions
-        };
-        for v in with_metadata.into_iter().take(take) {
-            let version = v.node_version.version.as_deref().unwrap_or("");
-            for node in v.comfy_nodes.iter().flatten() {
-                let name = node.comfy_node_name.as_deref().unwrap_or("");
-                if name.is_empty() {
-                    continue;
-                }
-                total_nodes += 1;
-                let key = node_key(name, &canonical_signature(&node.input_types_text()));
-                for k in [key, name_only_key(name)] {
-                    add_entry(&mut m.mappings, k, &id, version);
-                }
-            }
+    for (id, record, classes) in per_pack {
+        m.packages.insert(id.clone(), record);
+        total_nodes += classes.len();
+        for (key, name, version) in classes {
+            add_entry(&mut m.mappings, key, &id, version);
+            add_entry(&mut m.mappings, name_only_key(name), &id, version);
         }
     }
     if let Some(previous) = &options.input {
@@ -74,6 +64,38 @@ pub fn build(snap: &CacheView, options: &BuildOptions) -> Mappings {
     m.stats.total_nodes = total_nodes;
     m.rerank();
     m
+}
+
+/// `(signature key, node type, version)` for each node class of the pack's newest
+/// `max_versions` non-deprecated versions with metadata (0 = all).
+fn node_classes(pack: &PackView, max_versions: usize) -> Vec<(String, &str, &str)> {
+    let mut with_metadata: Vec<_> = pack
+        .versions
+        .iter()
+        .filter(|v| v.node_version.deprecated != Some(true) && v.comfy_nodes.is_some())
+        .filter(|v| v.node_version.version.as_deref().is_some_and(|s| !s.is_empty()))
+        .collect();
+    with_metadata.sort_by_key(|v| std::cmp::Reverse(parse_version(v.node_version.version.as_deref().unwrap_or(""))));
+    let take = if max_versions == 0 {
+        with_metadata.len()
+    } else {
+        max_versions
+    };
+    let mut out = Vec::new();
+    for v in with_metadata.into_iter().take(take) {
+        let version = v.node_version.version.as_deref().unwrap_or("");
+        for node in v.comfy_nodes.iter().flatten() {
+            let name = node.comfy_node_name.as_deref().unwrap_or("");
+            if !name.is_empty() {
+                out.push((
+                    node_key(name, &canonical_signature(&node.input_types_text())),
+                    name,
+                    version,
+                ));
+            }
+        }
+    }
+    out
 }
 
 fn add_entry(mappings: &mut BTreeMap<String, Vec<MappingEntry>>, key: String, id: &str, version: &str) {

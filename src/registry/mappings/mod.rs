@@ -209,12 +209,18 @@ impl Mappings {
     }
 
     /// Deterministic bytes: sorted maps, pretty-printed, a final newline.
+    /// Fields keep the published order (version, generated_at, stats, mappings, packages).
     pub fn to_bytes(&self, filter: Option<&OutputFilter>) -> Vec<u8> {
-        let mut value = serde_json::to_value(self).unwrap_or_default();
-        if let Some(f) = filter {
-            f.apply(&mut value);
-        }
-        let mut out = serde_json::to_vec_pretty(&value).unwrap_or_default();
+        let mut out = match filter {
+            // The filter edits a JSON tree; without one, serialise directly (a tree of a large
+            // file costs more than the writing).
+            Some(f) => {
+                let mut value = serde_json::to_value(self).unwrap_or_default();
+                f.apply(&mut value);
+                serde_json::to_vec_pretty(&value).unwrap_or_default()
+            }
+            None => serde_json::to_vec_pretty(self).unwrap_or_default(),
+        };
         out.push(b'\n');
         out
     }
