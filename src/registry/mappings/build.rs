@@ -38,7 +38,7 @@ pub fn build(snap: &CacheView, options: &BuildOptions) -> Mappings {
     // Reading signatures (a JSON parse and a SHA-1 per node class) is most of the work and
     // independent per pack; the merge into the sorted map stays sequential and in cache order,
     // so the output does not depend on scheduling.
-    let per_pack: Vec<(String, Package, Vec<(String, &str, &str)>)> = snap
+    let per_pack: Vec<(String, Package, Vec<NodeClass>)> = snap
         .packs
         .par_iter()
         .map(|pack| {
@@ -66,9 +66,12 @@ pub fn build(snap: &CacheView, options: &BuildOptions) -> Mappings {
     m
 }
 
-/// `(signature key, node type, version)` for each node class of the pack's newest
+/// `(signature key, node type, version)` of one node class of one version.
+type NodeClass<'a> = (String, &'a str, &'a str);
+
+/// The node classes of the pack's newest
 /// `max_versions` non-deprecated versions with metadata (0 = all).
-fn node_classes(pack: &PackView, max_versions: usize) -> Vec<(String, &str, &str)> {
+fn node_classes(pack: &PackView, max_versions: usize) -> Vec<NodeClass<'_>> {
     let mut with_metadata: Vec<_> = pack
         .versions
         .iter()
