@@ -507,9 +507,12 @@ pub struct PlanArgs {
     /// How models reach ComfyUI/models: symlink, hardlink or copy
     #[arg(long, value_name = "MODE", default_value = "symlink")]
     pub link_mode: crate::observe::LinkMode,
-    /// Print one JSON document (schema/plan.schema.json)
-    #[arg(long)]
+    /// Print one JSON document (schema/plan.schema.json); the same as `--format json`
+    #[arg(long, conflicts_with = "format")]
     pub json: bool,
+    /// text (default), json, or markdown (a block for pull-request comments)
+    #[arg(long, value_name = "FORMAT", value_enum)]
+    pub format: Option<PlanFormat>,
     /// Exit 0 when there are no changes, 2 when there are, 1 on error
     #[arg(long)]
     pub detailed_exitcode: bool,
@@ -519,6 +522,14 @@ pub struct PlanArgs {
     /// The torch backend to sync, or auto (this machine's) (default: workspace.toml's torch_backend, else the live one, else cpu)
     #[arg(long, value_name = "BACKEND", value_parser = parse_torch_backend)]
     pub torch_backend: Option<String>,
+}
+
+/// How `plan` prints the plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PlanFormat {
+    Text,
+    Json,
+    Markdown,
 }
 
 #[derive(Debug, Args)]
