@@ -139,6 +139,9 @@ pub enum Command {
     },
     /// Start ComfyUI in the environment, passing ARGS to its main.py
     Run {
+        /// Refuse to start unless the environment is exactly its lock (no drift, lock not stale)
+        #[arg(long)]
+        locked: bool,
         /// Arguments for ComfyUI's main.py (after `--`)
         #[arg(last = true, value_name = "ARGS")]
         args: Vec<String>,
@@ -154,6 +157,37 @@ pub enum Command {
     Workflow(WorkflowCommand),
     /// Same as `workflow analyze`
     Analyze(AnalyzeArgs),
+    /// Workspace settings (workspace.toml) and model-source tokens: get, set, unset, list
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print a setting's value (for a token: only whether it is set, and where from)
+    Get {
+        /// A key `config list` shows (e.g. store.remote, HF_TOKEN)
+        key: String,
+    },
+    /// Set a setting (validated; comments in workspace.toml are kept). A token (HF_TOKEN,
+    /// CIVITAI_API_KEY) goes to the user's credentials file, mode 0600; without VALUE it is read from stdin
+    Set {
+        /// A key `config list` shows
+        key: String,
+        /// The value (omit for a token to read it from stdin)
+        value: Option<String>,
+    },
+    /// Remove a setting or a stored token
+    Unset {
+        /// A key `config list` shows
+        key: String,
+    },
+    /// Every known setting with its value, and whether each token is set (never its value)
+    List {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

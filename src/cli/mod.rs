@@ -8,6 +8,7 @@
 mod printer;
 mod args;
 mod comfyui;
+mod config;
 mod doctor;
 mod edit;
 mod env_models;
@@ -128,7 +129,7 @@ pub fn main() -> ExitCode {
         Command::List(a) => environments::list(&globals, a),
         Command::Use { name } => environments::use_env(&globals, name),
         Command::Delete { name, yes } => environments::delete(&globals, name, *yes),
-        Command::Run { args } => run::run(&globals, args),
+        Command::Run { locked, args } => run::run(&globals, *locked, args),
         Command::Node(cmd) => nodes::node(&globals, cmd),
         Command::Py(cmd) => python::py(&globals, cmd),
         Command::Constraint(cmd) => python::constraint(&globals, cmd),
@@ -144,6 +145,7 @@ pub fn main() -> ExitCode {
         Command::Registry(c) => registry::registry(&globals, c),
         Command::Model(c) => models::run(&globals, c),
         Command::Workflow(args::WorkflowCommand::Analyze(a)) | Command::Analyze(a) => workflow::analyze(&globals, a),
+        Command::Config(c) => config::config(&globals, c),
     };
     match result {
         Ok(status) => status.into(),
