@@ -157,9 +157,52 @@ pub enum Command {
     Workflow(WorkflowCommand),
     /// Same as `workflow analyze`
     Analyze(AnalyzeArgs),
+    /// Commit hand edits of .cec/ (refused when the manifest or the lock does not parse)
+    Commit {
+        /// The commit message
+        #[arg(short = 'm', long, value_name = "MSG")]
+        message: Option<String>,
+    },
+    /// Remotes of the .cec repository: `remote add [NAME] URL`, `remote list`
+    #[command(subcommand)]
+    Remote(RemoteCommand),
+    /// Push the .cec repository's branch to a remote
+    Push {
+        /// The remote's name
+        #[arg(long, default_value = "origin")]
+        remote: String,
+    },
+    /// Fetch .cec from a remote and fast-forward to it (refused when diverged or with uncommitted edits)
+    Pull {
+        /// The remote's name
+        #[arg(long, default_value = "origin")]
+        remote: String,
+        /// Then apply the pulled lock, exactly as `apply --locked --yes`
+        #[arg(long)]
+        apply: bool,
+    },
     /// Workspace settings (workspace.toml) and model-source tokens: get, set, unset, list
     #[command(subcommand)]
     Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RemoteCommand {
+    /// Add a remote (NAME defaults to origin), or point an existing one at URL
+    Add {
+        /// NAME, or the URL when no name is given
+        #[arg(value_name = "NAME|URL")]
+        first: String,
+        /// The URL, when NAME was given
+        #[arg(value_name = "URL")]
+        second: Option<String>,
+    },
+    /// The remotes and their URLs
+    List {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

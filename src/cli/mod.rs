@@ -7,6 +7,7 @@
 #[macro_use]
 mod printer;
 mod args;
+mod cec;
 mod comfyui;
 mod config;
 mod doctor;
@@ -146,6 +147,10 @@ pub fn main() -> ExitCode {
         Command::Model(c) => models::run(&globals, c),
         Command::Workflow(args::WorkflowCommand::Analyze(a)) | Command::Analyze(a) => workflow::analyze(&globals, a),
         Command::Config(c) => config::config(&globals, c),
+        Command::Commit { message } => cec::commit(&globals, message.as_deref()),
+        Command::Remote(c) => cec::remote(&globals, c),
+        Command::Push { remote } => cec::push(&globals, remote),
+        Command::Pull { remote, apply } => cec::pull(&globals, remote, *apply),
     };
     match result {
         Ok(status) => status.into(),

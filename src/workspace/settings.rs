@@ -11,10 +11,8 @@ use toml_edit::DocumentMut;
 /// What a setting's value must be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ValueKind {
-    /// A program: a command name on PATH or a path.
-    Program,
-    /// An absolute folder path.
-    AbsolutePath,
+    /// A path (a relative one is relative to the workspace), or a command name on PATH.
+    Path,
     /// An http(s) URL.
     HttpUrl,
     /// A torch backend name (cpu, cuXXX, rocmX.Y, xpu).
@@ -69,13 +67,13 @@ pub const SETTINGS: &[Setting] = &[
     },
     Setting {
         key: "uv",
-        kind: ValueKind::Program,
+        kind: ValueKind::Path,
         env: Some("COMFYDOCK_UV"),
         help: "the uv binary to run",
     },
     Setting {
         key: "uv_cache",
-        kind: ValueKind::AbsolutePath,
+        kind: ValueKind::Path,
         env: Some("COMFYDOCK_UV_CACHE"),
         help: "uv's cache, shareable by several workspaces (keep it on the venvs' filesystem)",
     },
@@ -142,9 +140,7 @@ pub fn validate(setting: &Setting, value: &str) -> Result<()> {
         return Err(invalid("it contains control characters", "give the value on one line"));
     }
     match setting.kind {
-        ValueKind::Program => Ok(()),
-        ValueKind::AbsolutePath if Path::new(value).is_absolute() => Ok(()),
-        ValueKind::AbsolutePath => Err(invalid("not an absolute path", "give a path starting with `/`")),
+        ValueKind::Path => Ok(()),
         ValueKind::HttpUrl => http_url(value).map_err(|r| invalid(&r, "give an http:// or https:// URL")),
         ValueKind::TorchBackend if crate::python::torch::is_backend_name(value) => Ok(()),
         ValueKind::TorchBackend => Err(invalid(
@@ -314,7 +310,6 @@ mod tests {
         assert!(ok("torch_index_url", "https://download.pytorch.org/whl/{backend}"));
         assert!(ok("torch_index_url", "/srv/wheels"));
         assert!(ok("uv_cache", "/srv/uv"));
-        assert!(!ok("uv_cache", "relative/uv"));
         assert!(!ok("uv", "uv\nrm -rf /"));
         assert!(!ok("uv", " "));
         assert!(find("nope").is_err());
