@@ -55,7 +55,9 @@ pub enum CecError {
     #[error("remote `{remote}` has no branch `{branch}`")]
     #[diagnostic(
         code(comfydock::cec::no_remote_branch),
-        help("push it from the machine that has it (`comfydock push`), or check the remote's URL with `comfydock remote list`")
+        help(
+            "push it from the machine that has it (`comfydock push`), or check the remote's URL with `comfydock remote list`"
+        )
     )]
     NoRemoteBranch { remote: String, branch: String },
 

@@ -112,7 +112,10 @@ pub fn pull(cec_dir: &Path, remote: &str) -> Result<PullOutcome> {
     }
     check_state(cec_dir, &theirs)?;
     cec::fast_forward(cec_dir, &branch, &theirs)?;
-    Ok(PullOutcome::FastForwarded { from: local, to: theirs })
+    Ok(PullOutcome::FastForwarded {
+        from: local,
+        to: theirs,
+    })
 }
 
 /// The pulled commit's manifest and lock become typed values before anything moves: a

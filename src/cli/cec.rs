@@ -77,7 +77,9 @@ pub fn pull(g: &Globals, remote: &str, apply: bool) -> Result<ExitStatus> {
     };
     match &outcome {
         PullOutcome::UpToDate => errln!("Already up to date with {remote}."),
-        PullOutcome::Ahead => errln!("Nothing to pull: this .cec has commits {remote} lacks (`comfydock push` sends them)."),
+        PullOutcome::Ahead => {
+            errln!("Nothing to pull: this .cec has commits {remote} lacks (`comfydock push` sends them).")
+        }
         PullOutcome::FastForwarded { from, to } => outln!(
             "Pulled {remote}: {} -> {}.",
             from.as_ref().map_or("(none)", |f| short(f.as_str())),
