@@ -78,6 +78,15 @@ pub enum CecError {
         branch: String,
     },
 
+    #[error("{remote} refused the push: its {branch} has commits this .cec lacks")]
+    #[diagnostic(
+        code(comfydock::cec::push_rejected),
+        help(
+            "`comfydock pull` first (it fast-forwards, or tells how to reconcile a diverged history), then push again"
+        )
+    )]
+    PushRejected { remote: String, branch: String },
+
     #[error("the pulled commit {commit} does not hold a valid environment; nothing was changed")]
     #[diagnostic(code(comfydock::cec::invalid_pulled_state), help("{reason}"))]
     InvalidPulledState { commit: String, reason: String },

@@ -70,8 +70,14 @@ pub fn push(cec_dir: &Path, remote: &str) -> Result<String> {
     if git::head_commit(cec_dir)?.is_none() {
         return Err(CecError::NoCommits);
     }
-    git::push_branch(cec_dir, remote, &branch)?;
-    Ok(branch)
+    match git::push_branch(cec_dir, remote, &branch) {
+        Err(git::GitError::Command { stderr, .. }) if stderr.contains("[rejected]") => Err(CecError::PushRejected {
+            remote: remote.to_string(),
+            branch,
+        }),
+        Err(e) => Err(e.into()),
+        Ok(()) => Ok(branch),
+    }
 }
 
 /// Fetches the current branch from `remote` and fast-forwards to it.

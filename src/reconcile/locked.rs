@@ -50,8 +50,8 @@ pub fn check_locked(session: &Session<'_>, manifest: &Manifest) -> Result<()> {
             s.add, s.change, s.destroy
         ),
         &format!(
-            "{}\nrun `comfydock apply --locked` to make it match the lock (`comfydock plan` shows the details)",
-            lines.join("\n")
+            "apply would:\n  {}\nrun `comfydock apply --locked` to make it match the lock (`comfydock plan` shows the details)",
+            lines.join("\n  ")
         ),
     ))
 }

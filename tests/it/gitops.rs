@@ -27,6 +27,17 @@ fn two_machines(t: &TestContext) -> (PathBuf, PathBuf, PathBuf) {
         .success()
         .stdout_has("origin\t");
     t.run(&["-e", "prod", "push"]).success();
+    // Remote names and URLs are checked before git sees them.
+    t.run(&["-e", "prod", "remote", "add", "ext::sh -c touch%20x"])
+        .failure()
+        .stderr_has("ext::");
+    t.run(&["-e", "prod", "remote", "add", "--", "-x", "/tmp/r"])
+        .failure()
+        .stderr_has("not a valid remote name");
+    t.run(&["-e", "prod", "pull", "--remote", "upstream"])
+        .failure()
+        .stderr_has("no remote named `upstream`")
+        .stderr_has("origin");
 
     let ws_b = t.path("ws-b");
     in_ws(t, &ws_b, &["init"]).success();
@@ -112,10 +123,14 @@ fn a_diverged_or_dirty_pull_is_refused_and_changes_nothing() {
         .stderr_has("pyproject.toml");
     assert_eq!(head(&cec_b), before);
 
-    // Committed: now both sides have commits the other lacks.
+    // Committed: now both sides have commits the other lacks, and B's push is refused.
     in_ws(&t, &ws_b, &["-e", "prod", "commit", "-m", "a note"])
         .success()
         .stdout_has("Committed");
+    in_ws(&t, &ws_b, &["-e", "prod", "push"])
+        .failure()
+        .stderr_has("refused the push")
+        .stderr_has("comfydock pull");
     let local = head(&cec_b);
     let files_before = crate::support::tree(&env_b);
     let manifest_before = fs::read(&manifest).unwrap();
