@@ -91,6 +91,18 @@ pub enum CecError {
     #[diagnostic(code(comfydock::cec::invalid_pulled_state), help("{reason}"))]
     InvalidPulledState { commit: String, reason: String },
 
+    #[error("the pulled commit {commit} does not hold a valid environment; nothing was changed")]
+    #[diagnostic(
+        code(comfydock::cec::invalid_pulled_file),
+        help("the file is as the remote has it; fix it there (a commit on top), then pull again")
+    )]
+    InvalidPulledFile {
+        commit: String,
+        /// The file's own diagnostic, rendered in full (with the marked place) after this one.
+        #[related]
+        problems: Vec<crate::manifest::ManifestError>,
+    },
+
     #[error(transparent)]
     #[diagnostic(transparent)]
     Manifest(#[from] crate::manifest::ManifestError),

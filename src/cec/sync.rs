@@ -139,11 +139,17 @@ fn check_state(cec_dir: &Path, commit: &GitCommit) -> Result<()> {
                 .map_err(|_| invalid(format!("{name} is not UTF-8 text"))),
         }
     };
+    let short = crate::plan::short(commit.as_str());
+    // Messages name the file in the pulled commit (`<commit>:pyproject.toml`), not the local one.
+    let in_commit = |name: &str| std::path::PathBuf::from(format!("{short}:{name}"));
+    let bad_file = |problem| CecError::InvalidPulledFile {
+        commit: short.to_string(),
+        problems: vec![problem],
+    };
     let manifest = read("pyproject.toml")?.ok_or_else(|| invalid("it has no pyproject.toml".into()))?;
-    let manifest_path = cec_dir.join("pyproject.toml");
-    Manifest::parse(&manifest_path, &manifest)?;
+    Manifest::parse(&in_commit("pyproject.toml"), &manifest).map_err(bad_file)?;
     if let Some(lock) = read(LOCK_FILE)? {
-        Lock::parse(&cec_dir.join(LOCK_FILE), &lock)?;
+        Lock::parse(&in_commit(LOCK_FILE), &lock).map_err(bad_file)?;
     }
     Ok(())
 }

@@ -400,3 +400,31 @@ fn model_downloads_use_the_stored_token_unless_the_environment_has_one() {
         body
     );
 }
+
+#[test]
+fn a_pulled_commit_whose_manifest_does_not_parse_is_refused() {
+    let t = TestContext::new();
+    let (env_a, ws_b, env_b) = two_machines(&t);
+    // A broken manifest committed with plain git (bypassing `comfydock commit`) and pushed.
+    let cec_a = env_a.join(".cec");
+    let manifest = cec_a.join("pyproject.toml");
+    let text = fs::read_to_string(&manifest).unwrap();
+    fs::write(
+        &manifest,
+        text.replace("[tool.comfydock]", "[tool.comfydock]\ncomfyui_version = ["),
+    )
+    .unwrap();
+    repos::git(&cec_a, &["commit", "--quiet", "-am", "broken"]);
+    t.run(&["-e", "prod", "push"]).success();
+
+    let cec_b = env_b.join(".cec");
+    let before = head(&cec_b);
+    let manifest_b = fs::read(cec_b.join("pyproject.toml")).unwrap();
+    in_ws(&t, &ws_b, &["-e", "prod", "pull", "--apply"])
+        .failure()
+        .stderr_has("does not hold a valid environment")
+        .stderr_has(&format!("{}:pyproject.toml", &head(&cec_a)[..10]))
+        .stderr_has("comfyui_version = [");
+    assert_eq!(head(&cec_b), before, "the branch did not move");
+    assert_eq!(fs::read(cec_b.join("pyproject.toml")).unwrap(), manifest_b);
+}
