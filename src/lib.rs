@@ -9,6 +9,7 @@
 //! `reconcile`. Only `cli` prints or prompts; every other module returns values and typed errors.
 
 pub mod apply;
+pub mod cec;
 pub mod cli;
 pub mod clock;
 pub mod fsx;

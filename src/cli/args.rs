@@ -139,6 +139,9 @@ pub enum Command {
     },
     /// Start ComfyUI in the environment, passing ARGS to its main.py
     Run {
+        /// Refuse to start unless the environment is exactly its lock (no drift, lock not stale)
+        #[arg(long)]
+        locked: bool,
         /// Arguments for ComfyUI's main.py (after `--`)
         #[arg(last = true, value_name = "ARGS")]
         args: Vec<String>,
@@ -154,6 +157,80 @@ pub enum Command {
     Workflow(WorkflowCommand),
     /// Same as `workflow analyze`
     Analyze(AnalyzeArgs),
+    /// Commit hand edits of .cec/ (refused when the manifest or the lock does not parse)
+    Commit {
+        /// The commit message
+        #[arg(short = 'm', long, value_name = "MSG")]
+        message: Option<String>,
+    },
+    /// Remotes of the .cec repository: `remote add [NAME] URL`, `remote list`
+    #[command(subcommand)]
+    Remote(RemoteCommand),
+    /// Push the .cec repository's branch to a remote
+    Push {
+        /// The remote's name
+        #[arg(long, default_value = "origin")]
+        remote: String,
+    },
+    /// Fetch .cec from a remote and fast-forward to it (refused when diverged or with uncommitted edits)
+    Pull {
+        /// The remote's name
+        #[arg(long, default_value = "origin")]
+        remote: String,
+        /// Then apply the pulled lock, exactly as `apply --locked --yes`
+        #[arg(long)]
+        apply: bool,
+    },
+    /// Workspace settings (workspace.toml) and model-source tokens: get, set, unset, list
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RemoteCommand {
+    /// Add a remote (NAME defaults to origin), or point an existing one at URL
+    Add {
+        /// NAME, or the URL when no name is given
+        #[arg(value_name = "NAME|URL")]
+        first: String,
+        /// The URL, when NAME was given
+        #[arg(value_name = "URL")]
+        second: Option<String>,
+    },
+    /// The remotes and their URLs
+    List {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print a setting's value (for a token: only whether it is set, and where from)
+    Get {
+        /// A key `config list` shows (e.g. store.remote, HF_TOKEN)
+        key: String,
+    },
+    /// Set a setting (validated; comments in workspace.toml are kept). A token (HF_TOKEN,
+    /// CIVITAI_API_KEY) goes to the user's credentials file, mode 0600; without VALUE it is read from stdin
+    Set {
+        /// A key `config list` shows
+        key: String,
+        /// The value (omit for a token to read it from stdin)
+        value: Option<String>,
+    },
+    /// Remove a setting or a stored token
+    Unset {
+        /// A key `config list` shows
+        key: String,
+    },
+    /// Every known setting with its value, and whether each token is set (never its value)
+    List {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -507,9 +584,12 @@ pub struct PlanArgs {
     /// How models reach ComfyUI/models: symlink, hardlink or copy
     #[arg(long, value_name = "MODE", default_value = "symlink")]
     pub link_mode: crate::observe::LinkMode,
-    /// Print one JSON document (schema/plan.schema.json)
-    #[arg(long)]
+    /// Print one JSON document (schema/plan.schema.json); the same as `--format json`
+    #[arg(long, conflicts_with = "format")]
     pub json: bool,
+    /// text (default), json, or markdown (a block for pull-request comments)
+    #[arg(long, value_name = "FORMAT", value_enum)]
+    pub format: Option<PlanFormat>,
     /// Exit 0 when there are no changes, 2 when there are, 1 on error
     #[arg(long)]
     pub detailed_exitcode: bool,
@@ -519,6 +599,14 @@ pub struct PlanArgs {
     /// The torch backend to sync, or auto (this machine's) (default: workspace.toml's torch_backend, else the live one, else cpu)
     #[arg(long, value_name = "BACKEND", value_parser = parse_torch_backend)]
     pub torch_backend: Option<String>,
+}
+
+/// How `plan` prints the plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PlanFormat {
+    Text,
+    Json,
+    Markdown,
 }
 
 #[derive(Debug, Args)]

@@ -13,6 +13,9 @@ pub fn log(g: &Globals, json: bool) -> Result<ExitStatus> {
     let read_err = |e| miette!("could not read generations: {e}");
     let gens = generations::index(&env.state).map_err(read_err)?.generations;
     let live = Installed::load(&env.state).map(|i| i.generation).unwrap_or(0);
+    // .cec commits no generation applied (pulled, or committed by hand), in history order.
+    let history = crate::git::cec::history(&env.cec, CEC_HISTORY_LIMIT).unwrap_or_default();
+    let timeline = crate::cec::timeline(&gens, &history);
     if json {
         let mut rows = Vec::new();
         for g in gens.iter().rev() {
@@ -35,30 +38,58 @@ pub fn log(g: &Globals, json: bool) -> Result<ExitStatus> {
                 "current": g.number == live,
             }));
         }
+        let commits: Vec<_> = timeline
+            .iter()
+            .filter_map(|e| match e {
+                crate::cec::LogEntry::Commit(c) => Some(serde_json::json!({
+                    "commit": c.id.as_str(),
+                    "time": c.time,
+                    "summary": c.summary,
+                })),
+                crate::cec::LogEntry::Generation(_) => None,
+            })
+            .collect();
         outln!(
             "{}",
-            serde_json::to_string_pretty(&serde_json::json!({ "format_version": "1", "generations": rows }))
-                .expect("serializable")
+            serde_json::to_string_pretty(&serde_json::json!({
+                "format_version": "1",
+                "generations": rows,
+                "unapplied_cec_commits": commits,
+            }))
+            .expect("serializable")
         );
         return Ok(ExitStatus::Success);
     }
     if gens.is_empty() {
         errln!("No generations yet.");
     }
-    for g in gens.iter().rev() {
-        let mark = if g.number == live { "*" } else { " " };
-        let commit = g.cec_commit.as_deref().map(crate::plan::short).unwrap_or("-");
-        let compacted = if g.compacted { "  [compacted]" } else { "" };
-        outln!(
-            "{mark} {:>3}  {}  {commit}  {} ({} change(s)){compacted}",
-            g.number,
-            generations::format_time(g.created),
-            g.summary,
-            g.actions
-        );
+    for entry in &timeline {
+        match entry {
+            crate::cec::LogEntry::Generation(g) => {
+                let mark = if g.number == live { "*" } else { " " };
+                let commit = g.cec_commit.as_deref().map(crate::plan::short).unwrap_or("-");
+                let compacted = if g.compacted { "  [compacted]" } else { "" };
+                outln!(
+                    "{mark} {:>3}  {}  {commit}  {} ({} change(s)){compacted}",
+                    g.number,
+                    generations::format_time(g.created),
+                    g.summary,
+                    g.actions
+                );
+            }
+            crate::cec::LogEntry::Commit(c) => outln!(
+                "    -  {}  {}  {} (.cec commit, not applied)",
+                generations::format_time(u64::try_from(c.time).unwrap_or(0)),
+                crate::plan::short(c.id.as_str()),
+                c.summary
+            ),
+        }
     }
     Ok(ExitStatus::Success)
 }
+
+/// How far back `log` reads the .cec history for commits no generation applied.
+const CEC_HISTORY_LIMIT: usize = 200;
 
 pub fn rollback(g: &Globals, generation: Option<u64>, yes: bool) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;

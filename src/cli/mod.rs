@@ -7,7 +7,9 @@
 #[macro_use]
 mod printer;
 mod args;
+mod cec;
 mod comfyui;
+mod config;
 mod doctor;
 mod edit;
 mod env_models;
@@ -128,7 +130,7 @@ pub fn main() -> ExitCode {
         Command::List(a) => environments::list(&globals, a),
         Command::Use { name } => environments::use_env(&globals, name),
         Command::Delete { name, yes } => environments::delete(&globals, name, *yes),
-        Command::Run { args } => run::run(&globals, args),
+        Command::Run { locked, args } => run::run(&globals, *locked, args),
         Command::Node(cmd) => nodes::node(&globals, cmd),
         Command::Py(cmd) => python::py(&globals, cmd),
         Command::Constraint(cmd) => python::constraint(&globals, cmd),
@@ -144,6 +146,11 @@ pub fn main() -> ExitCode {
         Command::Registry(c) => registry::registry(&globals, c),
         Command::Model(c) => models::run(&globals, c),
         Command::Workflow(args::WorkflowCommand::Analyze(a)) | Command::Analyze(a) => workflow::analyze(&globals, a),
+        Command::Config(c) => config::config(&globals, c),
+        Command::Commit { message } => cec::commit(&globals, message.as_deref()),
+        Command::Remote(c) => cec::remote(&globals, c),
+        Command::Push { remote } => cec::push(&globals, remote),
+        Command::Pull { remote, apply } => cec::pull(&globals, remote, *apply),
     };
     match result {
         Ok(status) => status.into(),

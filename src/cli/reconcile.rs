@@ -1,6 +1,6 @@
 //! `lock`, `plan`, `apply`, `status`.
 
-use super::args::{ApplyArgs, PlanArgs};
+use super::args::{ApplyArgs, PlanArgs, PlanFormat};
 use super::ui::confirm;
 use super::{ExitStatus, Globals};
 use crate::apply::Recovery;
@@ -52,13 +52,19 @@ pub fn plan(g: &Globals, args: &PlanArgs) -> Result<ExitStatus> {
     let desired = session.desired(&manifest, LockMode::Resolve)?;
     let planned = session.plan(&desired.resolved)?;
     let json = render_json(&planned.plan, desired.status, &planned.fingerprint);
-    if args.json {
-        outln!("{}", serde_json::to_string_pretty(&json).expect("serializable"));
-    } else {
-        if desired.status == "updated" {
-            outln!("The manifest changed since the last lock; apply will update comfydock.lock.\n");
+    let format = match (args.json, args.format) {
+        (true, _) => PlanFormat::Json,
+        (false, format) => format.unwrap_or(PlanFormat::Text),
+    };
+    match format {
+        PlanFormat::Json => outln!("{}", serde_json::to_string_pretty(&json).expect("serializable")),
+        PlanFormat::Markdown => out!("{}", crate::plan::render_markdown(&planned.plan, desired.status)),
+        PlanFormat::Text => {
+            if desired.status == "updated" {
+                outln!("The manifest changed since the last lock; apply will update comfydock.lock.\n");
+            }
+            out!("{}", render_text(&planned.plan));
         }
-        out!("{}", render_text(&planned.plan));
     }
     if let Some(out) = &args.out {
         let mut saved = SavedPlan::new(

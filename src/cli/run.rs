@@ -6,11 +6,18 @@ use miette::{Result, miette};
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 
-pub fn run(g: &Globals, args: &[String]) -> Result<ExitStatus> {
+pub fn run(g: &Globals, locked: bool, args: &[String]) -> Result<ExitStatus> {
     let ws = g.workspace()?;
     let env = ws.select_env(g.env.as_deref())?;
     // A manifest that does not parse means the environment is not what the user declared.
-    Manifest::load(&env.pyproject())?;
+    let manifest = Manifest::load(&env.pyproject())?;
+    let env = if locked {
+        let session = g.reader(&ws, env);
+        crate::reconcile::check_locked(&session, &manifest)?;
+        session.env
+    } else {
+        env
+    };
     let python = env.python();
     if !python.exists() {
         return Err(miette!(

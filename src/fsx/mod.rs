@@ -19,6 +19,23 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     sync_dir(&parent)
 }
 
+/// `write_atomic` for secrets: the file is readable and writable by its owner only (0600) from
+/// the moment it exists, whatever the umask, and a folder it creates is 0700.
+pub fn write_atomic_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    let parent = parent_of(path);
+    fs::DirBuilder::new().recursive(true).mode(0o700).create(&parent)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".comfydock-tmp-")
+        .permissions(fs::Permissions::from_mode(0o600))
+        .tempfile_in(&parent)?;
+    tmp.as_file().set_permissions(fs::Permissions::from_mode(0o600))?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    sync_dir(&parent)
+}
+
 /// Flushes a folder's entries (renames, new files) to disk.
 pub fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()

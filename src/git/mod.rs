@@ -2,6 +2,7 @@
 //! ls-remote), so credentials, proxies and ssh behave as the user expects; libgit2 (git2) for
 //! local work that must be fast and precise (resolving revisions, checkouts, `.cec` commits).
 
+pub mod cec;
 mod local;
 mod remote;
 
@@ -9,7 +10,9 @@ pub use local::{
     checkout_detached, commit_all, edited_tracked_files, export_tree, has_commit, head_commit, init_repo, list_dir_at,
     read_file_at, resolve_rev,
 };
-pub use remote::{clone, clone_mirror, fetch_from, fetch_mirror, ls_remote_tags, newest_tag, set_origin};
+pub use remote::{
+    clone, clone_mirror, fetch_branch, fetch_from, fetch_mirror, ls_remote_tags, newest_tag, push_branch, set_origin,
+};
 
 use miette::Diagnostic;
 use std::path::PathBuf;

@@ -132,6 +132,20 @@ pub fn set_origin(repo: &Path, url: &str) -> Result<()> {
     run(&["remote", "set-url", "--", "origin", url], Some(repo)).map(drop)
 }
 
+/// Fetches `branch` of remote `remote` of the repository at `repo` into
+/// `refs/remotes/<remote>/<branch>` (the remote's name is checked by the caller).
+pub fn fetch_branch(repo: &Path, remote: &str, branch: &str) -> Result<()> {
+    let refspec = format!("+refs/heads/{branch}:refs/remotes/{remote}/{branch}");
+    run(&["fetch", "--quiet", "--no-tags", "--", remote, &refspec], Some(repo)).map(drop)
+}
+
+/// Pushes HEAD of the repository at `repo` to `branch` of remote `remote` (fast-forward only:
+/// a remote that moved on refuses, and the user pulls first).
+pub fn push_branch(repo: &Path, remote: &str, branch: &str) -> Result<()> {
+    let refspec = format!("HEAD:refs/heads/{branch}");
+    run(&["push", "--quiet", "--", remote, &refspec], Some(repo)).map(drop)
+}
+
 #[cfg(test)]
 mod tests {
     use super::pick_newest;

@@ -61,12 +61,10 @@ pub struct Resolved {
 }
 
 impl Resolved {
-    /// The token from the environment, if set. Tokens never come from (or go to) any file.
+    /// The token from the environment when set, else from the user's credentials file
+    /// (`comfydock config set HF_TOKEN`); never from the workspace or the manifest.
     pub fn token(&self) -> Option<Token> {
-        let var = self.token_var?;
-        let from = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        let value = from(var).or_else(|| (var == "HF_TOKEN").then(|| from("HUGGING_FACE_HUB_TOKEN")).flatten())?;
-        Some(Token::new(value))
+        crate::workspace::credentials::token(self.token_var?).map(Token::new)
     }
 }
 

@@ -4,11 +4,13 @@
 mod action;
 mod diff;
 mod render;
+mod render_markdown;
 mod saved;
 
 pub use action::{Action, Kind, human_size, short};
 pub use diff::{ModelTarget, PythonTarget, diff, venv_key};
 pub use render::{render_json, render_text};
+pub use render_markdown::render_markdown;
 pub use saved::{SavedPlan, SavedPlanError, fingerprint};
 
 use petgraph::graph::{DiGraph, NodeIndex};

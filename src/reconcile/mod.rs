@@ -3,10 +3,12 @@
 //! environment's writer lock and runs crash recovery before anything changes.
 
 mod create;
+mod locked;
 pub mod pack_notes;
 mod verify;
 
 pub use create::{CreateOptions, create_environment};
+pub use locked::check_locked;
 pub use verify::{Problem, VerifyReport, verify};
 
 use crate::apply::{self, EnvLock, Generation, Recovery};
@@ -48,6 +50,10 @@ pub enum ReconcileError {
         )
     )]
     UnknownBackend { requested: String, available: String },
+
+    #[error("refusing to start ComfyUI: {reason}")]
+    #[diagnostic(code(comfydock::run::not_as_locked), help("{fix}"))]
+    NotAsLocked { reason: String, fix: String },
 
     #[error(transparent)]
     #[diagnostic(transparent)]

@@ -2,9 +2,11 @@
 //! (layout in docs/architecture.md), its settings file, and how environments are found.
 
 mod config;
+pub mod credentials;
 mod env;
 mod error;
 mod names;
+pub mod settings;
 
 pub use config::WorkspaceConfig;
 pub use env::{EnvInfo, EnvPaths};

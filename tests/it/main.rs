@@ -9,6 +9,7 @@ mod env_models;
 mod environments;
 mod fixtures;
 mod gc;
+mod gitops;
 mod models;
 mod properties;
 mod python;

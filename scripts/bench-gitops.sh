@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Benchmark of the GitOps path on an environment with N node packs: the check `run --locked`
+# adds before ComfyUI starts (lock freshness + a full observe/plan), `plan --format markdown`,
+# and machine B's `pull --apply` of machine A's push through a bare repository (N packs added).
+# Offline (wheels and git repositories made here), real uv and git.
+#
+#   scripts/bench-gitops.sh [NODES]             # default 30; release build
+#   COMFYDOCK_BIN=target/debug/comfydock scripts/bench-gitops.sh   # an existing binary
+set -euo pipefail
+NODES="${1:-30}"
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+if [ -z "${COMFYDOCK_BIN:-}" ]; then
+  cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml"
+  BIN="$ROOT/target/release/comfydock"
+else
+  BIN="$(cd "$(dirname "$COMFYDOCK_BIN")" && pwd)/$(basename "$COMFYDOCK_BIN")"
+fi
+WORK="$(mktemp -d -t comfydock-bench-XXXXXX)"
+trap 'rm -rf "$WORK"' EXIT
+
+export UV_OFFLINE=1 UV_FIND_LINKS="$WORK/wheels" UV_PYTHON_DOWNLOADS=never NO_COLOR=1
+export GIT_CONFIG_NOSYSTEM=1 GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.invalid
+export GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.invalid
+A="$WORK/ws-a" B="$WORK/ws-b"
+
+python3 - "$WORK/wheels" "$NODES" <<'PY'
+import base64, hashlib, os, sys, zipfile
+out, n = sys.argv[1], int(sys.argv[2])
+os.makedirs(out, exist_ok=True)
+def wheel(name, version):
+    mod = name.replace("-", "_")
+    info = f"{mod}-{version}.dist-info"
+    files = {
+        f"{mod}/__init__.py": f'__version__ = "{version}"\n',
+        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+        f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: bench\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    digest = lambda c: base64.urlsafe_b64encode(hashlib.sha256(c.encode()).digest()).decode().rstrip("=")
+    files[f"{info}/RECORD"] = "".join(f"{p},sha256={digest(c)},{len(c)}\n" for p, c in files.items()) + f"{info}/RECORD,,\n"
+    with zipfile.ZipFile(f"{out}/{mod}-{version}-py3-none-any.whl", "w") as z:
+        for p, c in files.items():
+            z.writestr(p, c)
+wheel("comfy-mini-dep", "1.0.0")
+for i in range(n):
+    wheel(f"bench-dep-{i}", "1.0.0")
+PY
+
+cp -r "$ROOT/fixtures/comfyui-mini" "$WORK/ComfyUI"
+git -C "$WORK/ComfyUI" init -q && git -C "$WORK/ComfyUI" add -A && git -C "$WORK/ComfyUI" commit -qm v1 && git -C "$WORK/ComfyUI" tag v0.1.0
+for i in $(seq 0 $((NODES - 1))); do
+  d="$WORK/packs/pack-$i"
+  mkdir -p "$d"
+  printf "import bench_dep_%d\nNODE_CLASS_MAPPINGS = {'BenchNode%d': object}\n" "$i" "$i" > "$d/__init__.py"
+  printf "bench-dep-%d>=1.0\n" "$i" > "$d/requirements.txt"
+  git -C "$d" init -q && git -C "$d" add -A && git -C "$d" commit -qm v1
+done
+
+ms() { local s e; s=$(date +%s%N); "$@" >/dev/null 2>&1; e=$(date +%s%N); echo $(((e - s) / 1000000)); }
+a() { COMFYDOCK_HOME="$A" "$BIN" -e prod "$@"; }
+b() { COMFYDOCK_HOME="$B" "$BIN" -e prod "$@"; }
+
+# Machine A: the environment, published to a bare repository.
+COMFYDOCK_HOME="$A" "$BIN" init >/dev/null 2>&1
+COMFYDOCK_HOME="$A" "$BIN" create prod --comfyui-repo "$WORK/ComfyUI" --comfyui v0.1.0 >/dev/null 2>&1
+git init -q --bare "$WORK/gitops.git"
+a remote add "$WORK/gitops.git" >/dev/null 2>&1
+a push >/dev/null 2>&1
+# Machine B: a clone of the repository, built from the lock.
+COMFYDOCK_HOME="$B" "$BIN" init >/dev/null 2>&1
+mkdir -p "$B/environments/prod"
+git clone -q "$WORK/gitops.git" "$B/environments/prod/.cec"
+b apply --locked --yes >/dev/null 2>&1
+
+# A adds the packs and pushes them.
+for i in $(seq 0 $((NODES - 1))); do a node add "$WORK/packs/pack-$i" --no-apply >/dev/null 2>&1; done
+a apply --yes >/dev/null 2>&1
+a push >/dev/null 2>&1
+
+echo "binary: $BIN"
+echo "environment: $NODES node packs, $((NODES + 1)) Python packages"
+echo "pull --apply on machine B (fetch, fast-forward, apply $NODES packs + venv): $(ms b pull --apply) ms"
+b run --locked -- --quick-test-for-ci | grep -q "BenchNode$((NODES - 1))" && echo "machine B runs all $NODES packs under run --locked"
+# Python's start-up is noisy: the best of 5 of each, and the check alone (a refusal stops
+# before Python starts).
+best() { local m=999999 t; for _ in 1 2 3 4 5; do t=$(ms "$@"); [ "$t" -lt "$m" ] && m=$t; done; echo "$m"; }
+plain=$(best b run -- --quick-test-for-ci)
+locked=$(best b run --locked -- --quick-test-for-ci)
+echo "run --quick-test-for-ci, best of 5: $plain ms; with --locked: $locked ms"
+mkdir "$B/environments/prod/ComfyUI/custom_nodes/stray"
+echo "run --locked refusing a drifted environment (the check alone, best of 5): $(best b run --locked) ms"
+rmdir "$B/environments/prod/ComfyUI/custom_nodes/stray"
+for run in 1 2 3; do echo "plan --format markdown, no changes (run $run): $(ms b plan --format markdown) ms"; done
+echo "pull with nothing new: $(ms b pull) ms"
+echo "log (generations + .cec history): $(ms b log) ms"
