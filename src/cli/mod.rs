@@ -15,6 +15,7 @@ mod environments;
 mod generations;
 mod models;
 mod nodes;
+mod portability;
 mod python;
 mod reconcile;
 mod registry;
@@ -144,6 +145,8 @@ pub fn main() -> ExitCode {
         Command::Registry(c) => registry::registry(&globals, c),
         Command::Model(c) => models::run(&globals, c),
         Command::Workflow(args::WorkflowCommand::Analyze(a)) | Command::Analyze(a) => workflow::analyze(&globals, a),
+        Command::Export(a) => portability::export(&globals, a),
+        Command::Import(a) => portability::import(&globals, a),
     };
     match result {
         Ok(status) => status.into(),

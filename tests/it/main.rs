@@ -10,6 +10,7 @@ mod environments;
 mod fixtures;
 mod gc;
 mod models;
+mod portability;
 mod properties;
 mod python;
 mod real_use;
