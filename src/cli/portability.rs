@@ -24,8 +24,14 @@ pub struct ExportArgs {
 #[derive(Debug, Args)]
 pub struct ImportArgs {
     /// A bundle from `export`, a .cec folder, or a git URL or path of a repository holding a .cec
-    #[arg(value_name = "SOURCE")]
-    pub source: String,
+    #[arg(value_name = "SOURCE", required_unless_present = "manager_snapshot")]
+    pub source: Option<String>,
+    /// Instead of SOURCE: a ComfyUI-Manager snapshot (JSON or YAML); its packs, commits and pip packages are declared, locked and applied (no install script runs)
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["source", "subdir", "update", "models"])]
+    pub manager_snapshot: Option<PathBuf>,
+    /// With --manager-snapshot: the ComfyUI repository the snapshot's commit is fetched from
+    #[arg(long, value_name = "URL_OR_PATH", default_value = crate::workspace::DEFAULT_COMFYUI_REPO, requires = "manager_snapshot")]
+    pub comfyui_repo: crate::types::RepoUrl,
     /// The new environment's name (default: the exported environment's name, from a bundle)
     #[arg(long, value_name = "NAME")]
     pub name: Option<crate::types::EnvName>,
@@ -39,8 +45,8 @@ pub struct ImportArgs {
     #[arg(long, value_name = "BACKEND", value_parser = super::args::parse_torch_backend)]
     pub torch_backend: Option<String>,
     /// Models: download (a local file with the same content first, else from its source) or link (local files only)
-    #[arg(long, value_name = "POLICY", default_value = "download", value_parser = parse_models)]
-    pub models: ModelPolicy,
+    #[arg(long, value_name = "POLICY", value_parser = parse_models)]
+    pub models: Option<ModelPolicy>,
     /// Resolve the manifest again instead of refusing a lock that does not match it
     #[arg(long)]
     pub update: bool,
@@ -92,12 +98,22 @@ pub fn export(g: &Globals, args: &ExportArgs) -> Result<ExitStatus> {
 
 pub fn import(g: &Globals, args: &ImportArgs) -> Result<ExitStatus> {
     let ws = g.workspace()?;
+    if let Some(file) = &args.manager_snapshot {
+        return import_snapshot(g, &ws, args, file);
+    }
+    let Some(source) = &args.source else {
+        return Err(miette::miette!(
+            code = "comfydock::import::no_source",
+            help = "give a bundle, a .cec folder or a git repository, or --manager-snapshot FILE",
+            "import needs a SOURCE"
+        ));
+    };
     let opts = ImportOptions {
-        source: args.source.clone(),
+        source: source.clone(),
         subdir: args.subdir.clone(),
         name: args.name.clone(),
         torch_backend: args.torch_backend.as_deref().map(pick_backend),
-        models: args.models,
+        models: args.models.unwrap_or_default(),
         update: args.update,
         offline: g.offline,
     };
@@ -116,8 +132,7 @@ pub fn import(g: &Globals, args: &ImportArgs) -> Result<ExitStatus> {
         SourceKind::Git => "git repository",
     };
     outln!(
-        "Imported `{name}` from {kind} {}: {} .cec file(s), {} node(s), {} model(s){}.",
-        args.source,
+        "Imported `{name}` from {kind} {source}: {} .cec file(s), {} node(s), {} model(s){}.",
         imported.files,
         imported.nodes,
         imported.models,
@@ -127,5 +142,42 @@ pub fn import(g: &Globals, args: &ImportArgs) -> Result<ExitStatus> {
         "Verified {} item(s) against the lock; `plan --detailed-exitcode` would exit 0 (no changes).",
         imported.verified
     );
+    Ok(ExitStatus::Success)
+}
+
+fn import_snapshot(
+    g: &Globals,
+    ws: &crate::workspace::Workspace,
+    args: &ImportArgs,
+    file: &std::path::Path,
+) -> Result<ExitStatus> {
+    let opts = crate::portability::SnapshotImportOptions {
+        file: file.to_path_buf(),
+        name: args.name.clone(),
+        comfyui_repo: args.comfyui_repo.clone(),
+        torch_backend: args.torch_backend.as_deref().map(pick_backend),
+        offline: g.offline,
+    };
+    let imported = crate::portability::import_manager_snapshot(ws, &opts, &StderrReporter)?;
+    let name = imported.env.name.clone();
+    let make_active = args.use_it || ws.config()?.active_environment.is_none();
+    if make_active {
+        ws.set_active(Some(&name))?;
+    }
+    let s = &imported.snapshot;
+    outln!(
+        "Imported `{name}` from the Manager snapshot {}: {} registry pack(s), {} git pack(s), {} Python package(s){}.",
+        file.display(),
+        s.registry.len(),
+        s.git.len(),
+        s.pips.len(),
+        if make_active { " (active)" } else { "" }
+    );
+    if !s.skipped.is_empty() {
+        outln!("Not imported:");
+        for line in &s.skipped {
+            outln!("  {line}");
+        }
+    }
     Ok(ExitStatus::Success)
 }

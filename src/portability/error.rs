@@ -111,6 +111,9 @@ pub enum PortabilityError {
 
     #[error(transparent)]
     #[diagnostic(transparent)]
+    Snapshot(#[from] Box<super::manager_snapshot::SnapshotError>),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
     Reconcile(#[from] crate::reconcile::ReconcileError),
     #[error(transparent)]
     #[diagnostic(transparent)]

@@ -6,8 +6,11 @@ pub mod bundle;
 mod cec_files;
 pub mod error;
 pub mod export;
+mod from_manager;
 pub mod import;
+pub mod manager_snapshot;
 
 pub use error::PortabilityError;
 pub use export::{Allow, ExportOptions, Exported, export};
+pub use from_manager::{SnapshotImportOptions, SnapshotImported, import_manager_snapshot};
 pub use import::{ImportOptions, Imported, ModelPolicy, SourceKind, import};

@@ -370,3 +370,174 @@ fn export_lists_what_another_machine_could_not_rebuild() {
     );
     assert!(doc["models"]["local-only"]["size"].as_u64() == Some(50_000));
 }
+
+/// A Manager snapshot as `cm-cli save-snapshot` writes it (JSON), written here from the format.
+fn manager_snapshot_json(comfyui: &str, pack_url: &str, pack_commit: &str) -> String {
+    serde_json::to_string_pretty(&serde_json::json!({
+        "comfyui": comfyui,
+        "git_custom_nodes": {
+            pack_url: {"hash": pack_commit, "disabled": false},
+            "https://example.invalid/someone/switched-off.git": {"hash": pack_commit, "disabled": true},
+        },
+        "cnr_custom_nodes": {"example-impact": "1.9.0"},
+        "file_custom_nodes": [{"filename": "single_file_node.py", "disabled": false}],
+        "pips": {
+            "snap-lib==1.0.0": "",
+            "torch": "https://example.invalid/torch-2.5.1-cp312-linux_x86_64.whl",
+            "local-thing": "file:///opt/wheels/local_thing-0.1-py3-none-any.whl",
+        },
+    }))
+    .unwrap()
+}
+
+#[test]
+fn manager_snapshots_in_json_and_yaml_are_imported() {
+    use crate::support::registry::{Mirror, standard_snapshot};
+    use crate::support::wheel::{WheelSpec, build_wheel};
+    let t = TestContext::new();
+    t.run(&["init"]).success();
+    let mirror = Mirror::start(&standard_snapshot(&t.path("registry-snapshot")).save());
+    build_wheel(
+        &t.wheels,
+        &WheelSpec {
+            name: "snap-lib",
+            version: "1.0.0",
+            requires: &[],
+            body: "",
+        },
+    );
+    let v01 = repos::git(&t.comfyui_repo, &["rev-parse", "v0.1.0"]);
+    let pack = repos::node_pack(&t.path("packs/gamma-pack"), "GammaNode");
+    let v1 = repos::git(&pack, &["rev-parse", "HEAD"]);
+    repos::node_pack_v2(&pack, "GammaNode");
+    let repo = t.comfyui_repo.to_str().unwrap();
+    let with_registry = |args: &[&str]| -> Run {
+        Run::from(
+            t.cmd()
+                .env("COMFYDOCK_REGISTRY_URL", &mirror.url)
+                .args(args)
+                .output()
+                .unwrap(),
+        )
+    };
+
+    let json = t.path("2025-01-01_00-00-00_snapshot.json");
+    fs::write(&json, manager_snapshot_json(&v01, pack.to_str().unwrap(), &v1)).unwrap();
+    with_registry(&[
+        "import",
+        "--manager-snapshot",
+        json.to_str().unwrap(),
+        "--name",
+        "fromjson",
+        "--comfyui-repo",
+        repo,
+    ])
+    .success()
+    .stdout_has("1 registry pack(s), 1 git pack(s), 1 Python package(s)")
+    .stdout_has("Not imported:")
+    .stdout_has("switched-off.git: disabled in Manager")
+    .stdout_has("single-file node single_file_node.py")
+    .stdout_has("Python package torch")
+    .stdout_has("Python package local-thing");
+    let env = t.workspace.join("environments/fromjson");
+    let lock = fs::read_to_string(env.join(".cec/comfydock.lock")).unwrap();
+    assert!(lock.contains(&format!("commit = \"{v01}\"")), "{lock}");
+    assert!(
+        lock.contains(&format!("commit = \"{v1}\"")),
+        "the snapshot's commit, not the tip: {lock}"
+    );
+    assert!(lock.contains("version = \"1.9.0\""), "{lock}");
+    assert!(
+        fs::read_to_string(env.join(".cec/pyproject.toml"))
+            .unwrap()
+            .contains("snap-lib==1.0.0")
+    );
+    assert!(
+        fs::read_to_string(env.join("ComfyUI/custom_nodes/gamma-pack/__init__.py"))
+            .unwrap()
+            .contains("VERSION = 1")
+    );
+    with_registry(&["-e", "fromjson", "run", "--", "--quick-test-for-ci"])
+        .success()
+        .stdout_has("ComfyUI version: 0.1.0")
+        .stdout_has("Loaded node types: GammaNode");
+    assert!(pip_freeze(&t, &env).contains("snap-lib==1.0.0"));
+    with_registry(&["-e", "fromjson", "plan", "--detailed-exitcode"]).success();
+
+    // The YAML form nests the same object under `custom_nodes`; a bare version reads as a float.
+    let yaml = t.path("snapshot.yaml");
+    fs::write(
+        &yaml,
+        format!(
+            "custom_nodes:\n  comfyui: {v01}\n  git_custom_nodes:\n    {}:\n      disabled: false\n      hash: {v1}\n  cnr_custom_nodes: {{}}\n  file_custom_nodes: []\n  pips: {{}}\n",
+            pack.display()
+        ),
+    )
+    .unwrap();
+    with_registry(&[
+        "import",
+        "--manager-snapshot",
+        yaml.to_str().unwrap(),
+        "--comfyui-repo",
+        repo,
+    ])
+    .success()
+    .stdout_has("Imported `snapshot`")
+    .stdout_has("0 registry pack(s), 1 git pack(s)");
+    assert!(
+        t.workspace
+            .join("environments/snapshot/ComfyUI/custom_nodes/gamma-pack")
+            .is_dir()
+    );
+}
+
+#[test]
+fn malformed_or_unresolvable_manager_snapshots_create_nothing() {
+    let t = TestContext::new();
+    t.run(&["init"]).success();
+    let repo = t.comfyui_repo.to_str().unwrap();
+    let before = tree(&t.workspace.join("environments"));
+    let bad = t.path("bad.json");
+    for (text, says) in [
+        ("{\"comfyui\": \"not a commit\"}", "comfyui"),
+        ("{\"cnr_custom_nodes\": {\"../../etc\": \"1.0\"}}", "cnr_custom_nodes"),
+        (
+            "{\"git_custom_nodes\": {\"ext::sh -c touch%20/tmp/x\": {\"hash\": \"unknown\"}}}",
+            "repository",
+        ),
+        ("{\"pips\": {\"-r other.txt\": \"\"}}", "pip freeze"),
+        ("a: &anchor [1]\nb: *anchor\n", "alias"),
+    ] {
+        fs::write(&bad, text).unwrap();
+        t.run(&[
+            "import",
+            "--manager-snapshot",
+            bad.to_str().unwrap(),
+            "--comfyui-repo",
+            repo,
+        ])
+        .failure()
+        .stderr_has("Manager snapshot")
+        .stderr_has(says);
+        assert_eq!(tree(&t.workspace.join("environments")), before);
+    }
+    // Valid, but its git pack cannot be fetched: the environment made for it is removed again.
+    let v01 = repos::git(&t.comfyui_repo, &["rev-parse", "v0.1.0"]);
+    fs::write(
+        &bad,
+        manager_snapshot_json(&v01, t.path("packs/missing").to_str().unwrap(), &v01)
+            .replace("\"example-impact\": \"1.9.0\"", ""),
+    )
+    .unwrap();
+    t.run(&[
+        "import",
+        "--manager-snapshot",
+        bad.to_str().unwrap(),
+        "--comfyui-repo",
+        repo,
+        "--name",
+        "partial",
+    ])
+    .failure();
+    assert_eq!(tree(&t.workspace.join("environments")), before);
+}
