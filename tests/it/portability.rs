@@ -541,3 +541,39 @@ fn malformed_or_unresolvable_manager_snapshots_create_nothing() {
     .failure();
     assert_eq!(tree(&t.workspace.join("environments")), before);
 }
+
+#[test]
+fn a_registry_archive_changed_at_its_source_is_refused_and_nothing_is_created() {
+    use crate::support::registry::{Mirror, standard_snapshot, zip_archive};
+    let t = TestContext::new();
+    let snapshot = standard_snapshot(&t.path("registry-snapshot")).save();
+    let mirror = Mirror::start(&snapshot);
+    let with_registry = |args: &[&str]| -> Run {
+        Run::from(
+            t.cmd()
+                .env("COMFYDOCK_REGISTRY_URL", &mirror.url)
+                .args(args)
+                .output()
+                .unwrap(),
+        )
+    };
+    t.create_env("demo");
+    with_registry(&["node", "add", "example-impact@1.9.0"]).success();
+    let bundle = t.path("demo.tar.gz");
+    t.run(&["export", "-o", bundle.to_str().unwrap()]).success();
+
+    // The mirror now serves other bytes under the same version and address.
+    let archive = snapshot.join("archives/example-impact/1.9.0/node.zip");
+    fs::write(&archive, zip_archive(&[("__init__.py", b"# swapped\n")])).unwrap();
+    let o = other(&t);
+    let before = nothing_created(&o);
+    with_registry(&[
+        "--workspace",
+        o.ws.to_str().unwrap(),
+        "import",
+        bundle.to_str().unwrap(),
+    ])
+    .failure()
+    .stderr_has("sha256");
+    assert_eq!(nothing_created(&o), before);
+}
