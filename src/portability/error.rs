@@ -83,6 +83,15 @@ pub enum PortabilityError {
     )]
     ModelsNotLocal { keys: Vec<String> },
 
+    #[error("dev node `{id}` is linked from {path}, which is not a folder on this machine")]
+    #[diagnostic(
+        code(comfydock::import::dev_node_missing),
+        help(
+            "put the node's folder at that path first, or remove the node where the environment comes from and export again"
+        )
+    )]
+    DevNodeMissing { id: String, path: String },
+
     #[error("the imported environment does not match its lock:\n{}", list(problems))]
     #[diagnostic(
         code(comfydock::import::verify_failed),

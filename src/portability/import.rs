@@ -89,6 +89,17 @@ pub fn import(ws: &Workspace, opts: &ImportOptions, reporter: &dyn Reporter) -> 
     if let Some(b) = &staged.bundle {
         check_models(b, &lock)?;
     }
+    // A dev node (exported with `--allow dev-nodes`) links a folder that must exist here.
+    for (id, node) in &lock.nodes {
+        if let crate::manifest::LockedNode::Dev(dev) = node
+            && !Path::new(&dev.path).is_dir()
+        {
+            return Err(PortabilityError::DevNodeMissing {
+                id: id.to_string(),
+                path: dev.path.clone(),
+            });
+        }
+    }
     if opts.models == ModelPolicy::Link {
         check_models_local(ws, &lock)?;
     }

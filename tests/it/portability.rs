@@ -135,6 +135,26 @@ fn export_then_import_rebuilds_the_same_environment() {
         .stderr_has("already exists");
     o.run(&["import", bundle.to_str().unwrap(), "--name", "second"])
         .success();
+
+    // `--models link` on a third machine: the model comes from its own model folder, and the
+    // server is not asked.
+    let c = Other {
+        t: &t,
+        ws: t.path("machine-c"),
+    };
+    c.run(&["init"]).success();
+    let local = c.ws.join("models/loras/my-copy.safetensors");
+    fs::create_dir_all(local.parent().unwrap()).unwrap();
+    fs::write(&local, model_bytes(3, 150_000)).unwrap();
+    c.run(&["model", "scan"]).success();
+    let asked = server.log().len();
+    c.run(&["import", bundle.to_str().unwrap(), "--models", "link"])
+        .success();
+    assert_eq!(
+        fs::read_link(c.env("demo").join("ComfyUI/models/loras/lora-mini.safetensors")).unwrap(),
+        local
+    );
+    assert_eq!(server.log().len(), asked);
 }
 
 #[test]
@@ -369,6 +389,20 @@ fn export_lists_what_another_machine_could_not_rebuild() {
             .starts_with("blake3:")
     );
     assert!(doc["models"]["local-only"]["size"].as_u64() == Some(50_000));
+
+    // On the other machine the dev node's folder is not there: refused before anything is made.
+    let o = other(&t);
+    fs::rename(&dev, t.path("moved-dev-node")).unwrap();
+    o.run(&["import", out.to_str().unwrap()])
+        .failure()
+        .stderr_has("dev node `my-dev-node` is linked from");
+    assert_eq!(nothing_created(&o), Vec::<String>::new());
+    // `--models link` needs every model as a local file of this workspace.
+    fs::rename(t.path("moved-dev-node"), &dev).unwrap();
+    o.run(&["import", out.to_str().unwrap(), "--models", "link"])
+        .failure()
+        .stderr_has("missing: local-only");
+    assert_eq!(nothing_created(&o), Vec::<String>::new());
 }
 
 /// A Manager snapshot as `cm-cli save-snapshot` writes it (JSON), written here from the format.
