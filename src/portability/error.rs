@@ -49,6 +49,13 @@ pub enum PortabilityError {
         subdir: Option<String>,
     },
 
+    #[error("{source_text} does not exist")]
+    #[diagnostic(
+        code(comfydock::import::no_source),
+        help("give a bundle file, a .cec folder, or a git URL (https://, ssh://, git@host:path, file://)")
+    )]
+    NoSource { source_text: String },
+
     #[error("{what} is missing from {}", dir.display())]
     #[diagnostic(
         code(comfydock::import::missing_file),

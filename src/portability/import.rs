@@ -240,6 +240,11 @@ fn stage_source(ws: &Workspace, opts: &ImportOptions, reporter: &dyn Reporter) -
             _keep: None,
         });
     }
+    if !path.exists() && !looks_remote(&opts.source) {
+        return Err(PortabilityError::NoSource {
+            source_text: opts.source.clone(),
+        });
+    }
     // A git URL, or a bare repository: cloned, and the files of its HEAD commit used.
     reporter.step(&format!("Cloning {}", opts.source));
     let scratch = tempfile::Builder::new()
@@ -271,6 +276,14 @@ fn find_cec(root: &Path, subdir: Option<&crate::types::RelPath>) -> Option<PathB
         None => vec![root.to_path_buf(), root.join(".cec")],
     };
     candidates.into_iter().find(|p| is_cec(p))
+}
+
+/// A URL (`scheme://…`) or git's scp-like `host:path` (a `:` before any `/`).
+fn looks_remote(source: &str) -> bool {
+    source.contains("://")
+        || source
+            .split_once(':')
+            .is_some_and(|(host, _)| !host.is_empty() && !host.contains('/'))
 }
 
 fn is_bare_repo(path: &Path) -> bool {

@@ -198,6 +198,9 @@ fn import_from_a_cec_folder_and_from_git_repositories() {
     fs::remove_dir_all(work.join("envs/prod/.git")).unwrap();
     repos::commit_all(&work, "prod environment");
     let url = format!("file://{}", work.display());
+    o.run(&["import", "./no-such-bundle.tar.gz"])
+        .failure()
+        .stderr_has("./no-such-bundle.tar.gz does not exist");
     o.run(&["import", &url, "--name", "nosub"])
         .failure()
         .stderr_has("no .cec found");
