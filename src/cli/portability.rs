@@ -32,7 +32,7 @@ pub struct ImportArgs {
     /// With --manager-snapshot: the ComfyUI repository the snapshot's commit is fetched from
     #[arg(long, value_name = "URL_OR_PATH", default_value = crate::workspace::DEFAULT_COMFYUI_REPO, requires = "manager_snapshot")]
     pub comfyui_repo: crate::types::RepoUrl,
-    /// The new environment's name (default: the exported environment's name, from a bundle)
+    /// The new environment's name (default: the name it had where it comes from)
     #[arg(long, value_name = "NAME")]
     pub name: Option<crate::types::EnvName>,
     /// The folder of the repository or folder that holds the .cec (default: its root, else `.cec/`)

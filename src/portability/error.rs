@@ -113,7 +113,7 @@ pub enum PortabilityError {
     )]
     NotConverged { count: usize },
 
-    #[error("the environment name could not be taken from the source")]
+    #[error("the environment name could not be taken from the source (its [project] name is not `comfydock-env-NAME`)")]
     #[diagnostic(code(comfydock::import::no_name), help("pass `--name NAME`"))]
     NoName,
 

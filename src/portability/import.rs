@@ -107,7 +107,7 @@ pub fn import(ws: &Workspace, opts: &ImportOptions, reporter: &dyn Reporter) -> 
     let name: EnvName = match (&opts.name, &staged.default_name) {
         (Some(n), _) => n.clone(),
         (None, Some(n)) => n.parse().map_err(|_| PortabilityError::NoName)?,
-        (None, None) => return Err(PortabilityError::NoName),
+        (None, None) => name_from_project(&manifest_text).ok_or(PortabilityError::NoName)?,
     };
     let paths = EnvPaths::new(ws.environments_dir().join(name.as_str()), name.as_str());
     match fs::create_dir(&paths.root) {
@@ -192,6 +192,13 @@ fn build(
     drop(session);
     fs::remove_file(paths.creating_marker()).map_err(PortabilityError::io(&paths.state))?;
     Ok(report.checked)
+}
+
+/// `comfydock-env-NAME` in `[project] name`, as `create` writes it.
+fn name_from_project(manifest_text: &str) -> Option<EnvName> {
+    let doc: toml::Table = manifest_text.parse().ok()?;
+    let project = doc.get("project")?.get("name")?.as_str()?;
+    project.strip_prefix("comfydock-env-")?.parse().ok()
 }
 
 fn read_text(dir: &Path, file: &str, what: &'static str) -> Result<String> {

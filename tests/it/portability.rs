@@ -165,11 +165,11 @@ fn import_from_a_cec_folder_and_from_git_repositories() {
     t.run(&["node", "add", pack.to_str().unwrap()]).success();
     let o = other(&t);
 
-    // A .cec folder as it is.
-    o.run(&["import", env.join(".cec").to_str().unwrap(), "--name", "fromdir"])
+    // A .cec folder as it is; the name comes from its [project] name.
+    o.run(&["import", env.join(".cec").to_str().unwrap()])
         .success()
-        .stdout_has("from folder");
-    assert_eq!(cec_files(&env), cec_files(&o.env("fromdir")));
+        .stdout_has("Imported `demo` from folder");
+    assert_eq!(cec_files(&env), cec_files(&o.env("demo")));
 
     // A bare repository whose root is a .cec.
     let bare = t.path("gitops-root.git");
