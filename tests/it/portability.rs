@@ -304,6 +304,29 @@ fn tampered_bundles_are_refused_and_nothing_is_created() {
         .stderr_has("store entry");
     assert_eq!(nothing_created(&o), before);
 
+    // An entry that climbs out of the extraction folder.
+    let climbing = t.path("climbing.tar.gz");
+    let made = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import io,sys,tarfile\nwith tarfile.open(sys.argv[1],'w:gz') as t:\n  d=b'x'\n  i=tarfile.TarInfo('../escaped.txt'); i.size=len(d); t.addfile(i,io.BytesIO(d))",
+            climbing.to_str().unwrap(),
+        ])
+        .status()
+        .unwrap();
+    assert!(made.success());
+    o.run(&["import", climbing.to_str().unwrap()])
+        .failure()
+        .stderr_has("..");
+    // The scratch folder bundles are checked in is gone too.
+    let scratch: Vec<_> = fs::read_dir(&o.ws)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".comfydock-tmp-"))
+        .collect();
+    assert!(scratch.is_empty(), "{scratch:?}");
+    assert_eq!(nothing_created(&o), before);
+
     // Not a bundle at all.
     let junk = t.path("junk.tar.gz");
     fs::write(&junk, b"not an archive").unwrap();
