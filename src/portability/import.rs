@@ -154,7 +154,8 @@ fn build(
     session.torch_backend = opts.torch_backend.clone();
     let manifest = session.manifest()?;
     let resolved = if opts.update {
-        let resolved = session.resolve(&manifest, &Update::All)?;
+        // As `comfydock lock`: the lock's pins stay where the manifest still allows them.
+        let resolved = session.resolve(&manifest, &Update::Nothing)?;
         session.write_lock(&resolved)?;
         resolved
     } else {

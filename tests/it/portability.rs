@@ -171,6 +171,22 @@ fn import_from_a_cec_folder_and_from_git_repositories() {
         .stdout_has("Imported `demo` from folder");
     assert_eq!(cec_files(&env), cec_files(&o.env("demo")));
 
+    // A lock that does not match its manifest is refused; --update resolves it here.
+    let edited = t.path("edited-cec");
+    fs::create_dir_all(&edited).unwrap();
+    repos::copy_dir(&env.join(".cec"), &edited);
+    let manifest = edited.join("pyproject.toml");
+    let text = fs::read_to_string(&manifest).unwrap();
+    fs::write(&manifest, text.replace("comfy-mini-dep>=1.0", "comfy-mini-dep>=0.9")).unwrap();
+    o.run(&["import", edited.to_str().unwrap(), "--name", "edited"])
+        .failure()
+        .stderr_has("the lock does not match its manifest")
+        .stderr_has("--update");
+    assert!(!o.env("edited").exists());
+    o.run(&["import", edited.to_str().unwrap(), "--name", "edited", "--update"])
+        .success();
+    o.run(&["-e", "edited", "lock", "--check"]).success();
+
     // A bare repository whose root is a .cec.
     let bare = t.path("gitops-root.git");
     repos::git(
