@@ -18,6 +18,7 @@ pub mod manifest;
 pub mod models;
 pub mod observe;
 pub mod plan;
+pub mod portability;
 pub mod process;
 pub mod progress;
 pub mod python;

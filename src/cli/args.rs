@@ -184,6 +184,10 @@ pub enum Command {
     /// Workspace settings (workspace.toml) and model-source tokens: get, set, unset, list
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Write the environment's .cec as one bundle another machine can import
+    Export(super::portability::ExportArgs),
+    /// A new environment from a bundle, a .cec folder or a git repository, built from its lock
+    Import(super::portability::ImportArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -637,7 +641,7 @@ pub struct ListArgs {
     pub json: bool,
 }
 
-fn parse_torch_backend(value: &str) -> Result<String, String> {
+pub(super) fn parse_torch_backend(value: &str) -> Result<String, String> {
     if value == "none" || value == "auto" || crate::python::torch::is_backend_name(value) {
         Ok(value.to_string())
     } else {

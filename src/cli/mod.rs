@@ -17,6 +17,7 @@ mod environments;
 mod generations;
 mod models;
 mod nodes;
+mod portability;
 mod python;
 mod reconcile;
 mod registry;
@@ -151,6 +152,8 @@ pub fn main() -> ExitCode {
         Command::Remote(c) => cec::remote(&globals, c),
         Command::Push { remote } => cec::push(&globals, remote),
         Command::Pull { remote, apply } => cec::pull(&globals, remote, *apply),
+        Command::Export(a) => portability::export(&globals, a),
+        Command::Import(a) => portability::import(&globals, a),
     };
     match result {
         Ok(status) => status.into(),

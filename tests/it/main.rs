@@ -11,6 +11,7 @@ mod fixtures;
 mod gc;
 mod gitops;
 mod models;
+mod portability;
 mod properties;
 mod python;
 mod real_use;
