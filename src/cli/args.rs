@@ -154,6 +154,31 @@ pub enum Command {
     Workflow(WorkflowCommand),
     /// Same as `workflow analyze`
     Analyze(AnalyzeArgs),
+    /// The shared store in S3-compatible object storage (`[store] remote` in workspace.toml)
+    #[command(subcommand)]
+    Store(StoreCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Upload the node trees (and with --models, model files) the lock needs and the remote lacks
+    Push {
+        /// Also upload model files
+        #[arg(long)]
+        models: bool,
+        /// Every environment of the workspace (default: the one `-e/--env` selects)
+        #[arg(long)]
+        all: bool,
+    },
+    /// What the lock needs: which objects are local, remote, or missing from both
+    Status {
+        /// Every environment of the workspace (default: the one `-e/--env` selects)
+        #[arg(long)]
+        all: bool,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

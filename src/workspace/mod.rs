@@ -6,7 +6,7 @@ mod env;
 mod error;
 mod names;
 
-pub use config::WorkspaceConfig;
+pub use config::{StoreConfig, WorkspaceConfig};
 pub use env::{EnvInfo, EnvPaths};
 pub use error::WorkspaceError;
 pub use names::validate_env_name;
