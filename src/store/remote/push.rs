@@ -228,3 +228,28 @@ pub(super) fn pack_tree(dir: &Path, out: &Path) -> std::io::Result<()> {
     let file = gz.finish()?;
     file.sync_all()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_packed_tree_extracts_to_the_same_tree_hash() {
+        let d = tempfile::tempdir().unwrap();
+        let tree = d.path().join("tree");
+        std::fs::create_dir_all(tree.join("sub/empty")).unwrap();
+        std::fs::write(tree.join("a.py"), "x").unwrap();
+        std::fs::write(tree.join("sub/run.sh"), "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(tree.join("sub/run.sh"), std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::os::unix::fs::symlink("../a.py", tree.join("sub/link.py")).unwrap();
+        let archive = d.path().join("t.tar.gz");
+        pack_tree(&tree, &archive).unwrap();
+        let out = d.path().join("out");
+        crate::store::extract(&archive, &out, crate::store::Limits::default()).unwrap();
+        assert_eq!(
+            crate::store::tree_hash(&out).unwrap(),
+            crate::store::tree_hash(&tree).unwrap()
+        );
+    }
+}
