@@ -12,6 +12,7 @@ mod install_script;
 mod journal;
 mod stage;
 mod stage_models;
+mod stage_remote;
 
 pub use env_lock::{EnvLock, Locked};
 pub use generations::Generation;
@@ -130,6 +131,14 @@ pub enum ApplyError {
     #[diagnostic(transparent)]
     Resolve(#[from] crate::resolve::ResolveError),
 
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Remote(Box<crate::store::remote::RemoteError>),
+
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Workspace(Box<crate::workspace::WorkspaceError>),
+
     #[error("file operation failed while applying")]
     #[diagnostic(code(comfydock::apply::io))]
     Io(#[from] std::io::Error),
@@ -164,6 +173,8 @@ pub struct Ctx<'a> {
     /// The workspace's model index, opened once by the first model staged and shared by the
     /// stage threads.
     model_index: std::sync::Mutex<Option<crate::models::ModelIndex>>,
+    /// The workspace's remote store, asked before original sources (None: none configured).
+    remote: Option<crate::store::remote::Remote>,
 }
 
 impl<'a> std::ops::Deref for Ctx<'a> {
@@ -252,6 +263,11 @@ pub fn apply(input: ApplyInput<'_>) -> Result<Option<Generation>> {
         staging,
         project_dir: env.cec.clone(),
         model_index: std::sync::Mutex::new(None),
+        remote: if plan.actions.iter().any(needs_content) {
+            stage_remote::open(input.ws, input.offline)?
+        } else {
+            None
+        },
     };
 
     // Phase 1: stage.
@@ -380,6 +396,15 @@ pub fn apply(input: ApplyInput<'_>) -> Result<Option<Generation>> {
     journal::remove_all(std::slice::from_ref(&ctx.staging));
     journal.finish()?;
     Ok(Some(record))
+}
+
+/// Whether an action may need a node tree or model file from a store.
+fn needs_content(action: &crate::plan::Action) -> bool {
+    use crate::plan::Action;
+    matches!(
+        action,
+        Action::InstallNode { .. } | Action::UpdateNode { .. } | Action::LinkModel { .. }
+    )
 }
 
 fn stage_all(ctx: &Ctx, plan: &Plan) -> Result<Vec<stage::Staged>> {

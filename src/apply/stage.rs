@@ -233,14 +233,14 @@ fn ensure_in_store(ctx: &Ctx, id: &NodeId, node: &LockedNode) -> Result<Blake3> 
     let pin = match node {
         LockedNode::Dev(_) => return Err(ApplyError::DevNodeHasNoTree { id: id.clone() }),
         LockedNode::Registry(pin) => {
-            if store.contains(&pin.tree) {
+            if store.contains(&pin.tree) || super::stage_remote::node(ctx, id.as_str(), &pin.tree) {
                 return Ok(pin.tree.clone());
             }
             return fetch_registry_pack(ctx, id, pin);
         }
         LockedNode::Git(pin) => pin,
     };
-    if store.contains(&pin.tree) {
+    if store.contains(&pin.tree) || super::stage_remote::node(ctx, id.as_str(), &pin.tree) {
         return Ok(pin.tree.clone());
     }
     ctx.reporter.step(&format!("Fetching node {id}"));

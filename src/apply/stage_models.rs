@@ -119,6 +119,14 @@ fn locate_or_download(ctx: &Ctx, key: &str, model: &LockedModel) -> Result<PathB
         sha256: model.sha256.as_ref().map(ToString::to_string),
         size: model.size,
     };
+    if let Some(path) = super::stage_remote::model(ctx, key, &model.blake3, model.sha256.as_ref(), &dest) {
+        let sha256 = model.sha256.as_ref().map(|s| s.hex().to_string());
+        with_index(ctx, |index| {
+            models::scan::record_file(index, &root, &path, model.blake3.hex(), sha256.as_deref())
+                .map_err(ApplyError::model)
+        })?;
+        return Ok(path);
+    }
     let endpoints = sources::Endpoints::from_env();
     let http = crate::store::Http::from_env();
     let mut failures = Vec::new();

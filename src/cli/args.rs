@@ -188,6 +188,9 @@ pub enum Command {
     Export(super::portability::ExportArgs),
     /// A new environment from a bundle, a .cec folder or a git repository, built from its lock
     Import(super::portability::ImportArgs),
+    /// The shared store in S3-compatible object storage (`[store] remote` in workspace.toml)
+    #[command(subcommand)]
+    Store(StoreCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -231,6 +234,28 @@ pub enum ConfigCommand {
     },
     /// Every known setting with its value, and whether each token is set (never its value)
     List {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Upload the node trees (and with --models, model files) the lock needs and the remote lacks
+    Push {
+        /// Also upload model files
+        #[arg(long)]
+        models: bool,
+        /// Every environment of the workspace (default: the one `-e/--env` selects)
+        #[arg(long)]
+        all: bool,
+    },
+    /// What the lock needs: which objects are local, remote, or missing from both
+    Status {
+        /// Every environment of the workspace (default: the one `-e/--env` selects)
+        #[arg(long)]
+        all: bool,
         /// Print JSON
         #[arg(long)]
         json: bool,

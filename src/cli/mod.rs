@@ -22,6 +22,7 @@ mod python;
 mod reconcile;
 mod registry;
 mod run;
+mod store;
 mod ui;
 mod workflow;
 
@@ -145,6 +146,7 @@ pub fn main() -> ExitCode {
         Command::Recover => generations::recover(&globals),
         Command::Gc { keep, dry_run, json } => generations::gc(&globals, *keep, *dry_run, *json),
         Command::Registry(c) => registry::registry(&globals, c),
+        Command::Store(c) => store::store(&globals, c),
         Command::Model(c) => models::run(&globals, c),
         Command::Workflow(args::WorkflowCommand::Analyze(a)) | Command::Analyze(a) => workflow::analyze(&globals, a),
         Command::Config(c) => config::config(&globals, c),

@@ -29,6 +29,13 @@ version = "1"
 # Model folders shared by every environment, besides the workspace's own `models/`
 # (`comfydock model dirs add|remove DIR` edits this list).
 # model_dirs = ["/mnt/models"]
+
+# A store shared by a fleet in S3-compatible object storage: apply reads node trees and models
+# from it before their original sources, `comfydock store push` fills it. Endpoint and
+# credentials come from AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION
+# (AWS_ALLOW_HTTP=true for an http:// endpoint); COMFYDOCK_STORE_REMOTE overrides.
+# [store]
+# remote = "s3://my-bucket/comfydock"
 "#;
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -43,6 +50,16 @@ pub struct WorkspaceConfig {
     /// Model folders added with `model dirs add`; the workspace's `models/` is always scanned too.
     #[serde(default)]
     pub model_dirs: Vec<PathBuf>,
+    /// `[store]`: the shared remote store.
+    #[serde(default)]
+    pub store: StoreConfig,
+}
+
+/// `[store]` in workspace.toml.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct StoreConfig {
+    /// `s3://bucket/prefix` (COMFYDOCK_STORE_REMOTE overrides); checked where it is used.
+    pub remote: Option<String>,
 }
 
 impl WorkspaceConfig {

@@ -8,7 +8,7 @@ mod error;
 mod names;
 pub mod settings;
 
-pub use config::WorkspaceConfig;
+pub use config::{StoreConfig, WorkspaceConfig};
 pub use env::{EnvInfo, EnvPaths};
 pub use error::WorkspaceError;
 pub use names::validate_env_name;

@@ -24,5 +24,6 @@ mod registry_mirror;
 mod registry_nodes;
 mod schemas;
 mod snapshots_plan;
+mod store_remote;
 mod trust;
 mod workflow;

@@ -7,6 +7,7 @@ pub mod media;
 pub mod registry;
 pub mod registry_data;
 pub mod repos;
+pub mod s3;
 pub mod wheel;
 
 use std::path::{Path, PathBuf};
