@@ -8,7 +8,12 @@ use toml_edit::{Array, DocumentMut, Item, Table, Value};
 #[derive(Debug, Clone)]
 pub struct Manifest {
     path: PathBuf,
-    pub(super) doc: DocumentMut,
+    /// The document, edited in place so comments and order survive. Reached through `doc()` and
+    /// `doc_mut()`: the latter marks the plain value below out of date.
+    document: DocumentMut,
+    /// The file's values as read (no formatting), while the document is unedited: what the
+    /// inputs hash reads, so a no-op plan does not render and parse the document again.
+    pristine: Option<toml::Table>,
     config: ComfydockConfig,
 }
 
@@ -37,8 +42,14 @@ impl Manifest {
             ManifestError::invalid(path, source, e.message().to_string(), e.span())
         })?;
         check_table_shapes(path, source, &doc)?;
-        let typed: PyProject = toml::from_str(source)
-            .map_err(|e| ManifestError::invalid(path, source, e.message().to_string(), e.span()))?;
+        let spanned = |e: toml::de::Error| ManifestError::invalid(path, source, e.message().to_string(), e.span());
+        let plain: toml::Table = toml::from_str(source).map_err(spanned)?;
+        // The typed view from the values already parsed; only a value that does not fit is
+        // parsed again from the text, for an error that points at its line and column.
+        let typed: PyProject = match toml::Value::Table(plain.clone()).try_into() {
+            Ok(typed) => typed,
+            Err(_) => toml::from_str(source).map_err(spanned)?,
+        };
         let config = typed
             .tool
             .and_then(|t| t.comfydock)
@@ -53,7 +64,8 @@ impl Manifest {
         }
         Ok(Manifest {
             path: path.to_path_buf(),
-            doc,
+            document: doc,
+            pristine: Some(plain),
             config,
         })
     }
@@ -68,7 +80,26 @@ impl Manifest {
 
     /// The document exactly as it would be written.
     pub fn render(&self) -> String {
-        self.doc.to_string()
+        self.document.to_string()
+    }
+
+    pub(super) fn doc(&self) -> &DocumentMut {
+        &self.document
+    }
+
+    /// The document, to edit: the plain value read with it no longer describes it.
+    pub(super) fn doc_mut(&mut self) -> &mut DocumentMut {
+        self.pristine = None;
+        &mut self.document
+    }
+
+    /// The manifest's values without formatting (what resolution reads and hashes): the values
+    /// read from the file while it is unedited, else the document rendered and read again.
+    pub fn plain(&self) -> std::borrow::Cow<'_, toml::Table> {
+        match &self.pristine {
+            Some(t) => std::borrow::Cow::Borrowed(t),
+            None => std::borrow::Cow::Owned(toml::from_str(&self.render()).unwrap_or_default()),
+        }
     }
 
     pub fn save(&self) -> std::io::Result<()> {
@@ -77,7 +108,7 @@ impl Manifest {
 
     /// `[project].dependencies`.
     pub fn dependencies(&self) -> Vec<String> {
-        self.doc
+        self.doc()
             .get("project")
             .and_then(|p| p.get("dependencies"))
             .and_then(Item::as_array)
@@ -87,19 +118,22 @@ impl Manifest {
 
     /// Replaces `[project].dependencies`, one requirement a line.
     pub fn set_dependencies(&mut self, deps: &[String]) {
-        let project = self.doc.entry("project").or_insert_with(|| Item::Table(Table::new()));
+        let project = self
+            .doc_mut()
+            .entry("project")
+            .or_insert_with(|| Item::Table(Table::new()));
         project["dependencies"] = Item::Value(Value::Array(multiline_array(deps)));
     }
 
     /// Sets a scalar of `[tool.comfydock]` (`comfyui_version`, `python_version`, ...).
     pub fn set_setting(&mut self, key: &str, value: &str) {
-        comfydock_table(&mut self.doc)[key] = toml_edit::value(value);
+        comfydock_table(self.doc_mut())[key] = toml_edit::value(value);
         self.refresh();
     }
 
     /// Adds or replaces `[tool.comfydock.nodes.<id>]`, leaving every other table as it was.
     pub fn set_node(&mut self, id: &str, spec: &NodeSpec) {
-        let nodes = subtable(comfydock_table(&mut self.doc), "nodes");
+        let nodes = subtable(comfydock_table(self.doc_mut()), "nodes");
         let mut table = Table::new();
         let fields: [(&str, Option<String>); 8] = [
             ("name", spec.name.clone()),
@@ -123,7 +157,7 @@ impl Manifest {
     /// Adds or replaces `[tool.comfydock.models.<key>]`; sources become an array of inline tables,
     /// one a line, as in the documented format.
     pub fn set_model(&mut self, key: &str, spec: &ModelSpec) {
-        let models = subtable(comfydock_table(&mut self.doc), "models");
+        let models = subtable(comfydock_table(self.doc_mut()), "models");
         let mut table = Table::new();
         if let Some(name) = &spec.name {
             table["name"] = toml_edit::value(name.as_str());
@@ -167,7 +201,7 @@ impl Manifest {
 
     /// Removes `[tool.comfydock.models.<key>]`; false when there was no such model.
     pub fn remove_model(&mut self, key: &str) -> bool {
-        let removed = comfydock_table(&mut self.doc)
+        let removed = comfydock_table(self.doc_mut())
             .get_mut("models")
             .and_then(Item::as_table_like_mut)
             .and_then(|t| t.remove(key))
@@ -180,7 +214,7 @@ impl Manifest {
     /// was no such node.
     pub fn remove_node(&mut self, id: &str) -> bool {
         self.remove_group(id);
-        let removed = comfydock_table(&mut self.doc)
+        let removed = comfydock_table(self.doc_mut())
             .get_mut("nodes")
             .and_then(Item::as_table_like_mut)
             .and_then(|t| t.remove(id))
@@ -191,7 +225,7 @@ impl Manifest {
 
     /// Re-reads the typed view after an edit, so `config()` always matches the document.
     pub(super) fn refresh(&mut self) {
-        let text = self.doc.to_string();
+        let text = self.document.to_string();
         if let Ok(typed) = toml::from_str::<PyProject>(&text)
             && let Some(config) = typed.tool.and_then(|t| t.comfydock)
         {

@@ -13,7 +13,7 @@ use toml_edit::{Array, ArrayOfTables, InlineTable, Item, Table, Value};
 impl Manifest {
     /// `[project].name`.
     pub fn project_name(&self) -> String {
-        self.doc
+        self.doc()
             .get("project")
             .and_then(|p| p.get("name"))
             .and_then(Item::as_str)
@@ -24,7 +24,7 @@ impl Manifest {
     /// `[dependency-groups]`: group → requirements.
     pub fn dependency_groups(&self) -> BTreeMap<String, Vec<String>> {
         let mut out = BTreeMap::new();
-        if let Some(t) = self.doc.get("dependency-groups").and_then(Item::as_table_like) {
+        if let Some(t) = self.doc().get("dependency-groups").and_then(Item::as_table_like) {
             for (k, v) in t.iter() {
                 out.insert(k.to_string(), strings(v));
             }
@@ -42,11 +42,11 @@ impl Manifest {
             return;
         }
         let position = self
-            .doc
+            .doc()
             .get("project")
             .and_then(Item::as_table)
             .and_then(Table::position);
-        let groups = self.doc.entry("dependency-groups").or_insert_with(|| {
+        let groups = self.doc_mut().entry("dependency-groups").or_insert_with(|| {
             let mut t = Table::new();
             t.set_position(position);
             Item::Table(t)
@@ -58,12 +58,16 @@ impl Manifest {
 
     /// Removes a dependency group; false when there was none.
     pub fn remove_group(&mut self, name: &str) -> bool {
-        let Some(groups) = self.doc.get_mut("dependency-groups").and_then(Item::as_table_like_mut) else {
+        let Some(groups) = self
+            .doc_mut()
+            .get_mut("dependency-groups")
+            .and_then(Item::as_table_like_mut)
+        else {
             return false;
         };
         let removed = groups.remove(name).is_some();
         if groups.is_empty() {
-            self.doc.remove("dependency-groups");
+            self.doc_mut().remove("dependency-groups");
         }
         removed
     }
@@ -92,7 +96,7 @@ impl Manifest {
     pub fn optional_dependencies(&self) -> BTreeMap<String, Vec<String>> {
         let mut out = BTreeMap::new();
         if let Some(t) = self
-            .doc
+            .doc()
             .get("project")
             .and_then(|p| p.get("optional-dependencies"))
             .and_then(Item::as_table_like)
@@ -179,7 +183,7 @@ impl Manifest {
 
         // Extras.
         let extras = self.optional_dependencies();
-        let project = super::pyproject::table_in(self.doc.as_table_mut(), "project", false);
+        let project = super::pyproject::table_in(self.doc_mut().as_table_mut(), "project", false);
         let optional = project
             .entry("optional-dependencies")
             .or_insert(Item::Table(Table::new()));
@@ -199,7 +203,7 @@ impl Manifest {
             }
         }
         if optional.as_table_like().is_some_and(|t| t.is_empty())
-            && let Some(p) = self.doc.get_mut("project").and_then(Item::as_table_like_mut)
+            && let Some(p) = self.doc_mut().get_mut("project").and_then(Item::as_table_like_mut)
         {
             p.remove("optional-dependencies");
         }
@@ -315,7 +319,7 @@ impl Manifest {
         }
         let extras = self.optional_dependencies();
         if let Some(t) = self
-            .doc
+            .doc_mut()
             .get_mut("project")
             .and_then(|p| p.get_mut("optional-dependencies"))
             .and_then(Item::as_table_like_mut)
@@ -328,11 +332,11 @@ impl Manifest {
     }
 
     fn uv_table(&self) -> Option<&Table> {
-        self.doc.get("tool")?.get("uv")?.as_table()
+        self.doc().get("tool")?.get("uv")?.as_table()
     }
 
     fn uv_table_mut(&mut self) -> &mut Table {
-        let tool = super::pyproject::table_in(self.doc.as_table_mut(), "tool", true);
+        let tool = super::pyproject::table_in(self.doc_mut().as_table_mut(), "tool", true);
         super::pyproject::table_in(tool, "uv", false)
     }
 }

@@ -144,6 +144,8 @@ pub struct Session<'a> {
     pub link_mode: crate::observe::LinkMode,
     /// Where download progress goes (shared with worker threads, hence an `Arc`).
     pub transfers: std::sync::Arc<dyn Reporter + Send + Sync>,
+    /// The manifest last parsed, with the bytes it was parsed from (see `manifest`).
+    parsed: std::sync::Mutex<Option<(Vec<u8>, Manifest)>>,
 }
 
 impl<'a> Session<'a> {
@@ -163,6 +165,7 @@ impl<'a> Session<'a> {
             torch_backend: None,
             link_mode: Default::default(),
             transfers: std::sync::Arc::new(crate::progress::Silent),
+            parsed: Default::default(),
         })
     }
 
@@ -191,6 +194,7 @@ impl<'a> Session<'a> {
             torch_backend: None,
             link_mode: Default::default(),
             transfers: std::sync::Arc::new(crate::progress::Silent),
+            parsed: Default::default(),
         }
     }
 
@@ -201,8 +205,27 @@ impl<'a> Session<'a> {
         Ok(self.uv.clone().expect("set above"))
     }
 
+    /// The manifest on disk. Parsing a big one costs tens of milliseconds, and a command
+    /// loads it, then plans (which reads it again): the same bytes are parsed once per session.
     pub fn manifest(&self) -> Result<Manifest> {
-        Ok(Manifest::load(&self.env.pyproject())?)
+        let path = self.env.pyproject();
+        let bytes = std::fs::read(&path).map_err(|source| crate::manifest::ManifestError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let mut parsed = self.parsed.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((seen, manifest)) = parsed.as_ref()
+            && *seen == bytes
+        {
+            return Ok(manifest.clone());
+        }
+        let manifest = match std::str::from_utf8(&bytes) {
+            Ok(text) => Manifest::parse(&path, text)?,
+            // Not UTF-8: `load` says so in its own words.
+            Err(_) => Manifest::load(&path)?,
+        };
+        *parsed = Some((bytes, manifest.clone()));
+        Ok(manifest)
     }
 
     pub fn lock_on_disk(&self) -> Result<Option<Lock>> {
@@ -303,7 +326,7 @@ impl<'a> Session<'a> {
             origins: self.model_origins(&resolved.lock, &observed),
         };
         let mut plan = plan::diff(&self.env.name, &resolved.lock, &observed, &target, &models);
-        let manifest = Manifest::load(&self.env.pyproject()).ok();
+        let manifest = self.manifest().ok();
         pack_notes::annotate(&mut plan, self.ws, &resolved.lock, manifest.as_ref());
         let pyproject = std::fs::read(self.env.pyproject())?;
         // The manifest as resolution completed it, and the link mode, are part of what the plan

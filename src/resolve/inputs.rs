@@ -14,30 +14,38 @@ pub enum Freshness {
 
 /// Hash of the parts of a pyproject that resolution reads.
 pub fn inputs_hash(pyproject: &str) -> crate::types::Blake3 {
-    let value: toml::Value = toml::from_str(pyproject).unwrap_or(toml::Value::Table(Default::default()));
+    inputs_hash_of(&toml::from_str(pyproject).unwrap_or_default())
+}
+
+/// `inputs_hash` of a pyproject's values (`Manifest::plain`), read once with the manifest.
+pub fn inputs_hash_of(pyproject: &toml::Table) -> crate::types::Blake3 {
     let pick = |path: &[&str]| {
-        let mut v = Some(&value);
-        for key in path {
+        let (first, rest) = path.split_first()?;
+        let mut v = pyproject.get(*first);
+        for key in rest {
             v = v.and_then(|x| x.get(key));
         }
-        v.cloned().unwrap_or(toml::Value::Boolean(false))
+        v.cloned()
     };
-    let mut comfydock = pick(&["tool", "comfydock"]);
+    let mut comfydock = pick(&["tool", "comfydock"]).unwrap_or(toml::Value::Boolean(false));
     // Workflows and model sources do not change what gets resolved.
     if let Some(t) = comfydock.as_table_mut() {
         t.remove("workflows");
     }
     let doc = serde_json::json!({
         "comfydock": comfydock,
-        "python": python_value(&value),
+        "python": python_value(pyproject),
     });
     crate::resolve::hash_bytes(doc.to_string().as_bytes())
 }
 
-fn python_value(value: &toml::Value) -> serde_json::Value {
+fn python_value(pyproject: &toml::Table) -> serde_json::Value {
     let get = |path: &[&str]| {
-        let mut v = Some(value);
-        for key in path {
+        let Some((first, rest)) = path.split_first() else {
+            return serde_json::Value::Null;
+        };
+        let mut v = pyproject.get(*first);
+        for key in rest {
             v = v.and_then(|x| x.get(key));
         }
         serde_json::to_value(v).unwrap_or_default()
@@ -52,16 +60,15 @@ fn python_value(value: &toml::Value) -> serde_json::Value {
 }
 
 /// Hash of the Python-relevant inputs alone: whether `uv lock` must run again.
-pub fn python_inputs_hash(pyproject: &str) -> crate::types::Blake3 {
-    let value: toml::Value = toml::from_str(pyproject).unwrap_or(toml::Value::Table(Default::default()));
-    crate::resolve::hash_bytes(python_value(&value).to_string().as_bytes())
+pub fn python_inputs_hash(pyproject: &toml::Table) -> crate::types::Blake3 {
+    crate::resolve::hash_bytes(python_value(pyproject).to_string().as_bytes())
 }
 
 /// Whether `lock` is what `pyproject` resolves to: its inputs hash matches the manifest, every
 /// entry it holds is one the manifest declares (`Lock::mismatch`), and uv.lock is the one pinned.
 pub fn freshness(manifest: &crate::manifest::Manifest, lock: Option<&Lock>, uv_lock: Option<&[u8]>) -> Freshness {
     let Some(lock) = lock else { return Freshness::Missing };
-    if lock.inputs != inputs_hash(&manifest.render()) {
+    if lock.inputs != inputs_hash_of(&manifest.plain()) {
         return Freshness::Stale("the manifest changed since the lock was made".into());
     }
     if let Some(why) = lock.mismatch(manifest.config()) {

@@ -13,7 +13,7 @@ pub mod pack_meta;
 mod python;
 
 pub use error::ResolveError;
-pub use inputs::{Freshness, freshness, inputs_hash, python_inputs_hash};
+pub use inputs::{Freshness, freshness, inputs_hash, inputs_hash_of, python_inputs_hash};
 
 use crate::manifest::{LOCK_VERSION, Lock, LockedComfyUI, LockedPython, Manifest};
 use crate::progress::Reporter;
@@ -161,11 +161,11 @@ impl Resolver<'_> {
         let python_version = config.python_version.clone();
         let lock = Lock {
             version: LOCK_VERSION,
-            inputs: inputs_hash(&manifest.render()),
+            inputs: inputs_hash_of(&manifest.plain()),
             comfyui,
             python: LockedPython {
                 version: python_version,
-                inputs: python_inputs_hash(&manifest.render()),
+                inputs: python_inputs_hash(&manifest.plain()),
                 uv_lock: hash_bytes(&uv_lock),
                 torch_backends: config.torch_backends.clone(),
                 notes,
@@ -187,7 +187,7 @@ impl Resolver<'_> {
         let current = fs::read(self.env.cec.join("uv.lock")).ok();
         // Unchanged Python inputs and a uv.lock that is the one pinned: nothing to resolve.
         if let (Some(prev), Some(bytes)) = (previous, &current)
-            && prev.python.inputs == python_inputs_hash(&manifest.render())
+            && prev.python.inputs == python_inputs_hash(&manifest.plain())
             && prev.python.uv_lock == hash_bytes(bytes)
         {
             return Ok(bytes.clone());
