@@ -209,11 +209,21 @@ impl<'a> Session<'a> {
 
     pub fn freshness(&self, manifest: &Manifest) -> Result<Freshness> {
         let lock = self.lock_on_disk()?;
-        Ok(resolve::freshness(
-            manifest,
-            lock.as_ref(),
-            self.uv_lock_on_disk().as_deref(),
-        ))
+        let freshness = resolve::freshness(manifest, lock.as_ref(), self.uv_lock_on_disk().as_deref());
+        Ok(match (freshness, &lock) {
+            (Freshness::Fresh, Some(lock)) => match self.workflows_changed(manifest, lock)? {
+                Some(why) => Freshness::Stale(why),
+                None => Freshness::Fresh,
+            },
+            (other, _) => other,
+        })
+    }
+
+    /// Whether the tracked workflows in `.cec` are still the ones `lock` pins (their content
+    /// does not enter the inputs hash: hashing them is cheap and needs no resolution).
+    fn workflows_changed(&self, manifest: &Manifest, lock: &Lock) -> Result<Option<String>> {
+        let current = resolve::workflows::lock_workflows(&self.env.cec, manifest.config(), &lock.models)?;
+        Ok(resolve::workflows::workflows_changed(&lock.workflows, &current))
     }
 
     /// Resolves the manifest, keeping the pins of the lock on disk unless `update` says otherwise.
@@ -249,10 +259,26 @@ impl<'a> Session<'a> {
                 resolved: on_disk()?,
                 status: "frozen",
             }),
-            (_, Freshness::Fresh) => Ok(Desired {
-                resolved: on_disk()?,
-                status: "fresh",
-            }),
+            (_, Freshness::Fresh) => {
+                let mut resolved = on_disk()?;
+                let current =
+                    resolve::workflows::lock_workflows(&self.env.cec, manifest.config(), &resolved.lock.models)?;
+                match resolve::workflows::workflows_changed(&resolved.lock.workflows, &current) {
+                    None => Ok(Desired {
+                        resolved,
+                        status: "fresh",
+                    }),
+                    Some(reason) if mode == LockMode::Locked => Err(ReconcileError::StaleLock { reason }),
+                    // Only workflow files changed: the new pins need no resolution.
+                    Some(_) => {
+                        resolved.lock.workflows = current;
+                        Ok(Desired {
+                            resolved,
+                            status: "updated",
+                        })
+                    }
+                }
+            }
             (LockMode::Locked, Freshness::Missing) => Err(ReconcileError::NoLock),
             (LockMode::Locked, Freshness::Stale(reason)) => Err(ReconcileError::StaleLock { reason }),
             (LockMode::Resolve, _) => Ok(Desired {
