@@ -301,7 +301,13 @@ impl<'a> Session<'a> {
     }
 
     pub fn plan(&self, resolved: &Resolved) -> Result<Planned> {
-        let observed = observe(&self.env)?;
+        let mut observed = observe(&self.env)?;
+        for name in resolved.lock.workflows.keys() {
+            if !observed.workflows.contains_key(name.as_str()) {
+                let copy = crate::observe::workflows::observe_copy(&self.env, name, None);
+                observed.workflows.insert(name.to_string(), copy);
+            }
+        }
         let venvs = apply::reusable_venvs(&self.env)?;
         let backend = self.choose_backend(&resolved.lock, &observed)?;
         // The uv.lock the live venv was synced from, as its generation recorded it.
@@ -325,6 +331,9 @@ impl<'a> Session<'a> {
         let mut plan = plan::diff(&self.env.name, &resolved.lock, &observed, &target, &models);
         let manifest = Manifest::load(&self.env.pyproject()).ok();
         pack_notes::annotate(&mut plan, self.ws, &resolved.lock, manifest.as_ref());
+        if let Some(m) = &manifest {
+            plan::impact::mark(&mut plan, &m.config().workflows);
+        }
         let pyproject = std::fs::read(self.env.pyproject())?;
         // The manifest as resolution completed it, and the link mode, are part of what the plan
         // applies.
@@ -421,7 +430,7 @@ impl<'a> Session<'a> {
     /// Applies a plan made from `resolved`, writing the lock first when it was newly resolved.
     pub fn apply(&mut self, resolved: &Resolved, planned: &Planned, message: &str) -> Result<Option<Generation>> {
         self.write_lock(resolved)?;
-        if planned.plan.is_empty() {
+        if !planned.plan.has_work() {
             return Ok(None);
         }
         let uv = self.uv()?;
