@@ -19,7 +19,7 @@ pub fn mark(plan: &mut Plan, workflows: &Workflows) {
             .iter()
             .filter(|(_, t)| {
                 let needs = if is_node { &t.requires.nodes } else { &t.requires.models };
-                needs.iter().any(|n| *n == wanted)
+                needs.contains(&wanted)
             })
             .map(|(name, _)| name.to_string())
             .collect();
