@@ -252,22 +252,8 @@ impl Lock {
                 ));
             }
         }
-        for (name, w) in &self.workflows {
-            match config.workflows.tracked.get(name) {
-                None => return extra("workflow", name),
-                Some(t) if t.file != w.file => {
-                    return Some(format!(
-                        "workflow `{name}` in the lock is not the file the manifest declares"
-                    ));
-                }
-                Some(_) => {}
-            }
-        }
-        for name in config.workflows.tracked.keys() {
-            if !self.workflows.contains_key(name) {
-                return Some(format!("workflow `{name}` is not in the lock"));
-            }
-        }
+        // Workflows are compared with `.cec` by `resolve::workflows::workflows_changed`: their
+        // pins need no resolution, so a difference there is re-pinned, not resolved.
         if config.comfyui_version.as_ref().is_some_and(|v| *v != self.comfyui.rev)
             || config.comfyui_repo.as_ref().is_some_and(|r| *r != self.comfyui.repo)
         {

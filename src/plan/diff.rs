@@ -258,7 +258,11 @@ pub fn diff(environment: &str, lock: &Lock, observed: &Observed, python: &Python
 
 /// What to do with ComfyUI's copy of a tracked workflow whose tracked version hashes `desired`,
 /// given what was placed (`record`) and what is there (`copy`). Never overwrites an edit.
-fn workflow_change(desired: &str, record: Option<&InstalledWorkflow>, copy: &WorkflowCopy) -> Option<WorkflowChange> {
+pub fn workflow_change(
+    desired: &str,
+    record: Option<&InstalledWorkflow>,
+    copy: &WorkflowCopy,
+) -> Option<WorkflowChange> {
     let placed = record.and_then(|r| r.blake3.as_deref());
     match copy {
         WorkflowCopy::Placed if placed == Some(desired) => None,

@@ -8,7 +8,7 @@ mod render;
 mod saved;
 
 pub use action::{Action, Kind, WorkflowChange, human_size, short};
-pub use diff::{ModelTarget, PythonTarget, diff, venv_key};
+pub use diff::{ModelTarget, PythonTarget, diff, venv_key, workflow_change};
 pub use render::{render_json, render_text};
 pub use saved::{SavedPlan, SavedPlanError, fingerprint};
 
