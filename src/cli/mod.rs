@@ -21,6 +21,7 @@ mod registry;
 mod run;
 mod ui;
 mod workflow;
+mod workflow_track;
 
 use args::{Cli, Command};
 use clap::Parser;
@@ -144,6 +145,7 @@ pub fn main() -> ExitCode {
         Command::Registry(c) => registry::registry(&globals, c),
         Command::Model(c) => models::run(&globals, c),
         Command::Workflow(args::WorkflowCommand::Analyze(a)) | Command::Analyze(a) => workflow::analyze(&globals, a),
+        Command::Workflow(w) => workflow_command(&globals, w),
     };
     match result {
         Ok(status) => status.into(),
@@ -210,4 +212,22 @@ fn install_tracing(verbose: u8, color: Option<bool>) {
         .with_target(false)
         .without_time()
         .try_init();
+}
+
+fn workflow_command(g: &Globals, w: &args::WorkflowCommand) -> miette::Result<ExitStatus> {
+    use args::WorkflowCommand as W;
+    match w {
+        W::Analyze(a) => workflow::analyze(g, a),
+        W::Status { json } => workflow_track::status(g, *json),
+        W::Track { names, all } => workflow_track::track(g, names, *all),
+        W::Untrack { name } => workflow_track::untrack(g, name),
+        W::Sync { name } => workflow_track::sync(g, name.as_deref()),
+        W::Import { file, name } => workflow_track::import(g, file, name.as_deref()),
+        W::Export {
+            name,
+            output,
+            with_deps,
+        } => workflow_track::export(g, name, output.as_deref(), *with_deps),
+        W::Diff { name } => workflow_track::diff(g, name),
+    }
 }

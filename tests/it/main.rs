@@ -24,3 +24,4 @@ mod schemas;
 mod snapshots_plan;
 mod trust;
 mod workflow;
+mod workflow_tracking;
