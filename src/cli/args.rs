@@ -198,6 +198,16 @@ pub enum WorkflowCommand {
     },
     /// What changed between the tracked version and ComfyUI's copy: nodes, widget values, links
     Diff { name: String },
+    /// Add what a tracked workflow needs to the manifest (node packs, models), then lock and apply
+    Resolve {
+        name: String,
+        /// Take the best ranked pack when several provide a node type
+        #[arg(long)]
+        auto: bool,
+        /// Print the proposed edits as JSON and change nothing
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -21,6 +21,7 @@ mod registry;
 mod run;
 mod ui;
 mod workflow;
+mod workflow_resolve;
 mod workflow_track;
 
 use args::{Cli, Command};
@@ -229,5 +230,6 @@ fn workflow_command(g: &Globals, w: &args::WorkflowCommand) -> miette::Result<Ex
             with_deps,
         } => workflow_track::export(g, name, output.as_deref(), *with_deps),
         W::Diff { name } => workflow_track::diff(g, name),
+        W::Resolve { name, auto, json } => workflow_resolve::resolve(g, name, *auto, *json),
     }
 }

@@ -99,6 +99,17 @@ pub fn status(g: &Globals, json: bool) -> Result<ExitStatus> {
 /// What a workflow requires, from its bytes: analysis, resolution through the workspace's node
 /// and model indexes, then the declared packs and models that cover it.
 fn needs_of(g: &Globals, ws: &Workspace, bytes: &[u8], label: &str, manifest: &Manifest) -> Result<Needs> {
+    let resolution = resolution_of(g, ws, bytes, label)?;
+    Ok(crate::workflow::requires::needs(&resolution, manifest.config()))
+}
+
+/// The workflow in `bytes` analysed and resolved through the workspace's indexes.
+pub(super) fn resolution_of(
+    g: &Globals,
+    ws: &Workspace,
+    bytes: &[u8],
+    label: &str,
+) -> Result<crate::workflow::resolve::Resolution> {
     let builtins = super::workflow::env_builtins(g, ws);
     let builtins = builtins.as_ref().unwrap_or(crate::workflow::Builtins::shipped());
     let analysis = crate::workflow::analyze(bytes, label, builtins)?;
@@ -112,8 +123,7 @@ fn needs_of(g: &Globals, ws: &Workspace, bytes: &[u8], label: &str, manifest: &M
         Some(i) => i,
         None => &crate::workflow::resolve::NoProviders,
     };
-    let resolution = crate::workflow::resolve::resolve(&analysis, providers, lookup);
-    Ok(crate::workflow::requires::needs(&resolution, manifest.config()))
+    Ok(crate::workflow::resolve::resolve(&analysis, providers, lookup))
 }
 
 /// Files of `.cec/workflows/` as they were, put back when a command fails half-way.

@@ -197,9 +197,108 @@ fn removing_a_node_pack_a_tracked_workflow_needs_is_flagged() {
         .find(|a| a["id"] == "node.beta")
         .expect("a remove action");
     assert_eq!(remove["details"]["required_by"], serde_json::json!(["uses beta"]));
+    assert_matches_schema("plan.schema.json", &doc);
+    let lock: toml::Value = toml::from_str(&fs::read_to_string(env.join(".cec/comfydock.lock")).unwrap()).unwrap();
+    assert_matches_schema("lock.schema.json", &serde_json::to_value(lock).unwrap());
     // No terminal and no --yes: refused. With --yes: applied, and the summary says so.
     t.run(&["apply"]).failure();
     t.run(&["apply", "--yes"])
         .success()
         .stdout_has("Applied although it breaks tracked workflows: uses beta");
+}
+
+fn assert_matches_schema(name: &str, doc: &serde_json::Value) {
+    let path = Path::new(crate::support::MANIFEST_DIR).join("schema").join(name);
+    let schema: serde_json::Value = serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(doc)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}\n{doc:#}");
+}
+
+#[test]
+fn resolve_adds_a_git_pack_and_a_model_found_by_hash_offline() {
+    let t = TestContext::new();
+    let env = t.create_env("demo");
+    // The pack's GitHub URL is served from a local folder through git's `insteadOf`, as an
+    // air-gapped mirror would be: everything stays offline.
+    let mirror = t.path("mirror");
+    repos::node_pack(&mirror.join("someone/gamma-nodes"), "GammaNode");
+    fs::write(
+        t.home.join(".gitconfig"),
+        format!(
+            "[url \"file://{}/\"]\n\tinsteadOf = https://github.com/\n",
+            mirror.display()
+        ),
+    )
+    .unwrap();
+    // A model file the index knows by content; the workflow names it differently.
+    let content: Vec<u8> = (0..4096u32).map(|i| (i * 7 % 251) as u8).collect();
+    let indexed = t.workspace.join("models/checkpoints/gamma-base.safetensors");
+    fs::create_dir_all(indexed.parent().unwrap()).unwrap();
+    fs::write(&indexed, &content).unwrap();
+    t.run(&["model", "scan"]).success();
+    let hex = blake3::hash(&content).to_hex().to_string();
+
+    let workflow = format!(
+        r#"{{"nodes":[
+  {{"id":1,"type":"CheckpointLoaderSimple","widgets_values":["renamed.safetensors"],
+    "properties":{{"models":[{{"name":"renamed.safetensors","directory":"checkpoints","hash":"{hex}","hash_type":"blake3","url":"https://example.invalid/renamed.safetensors"}}]}}}},
+  {{"id":2,"type":"GammaNode","properties":{{"aux_id":"someone/gamma-nodes"}},"widgets_values":[]}}
+],"links":[],"version":0.4}}"#
+    );
+    write_user_workflow(&env, "gamma", &workflow);
+    t.run(&["workflow", "track", "gamma"])
+        .success()
+        .stderr_has("`comfydock workflow resolve gamma` adds them");
+    let resolved = t.run(&["workflow", "resolve", "gamma"]);
+    resolved.success();
+    let pyproject = fs::read_to_string(env.join(".cec/pyproject.toml")).unwrap();
+    assert!(
+        pyproject.contains("[tool.comfydock.nodes.gamma-nodes]")
+            && pyproject.contains("repository = \"https://github.com/someone/gamma-nodes\""),
+        "{pyproject}"
+    );
+    assert!(pyproject.contains(&format!("hash = \"blake3:{hex}\"")), "{pyproject}");
+    assert!(
+        pyproject.contains("nodes = [\"gamma-nodes\"]") && pyproject.contains("models = [\"renamed\"]"),
+        "{pyproject}"
+    );
+    assert!(env.join("ComfyUI/custom_nodes/gamma-nodes/__init__.py").is_file());
+    let link = env.join("ComfyUI/models/checkpoints/renamed.safetensors");
+    assert_eq!(fs::read(&link).unwrap(), content);
+    let lock = fs::read_to_string(env.join(".cec/comfydock.lock")).unwrap();
+    assert!(
+        lock.contains(&format!("renamed = \"blake3:{hex}\"")),
+        "the lock pins the workflow's model: {lock}"
+    );
+    t.run(&["plan", "--detailed-exitcode"]).success();
+}
+
+#[test]
+fn resolve_changes_nothing_when_a_need_cannot_be_met() {
+    let t = TestContext::new();
+    let env = t.create_env("demo");
+    write_user_workflow(&env, "odd", &ui_workflow(20, "NobodyProvidesThis", "comfy-core-not"));
+    // The stamp names a registry pack this offline workspace cannot fetch: resolution fails.
+    t.run(&["workflow", "track", "odd"]).success();
+    let before = fs::read_to_string(env.join(".cec/pyproject.toml")).unwrap();
+    let lock_before = fs::read_to_string(env.join(".cec/comfydock.lock")).unwrap();
+    t.run(&["--offline", "workflow", "resolve", "odd"]).failure();
+    assert_eq!(fs::read_to_string(env.join(".cec/pyproject.toml")).unwrap(), before);
+    assert_eq!(
+        fs::read_to_string(env.join(".cec/comfydock.lock")).unwrap(),
+        lock_before
+    );
+
+    let unknown = r#"{"nodes":[{"id":1,"type":"NoStampNoProvider","widgets_values":[]}],"links":[],"version":0.4}"#;
+    write_user_workflow(&env, "unknown", unknown);
+    t.run(&["workflow", "track", "unknown"]).success();
+    let before = fs::read_to_string(env.join(".cec/pyproject.toml")).unwrap();
+    t.run(&["workflow", "resolve", "unknown"])
+        .failure()
+        .stderr_has("cannot resolve node type NoStampNoProvider");
+    assert_eq!(fs::read_to_string(env.join(".cec/pyproject.toml")).unwrap(), before);
 }
