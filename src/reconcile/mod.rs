@@ -211,9 +211,10 @@ impl<'a> Session<'a> {
         let lock = self.lock_on_disk()?;
         let freshness = resolve::freshness(manifest, lock.as_ref(), self.uv_lock_on_disk().as_deref());
         Ok(match (freshness, &lock) {
-            (Freshness::Fresh, Some(lock)) => match self.workflows_changed(manifest, lock)? {
-                Some(why) => Freshness::Stale(why),
-                None => Freshness::Fresh,
+            (Freshness::Fresh, Some(lock)) => match self.workflows_changed(manifest, lock) {
+                Ok(Some(why)) => Freshness::Stale(why),
+                Ok(None) => Freshness::Fresh,
+                Err(e) => Freshness::Stale(e.to_string()),
             },
             (other, _) => other,
         })
@@ -492,6 +493,25 @@ impl<'a> Session<'a> {
         DesiredBackup { files, bytes }
     }
 
+    /// Puts the tracked workflow files a lock pins back into `.cec` from the generation's
+    /// `.cec` commit, where the files there now are other versions (rollback after a sync).
+    fn restore_workflow_files(&self, lock: &Lock, cec_commit: Option<&str>) -> Result<()> {
+        let Some(commit) = cec_commit else { return Ok(()) };
+        for w in lock.workflows.values() {
+            let path = self.env.cec.join(w.file.as_str());
+            let current = std::fs::read(&path).ok().map(|b| crate::types::Blake3::of_bytes(&b));
+            if current.as_ref() == Some(&w.blake3) {
+                continue;
+            }
+            if let Ok(Some(bytes)) = crate::git::read_file_at(&self.env.cec, commit, w.file.as_str())
+                && crate::types::Blake3::of_bytes(&bytes) == w.blake3
+            {
+                crate::fsx::write_atomic(&path, &bytes)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Makes generation `number` the desired state again (its manifest, lock and uv.lock) and
     /// returns it resolved, frozen: nothing is fetched that the store does not have.
     pub fn restore_generation(&mut self, number: Option<u64>) -> Result<(Generation, Resolved)> {
@@ -518,6 +538,7 @@ impl<'a> Session<'a> {
         let target = &target;
         let lock = Lock::parse(&self.env.cec.join(LOCK_FILE), &target.lock)?;
         crate::fsx::write_atomic(&self.env.pyproject(), target.pyproject.as_bytes())?;
+        self.restore_workflow_files(&lock, target.cec_commit.as_deref())?;
         let resolved = Resolved {
             lock,
             uv_lock: target.uv_lock.clone().into_bytes(),

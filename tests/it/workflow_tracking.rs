@@ -92,6 +92,12 @@ fn an_edit_in_comfyui_is_drift_kept_by_apply_and_taken_by_sync() {
     t.run(&["plan", "--detailed-exitcode"]).success();
     let log = t.run(&["log"]);
     log.success().stdout_has("Sync workflows from ComfyUI: portrait flow");
+
+    // Rollback brings the tracked version back in .cec and in ComfyUI (the edit goes to the trash).
+    t.run(&["rollback", "--yes"]).success();
+    assert_eq!(fs::read_to_string(&cec).unwrap(), original);
+    assert_eq!(fs::read_to_string(&copy).unwrap(), original);
+    t.run(&["plan", "--detailed-exitcode"]).success();
 }
 
 #[test]
