@@ -179,7 +179,12 @@ pub enum WorkflowCommand {
     /// Stop tracking a workflow; ComfyUI's copy is kept
     Untrack { name: String },
     /// Take workflows edited in ComfyUI into .cec (refreshing what they require): a new generation
-    Sync { name: Option<String> },
+    Sync {
+        name: Option<String>,
+        /// Keep syncing while ComfyUI runs: watch its workflows folder (Ctrl-C stops)
+        #[arg(long)]
+        watch: bool,
+    },
     /// Track a workflow file (JSON, or a PNG/WebP/FLAC/MP4 with one embedded)
     Import {
         file: PathBuf,

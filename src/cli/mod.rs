@@ -23,6 +23,7 @@ mod ui;
 mod workflow;
 mod workflow_resolve;
 mod workflow_track;
+mod workflow_watch;
 
 use args::{Cli, Command};
 use clap::Parser;
@@ -222,7 +223,8 @@ fn workflow_command(g: &Globals, w: &args::WorkflowCommand) -> miette::Result<Ex
         W::Status { json } => workflow_track::status(g, *json),
         W::Track { names, all } => workflow_track::track(g, names, *all),
         W::Untrack { name } => workflow_track::untrack(g, name),
-        W::Sync { name } => workflow_track::sync(g, name.as_deref()),
+        W::Sync { name, watch: false } => workflow_track::sync(g, name.as_deref()),
+        W::Sync { name, watch: true } => workflow_watch::watch(g, name.as_deref()),
         W::Import { file, name } => workflow_track::import(g, file, name.as_deref()),
         W::Export {
             name,

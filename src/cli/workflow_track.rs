@@ -302,6 +302,13 @@ pub fn untrack(g: &Globals, raw: &str) -> Result<ExitStatus> {
 }
 
 pub fn sync(g: &Globals, raw: Option<&str>) -> Result<ExitStatus> {
+    sync_once(g, raw, false)?;
+    Ok(ExitStatus::Success)
+}
+
+/// Takes ComfyUI's edited copies into `.cec` and applies; returns how many were taken.
+/// `quiet`: say nothing when there is nothing to take (`--watch`).
+pub(super) fn sync_once(g: &Globals, raw: Option<&str>, quiet: bool) -> Result<usize> {
     let only = raw.map(parse_name).transpose()?;
     let (ws, env) = g.env()?;
     let mut session = g.writer(&ws, env, "workflow sync")?;
@@ -342,8 +349,10 @@ pub fn sync(g: &Globals, raw: Option<&str>) -> Result<ExitStatus> {
         taken.push(name.to_string());
     }
     if taken.is_empty() {
-        errln!("Nothing to sync: ComfyUI's copies are the tracked versions.");
-        return Ok(ExitStatus::Success);
+        if !quiet {
+            errln!("Nothing to sync: ComfyUI's copies are the tracked versions.");
+        }
+        return Ok(0);
     }
     save_and_apply(
         &mut session,
@@ -352,7 +361,7 @@ pub fn sync(g: &Globals, raw: Option<&str>) -> Result<ExitStatus> {
         &format!("Sync workflows from ComfyUI: {}", taken.join(", ")),
     )?;
     errln!("Took ComfyUI's version of {} into .cec.", taken.join(", "));
-    Ok(ExitStatus::Success)
+    Ok(taken.len())
 }
 
 pub fn import(g: &Globals, file: &Path, name: Option<&str>) -> Result<ExitStatus> {

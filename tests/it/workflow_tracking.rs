@@ -308,3 +308,65 @@ fn resolve_changes_nothing_when_a_need_cannot_be_met() {
         .stderr_has("cannot resolve node type NoStampNoProvider");
     assert_eq!(fs::read_to_string(env.join(".cec/pyproject.toml")).unwrap(), before);
 }
+
+#[test]
+fn sync_watch_takes_edits_while_comfyui_runs_and_stops_on_ctrl_c() {
+    use std::io::{BufRead, BufReader};
+    use std::time::{Duration, Instant};
+    let t = TestContext::new();
+    let env = t.create_env("demo");
+    let copy = write_user_workflow(&env, "live", &ui_workflow(20, "MyNode", "beta"));
+    t.run(&["workflow", "track", "live"]).success();
+
+    let mut child = t
+        .std_cmd()
+        .args(["workflow", "sync", "--watch"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line.clone());
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    let started = Instant::now();
+    loop {
+        let line = rx.recv_timeout(Duration::from_secs(60)).expect("watch did not start");
+        if line.contains("Watching") {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60));
+    }
+    let edited = ui_workflow(33, "MyNode", "beta");
+    fs::write(&copy, &edited).unwrap();
+    let cec = env.join(".cec/workflows/live.json");
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while fs::read_to_string(&cec).unwrap() != edited {
+        assert!(Instant::now() < deadline, "the edit never reached .cec");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // Let the apply that follows finish, then Ctrl-C.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while !t.run(&["workflow", "status"]).stdout.contains("in sync") {
+        assert!(Instant::now() < deadline, "the sync never completed");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let pid = child.id().to_string();
+    std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    let stderr = reader.join().unwrap();
+    assert!(status.success(), "{status:?}\n{stderr}");
+    assert!(stderr.contains("Took ComfyUI's version of live into .cec."), "{stderr}");
+    assert!(stderr.contains("Stopped watching."), "{stderr}");
+    t.run(&["plan", "--detailed-exitcode"]).success();
+}
