@@ -13,6 +13,7 @@ mod journal;
 mod stage;
 mod stage_models;
 mod stage_remote;
+mod stage_workflows;
 
 pub use env_lock::{EnvLock, Locked};
 pub use generations::Generation;
@@ -73,6 +74,13 @@ pub enum ApplyError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Model(Box<crate::models::ModelError>),
+
+    #[error("tracked workflow `{name}` in .cec is not the version the lock pins")]
+    #[diagnostic(
+        code(comfydock::apply::workflow_changed),
+        help("the file changed while applying; run `comfydock plan` again (the lock is re-pinned from .cec)")
+    )]
+    WorkflowChanged { name: String },
 
     #[error("generation {0} does not exist")]
     #[diagnostic(code(comfydock::apply::no_generation), help("`comfydock log` lists the generations"))]
@@ -250,7 +258,7 @@ pub fn apply(input: ApplyInput<'_>) -> Result<Option<Generation>> {
     let (env, reporter, resolved, observed, plan) =
         (input.env, input.reporter, input.resolved, input.observed, input.plan);
     let message = input.message.clone();
-    if plan.is_empty() {
+    if !plan.has_work() {
         return Ok(None);
     }
     let generation = next_generation(env, observed)?;
@@ -445,7 +453,12 @@ fn next_installed(
         // A fresh checkout: what was placed in the old tree is gone with it; links are re-made.
         installed.nodes.clear();
         installed.models.clear();
+        installed.workflows.clear();
     }
+    // An untracked workflow is forgotten; ComfyUI's copy of it stays where it is.
+    installed
+        .workflows
+        .retain(|name, _| resolved.lock.workflows.keys().any(|n| n.as_str() == name));
     for action in &plan.actions {
         match action {
             Action::RemoveNode { id, .. } => {
@@ -464,6 +477,9 @@ fn next_installed(
         }
         if let Some((key, model)) = &s.model {
             installed.models.insert(key.clone(), model.clone());
+        }
+        if let Some((name, workflow)) = &s.workflow {
+            installed.workflows.insert(name.clone(), workflow.clone());
         }
     }
     installed

@@ -16,6 +16,7 @@ pub(super) struct Staged {
     pub steps: Vec<super::journal::Step>,
     pub node: Option<(String, InstalledNode)>,
     pub model: Option<(String, crate::observe::InstalledModel)>,
+    pub workflow: Option<(String, crate::observe::workflows::InstalledWorkflow)>,
     pub venv: Option<String>,
     /// A pack whose install.py runs once the new venv exists: its staged folder and the files
     /// carried over from the old version (not part of what comfydock placed).
@@ -29,7 +30,8 @@ pub(super) fn stage_action(ctx: &Ctx, action: &Action) -> Result<Staged> {
     let mut staged = Staged::default();
     match action {
         Action::LinkModel { key, path, mode, .. } => return super::stage_models::stage_link(ctx, key, path, *mode),
-        Action::UnlinkModel { key, path } => return super::stage_models::stage_unlink(ctx, key, path),
+        Action::UnlinkModel { key, path, .. } => return super::stage_models::stage_unlink(ctx, key, path),
+        Action::Workflow { name, change } => return super::stage_workflows::stage_workflow(ctx, name, *change),
         Action::CloneComfyui { commit, .. } => {
             ctx.reporter
                 .step(&format!("Cloning ComfyUI {}", crate::plan::short(commit)));
@@ -131,7 +133,7 @@ pub(super) fn stage_action(ctx: &Ctx, action: &Action) -> Result<Staged> {
             };
             staged.node = Some((id.clone(), record));
         }
-        Action::RemoveNode { id, linked } => {
+        Action::RemoveNode { id, linked, .. } => {
             let live = env.custom_nodes().join(id);
             if *linked {
                 if let Ok(target) = std::fs::read_link(&live) {

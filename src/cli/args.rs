@@ -268,6 +268,57 @@ pub enum WorkflowCommand {
     /// notes. Reads JSON (UI or API format) and PNG/WebP/FLAC/MP4 files saved by ComfyUI.
     /// Needs no workspace and no network; with a workspace, also shows which models it has.
     Analyze(AnalyzeArgs),
+    /// Tracked workflows: in sync, edited in ComfyUI, changed in .cec
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Track workflows saved in ComfyUI (user/default/workflows/NAME.json) in .cec/workflows/
+    Track {
+        /// Workflow names (file names without .json)
+        #[arg(required_unless_present = "all", value_name = "NAME")]
+        names: Vec<String>,
+        /// Every workflow in ComfyUI's folder not matched by .cec/.comfydockignore
+        #[arg(long, conflicts_with = "names")]
+        all: bool,
+    },
+    /// Stop tracking a workflow; ComfyUI's copy is kept
+    Untrack { name: String },
+    /// Take workflows edited in ComfyUI into .cec (refreshing what they require): a new generation
+    Sync {
+        name: Option<String>,
+        /// Keep syncing while ComfyUI runs: watch its workflows folder (Ctrl-C stops)
+        #[arg(long)]
+        watch: bool,
+    },
+    /// Track a workflow file (JSON, or a PNG/WebP/FLAC/MP4 with one embedded)
+    Import {
+        file: PathBuf,
+        /// The name to track it under (default: the file's name)
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Write a tracked workflow to a file (or stdout)
+    Export {
+        name: String,
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Add `extra.comfydock`: the node packs and models it requires, as the lock pins them
+        #[arg(long)]
+        with_deps: bool,
+    },
+    /// What changed between the tracked version and ComfyUI's copy: nodes, widget values, links
+    Diff { name: String },
+    /// Add what a tracked workflow needs to the manifest (node packs, models), then lock and apply
+    Resolve {
+        name: String,
+        /// Take the best ranked pack when several provide a node type
+        #[arg(long)]
+        auto: bool,
+        /// Print the proposed edits as JSON and change nothing
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]

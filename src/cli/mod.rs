@@ -25,6 +25,9 @@ mod run;
 mod store;
 mod ui;
 mod workflow;
+mod workflow_resolve;
+mod workflow_track;
+mod workflow_watch;
 
 use args::{Cli, Command};
 use clap::Parser;
@@ -156,6 +159,7 @@ pub fn main() -> ExitCode {
         Command::Pull { remote, apply } => cec::pull(&globals, remote, *apply),
         Command::Export(a) => portability::export(&globals, a),
         Command::Import(a) => portability::import(&globals, a),
+        Command::Workflow(w) => workflow_command(&globals, w),
     };
     match result {
         Ok(status) => status.into(),
@@ -222,4 +226,24 @@ fn install_tracing(verbose: u8, color: Option<bool>) {
         .with_target(false)
         .without_time()
         .try_init();
+}
+
+fn workflow_command(g: &Globals, w: &args::WorkflowCommand) -> miette::Result<ExitStatus> {
+    use args::WorkflowCommand as W;
+    match w {
+        W::Analyze(a) => workflow::analyze(g, a),
+        W::Status { json } => workflow_track::status(g, *json),
+        W::Track { names, all } => workflow_track::track(g, names, *all),
+        W::Untrack { name } => workflow_track::untrack(g, name),
+        W::Sync { name, watch: false } => workflow_track::sync(g, name.as_deref()),
+        W::Sync { name, watch: true } => workflow_watch::watch(g, name.as_deref()),
+        W::Import { file, name } => workflow_track::import(g, file, name.as_deref()),
+        W::Export {
+            name,
+            output,
+            with_deps,
+        } => workflow_track::export(g, name, output.as_deref(), *with_deps),
+        W::Diff { name } => workflow_track::diff(g, name),
+        W::Resolve { name, auto, json } => workflow_resolve::resolve(g, name, *auto, *json),
+    }
 }

@@ -134,7 +134,22 @@ pub fn apply(g: &Globals, args: &ApplyArgs) -> Result<ExitStatus> {
             let desired = session.desired(&manifest, mode)?;
             let planned = session.plan(&desired.resolved)?;
             out!("{}", render_text(&planned.plan));
-            if !planned.plan.is_empty() && !confirm("\nApply these changes?", args.yes, "apply")? {
+            if planned.plan.has_work() && !confirm("\nApply these changes?", args.yes, "apply")? {
+                errln!("Apply cancelled; nothing changed.");
+                return Ok(ExitStatus::Failure);
+            }
+            let broken = planned.plan.broken_workflows();
+            if planned.plan.has_work()
+                && !broken.is_empty()
+                && !confirm(
+                    &format!(
+                        "This removes what tracked workflows need ({}). Apply anyway?",
+                        broken.join(", ")
+                    ),
+                    args.yes,
+                    "apply",
+                )?
+            {
                 errln!("Apply cancelled; nothing changed.");
                 return Ok(ExitStatus::Failure);
             }
@@ -161,6 +176,13 @@ pub fn apply(g: &Globals, args: &ApplyArgs) -> Result<ExitStatus> {
                 summary.change,
                 summary.destroy
             );
+            let broken = planned.plan.broken_workflows();
+            if !broken.is_empty() {
+                outln!(
+                    "Applied although it breaks tracked workflows: {} (they require a node pack or model this apply removed).",
+                    broken.join(", ")
+                );
+            }
             report_trash(&session.env, generation.number);
         }
         None if args.planfile.is_some() => outln!("No changes."),
@@ -260,6 +282,17 @@ pub fn status(g: &Globals, json: bool) -> Result<ExitStatus> {
                 NodeState::Intact => {}
                 NodeState::Missing => drift.push(format!("model {key} is missing from ComfyUI/models/")),
                 NodeState::Modified { .. } => drift.push(format!("model {key} was changed or relinked by hand")),
+            }
+        }
+        for action in &p.plan.actions {
+            if let crate::plan::Action::Workflow {
+                name,
+                change: crate::plan::WorkflowChange::Edited | crate::plan::WorkflowChange::Beside,
+            } = action
+            {
+                drift.push(format!(
+                    "workflow {name} was edited in ComfyUI (`comfydock workflow sync {name}` keeps it)"
+                ));
             }
         }
         for name in &p.observed.untracked {

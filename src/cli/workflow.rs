@@ -120,21 +120,21 @@ fn read(path: &Path, file: &str) -> Result<Vec<u8>, WorkflowError> {
 
 /// The workspace's model index, when it has one; never created here.
 /// The workspace's node index (`registry update` fills it), when it has one.
-fn node_index(ws: &Workspace) -> Option<crate::registry::node_index::NodeIndex> {
+pub(super) fn node_index(ws: &Workspace) -> Option<crate::registry::node_index::NodeIndex> {
     let path = crate::registry::node_index::index_path(ws.root());
     path.is_file()
         .then(|| crate::registry::node_index::NodeIndex::open(&path).ok())
         .flatten()
 }
 
-fn model_index(ws: &Workspace) -> Option<ModelIndex> {
+pub(super) fn model_index(ws: &Workspace) -> Option<ModelIndex> {
     let path = crate::models::index_path(ws);
     path.is_file().then(|| ModelIndex::open(&path).ok()).flatten()
 }
 
 /// The builtin node types of the selected environment's ComfyUI (cached per commit), when an
 /// environment is selected and has a checkout.
-fn env_builtins(g: &Globals, ws: &Workspace) -> Option<Builtins> {
+pub(super) fn env_builtins(g: &Globals, ws: &Workspace) -> Option<Builtins> {
     let env = ws.select_env(g.env.as_deref()).ok()?;
     let mut b = crate::observe::builtin_nodes::of_checkout(&env.comfyui, &ws.root().join(".metadata"))?;
     b.source = format!("{} (environment {})", b.source, env.name);

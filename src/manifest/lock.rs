@@ -4,7 +4,7 @@
 use super::{ComfydockConfig, ManifestError, ModelSource, NodeSource};
 use crate::types::{
     Blake3, FileName, GitCommit, GitRef, ModelKey, NodeId, PackVersion, PythonVersion, RelPath, RepoUrl, Sha256,
-    TorchBackend,
+    TorchBackend, WorkflowName,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -27,6 +27,21 @@ pub struct Lock {
     pub nodes: BTreeMap<NodeId, LockedNode>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub models: BTreeMap<ModelKey, LockedModel>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub workflows: BTreeMap<WorkflowName, LockedWorkflow>,
+}
+
+/// A tracked workflow pinned by content: apply places exactly these bytes, and the models it
+/// requires are pinned by hash so a review of the lock shows what the workflow runs with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LockedWorkflow {
+    /// Relative to `.cec/`.
+    pub file: RelPath,
+    pub blake3: Blake3,
+    /// The declared models it requires, by key.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub models: BTreeMap<ModelKey, Blake3>,
 }
 
 /// A model pinned by content: where ComfyUI finds it (category folder and file name) and where it
@@ -237,6 +252,8 @@ impl Lock {
                 ));
             }
         }
+        // Workflows are compared with `.cec` by `resolve::workflows::workflows_changed`: their
+        // pins need no resolution, so a difference there is re-pinned, not resolved.
         if config.comfyui_version.as_ref().is_some_and(|v| *v != self.comfyui.rev)
             || config.comfyui_repo.as_ref().is_some_and(|r| *r != self.comfyui.repo)
         {
@@ -330,6 +347,7 @@ mod tests {
                     }],
                 },
             )]),
+            workflows: BTreeMap::new(),
         }
     }
 

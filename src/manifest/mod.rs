@@ -13,7 +13,8 @@ mod template;
 
 pub use error::ManifestError;
 pub use lock::{
-    DevLink, GitPin, LOCK_FILE, LOCK_VERSION, Lock, LockedComfyUI, LockedModel, LockedNode, LockedPython, RegistryPin,
+    DevLink, GitPin, LOCK_FILE, LOCK_VERSION, Lock, LockedComfyUI, LockedModel, LockedNode, LockedPython,
+    LockedWorkflow, RegistryPin,
 };
 pub use pyproject::Manifest;
 pub use spec::{

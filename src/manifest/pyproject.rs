@@ -223,6 +223,42 @@ impl Manifest {
         removed
     }
 
+    /// Adds or replaces `[tool.comfydock.workflows.tracked.<name>]` with its file and what it
+    /// requires (one inline table, as the documented format writes it).
+    pub fn set_workflow(&mut self, name: &str, spec: &super::TrackedWorkflow) {
+        let workflows = subtable(comfydock_table(self.doc_mut()), "workflows");
+        let tracked = subtable(workflows, "tracked");
+        let mut table = Table::new();
+        table["file"] = toml_edit::value(spec.file.as_str());
+        let list = |items: &[String]| {
+            let mut a = Array::new();
+            for i in items {
+                a.push(i.as_str());
+            }
+            Value::Array(a)
+        };
+        let mut requires = toml_edit::InlineTable::new();
+        requires.insert("nodes", list(&spec.requires.nodes));
+        requires.insert("models", list(&spec.requires.models));
+        requires.insert("python", list(&spec.requires.python));
+        table["requires"] = Item::Value(Value::InlineTable(requires));
+        tracked.insert(name, Item::Table(table));
+        self.refresh();
+    }
+
+    /// Removes `[tool.comfydock.workflows.tracked.<name>]`; false when it was not tracked.
+    pub fn remove_workflow(&mut self, name: &str) -> bool {
+        let removed = comfydock_table(self.doc_mut())
+            .get_mut("workflows")
+            .and_then(Item::as_table_like_mut)
+            .and_then(|w| w.get_mut("tracked"))
+            .and_then(Item::as_table_like_mut)
+            .and_then(|t| t.remove(name))
+            .is_some();
+        self.refresh();
+        removed
+    }
+
     /// Re-reads the typed view after an edit, so `config()` always matches the document.
     pub(super) fn refresh(&mut self) {
         let text = self.document.to_string();
@@ -400,6 +436,28 @@ requires = {
         // Removing it again gives back the original bytes.
         assert!(m.remove_node("my-git-node"));
         assert_eq!(m.render(), DESIGN_EXAMPLE);
+    }
+
+    #[test]
+    fn tracking_a_workflow_keeps_the_seed_table_and_names_are_checked() {
+        let mut m = parse(DESIGN_EXAMPLE);
+        let spec = crate::manifest::TrackedWorkflow {
+            file: "workflows/my flow.json".parse().unwrap(),
+            requires: crate::manifest::Requires {
+                nodes: vec!["comfyui-impact-pack".into()],
+                models: vec![],
+                python: vec![],
+            },
+        };
+        m.set_workflow("my flow", &spec);
+        let out = m.render();
+        assert!(out.starts_with(DESIGN_EXAMPLE), "{out}");
+        assert!(out.contains("[tool.comfydock.workflows.tracked.\"my flow\"]"), "{out}");
+        assert_eq!(parse(&out).config().workflows.tracked["my flow"], spec);
+        assert!(m.remove_workflow("my flow"));
+        assert_eq!(m.render(), DESIGN_EXAMPLE);
+        let hostile = DESIGN_EXAMPLE.replace("tracked.my_workflow]", "tracked.\"../../x\"]");
+        assert!(Manifest::parse(Path::new("p.toml"), &hostile).is_err());
     }
 
     #[test]

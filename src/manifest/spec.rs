@@ -92,7 +92,7 @@ pub enum ModelSource {
 #[serde(deny_unknown_fields)]
 pub struct Workflows {
     #[serde(default)]
-    pub tracked: BTreeMap<String, TrackedWorkflow>,
+    pub tracked: BTreeMap<crate::types::WorkflowName, TrackedWorkflow>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]

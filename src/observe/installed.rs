@@ -24,6 +24,9 @@ pub struct Installed {
     pub nodes: BTreeMap<String, InstalledNode>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub models: BTreeMap<String, InstalledModel>,
+    /// Tracked workflows placed in `ComfyUI/user/default/workflows/`, by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub workflows: BTreeMap<String, super::workflows::InstalledWorkflow>,
 }
 
 /// How a model file reaches `ComfyUI/models/<category>/`.

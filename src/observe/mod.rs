@@ -3,6 +3,7 @@
 
 pub mod builtin_nodes;
 mod installed;
+pub mod workflows;
 
 pub use installed::{
     Fingerprint, INSTALLED_FILE, Installed, InstalledModel, InstalledNode, LinkMode, fingerprint_tree,
@@ -30,6 +31,9 @@ pub struct Observed {
     /// The state of each model comfydock placed (Intact, or Missing when the entry or, for a
     /// symlink, its target is gone or changed).
     pub models: BTreeMap<String, NodeState>,
+    /// ComfyUI's copy of each tracked workflow: those the live generation placed, and (added by
+    /// the planner) those the lock tracks.
+    pub workflows: BTreeMap<String, workflows::WorkflowCopy>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -103,7 +107,9 @@ pub fn observe(env: &EnvPaths) -> std::io::Result<Observed> {
         .iter()
         .map(|(key, m)| (key.clone(), model_state(&env.comfyui.join(&m.path), m)))
         .collect();
+    let workflows = workflows::observe_placed(env, &installed);
     Ok(Observed {
+        workflows,
         installed,
         comfyui_commit,
         comfyui_files,

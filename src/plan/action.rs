@@ -48,7 +48,13 @@ pub enum Action {
     /// A dev node: a symlink to the user's folder, never copied, moved or deleted.
     LinkDevNode { id: String, path: String },
     /// An installed node that the manifest no longer has: moved to trash (a dev node's link is removed).
-    RemoveNode { id: String, linked: bool },
+    RemoveNode {
+        id: String,
+        linked: bool,
+        /// Tracked workflows that require this pack: removing it breaks them.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        required_by: Vec<String>,
+    },
     /// A folder in custom_nodes/ that comfydock did not put there: moved to trash.
     TrashUntracked { name: String },
     /// A declared model is not in place: link (or hardlink, or copy) it from a local file with its
@@ -66,7 +72,15 @@ pub enum Action {
     },
     /// A model the manifest no longer declares: its link goes (a copy goes to the trash); the
     /// model file itself is never deleted.
-    UnlinkModel { key: String, path: String },
+    UnlinkModel {
+        key: String,
+        path: String,
+        /// Tracked workflows that require this model: removing it breaks them.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        required_by: Vec<String>,
+    },
+    /// A tracked workflow and ComfyUI's copy of it (`user/default/workflows/NAME.json`).
+    Workflow { name: String, change: WorkflowChange },
     /// The venv does not match uv.lock (for the chosen torch backend): build it, or reuse a
     /// generation's venv that does.
     SyncPython {
@@ -82,6 +96,27 @@ pub enum Action {
         #[serde(default)]
         notes: Vec<String>,
     },
+}
+
+/// What apply does with ComfyUI's copy of a tracked workflow. A copy the user edited is never
+/// overwritten: `Edited` only reports it, `Beside` writes the tracked version next to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkflowChange {
+    /// Not in ComfyUI yet: placed.
+    Place,
+    /// Placed before, deleted in ComfyUI since: placed again.
+    Restore,
+    /// The tracked version changed and ComfyUI's copy is the one placed before: replaced (the old
+    /// copy goes to the trash).
+    Update,
+    /// ComfyUI's copy already is the tracked version (after `track` or `sync`): recorded.
+    Adopt,
+    /// Edited in ComfyUI, unchanged in `.cec`: drift, kept as it is.
+    Edited,
+    /// Edited in ComfyUI and changed in `.cec`: the tracked version is written beside the copy as
+    /// `NAME.cec.json`.
+    Beside,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -115,12 +150,18 @@ impl Action {
             Action::TrashUntracked { name } => format!("untracked.{name}"),
             Action::SyncPython { .. } => "python".into(),
             Action::LinkModel { key, .. } | Action::UnlinkModel { key, .. } => format!("model.{key}"),
+            Action::Workflow { name, .. } => format!("workflow.{name}"),
         }
     }
 
     pub fn kind(&self) -> Kind {
         match self {
             Action::CloneComfyui { .. } | Action::InstallNode { .. } | Action::LinkDevNode { .. } => Kind::Create,
+            Action::Workflow {
+                change: WorkflowChange::Place | WorkflowChange::Restore,
+                ..
+            } => Kind::Create,
+            Action::Workflow { .. } => Kind::Update,
             Action::LinkModel { replace: None, .. } => Kind::Create,
             Action::CheckoutComfyui { .. }
             | Action::RestoreComfyui { .. }
@@ -161,8 +202,19 @@ impl Action {
                 id, source, from, to, ..
             } => format!("node {id} {from} -> {to} ({source})"),
             Action::LinkDevNode { id, path } => format!("node {id} -> {path} (dev, linked)"),
-            Action::RemoveNode { id, linked: true } => format!("node {id} (dev link removed; its folder is kept)"),
-            Action::RemoveNode { id, linked: false } => format!("node {id} (moved to trash)"),
+            Action::RemoveNode {
+                id,
+                linked: true,
+                required_by,
+            } => format!(
+                "node {id} (dev link removed; its folder is kept){}",
+                required_note(required_by)
+            ),
+            Action::RemoveNode {
+                id,
+                linked: false,
+                required_by,
+            } => format!("node {id} (moved to trash){}", required_note(required_by)),
             Action::TrashUntracked { name } => format!("custom_nodes/{name} (untracked; moved to trash)"),
             Action::LinkModel {
                 key,
@@ -176,7 +228,23 @@ impl Action {
                 let why = replace.as_ref().map(|r| format!("; {r}")).unwrap_or_default();
                 format!("model {key}{size} -> {path} ({mode} from {origin}{why})")
             }
-            Action::UnlinkModel { key, path } => format!("model {key} (link {path} removed; the model file is kept)"),
+            Action::UnlinkModel { key, path, required_by } => format!(
+                "model {key} (link {path} removed; the model file is kept){}",
+                required_note(required_by)
+            ),
+            Action::Workflow { name, change } => match change {
+                WorkflowChange::Place => format!(
+                    "workflow {name} -> {}/{name}.json",
+                    crate::observe::workflows::WORKFLOWS_DIR
+                ),
+                WorkflowChange::Restore => format!("workflow {name} (deleted in ComfyUI; placed again)"),
+                WorkflowChange::Update => format!("workflow {name} (tracked version changed; ComfyUI's copy updated)"),
+                WorkflowChange::Adopt => format!("workflow {name} (ComfyUI's copy is the tracked version)"),
+                WorkflowChange::Edited => format!("workflow {name} (edited in ComfyUI)"),
+                WorkflowChange::Beside => format!(
+                    "workflow {name} (edited in ComfyUI and changed in .cec; the tracked version is written beside it as {name}.cec.json)"
+                ),
+            },
             Action::SyncPython {
                 reason,
                 reuse,
@@ -218,8 +286,43 @@ impl Action {
             Action::InstallNode { notes, .. } | Action::UpdateNode { notes, .. } => {
                 notes.iter().map(|n| format!("! {n}")).collect()
             }
+            Action::Workflow {
+                name,
+                change: WorkflowChange::Edited,
+            } => vec![format!(
+                "! apply keeps your copy; `comfydock workflow sync {name}` takes it into .cec"
+            )],
             _ => Vec::new(),
         }
+    }
+}
+
+impl Action {
+    /// Reports drift and changes nothing: a plan of only these is applied as no change.
+    pub fn is_notice(&self) -> bool {
+        matches!(
+            self,
+            Action::Workflow {
+                change: WorkflowChange::Edited,
+                ..
+            }
+        )
+    }
+
+    /// The tracked workflows this action breaks (a removed pack or model they require).
+    pub fn breaks(&self) -> &[String] {
+        match self {
+            Action::RemoveNode { required_by, .. } | Action::UnlinkModel { required_by, .. } => required_by,
+            _ => &[],
+        }
+    }
+}
+
+fn required_note(required_by: &[String]) -> String {
+    if required_by.is_empty() {
+        String::new()
+    } else {
+        format!("  (required by workflows {})", required_by.join(", "))
     }
 }
 

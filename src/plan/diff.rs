@@ -1,7 +1,8 @@
 //! desired (lock) × observed (disk) → actions and their order.
 
-use super::{Action, Plan};
+use super::{Action, Plan, WorkflowChange};
 use crate::manifest::{Lock, LockedNode, NodeSource};
+use crate::observe::workflows::{InstalledWorkflow, WorkflowCopy};
 use crate::observe::{NodeState, Observed};
 use std::collections::BTreeMap;
 
@@ -135,6 +136,7 @@ pub fn diff(environment: &str, lock: &Lock, observed: &Observed, python: &Python
             let i = plan.push(Action::RemoveNode {
                 id: id.clone(),
                 linked: inst.link.is_some(),
+                required_by: Vec::new(),
             });
             if let Some(c) = comfyui {
                 plan.edge(c, i);
@@ -184,6 +186,21 @@ pub fn diff(environment: &str, lock: &Lock, observed: &Observed, python: &Python
             let i = plan.push(Action::UnlinkModel {
                 key: key.clone(),
                 path: inst.path.clone(),
+                required_by: Vec::new(),
+            });
+            if let Some(c) = comfyui {
+                plan.edge(c, i);
+            }
+        }
+    }
+
+    for (name, w) in &lock.workflows {
+        let record = observed.installed.workflows.get(name.as_str());
+        let copy = observed.workflows.get(name.as_str()).unwrap_or(&WorkflowCopy::Missing);
+        if let Some(change) = workflow_change(&w.blake3.to_string(), record, copy) {
+            let i = plan.push(Action::Workflow {
+                name: name.to_string(),
+                change,
             });
             if let Some(c) = comfyui {
                 plan.edge(c, i);
@@ -239,10 +256,78 @@ pub fn diff(environment: &str, lock: &Lock, observed: &Observed, python: &Python
     plan
 }
 
+/// What to do with ComfyUI's copy of a tracked workflow whose tracked version hashes `desired`,
+/// given what was placed (`record`) and what is there (`copy`). Never overwrites an edit.
+pub fn workflow_change(
+    desired: &str,
+    record: Option<&InstalledWorkflow>,
+    copy: &WorkflowCopy,
+) -> Option<WorkflowChange> {
+    let placed = record.and_then(|r| r.blake3.as_deref());
+    match copy {
+        WorkflowCopy::Placed if placed == Some(desired) => None,
+        WorkflowCopy::Placed => Some(WorkflowChange::Update),
+        WorkflowCopy::Missing if record.is_some() => Some(WorkflowChange::Restore),
+        WorkflowCopy::Missing => Some(WorkflowChange::Place),
+        WorkflowCopy::Present { blake3, .. } if blake3 == desired => Some(WorkflowChange::Adopt),
+        // The user's edit, and the tracked version is the one placed (or already written beside).
+        WorkflowCopy::Present { .. }
+            if placed == Some(desired) || record.and_then(|r| r.beside.as_deref()) == Some(desired) =>
+        {
+            Some(WorkflowChange::Edited)
+        }
+        WorkflowCopy::Present { .. } => Some(WorkflowChange::Beside),
+    }
+}
+
 fn source_name(source: NodeSource) -> &'static str {
     match source {
         NodeSource::Registry => "registry",
         NodeSource::Git => "git",
         NodeSource::Local => "dev",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_edited_copy_is_never_overwritten() {
+        let fp = crate::observe::Fingerprint(1, 2, 3);
+        let record = |placed: &str, beside: Option<&str>| InstalledWorkflow {
+            blake3: Some(placed.into()),
+            fingerprint: fp,
+            beside: beside.map(Into::into),
+        };
+        let edited = WorkflowCopy::Present {
+            blake3: "u".into(),
+            fingerprint: fp,
+        };
+        let change = |d, r: Option<&InstalledWorkflow>, c: &WorkflowCopy| workflow_change(d, r, c);
+        assert_eq!(change("a", Some(&record("a", None)), &WorkflowCopy::Placed), None);
+        assert_eq!(
+            change("b", Some(&record("a", None)), &WorkflowCopy::Placed),
+            Some(WorkflowChange::Update)
+        );
+        assert_eq!(
+            change("a", Some(&record("a", None)), &edited),
+            Some(WorkflowChange::Edited)
+        );
+        assert_eq!(
+            change("b", Some(&record("a", None)), &edited),
+            Some(WorkflowChange::Beside)
+        );
+        assert_eq!(
+            change("b", Some(&record("a", Some("b"))), &edited),
+            Some(WorkflowChange::Edited)
+        );
+        assert_eq!(change("b", None, &edited), Some(WorkflowChange::Beside));
+        assert_eq!(change("u", None, &edited), Some(WorkflowChange::Adopt));
+        assert_eq!(change("a", None, &WorkflowCopy::Missing), Some(WorkflowChange::Place));
+        assert_eq!(
+            change("a", Some(&record("a", None)), &WorkflowCopy::Missing),
+            Some(WorkflowChange::Restore)
+        );
     }
 }

@@ -3,12 +3,13 @@
 
 mod action;
 mod diff;
+pub mod impact;
 mod render;
 mod render_markdown;
 mod saved;
 
-pub use action::{Action, Kind, human_size, short};
-pub use diff::{ModelTarget, PythonTarget, diff, venv_key};
+pub use action::{Action, Kind, WorkflowChange, human_size, short};
+pub use diff::{ModelTarget, PythonTarget, diff, venv_key, workflow_change};
 pub use render::{render_json, render_text};
 pub use render_markdown::render_markdown;
 pub use saved::{SavedPlan, SavedPlanError, fingerprint};
@@ -54,6 +55,19 @@ impl Plan {
 
     pub fn is_empty(&self) -> bool {
         self.actions.is_empty()
+    }
+
+    /// Whether applying changes anything: some action is more than a drift notice.
+    pub fn has_work(&self) -> bool {
+        self.actions.iter().any(|a| !a.is_notice())
+    }
+
+    /// Tracked workflows the plan breaks (sorted, once each).
+    pub fn broken_workflows(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.actions.iter().flat_map(|a| a.breaks().iter().cloned()).collect();
+        names.sort();
+        names.dedup();
+        names
     }
 
     pub fn summary(&self) -> Summary {

@@ -238,11 +238,22 @@ impl<'a> Session<'a> {
 
     pub fn freshness(&self, manifest: &Manifest) -> Result<Freshness> {
         let lock = self.lock_on_disk()?;
-        Ok(resolve::freshness(
-            manifest,
-            lock.as_ref(),
-            self.uv_lock_on_disk().as_deref(),
-        ))
+        let freshness = resolve::freshness(manifest, lock.as_ref(), self.uv_lock_on_disk().as_deref());
+        Ok(match (freshness, &lock) {
+            (Freshness::Fresh, Some(lock)) => match self.workflows_changed(manifest, lock) {
+                Ok(Some(why)) => Freshness::Stale(why),
+                Ok(None) => Freshness::Fresh,
+                Err(e) => Freshness::Stale(e.to_string()),
+            },
+            (other, _) => other,
+        })
+    }
+
+    /// Whether the tracked workflows in `.cec` are still the ones `lock` pins (their content
+    /// does not enter the inputs hash: hashing them is cheap and needs no resolution).
+    fn workflows_changed(&self, manifest: &Manifest, lock: &Lock) -> Result<Option<String>> {
+        let current = resolve::workflows::lock_workflows(&self.env.cec, manifest.config(), &lock.models)?;
+        Ok(resolve::workflows::workflows_changed(&lock.workflows, &current))
     }
 
     /// Resolves the manifest, keeping the pins of the lock on disk unless `update` says otherwise.
@@ -278,10 +289,26 @@ impl<'a> Session<'a> {
                 resolved: on_disk()?,
                 status: "frozen",
             }),
-            (_, Freshness::Fresh) => Ok(Desired {
-                resolved: on_disk()?,
-                status: "fresh",
-            }),
+            (_, Freshness::Fresh) => {
+                let mut resolved = on_disk()?;
+                let current =
+                    resolve::workflows::lock_workflows(&self.env.cec, manifest.config(), &resolved.lock.models)?;
+                match resolve::workflows::workflows_changed(&resolved.lock.workflows, &current) {
+                    None => Ok(Desired {
+                        resolved,
+                        status: "fresh",
+                    }),
+                    Some(reason) if mode == LockMode::Locked => Err(ReconcileError::StaleLock { reason }),
+                    // Only workflow files changed: the new pins need no resolution.
+                    Some(_) => {
+                        resolved.lock.workflows = current;
+                        Ok(Desired {
+                            resolved,
+                            status: "updated",
+                        })
+                    }
+                }
+            }
             (LockMode::Locked, Freshness::Missing) => Err(ReconcileError::NoLock),
             (LockMode::Locked, Freshness::Stale(reason)) => Err(ReconcileError::StaleLock { reason }),
             (LockMode::Resolve, _) => Ok(Desired {
@@ -304,7 +331,13 @@ impl<'a> Session<'a> {
     }
 
     pub fn plan(&self, resolved: &Resolved) -> Result<Planned> {
-        let observed = observe(&self.env)?;
+        let mut observed = observe(&self.env)?;
+        for name in resolved.lock.workflows.keys() {
+            if !observed.workflows.contains_key(name.as_str()) {
+                let copy = crate::observe::workflows::observe_copy(&self.env, name, None);
+                observed.workflows.insert(name.to_string(), copy);
+            }
+        }
         let venvs = apply::reusable_venvs(&self.env)?;
         let backend = self.choose_backend(&resolved.lock, &observed)?;
         // The uv.lock the live venv was synced from, as its generation recorded it.
@@ -328,6 +361,9 @@ impl<'a> Session<'a> {
         let mut plan = plan::diff(&self.env.name, &resolved.lock, &observed, &target, &models);
         let manifest = self.manifest().ok();
         pack_notes::annotate(&mut plan, self.ws, &resolved.lock, manifest.as_ref());
+        if let Some(m) = &manifest {
+            plan::impact::mark(&mut plan, &m.config().workflows);
+        }
         let pyproject = std::fs::read(self.env.pyproject())?;
         // The manifest as resolution completed it, and the link mode, are part of what the plan
         // applies.
@@ -424,7 +460,7 @@ impl<'a> Session<'a> {
     /// Applies a plan made from `resolved`, writing the lock first when it was newly resolved.
     pub fn apply(&mut self, resolved: &Resolved, planned: &Planned, message: &str) -> Result<Option<Generation>> {
         self.write_lock(resolved)?;
-        if planned.plan.is_empty() {
+        if !planned.plan.has_work() {
             return Ok(None);
         }
         let uv = self.uv()?;
@@ -486,6 +522,25 @@ impl<'a> Session<'a> {
         DesiredBackup { files, bytes }
     }
 
+    /// Puts the tracked workflow files a lock pins back into `.cec` from the generation's
+    /// `.cec` commit, where the files there now are other versions (rollback after a sync).
+    fn restore_workflow_files(&self, lock: &Lock, cec_commit: Option<&str>) -> Result<()> {
+        let Some(commit) = cec_commit else { return Ok(()) };
+        for w in lock.workflows.values() {
+            let path = self.env.cec.join(w.file.as_str());
+            let current = std::fs::read(&path).ok().map(|b| crate::types::Blake3::of_bytes(&b));
+            if current.as_ref() == Some(&w.blake3) {
+                continue;
+            }
+            if let Ok(Some(bytes)) = crate::git::read_file_at(&self.env.cec, commit, w.file.as_str())
+                && crate::types::Blake3::of_bytes(&bytes) == w.blake3
+            {
+                crate::fsx::write_atomic(&path, &bytes)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Makes generation `number` the desired state again (its manifest, lock and uv.lock) and
     /// returns it resolved, frozen: nothing is fetched that the store does not have.
     pub fn restore_generation(&mut self, number: Option<u64>) -> Result<(Generation, Resolved)> {
@@ -512,6 +567,7 @@ impl<'a> Session<'a> {
         let target = &target;
         let lock = Lock::parse(&self.env.cec.join(LOCK_FILE), &target.lock)?;
         crate::fsx::write_atomic(&self.env.pyproject(), target.pyproject.as_bytes())?;
+        self.restore_workflow_files(&lock, target.cec_commit.as_deref())?;
         let resolved = Resolved {
             lock,
             uv_lock: target.uv_lock.clone().into_bytes(),

@@ -10,6 +10,15 @@ pub enum ResolveError {
     )]
     NoComfyUIVersion,
 
+    #[error("tracked workflow `{name}`: cannot read {path}: {reason}")]
+    #[diagnostic(
+        code(comfydock::resolve::workflow_file),
+        help(
+            "put the file back (it is in the .cec history), or stop tracking it: `comfydock workflow untrack {name}`"
+        )
+    )]
+    WorkflowFile { name: String, path: String, reason: String },
+
     #[error("node `{id}` has no repository")]
     #[diagnostic(
         code(comfydock::resolve::no_repository),

@@ -11,6 +11,7 @@ mod models;
 mod nodes;
 pub mod pack_meta;
 mod python;
+pub mod workflows;
 
 pub use error::ResolveError;
 pub use inputs::{Freshness, freshness, inputs_hash, inputs_hash_of, python_inputs_hash};
@@ -157,6 +158,7 @@ impl Resolver<'_> {
         let notes = python::node_groups(&mut manifest, &locked_nodes, previous, &store, self.reporter)?;
 
         let locked_models = models::resolve_models(self.ws, &config.models)?;
+        let locked_workflows = workflows::lock_workflows(&self.env.cec, &config, &locked_models)?;
         let uv_lock = self.lock_python(&manifest, previous)?;
         let python_version = config.python_version.clone();
         let lock = Lock {
@@ -172,6 +174,7 @@ impl Resolver<'_> {
             },
             nodes: locked_nodes,
             models: locked_models,
+            workflows: locked_workflows,
         };
         let text = manifest.render();
         let pyproject = (text != given.render()).then_some(text);

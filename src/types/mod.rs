@@ -9,7 +9,7 @@ mod relpath;
 mod source;
 
 pub use hash::{Blake3, GitCommit, Sha256};
-pub use name::{EnvName, ModelKey, NodeId};
+pub use name::{EnvName, ModelKey, NodeId, WorkflowName};
 pub use relpath::{FileName, RelPath};
 pub use source::{GitRef, PackVersion, PythonVersion, RepoUrl, TorchBackend};
 

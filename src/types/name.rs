@@ -47,6 +47,34 @@ checked_string!(
     check_model_key
 );
 
+/// Workflow names come from file names in ComfyUI's workflows folder, so people use spaces,
+/// brackets and any script; what must not pass is anything that leaves the folder or hides.
+fn check_workflow_name(value: &str) -> Result<(), InvalidValue> {
+    let ok = !value.is_empty()
+        && value.len() <= 200
+        && !value.starts_with(['.', '-', ' '])
+        && !value.ends_with([' ', '.'])
+        && !value
+            .chars()
+            .any(|c| c == '/' || c == '\\' || c == ':' || c.is_control());
+    if ok {
+        Ok(())
+    } else {
+        Err(InvalidValue::new(
+            "workflow name",
+            value,
+            "use 1 to 200 characters without `/`, `\\`, `:` or control characters, not starting with `.`, `-` or a space",
+        ))
+    }
+}
+
+checked_string!(
+    /// A tracked workflow's name: `.cec/workflows/<name>.json` and
+    /// `ComfyUI/user/default/workflows/<name>.json`.
+    WorkflowName,
+    check_workflow_name
+);
+
 impl NodeId {
     /// The closest valid id to a free-form name (a repository or folder name): characters
     /// outside the allowed set become `-`; None when nothing usable is left.
@@ -110,6 +138,18 @@ mod tests {
             assert_eq!(good.parse::<NodeId>().unwrap().as_str(), good);
         }
         assert!("a".repeat(129).parse::<NodeId>().is_err());
+    }
+
+    #[test]
+    fn workflow_names_stay_one_file_name() {
+        for bad in [
+            "", ".", "..", "../x", "a/b", "a\\b", "-x", ".hidden", "a\nb", "a\u{0}b", "c:x", " x", "x ",
+        ] {
+            assert!(bad.parse::<WorkflowName>().is_err(), "{bad:?} accepted");
+        }
+        for good in ["my flow", "wan2.2 (i2v) v3", "ワークフロー", "a+b_c-d"] {
+            assert_eq!(good.parse::<WorkflowName>().unwrap().as_str(), good);
+        }
     }
 
     #[test]

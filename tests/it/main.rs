@@ -27,3 +27,4 @@ mod snapshots_plan;
 mod store_remote;
 mod trust;
 mod workflow;
+mod workflow_tracking;

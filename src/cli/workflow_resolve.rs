@@ -1,0 +1,263 @@
+//! `workflow resolve NAME [--auto] [--json]`: what a tracked workflow needs and the manifest does
+//! not declare becomes manifest edits (node packs, registry or git; models found in the index,
+//! with their download hints as sources), then lock and apply as `node add` does. Several packs
+//! for one node type: a prompt on a terminal, the best ranked with `--auto`, else the choices
+//! are listed and nothing changes. Anything that cannot be resolved also changes nothing.
+
+use super::{ExitStatus, Globals};
+use crate::manifest::{Manifest, ModelSource, ModelSpec, NodeSpec, TrackedWorkflow};
+use crate::resolve::Update;
+use crate::types::{Blake3, FileName, ModelKey, NodeId, RelPath};
+use crate::workflow::requires::provides;
+use crate::workflow::resolve::{ModelResolution, NodeRule, Resolution};
+use miette::{IntoDiagnostic, Result, miette};
+use std::io::IsTerminal;
+
+#[derive(serde::Serialize)]
+struct Proposal {
+    workflow: String,
+    nodes: Vec<NodeEdit>,
+    models: Vec<ModelEdit>,
+    /// Node types with several candidate packs and no decision (no terminal, no --auto).
+    choices: Vec<Choice>,
+    unresolved: Vec<String>,
+}
+
+#[derive(serde::Serialize)]
+struct NodeEdit {
+    node_type: String,
+    id: String,
+    spec: NodeSpec,
+}
+
+#[derive(serde::Serialize)]
+struct ModelEdit {
+    path: String,
+    key: String,
+    spec: ModelSpec,
+}
+
+#[derive(serde::Serialize)]
+struct Choice {
+    node_type: String,
+    packs: Vec<String>,
+}
+
+pub fn resolve(g: &Globals, raw: &str, auto: bool, json: bool) -> Result<ExitStatus> {
+    let name = super::workflow_track::parse_name(raw)?;
+    let (ws, env) = g.env()?;
+    let mut session = g.writer(&ws, env, "workflow resolve")?;
+    super::reconcile::report_recovery(&session.recovery);
+    let mut manifest = session.manifest()?;
+    let tracked = manifest.config().workflows.tracked.get(&name).cloned().ok_or_else(|| {
+        miette!(
+            code = "comfydock::workflow::not_tracked",
+            "workflow `{name}` is not tracked"
+        )
+    })?;
+    let bytes = std::fs::read(session.env.cec.join(tracked.file.as_str())).into_diagnostic()?;
+    let label = format!(".cec/{}", tracked.file);
+    let resolution = super::workflow_track::resolution_of(g, &ws, &bytes, &label)?;
+    let interactive = !auto && !json && std::io::stdin().is_terminal();
+    let proposal = propose(&name, &resolution, &manifest, auto, interactive)?;
+    if json {
+        outln!("{}", serde_json::to_string_pretty(&proposal).into_diagnostic()?);
+    }
+    if !proposal.choices.is_empty() || !proposal.unresolved.is_empty() {
+        if !json {
+            for c in &proposal.choices {
+                errln!("{}: provided by several packs: {}", c.node_type, c.packs.join(", "));
+            }
+            for u in &proposal.unresolved {
+                errln!("cannot resolve {u}");
+            }
+        }
+        errln!(
+            "Nothing changed.{}",
+            if proposal.choices.is_empty() {
+                ""
+            } else {
+                " Pass --auto to take the best ranked pack, or run it on a terminal to choose."
+            }
+        );
+        return Ok(ExitStatus::Failure);
+    }
+    if json {
+        return Ok(ExitStatus::Success);
+    }
+    if proposal.nodes.is_empty() && proposal.models.is_empty() {
+        errln!("`{name}` needs nothing the manifest does not declare.");
+        return Ok(ExitStatus::Success);
+    }
+    for n in &proposal.nodes {
+        manifest.set_node(&n.id, &n.spec);
+        errln!("node {} for {}", n.id, n.node_type);
+    }
+    for m in &proposal.models {
+        manifest.set_model(&m.key, &m.spec);
+        errln!("model {} for {}", m.key, m.path);
+    }
+    let needs = crate::workflow::requires::needs(&resolution, manifest.config());
+    manifest.set_workflow(
+        &name,
+        &TrackedWorkflow {
+            file: tracked.file.clone(),
+            requires: needs.requires,
+        },
+    );
+    super::edit::edit_and_apply(
+        &mut session,
+        &manifest,
+        Update::Nothing,
+        false,
+        &format!("Resolve workflow {name}"),
+    )?;
+    errln!("Resolved what `{name}` needs.");
+    Ok(ExitStatus::Success)
+}
+
+fn propose(name: &str, r: &Resolution, manifest: &Manifest, auto: bool, interactive: bool) -> Result<Proposal> {
+    let config = manifest.config();
+    let mut proposal = Proposal {
+        workflow: name.to_string(),
+        nodes: Vec::new(),
+        models: Vec::new(),
+        choices: Vec::new(),
+        unresolved: Vec::new(),
+    };
+    for n in r.nodes.iter().filter(|n| n.rule != NodeRule::Builtin) {
+        let mut packs: Vec<String> = n.pack.iter().cloned().collect();
+        for c in &n.candidates {
+            if !packs.contains(&c.pack) {
+                packs.push(c.pack.clone());
+            }
+        }
+        let declared = |pack: &String| config.nodes.iter().any(|(id, spec)| provides(id, spec, pack));
+        let planned = |pack: &String, p: &Proposal| p.nodes.iter().any(|e| provides(&e.id, &e.spec, pack));
+        if packs.iter().any(|p| declared(p) || planned(p, &proposal)) {
+            continue;
+        }
+        let chosen = match packs.len() {
+            0 => {
+                proposal
+                    .unresolved
+                    .push(format!("node type {} (no known pack provides it)", n.node_type));
+                continue;
+            }
+            1 => packs.remove(0),
+            _ if auto => packs.remove(0),
+            _ if interactive => choose(&n.node_type, &packs)?,
+            _ => {
+                proposal.choices.push(Choice {
+                    node_type: n.node_type.clone(),
+                    packs,
+                });
+                continue;
+            }
+        };
+        match node_spec(&chosen) {
+            Some((id, spec)) => proposal.nodes.push(NodeEdit {
+                node_type: n.node_type.clone(),
+                id: id.to_string(),
+                spec,
+            }),
+            None => proposal.unresolved.push(format!(
+                "node type {} (pack `{chosen}` is not a usable id or URL)",
+                n.node_type
+            )),
+        }
+    }
+    for m in &r.models {
+        let file = m.path.rsplit('/').next().unwrap_or(&m.path);
+        let already = config.models.values().any(|spec| {
+            spec.filename.as_deref() == Some(file)
+                || m.found
+                    .as_ref()
+                    .and_then(|f| f.blake3.as_deref())
+                    .is_some_and(|h| spec.hash.hex() == h.trim_start_matches("blake3:"))
+        });
+        if already || proposal.models.iter().any(|e| e.path == m.path) {
+            continue;
+        }
+        match model_spec(m, file) {
+            Some((key, spec)) => proposal.models.push(ModelEdit {
+                path: m.path.clone(),
+                key: key.to_string(),
+                spec,
+            }),
+            None => proposal.unresolved.push(format!(
+                "model {}/{} (no indexed file has it; put it in a model folder and run `comfydock model scan`)",
+                m.category, m.path
+            )),
+        }
+    }
+    Ok(proposal)
+}
+
+/// A manifest node for a resolved pack: a registry id, or a git repository URL.
+fn node_spec(pack: &str) -> Option<(NodeId, NodeSpec)> {
+    if pack.contains("://") {
+        let base = pack.trim_end_matches('/').trim_end_matches(".git");
+        let id = NodeId::sanitize(base.rsplit('/').next()?)?;
+        let spec = NodeSpec {
+            source: Some(crate::manifest::NodeSource::Git),
+            repository: Some(pack.parse().ok()?),
+            ..Default::default()
+        };
+        return Some((id, spec));
+    }
+    let id: NodeId = pack.parse().ok()?;
+    let spec = NodeSpec {
+        source: Some(crate::manifest::NodeSource::Registry),
+        registry_id: Some(id.clone()),
+        ..Default::default()
+    };
+    Some((id, spec))
+}
+
+/// A declared model for a reference the index found (its content hash is known); the
+/// workflow's download hint becomes its source.
+fn model_spec(m: &ModelResolution, file: &str) -> Option<(ModelKey, ModelSpec)> {
+    let hash = m.found.as_ref()?.blake3.as_deref()?;
+    let hash = Blake3::from_hex(hash.trim_start_matches("blake3:")).ok()?;
+    let stem = file.rsplit_once('.').map_or(file, |(s, _)| s);
+    let key = ModelKey::sanitize(stem)?;
+    let spec = ModelSpec {
+        name: None,
+        hash,
+        size: None,
+        category: m.category.parse::<RelPath>().ok(),
+        filename: file.parse::<FileName>().ok(),
+        sources: m
+            .url
+            .iter()
+            .map(|url| ModelSource::Url {
+                url: url.clone(),
+                sha256: None,
+            })
+            .collect(),
+    };
+    Some((key, spec))
+}
+
+fn choose(node_type: &str, packs: &[String]) -> Result<String> {
+    use std::io::{BufRead, Write};
+    errln!("{node_type} is provided by several packs:");
+    for (i, p) in packs.iter().enumerate() {
+        errln!("  {}) {p}", i + 1);
+    }
+    err!("Which one? [1-{}, default 1] ", packs.len());
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut answer);
+    let answer = answer.trim();
+    if answer.is_empty() {
+        return Ok(packs.first().cloned().unwrap_or_default());
+    }
+    answer
+        .parse::<usize>()
+        .ok()
+        .and_then(|i| packs.get(i.checked_sub(1)?))
+        .cloned()
+        .ok_or_else(|| miette!("`{answer}` is not one of the choices; nothing changed"))
+}

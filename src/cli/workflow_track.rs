@@ -1,0 +1,532 @@
+//! `workflow status|track|untrack|sync|import|export|diff`: tracked workflows in `.cec/workflows/`
+//! and ComfyUI's copies of them. Every change goes through the manifest, the lock and a normal
+//! apply (a new generation); a command that fails puts `.cec` back as it was.
+
+use super::{ExitStatus, Globals};
+use crate::manifest::{Manifest, Requires, TrackedWorkflow};
+use crate::observe::Installed;
+use crate::observe::workflows::{self, WorkflowCopy};
+use crate::plan::{WorkflowChange, render_text, workflow_change};
+use crate::reconcile::{LockMode, Session};
+use crate::types::{Blake3, RelPath, WorkflowName};
+use crate::workflow::requires::Needs;
+use crate::workspace::{EnvPaths, Workspace};
+use miette::{IntoDiagnostic, Result, miette};
+use std::path::{Path, PathBuf};
+
+/// `workflows/<name>.json`, relative to `.cec`.
+fn tracked_file(name: &WorkflowName) -> Result<RelPath> {
+    format!("workflows/{name}.json").parse().into_diagnostic()
+}
+
+/// A workflow name from the command line (`my flow` or `my flow.json`), checked.
+pub(super) fn parse_name(raw: &str) -> Result<WorkflowName> {
+    let bare = raw.strip_suffix(".json").unwrap_or(raw);
+    bare.parse::<WorkflowName>().map_err(|e| {
+        miette!(
+            code = "comfydock::workflow::invalid_name",
+            help = "a workflow name is a file name in ComfyUI's workflows folder, without `.json`",
+            "{e}"
+        )
+    })
+}
+
+fn not_tracked(name: &str) -> miette::Report {
+    miette!(
+        code = "comfydock::workflow::not_tracked",
+        help = "`comfydock workflow status` lists the tracked workflows; `comfydock workflow track NAME` tracks one",
+        "workflow `{name}` is not tracked"
+    )
+}
+
+/// The state of one tracked workflow, for `status`.
+#[derive(serde::Serialize)]
+struct Row {
+    name: String,
+    file: String,
+    state: &'static str,
+    requires: Requires,
+}
+
+fn state_text(change: Option<WorkflowChange>) -> &'static str {
+    match change {
+        None => "in sync",
+        Some(WorkflowChange::Place) => "not in ComfyUI yet (apply places it)",
+        Some(WorkflowChange::Restore) => "deleted in ComfyUI (apply places it again)",
+        Some(WorkflowChange::Update) => "changed in .cec (apply updates ComfyUI's copy)",
+        Some(WorkflowChange::Adopt) => "same in both (apply records it)",
+        Some(WorkflowChange::Edited) => "edited in ComfyUI (`workflow sync` takes it into .cec)",
+        Some(WorkflowChange::Beside) => "edited in ComfyUI and changed in .cec",
+    }
+}
+
+pub fn status(g: &Globals, json: bool) -> Result<ExitStatus> {
+    let (_ws, env) = g.env()?;
+    let manifest = Manifest::load(&env.pyproject())?;
+    let installed = Installed::load(&env.state).into_diagnostic()?;
+    let mut rows = Vec::new();
+    for (name, t) in &manifest.config().workflows.tracked {
+        let state = match std::fs::read(env.cec.join(t.file.as_str())) {
+            Err(_) => "missing in .cec (`workflow untrack` or put the file back)",
+            Ok(bytes) => {
+                let desired = Blake3::of_bytes(&bytes).to_string();
+                let record = installed.workflows.get(name.as_str());
+                let copy = workflows::observe_copy(&env, name, record);
+                state_text(workflow_change(&desired, record, &copy))
+            }
+        };
+        rows.push(Row {
+            name: name.to_string(),
+            file: t.file.to_string(),
+            state,
+            requires: t.requires.clone(),
+        });
+    }
+    if json {
+        let doc = serde_json::json!({ "format_version": "1", "environment": env.name, "workflows": rows });
+        outln!("{}", serde_json::to_string_pretty(&doc).into_diagnostic()?);
+        return Ok(ExitStatus::Success);
+    }
+    if rows.is_empty() {
+        outln!("No tracked workflows. `comfydock workflow track NAME` (or --all) tracks ComfyUI's.");
+    }
+    for r in &rows {
+        outln!("{:<32} {}", r.name, r.state);
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// What a workflow requires, from its bytes: analysis, resolution through the workspace's node
+/// and model indexes, then the declared packs and models that cover it.
+fn needs_of(g: &Globals, ws: &Workspace, bytes: &[u8], label: &str, manifest: &Manifest) -> Result<Needs> {
+    let resolution = resolution_of(g, ws, bytes, label)?;
+    Ok(crate::workflow::requires::needs(&resolution, manifest.config()))
+}
+
+/// The workflow in `bytes` analysed and resolved through the workspace's indexes.
+pub(super) fn resolution_of(
+    g: &Globals,
+    ws: &Workspace,
+    bytes: &[u8],
+    label: &str,
+) -> Result<crate::workflow::resolve::Resolution> {
+    let builtins = super::workflow::env_builtins(g, ws);
+    let builtins = builtins.as_ref().unwrap_or(crate::workflow::Builtins::shipped());
+    let analysis = crate::workflow::analyze(bytes, label, builtins)?;
+    let models = super::workflow::model_index(ws);
+    let nodes = super::workflow::node_index(ws);
+    let lookup: &dyn crate::workflow::resolve::ModelLookup = match &models {
+        Some(i) => i,
+        None => &crate::workflow::resolve::NoModels,
+    };
+    let providers: &dyn crate::workflow::resolve::NodeProviders = match &nodes {
+        Some(i) => i,
+        None => &crate::workflow::resolve::NoProviders,
+    };
+    Ok(crate::workflow::resolve::resolve(&analysis, providers, lookup))
+}
+
+/// Files of `.cec/workflows/` as they were, put back when a command fails half-way.
+struct FilesBackup(Vec<(PathBuf, Option<Vec<u8>>)>);
+
+impl FilesBackup {
+    fn keep(&mut self, path: &Path) {
+        if !self.0.iter().any(|(p, _)| p == path) {
+            self.0.push((path.to_path_buf(), std::fs::read(path).ok()));
+        }
+    }
+    fn restore(self) {
+        for (path, bytes) in self.0 {
+            let _ = match bytes {
+                Some(b) => crate::fsx::write_atomic(&path, &b),
+                None => std::fs::remove_file(&path),
+            };
+        }
+    }
+}
+
+/// Writes `files` into `.cec`, saves the manifest, re-pins the lock and applies: a new
+/// generation. Any failure puts the manifest, the locks and the files back.
+fn save_and_apply(
+    session: &mut Session,
+    manifest: &Manifest,
+    files: &[(PathBuf, Option<Vec<u8>>)],
+    message: &str,
+) -> Result<()> {
+    let desired_backup = session.backup_desired();
+    let mut backup = FilesBackup(Vec::new());
+    let result = (|| -> Result<()> {
+        for (path, bytes) in files {
+            backup.keep(path);
+            match bytes {
+                Some(b) => crate::fsx::write_atomic(path, b).into_diagnostic()?,
+                None => match std::fs::remove_file(path) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e).into_diagnostic(),
+                    _ => {}
+                },
+            }
+        }
+        manifest.save().into_diagnostic()?;
+        let desired = session.desired(manifest, LockMode::Resolve)?;
+        let planned = session.plan(&desired.resolved)?;
+        out!("{}", render_text(&planned.plan));
+        if let Some(generation) = session.apply(&desired.resolved, &planned, message)? {
+            outln!("\nApply complete: generation {}.", generation.number);
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        backup.restore();
+        desired_backup.restore();
+    }
+    result
+}
+
+fn report_needs(name: &str, needs: &Needs) {
+    if !needs.missing_nodes.is_empty() || !needs.missing_models.is_empty() {
+        errln!(
+            "note: `{name}` needs {} node type(s) and {} model(s) the manifest does not declare ({}); `comfydock workflow resolve {name}` adds them",
+            needs.missing_nodes.len(),
+            needs.missing_models.len(),
+            needs
+                .missing_nodes
+                .iter()
+                .chain(&needs.missing_models)
+                .take(5)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+}
+
+pub fn track(g: &Globals, names: &[String], all: bool) -> Result<ExitStatus> {
+    let (ws, env) = g.env()?;
+    let mut session = g.writer(&ws, env, "workflow track")?;
+    super::reconcile::report_recovery(&session.recovery);
+    let mut manifest = session.manifest()?;
+    let env = session.env.clone();
+    let mut chosen: Vec<WorkflowName> = names.iter().map(|n| parse_name(n)).collect::<Result<_>>()?;
+    if all {
+        let ignore = crate::workflow::ignore::IgnoreList::load(&env.cec.join(".comfydockignore"));
+        for name in user_workflows(&env) {
+            let Ok(parsed) = name.parse::<WorkflowName>() else {
+                errln!(
+                    "skipped `{name}.json`: not a name comfydock can track (it has `:`, control characters or a leading dot)"
+                );
+                continue;
+            };
+            if ignore.ignores(&name) || manifest.config().workflows.tracked.contains_key(&parsed) {
+                continue;
+            }
+            chosen.push(parsed);
+        }
+    }
+    if chosen.is_empty() {
+        errln!("Nothing to track.");
+        return Ok(ExitStatus::Success);
+    }
+    let mut files = Vec::new();
+    for name in &chosen {
+        let source = workflows::copy_path(&env, name);
+        let bytes = std::fs::read(&source).map_err(|e| {
+            miette!(
+                code = "comfydock::workflow::not_in_comfyui",
+                help = "`track` takes workflows saved in ComfyUI's user/default/workflows/; `comfydock workflow import FILE` takes any other file",
+                "cannot read {}: {e}",
+                source.display()
+            )
+        })?;
+        let needs = needs_of(g, &ws, &bytes, &source.display().to_string(), &manifest)?;
+        report_needs(name, &needs);
+        let file = tracked_file(name)?;
+        files.push((env.cec.join(file.as_str()), Some(bytes)));
+        manifest.set_workflow(
+            name,
+            &TrackedWorkflow {
+                file,
+                requires: needs.requires,
+            },
+        );
+    }
+    let list: Vec<&str> = chosen.iter().map(|n| n.as_str()).collect();
+    save_and_apply(
+        &mut session,
+        &manifest,
+        &files,
+        &format!("Track workflows: {}", list.join(", ")),
+    )?;
+    errln!("Tracking {} workflow(s): {}.", list.len(), list.join(", "));
+    Ok(ExitStatus::Success)
+}
+
+/// Workflow names in ComfyUI's folder (`NAME.json`, not the `NAME.cec.json` comfydock writes).
+fn user_workflows(env: &EnvPaths) -> Vec<String> {
+    let Ok(read) = std::fs::read_dir(workflows::workflows_dir(env)) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = read
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter_map(|e| {
+            let file = e.file_name().to_string_lossy().into_owned();
+            let stem = file.strip_suffix(".json")?;
+            (!stem.ends_with(".cec")).then(|| stem.to_string())
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+pub fn untrack(g: &Globals, raw: &str) -> Result<ExitStatus> {
+    let name = parse_name(raw)?;
+    let (ws, env) = g.env()?;
+    let mut session = g.writer(&ws, env, "workflow untrack")?;
+    let mut manifest = session.manifest()?;
+    let Some(tracked) = manifest.config().workflows.tracked.get(&name).cloned() else {
+        return Err(not_tracked(&name));
+    };
+    manifest.remove_workflow(&name);
+    let file = session.env.cec.join(tracked.file.as_str());
+    save_and_apply(
+        &mut session,
+        &manifest,
+        &[(file, None)],
+        &format!("Untrack workflow {name}"),
+    )?;
+    errln!(
+        "Stopped tracking `{name}`; ComfyUI's copy ({}) is kept, and the tracked version stays in the .cec history.",
+        workflows::copy_path(&session.env, &name).display()
+    );
+    Ok(ExitStatus::Success)
+}
+
+pub fn sync(g: &Globals, raw: Option<&str>) -> Result<ExitStatus> {
+    sync_once(g, raw, false)?;
+    Ok(ExitStatus::Success)
+}
+
+/// Takes ComfyUI's edited copies into `.cec` and applies; returns how many were taken.
+/// `quiet`: say nothing when there is nothing to take (`--watch`).
+pub(super) fn sync_once(g: &Globals, raw: Option<&str>, quiet: bool) -> Result<usize> {
+    let only = raw.map(parse_name).transpose()?;
+    let (ws, env) = g.env()?;
+    let mut session = g.writer(&ws, env, "workflow sync")?;
+    super::reconcile::report_recovery(&session.recovery);
+    let mut manifest = session.manifest()?;
+    let env = session.env.clone();
+    let installed = Installed::load(&env.state).into_diagnostic()?;
+    let tracked = manifest.config().workflows.tracked.clone();
+    if let Some(n) = &only
+        && !tracked.contains_key(n)
+    {
+        return Err(not_tracked(n));
+    }
+    let mut files = Vec::new();
+    let mut taken = Vec::new();
+    for (name, t) in tracked.iter().filter(|(n, _)| only.as_ref().is_none_or(|o| o == *n)) {
+        let record = installed.workflows.get(name.as_str());
+        let WorkflowCopy::Present { blake3, .. } = workflows::observe_copy(&env, name, record) else {
+            continue;
+        };
+        let cec_file = env.cec.join(t.file.as_str());
+        let current = std::fs::read(&cec_file).ok().map(|b| Blake3::of_bytes(&b).to_string());
+        if current.as_deref() == Some(blake3.as_str()) {
+            continue;
+        }
+        let copy = workflows::copy_path(&env, name);
+        let bytes = std::fs::read(&copy).into_diagnostic()?;
+        let needs = needs_of(g, &ws, &bytes, &copy.display().to_string(), &manifest)?;
+        report_needs(name, &needs);
+        manifest.set_workflow(
+            name,
+            &TrackedWorkflow {
+                file: t.file.clone(),
+                requires: needs.requires,
+            },
+        );
+        files.push((cec_file, Some(bytes)));
+        taken.push(name.to_string());
+    }
+    if taken.is_empty() {
+        if !quiet {
+            errln!("Nothing to sync: ComfyUI's copies are the tracked versions.");
+        }
+        return Ok(0);
+    }
+    save_and_apply(
+        &mut session,
+        &manifest,
+        &files,
+        &format!("Sync workflows from ComfyUI: {}", taken.join(", ")),
+    )?;
+    errln!("Took ComfyUI's version of {} into .cec.", taken.join(", "));
+    Ok(taken.len())
+}
+
+pub fn import(g: &Globals, file: &Path, name: Option<&str>) -> Result<ExitStatus> {
+    let bytes = std::fs::read(file).map_err(|e| miette!("cannot read {}: {e}", file.display()))?;
+    let label = file.display().to_string();
+    let json = workflow_json(&bytes, &label)?;
+    let raw = match name {
+        Some(n) => n.to_string(),
+        None => file
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    };
+    let name = parse_name(&raw)?;
+    let (ws, env) = g.env()?;
+    let mut session = g.writer(&ws, env, "workflow import")?;
+    let mut manifest = session.manifest()?;
+    if manifest.config().workflows.tracked.contains_key(&name) {
+        return Err(miette!(
+            code = "comfydock::workflow::already_tracked",
+            help = "pick another name with `--name`, or `comfydock workflow untrack {name}` first",
+            "a workflow named `{name}` is already tracked"
+        ));
+    }
+    let needs = needs_of(g, &ws, &json, &label, &manifest)?;
+    report_needs(&name, &needs);
+    let rel = tracked_file(&name)?;
+    let target = session.env.cec.join(rel.as_str());
+    manifest.set_workflow(
+        &name,
+        &TrackedWorkflow {
+            file: rel,
+            requires: needs.requires,
+        },
+    );
+    save_and_apply(
+        &mut session,
+        &manifest,
+        &[(target, Some(json))],
+        &format!("Import workflow {name}"),
+    )?;
+    errln!("Imported {} as tracked workflow `{name}`.", file.display());
+    Ok(ExitStatus::Success)
+}
+
+/// The workflow JSON in `bytes`: the file itself, or the text embedded in a PNG/WebP/FLAC/MP4
+/// (the UI workflow when there is one). Refused when it is not a workflow.
+fn workflow_json(bytes: &[u8], label: &str) -> Result<Vec<u8>> {
+    let analysis = crate::workflow::analyze(bytes, label, crate::workflow::Builtins::shipped())?;
+    let Some(key) = analysis.embedded_key else {
+        return Ok(bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes).to_vec());
+    };
+    let entries = crate::workflow::embedded::entries(analysis.container, bytes).map_err(|e| miette!("{e}"))?;
+    entries
+        .into_iter()
+        .find(|e| e.key == key)
+        .map(|e| e.text.into_bytes())
+        .ok_or_else(|| miette!("the embedded workflow of {label} could not be read again"))
+}
+
+pub fn export(g: &Globals, raw: &str, output: Option<&Path>, with_deps: bool) -> Result<ExitStatus> {
+    let name = parse_name(raw)?;
+    let (ws, env) = g.env()?;
+    let session = g.reader(&ws, env);
+    let manifest = session.manifest()?;
+    let tracked = manifest
+        .config()
+        .workflows
+        .tracked
+        .get(&name)
+        .ok_or_else(|| not_tracked(&name))?;
+    let bytes = std::fs::read(session.env.cec.join(tracked.file.as_str())).into_diagnostic()?;
+    let bytes = if with_deps {
+        let lock = session.lock_on_disk()?;
+        with_dependencies(&bytes, &tracked.requires, lock.as_ref())?
+    } else {
+        bytes
+    };
+    match output {
+        Some(path) => {
+            crate::fsx::write_atomic(path, &bytes).into_diagnostic()?;
+            errln!("Wrote workflow `{name}` to {}.", path.display());
+        }
+        None => out!("{}", String::from_utf8_lossy(&bytes)),
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// The workflow with `extra.comfydock` naming the node packs and models it requires, as pinned
+/// in the lock: whoever imports it knows exactly what it runs with.
+fn with_dependencies(bytes: &[u8], requires: &Requires, lock: Option<&crate::manifest::Lock>) -> Result<Vec<u8>> {
+    let mut value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+        miette!(
+            code = "comfydock::workflow::invalid_json",
+            "the tracked workflow is not JSON: {e}"
+        )
+    })?;
+    let nodes: serde_json::Map<String, serde_json::Value> = requires
+        .nodes
+        .iter()
+        .map(|id| {
+            let pinned = lock
+                .and_then(|l| l.nodes.iter().find(|(k, _)| k.as_str() == id))
+                .map(|(_, n)| serde_json::to_value(n).unwrap_or_default())
+                .unwrap_or(serde_json::Value::Null);
+            (id.clone(), pinned)
+        })
+        .collect();
+    let models: serde_json::Map<String, serde_json::Value> = requires
+        .models
+        .iter()
+        .map(|key| {
+            let pinned = lock
+                .and_then(|l| l.models.iter().find(|(k, _)| k.as_str() == key))
+                .map(|(_, m)| serde_json::to_value(m).unwrap_or_default())
+                .unwrap_or(serde_json::Value::Null);
+            (key.clone(), pinned)
+        })
+        .collect();
+    let Some(obj) = value.as_object_mut() else {
+        return Err(miette!("the tracked workflow is not a JSON object"));
+    };
+    let extra = obj
+        .entry("extra")
+        .or_insert_with(|| serde_json::Value::Object(Default::default()));
+    if let Some(extra) = extra.as_object_mut() {
+        extra.insert(
+            "comfydock".into(),
+            serde_json::json!({ "nodes": nodes, "models": models, "python": requires.python }),
+        );
+    }
+    serde_json::to_vec_pretty(&value).into_diagnostic()
+}
+
+pub fn diff(g: &Globals, raw: &str) -> Result<ExitStatus> {
+    use crate::workflow::semantic_diff::{Outcome, diff};
+    let name = parse_name(raw)?;
+    let (_ws, env) = g.env()?;
+    let manifest = Manifest::load(&env.pyproject())?;
+    let tracked = manifest
+        .config()
+        .workflows
+        .tracked
+        .get(&name)
+        .ok_or_else(|| not_tracked(&name))?;
+    let cec = std::fs::read(env.cec.join(tracked.file.as_str())).into_diagnostic()?;
+    let copy_path = workflows::copy_path(&env, &name);
+    let Ok(copy) = std::fs::read(&copy_path) else {
+        outln!("ComfyUI has no copy of `{name}` ({}).", copy_path.display());
+        return Ok(ExitStatus::Success);
+    };
+    let old_label = format!(".cec/{}", tracked.file);
+    let new_label = format!("ComfyUI/{}/{name}.json", workflows::WORKFLOWS_DIR);
+    match diff(&cec, &copy, &old_label, &new_label) {
+        Outcome::Same => outln!("No differences: ComfyUI's copy is the tracked version."),
+        Outcome::Semantic { changes, other_changes } => {
+            outln!("{old_label} -> {new_label}");
+            for c in &changes {
+                outln!("  {}", c.describe());
+            }
+            if other_changes {
+                outln!("  (no node, widget or link changed; layout or other data did)");
+            }
+        }
+        Outcome::Text(text) => out!("{text}"),
+    }
+    Ok(ExitStatus::Success)
+}

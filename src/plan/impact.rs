@@ -1,0 +1,27 @@
+//! Impact on tracked workflows: a plan that removes a node pack or a model that a tracked
+//! workflow requires says so on that action (`required by workflows A, B`), so `plan` shows it
+//! and `apply` can ask again.
+
+use super::{Action, Plan};
+use crate::manifest::Workflows;
+
+/// Marks each `RemoveNode`/`UnlinkModel` of `plan` with the tracked workflows (of the desired
+/// state) that require what it removes.
+pub fn mark(plan: &mut Plan, workflows: &Workflows) {
+    for action in &mut plan.actions {
+        let (wanted, list, is_node) = match action {
+            Action::RemoveNode { id, required_by, .. } => (id.clone(), required_by, true),
+            Action::UnlinkModel { key, required_by, .. } => (key.clone(), required_by, false),
+            _ => continue,
+        };
+        *list = workflows
+            .tracked
+            .iter()
+            .filter(|(_, t)| {
+                let needs = if is_node { &t.requires.nodes } else { &t.requires.models };
+                needs.contains(&wanted)
+            })
+            .map(|(name, _)| name.to_string())
+            .collect();
+    }
+}
