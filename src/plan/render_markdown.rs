@@ -99,6 +99,7 @@ mod tests {
         plan.push(Action::RemoveNode {
             id: "beta".into(),
             linked: false,
+            required_by: vec!["portrait".into()],
         });
         plan
     }
@@ -120,7 +121,7 @@ mod tests {
 + node alpha v1.0.0 (git)
     ! runs install.py
 ~ comfyui 1111111111 -> v0.2.0 (2222222222)
-- node beta (moved to trash)
+- node beta (moved to trash)  (required by workflows portrait)
 ```
 ";
         assert_eq!(render_markdown(&sample(), "fresh"), expected);
