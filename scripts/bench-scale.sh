@@ -2,19 +2,17 @@
 # Scale benchmark: how the reconcile loop behaves on a big environment. Builds, offline, an
 # environment with N node packs (git repositories made here, each with its own wheel), K model
 # files in the workspace's model index of which M are declared in the environment, and G
-# generations, then prints a table of wall times:
+# generations and W tracked workflows, then prints a table of wall times:
 #   no-op `plan`, `status`, `apply` placing the M models, `rollback` (unlinking them, then
 #   linking them again), a second environment applied from the store (nodes from the store, models
 #   from the index, Python from uv's cache), and a no-change `model scan` of the K files.
-# Tracked workflows (W in issue 14) are not part of the environment: workflow tracking is not
-# built yet.
 #
 #   scripts/bench-scale.sh                 # both sizes: small, then goal
 #   scripts/bench-scale.sh small|goal      # one size
-#   scripts/bench-scale.sh N M K G         # any size
+#   scripts/bench-scale.sh N M K G [W]     # any size
 #
-# Sizes: small = 10 nodes / 100 declared / 1,000 indexed / 20 generations;
-#        goal  = 100 nodes / 2,000 declared / 20,000 indexed / 230 generations.
+# Sizes: small = 10 nodes / 100 declared / 1,000 indexed / 20 generations / 20 workflows;
+#        goal  = 100 nodes / 2,000 declared / 20,000 indexed / 230 generations / 200 workflows.
 # COMFYDOCK_BIN=path runs another build (e.g. an older one, to compare); the default builds
 # and runs the release binary. Each timed figure is the best of BENCH_RUNS (default 3) runs,
 # except apply, rollback and the second environment, which change state and run once.
@@ -94,9 +92,9 @@ PY
   done
 }
 
-# run_size LABEL N M K G: builds one workspace of that size and prints its table row by row.
+# run_size LABEL N M K G W: builds one workspace of that size and prints its table row by row.
 run_size() {
-  local label=$1 nodes=$2 declared=$3 indexed=$4 gens=$5
+  local label=$1 nodes=$2 declared=$3 indexed=$4 gens=$5 workflows=${6:-0}
   export COMFYDOCK_HOME="$WORK/ws-$label"
   local env="$COMFYDOCK_HOME/environments/bench"
   echo "[$label] building: $nodes nodes, $declared declared models, $indexed indexed, $gens generations..." >&2
@@ -139,6 +137,24 @@ PY
     count=$((count + 2))
   done
 
+  # W workflows saved in ComfyUI, tracked (into .cec/workflows and the manifest) and applied.
+  if [ "$workflows" -gt 0 ]; then
+    python3 - "$env/ComfyUI/user/default/workflows" "$workflows" <<'PY'
+import json, os, sys
+out, w = sys.argv[1], int(sys.argv[2])
+os.makedirs(out, exist_ok=True)
+for i in range(w):
+    nodes = [{"id": 1, "type": "CheckpointLoaderSimple", "widgets_values": ["missing.safetensors"]},
+             {"id": 2, "type": "CLIPTextEncode", "widgets_values": [f"prompt {i}"]},
+             {"id": 3, "type": "KSampler", "widgets_values": [i, "fixed", 20, 7.0, "euler", "normal", 1.0]},
+             {"id": 4, "type": "SaveImage", "widgets_values": [f"bench{i}"]}]
+    json.dump({"last_node_id": 4, "last_link_id": 0, "nodes": nodes, "links": [], "version": 0.4},
+              open(os.path.join(out, f"wf-{i:03d}.json"), "w"))
+PY
+    quiet "$BIN" workflow track --all
+    quiet "$BIN" apply --yes
+  fi
+
   # Declare M models (other files of the index) and apply: the lock first, so that the timed
   # apply is the placing of the links (plus the no-change parts of the loop).
   python3 - "$COMFYDOCK_HOME/.metadata/model_index.db" 1 "$declared" m >>"$env/.cec/pyproject.toml" <<'PY'
@@ -170,8 +186,10 @@ PY
   t_second=$(ms "$BIN" -e second apply --yes --frozen)
   quiet "$BIN" use bench
 
-  printf '\n%s: %d nodes, %d declared models (%d placed), %d indexed, %d generations\n' \
-    "$label" "$nodes" "$declared" "$placed" "$indexed" "$generations"
+  local tracked
+  tracked=$(find "$env/.cec/workflows" -name '*.json' 2>/dev/null | wc -l)
+  printf '\n%s: %d nodes, %d declared models (%d placed), %d indexed, %d generations, %d tracked workflows\n' \
+    "$label" "$nodes" "$declared" "$placed" "$indexed" "$generations" "$tracked"
   printf '  %-44s %8s\n' "no-op plan" "$t_plan ms"
   printf '  %-44s %8s\n' "status" "$t_status ms"
   printf '  %-44s %8s\n' "apply placing $declared models" "$t_apply ms"
@@ -183,8 +201,8 @@ PY
 
 echo "comfydock scale benchmark: $BIN, $(nproc) cores, best of $RUNS where repeatable" >&2
 case "${1:-both}" in
-  small) setup_sources 10; run_size small 10 100 1000 20 ;;
-  goal) setup_sources 100; run_size goal 100 2000 20000 230 ;;
-  both) setup_sources 100; run_size small 10 100 1000 20; run_size goal 100 2000 20000 230 ;;
-  *) setup_sources "$1"; run_size custom "$1" "$2" "$3" "$4" ;;
+  small) setup_sources 10; run_size small 10 100 1000 20 20 ;;
+  goal) setup_sources 100; run_size goal 100 2000 20000 230 200 ;;
+  both) setup_sources 100; run_size small 10 100 1000 20 20; run_size goal 100 2000 20000 230 200 ;;
+  *) setup_sources "$1"; run_size custom "$1" "$2" "$3" "$4" "${5:-0}" ;;
 esac
