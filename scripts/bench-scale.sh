@@ -183,6 +183,7 @@ PY
   quiet "$BIN" create second --comfyui-repo "$WORK/ComfyUI" --comfyui v0.1.0
   local second="$COMFYDOCK_HOME/environments/second"
   cp "$env/.cec/pyproject.toml" "$env/.cec/comfydock.lock" "$env/.cec/uv.lock" "$second/.cec/"
+  if [ -d "$env/.cec/workflows" ]; then cp -r "$env/.cec/workflows" "$second/.cec/"; fi
   t_second=$(ms "$BIN" -e second apply --yes --frozen)
   quiet "$BIN" use bench
 

@@ -82,6 +82,20 @@ pub enum ApplyError {
     )]
     WorkflowChanged { name: String },
 
+    #[error("tracked workflow `{name}` is missing from .cec: {} could not be read", path.display())]
+    #[diagnostic(
+        code(comfydock::apply::workflow_missing),
+        help(
+            "the lock pins this workflow; copy .cec/workflows/ along with the manifest and locks, restore the file (`git -C .cec checkout -- workflows/`), or stop tracking it with `comfydock workflow untrack {name}`"
+        )
+    )]
+    WorkflowMissing {
+        name: String,
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
     #[error("generation {0} does not exist")]
     #[diagnostic(code(comfydock::apply::no_generation), help("`comfydock log` lists the generations"))]
     NoGeneration(u64),

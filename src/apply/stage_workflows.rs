@@ -47,7 +47,12 @@ pub(super) fn stage_workflow(ctx: &Ctx, name: &str, change: WorkflowChange) -> R
         WorkflowChange::Beside => workflows::beside_path(env, name),
         WorkflowChange::Place | WorkflowChange::Restore | WorkflowChange::Update => workflows::copy_path(env, name),
     };
-    let bytes = std::fs::read(env.cec.join(locked.file.as_str()))?;
+    let tracked = env.cec.join(locked.file.as_str());
+    let bytes = std::fs::read(&tracked).map_err(|source| ApplyError::WorkflowMissing {
+        name: name.to_string(),
+        path: tracked.clone(),
+        source,
+    })?;
     if crate::types::Blake3::of_bytes(&bytes) != locked.blake3 {
         return Err(ApplyError::WorkflowChanged { name: name.to_string() });
     }

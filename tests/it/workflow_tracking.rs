@@ -146,6 +146,22 @@ fn a_tracked_workflow_is_placed_and_untrack_keeps_the_users_file() {
     t.run(&["apply", "--yes"]).success();
     assert!(copy.is_file());
 
+    // A .cec copied without its workflows/ folder: the lock pins a file that is not there, and
+    // the error names it and the ways out (not a bare "No such file or directory").
+    let tracked = env.join(".cec/workflows/shared.json");
+    let kept = t.path("shared.kept.json");
+    fs::rename(&tracked, &kept).unwrap();
+    fs::remove_file(&copy).unwrap();
+    t.run(&["apply", "--yes", "--frozen"])
+        .failure()
+        .stderr_has("comfydock::apply::workflow_missing")
+        .stderr_has("workflows/shared.json")
+        .stderr_has("workflow untrack shared");
+    assert!(!copy.exists(), "a failed apply placed something");
+    fs::rename(&kept, &tracked).unwrap();
+    t.run(&["apply", "--yes"]).success();
+    assert!(copy.is_file());
+
     t.run(&["workflow", "untrack", "shared"]).success();
     assert!(copy.is_file(), "untrack deleted the user's file");
     assert!(!env.join(".cec/workflows/shared.json").exists());
