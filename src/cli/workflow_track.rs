@@ -452,6 +452,26 @@ pub fn export(g: &Globals, raw: &str, output: Option<&Path>, with_deps: bool) ->
 
 /// The workflow with `extra.comfydock` naming the node packs and models it requires, as pinned
 /// in the lock: whoever imports it knows exactly what it runs with.
+/// Each required id with what the lock pins for it (null when the lock has no entry).
+fn pins<K, V>(
+    ids: &[String],
+    pinned: Option<&std::collections::BTreeMap<K, V>>,
+) -> serde_json::Map<String, serde_json::Value>
+where
+    K: Ord + std::borrow::Borrow<str>,
+    V: serde::Serialize,
+{
+    ids.iter()
+        .map(|id| {
+            let value = pinned
+                .and_then(|m| m.get(id.as_str()))
+                .map(|v| serde_json::to_value(v).unwrap_or_default())
+                .unwrap_or(serde_json::Value::Null);
+            (id.clone(), value)
+        })
+        .collect()
+}
+
 fn with_dependencies(bytes: &[u8], requires: &Requires, lock: Option<&crate::manifest::Lock>) -> Result<Vec<u8>> {
     let mut value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
         miette!(
@@ -459,28 +479,8 @@ fn with_dependencies(bytes: &[u8], requires: &Requires, lock: Option<&crate::man
             "the tracked workflow is not JSON: {e}"
         )
     })?;
-    let nodes: serde_json::Map<String, serde_json::Value> = requires
-        .nodes
-        .iter()
-        .map(|id| {
-            let pinned = lock
-                .and_then(|l| l.nodes.iter().find(|(k, _)| k.as_str() == id))
-                .map(|(_, n)| serde_json::to_value(n).unwrap_or_default())
-                .unwrap_or(serde_json::Value::Null);
-            (id.clone(), pinned)
-        })
-        .collect();
-    let models: serde_json::Map<String, serde_json::Value> = requires
-        .models
-        .iter()
-        .map(|key| {
-            let pinned = lock
-                .and_then(|l| l.models.iter().find(|(k, _)| k.as_str() == key))
-                .map(|(_, m)| serde_json::to_value(m).unwrap_or_default())
-                .unwrap_or(serde_json::Value::Null);
-            (key.clone(), pinned)
-        })
-        .collect();
+    let nodes = pins(&requires.nodes, lock.map(|l| &l.nodes));
+    let models = pins(&requires.models, lock.map(|l| &l.models));
     let Some(obj) = value.as_object_mut() else {
         return Err(miette!("the tracked workflow is not a JSON object"));
     };

@@ -297,6 +297,25 @@ fn resolve_adds_a_git_pack_and_a_model_found_by_hash_offline() {
         "the lock pins the workflow's model: {lock}"
     );
     t.run(&["plan", "--detailed-exitcode"]).success();
+
+    // Exported with its dependencies: the pack and the model as the lock pins them.
+    let out = t.path("gamma-deps.json");
+    t.run(&[
+        "workflow",
+        "export",
+        "gamma",
+        "-o",
+        out.to_str().unwrap(),
+        "--with-deps",
+    ])
+    .success();
+    let exported: serde_json::Value = serde_json::from_slice(&fs::read(&out).unwrap()).unwrap();
+    let deps = &exported["extra"]["comfydock"];
+    assert_eq!(
+        deps["nodes"]["gamma-nodes"]["repository"], "https://github.com/someone/gamma-nodes",
+        "{deps}"
+    );
+    assert_eq!(deps["models"]["renamed"]["blake3"], format!("blake3:{hex}"), "{deps}");
 }
 
 #[test]
