@@ -19,15 +19,9 @@ pub fn inputs_hash(pyproject: &str) -> crate::types::Blake3 {
 
 /// `inputs_hash` of a pyproject's values (`Manifest::plain`), read once with the manifest.
 pub fn inputs_hash_of(pyproject: &toml::Table) -> crate::types::Blake3 {
-    let pick = |path: &[&str]| {
-        let (first, rest) = path.split_first()?;
-        let mut v = pyproject.get(*first);
-        for key in rest {
-            v = v.and_then(|x| x.get(key));
-        }
-        v.cloned()
-    };
-    let mut comfydock = pick(&["tool", "comfydock"]).unwrap_or(toml::Value::Boolean(false));
+    let mut comfydock = lookup(pyproject, &["tool", "comfydock"])
+        .cloned()
+        .unwrap_or(toml::Value::Boolean(false));
     // Workflows and model sources do not change what gets resolved.
     if let Some(t) = comfydock.as_table_mut() {
         t.remove("workflows");
@@ -39,17 +33,14 @@ pub fn inputs_hash_of(pyproject: &toml::Table) -> crate::types::Blake3 {
     crate::resolve::hash_bytes(doc.to_string().as_bytes())
 }
 
+/// The value at `path` (table keys) in a pyproject, if there is one.
+fn lookup<'a>(pyproject: &'a toml::Table, path: &[&str]) -> Option<&'a toml::Value> {
+    let (first, rest) = path.split_first()?;
+    rest.iter().try_fold(pyproject.get(*first)?, |v, key| v.get(key))
+}
+
 fn python_value(pyproject: &toml::Table) -> serde_json::Value {
-    let get = |path: &[&str]| {
-        let Some((first, rest)) = path.split_first() else {
-            return serde_json::Value::Null;
-        };
-        let mut v = pyproject.get(*first);
-        for key in rest {
-            v = v.and_then(|x| x.get(key));
-        }
-        serde_json::to_value(v).unwrap_or_default()
-    };
+    let get = |path: &[&str]| serde_json::to_value(lookup(pyproject, path)).unwrap_or_default();
     serde_json::json!({
         "dependencies": get(&["project", "dependencies"]),
         "optional": get(&["project", "optional-dependencies"]),
