@@ -3,18 +3,24 @@
 use super::{ComfydockConfig, ManifestError, ModelSpec, NodeSpec, SCHEMA_VERSION};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 use toml_edit::{Array, DocumentMut, Item, Table, Value};
 
+/// A manifest as read, cheap to clone: the parts are shared until one is edited.
+///
+/// A no-op plan only reads values, so the formatting-preserving document (the dearer parse, and
+/// the dearer value to clone and drop) is built on first use, from the text it was read from.
 #[derive(Debug, Clone)]
 pub struct Manifest {
     path: PathBuf,
+    source: Arc<str>,
     /// The document, edited in place so comments and order survive. Reached through `doc()` and
     /// `doc_mut()`: the latter marks the plain value below out of date.
-    document: DocumentMut,
+    document: OnceLock<Arc<DocumentMut>>,
     /// The file's values as read (no formatting), while the document is unedited: what the
     /// inputs hash reads, so a no-op plan does not render and parse the document again.
-    pristine: Option<toml::Table>,
-    config: ComfydockConfig,
+    pristine: Option<Arc<toml::Table>>,
+    config: Arc<ComfydockConfig>,
 }
 
 #[derive(Deserialize)]
@@ -38,12 +44,11 @@ impl Manifest {
 
     /// Parses `source` as the manifest at `path` (the path is only used in messages and `save`).
     pub fn parse(path: &Path, source: &str) -> Result<Self, ManifestError> {
-        let doc: DocumentMut = source.parse().map_err(|e: toml_edit::TomlError| {
-            ManifestError::invalid(path, source, e.message().to_string(), e.span())
-        })?;
-        check_table_shapes(path, source, &doc)?;
         let spanned = |e: toml::de::Error| ManifestError::invalid(path, source, e.message().to_string(), e.span());
         let plain: toml::Table = toml::from_str(source).map_err(spanned)?;
+        if let Some(keys) = misshapen_table(&plain) {
+            return Err(shape_error(path, source, keys));
+        }
         // The typed view from the values already parsed; only a value that does not fit is
         // parsed again from the text, for an error that points at its line and column.
         let typed: PyProject = match toml::Value::Table(plain.clone()).try_into() {
@@ -64,9 +69,10 @@ impl Manifest {
         }
         Ok(Manifest {
             path: path.to_path_buf(),
-            document: doc,
-            pristine: Some(plain),
-            config,
+            source: source.into(),
+            document: OnceLock::new(),
+            pristine: Some(Arc::new(plain)),
+            config: Arc::new(config),
         })
     }
 
@@ -80,24 +86,42 @@ impl Manifest {
 
     /// The document exactly as it would be written.
     pub fn render(&self) -> String {
-        self.document.to_string()
+        match self.document.get() {
+            Some(doc) => doc.to_string(),
+            // Never parsed, so never edited: the text it was read from, byte for byte.
+            None => self.source.to_string(),
+        }
     }
 
     pub(super) fn doc(&self) -> &DocumentMut {
-        &self.document
+        self.document.get_or_init(|| Arc::new(self.parse_document()))
     }
 
     /// The document, to edit: the plain value read with it no longer describes it.
     pub(super) fn doc_mut(&mut self) -> &mut DocumentMut {
+        self.doc();
         self.pristine = None;
-        &mut self.document
+        match self.document.get_mut() {
+            Some(doc) => Arc::make_mut(doc),
+            None => unreachable!("doc() initialised the document"),
+        }
+    }
+
+    /// The document of the text `parse` accepted. toml and toml_edit read TOML with the same
+    /// parser (toml_parser), so this does not fail; were it ever to, the document is rebuilt
+    /// from the values (formatting lost, content kept) rather than lost.
+    fn parse_document(&self) -> DocumentMut {
+        self.source.parse().unwrap_or_else(|_| {
+            let plain = self.pristine.as_deref().cloned().unwrap_or_default();
+            toml_edit::ser::to_document(&plain).unwrap_or_default()
+        })
     }
 
     /// The manifest's values without formatting (what resolution reads and hashes): the values
     /// read from the file while it is unedited, else the document rendered and read again.
     pub fn plain(&self) -> std::borrow::Cow<'_, toml::Table> {
         match &self.pristine {
-            Some(t) => std::borrow::Cow::Borrowed(t),
+            Some(t) => std::borrow::Cow::Borrowed(&**t),
             None => std::borrow::Cow::Owned(toml::from_str(&self.render()).unwrap_or_default()),
         }
     }
@@ -261,11 +285,11 @@ impl Manifest {
 
     /// Re-reads the typed view after an edit, so `config()` always matches the document.
     pub(super) fn refresh(&mut self) {
-        let text = self.document.to_string();
+        let text = self.render();
         if let Ok(typed) = toml::from_str::<PyProject>(&text)
             && let Some(config) = typed.tool.and_then(|t| t.comfydock)
         {
-            self.config = config;
+            self.config = Arc::new(config);
         }
     }
 }
@@ -303,33 +327,43 @@ pub(super) fn table_in<'t>(parent: &'t mut Table, name: &str, implicit: bool) ->
 }
 
 /// Tables comfydock edits must be tables (or inline tables) when present.
-fn check_table_shapes(path: &Path, source: &str, doc: &DocumentMut) -> Result<(), ManifestError> {
-    const TABLES: [&[&str]; 7] = [
-        &["project"],
-        &["tool"],
-        &["tool", "uv"],
-        &["tool", "comfydock"],
-        &["tool", "comfydock", "nodes"],
-        &["tool", "comfydock", "models"],
-        &["dependency-groups"],
-    ];
-    for keys in TABLES {
+/// Tables that must be tables (`[tool.comfydock] nodes = 3` is refused where it is read).
+const TABLES: [&[&str]; 7] = [
+    &["project"],
+    &["tool"],
+    &["tool", "uv"],
+    &["tool", "comfydock"],
+    &["tool", "comfydock", "nodes"],
+    &["tool", "comfydock", "models"],
+    &["dependency-groups"],
+];
+
+/// The first of `TABLES` that is present but not a table.
+fn misshapen_table(plain: &toml::Table) -> Option<&'static [&'static str]> {
+    TABLES.into_iter().find(|keys| {
+        let mut value: Option<&toml::Value> = None;
+        for (i, key) in keys.iter().enumerate() {
+            value = if i == 0 {
+                plain.get(*key)
+            } else {
+                value.and_then(|v| v.get(*key))
+            };
+        }
+        value.is_some_and(|v| !v.is_table())
+    })
+}
+
+/// The diagnostic for a value at `keys` that should be a table, pointing at it (the document
+/// is parsed here, on the error path only, for its span).
+fn shape_error(path: &Path, source: &str, keys: &[&str]) -> ManifestError {
+    let span = source.parse::<DocumentMut>().ok().and_then(|doc| {
         let mut item = Some(doc.as_item());
         for key in keys {
             item = item.and_then(|i| i.get(key));
         }
-        if let Some(item) = item
-            && !item.is_table_like()
-        {
-            return Err(ManifestError::invalid(
-                path,
-                source,
-                format!("`{}` must be a table", keys.join(".")),
-                item.span(),
-            ));
-        }
-    }
-    Ok(())
+        item.and_then(Item::span)
+    });
+    ManifestError::invalid(path, source, format!("`{}` must be a table", keys.join(".")), span)
 }
 
 pub(super) fn multiline_array(items: &[String]) -> Array {
