@@ -154,11 +154,8 @@ pub fn fingerprint(
         h.update(&(part.len() as u64).to_le_bytes());
         h.update(part);
     }
-    h.update(serde_json::to_string(observed).expect("serializable").as_bytes());
-    h.update(
-        serde_json::to_string(&observed.installed)
-            .expect("serializable")
-            .as_bytes(),
-    );
+    // Streamed into the hasher (the same bytes as the JSON text, without building it).
+    let _ = serde_json::to_writer(&mut h, observed);
+    let _ = serde_json::to_writer(&mut h, &observed.installed);
     format!("blake3:{}", h.finalize().to_hex())
 }

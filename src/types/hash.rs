@@ -90,6 +90,11 @@ impl Blake3 {
     pub fn of_bytes(bytes: &[u8]) -> Blake3 {
         Blake3(blake3::hash(bytes).to_hex().to_string())
     }
+
+    /// What `hasher` has been fed so far.
+    pub fn from_hasher(hasher: &blake3::Hasher) -> Blake3 {
+        Blake3(hasher.finalize().to_hex().to_string())
+    }
 }
 
 /// A full git object id of a commit.
