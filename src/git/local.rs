@@ -20,6 +20,39 @@ fn oid_to_commit(oid: Oid) -> GitCommit {
     oid.to_string().parse().expect("git object ids are hex")
 }
 
+/// Tracked files that may differ from the index: missing, or with stat data (size, mtime,
+/// inode) other than the index recorded, or written in the same moment as the index (git's
+/// "racily clean" case). None when the shortcut cannot answer: no index, no work tree, or an
+/// index that differs from HEAD (a staged change), which only a full status sees.
+fn stat_suspects(repo: &Repository) -> Option<Vec<std::ffi::OsString>> {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::MetadataExt;
+    let workdir = repo.workdir()?;
+    let index = repo.index().ok()?;
+    let head = repo.head().ok()?.peel_to_tree().ok()?;
+    let staged = repo.diff_tree_to_index(Some(&head), Some(&index), None).ok()?;
+    if staged.deltas().len() > 0 {
+        return None;
+    }
+    let written = std::fs::metadata(repo.path().join("index")).ok()?;
+    let written = (written.mtime(), written.mtime_nsec());
+    let mut suspects = Vec::new();
+    for entry in index.iter() {
+        let rel = std::ffi::OsStr::from_bytes(&entry.path);
+        let clean = workdir.join(rel).symlink_metadata().is_ok_and(|meta| {
+            let mtime = (i64::from(entry.mtime.seconds()), i64::from(entry.mtime.nanoseconds()));
+            (meta.mtime(), meta.mtime_nsec()) == mtime
+                && meta.size() as u32 == entry.file_size
+                && meta.ino() as u32 == entry.ino
+                && mtime < written
+        });
+        if !clean {
+            suspects.push(rel.to_os_string());
+        }
+    }
+    Some(suspects)
+}
+
 /// Resolves a tag, branch (local or `origin/`), or commit (full or abbreviated) to a commit id.
 pub fn resolve_rev(repo_path: &Path, rev: &str) -> Result<GitCommit> {
     let repo = open(repo_path)?;
@@ -156,6 +189,19 @@ pub fn edited_tracked_files(repo_path: &Path) -> Result<(Vec<String>, Vec<String
         .include_ignored(false)
         .exclude_submodules(true)
         .show(git2::StatusShow::IndexAndWorkdir);
+    // libgit2's status walks the whole working tree, model links and all (thousands of stat
+    // calls in a big environment). Files whose stat data match the index are clean, as git
+    // itself decides; only the others are handed to libgit2 to compare by content.
+    match stat_suspects(&repo) {
+        Some(suspects) if suspects.is_empty() => return Ok((Vec::new(), Vec::new())),
+        Some(suspects) => {
+            opts.disable_pathspec_match(true);
+            for path in suspects {
+                opts.pathspec(path);
+            }
+        }
+        None => {}
+    }
     let statuses = repo.statuses(Some(&mut opts)).map_err(local(repo_path))?;
     let (mut modified, mut deleted) = (Vec::new(), Vec::new());
     for entry in statuses.iter() {
@@ -177,4 +223,81 @@ pub fn edited_tracked_files(repo_path: &Path) -> Result<(Vec<String>, Vec<String
     modified.sort();
     deleted.sort();
     Ok((modified, deleted))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+    use std::time::{Duration, SystemTime};
+
+    /// A repository with `a.py`, `b.py` and `models/m/put_here` committed, and a link in
+    /// `models/m/` as comfydock places them (untracked).
+    fn repo() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        init_repo(root).unwrap();
+        fs::create_dir_all(root.join("models/m")).unwrap();
+        fs::write(root.join("a.py"), "A = 1\n").unwrap();
+        fs::write(root.join("b.py"), "B = 1\n").unwrap();
+        fs::write(root.join("models/m/put_here"), "").unwrap();
+        commit_all(root, "first").unwrap();
+        std::os::unix::fs::symlink(root.join("a.py"), root.join("models/m/x.safetensors")).unwrap();
+        dir
+    }
+
+    fn set_mtime(path: &Path, when: SystemTime) {
+        fs::File::options()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_modified(when)
+            .unwrap();
+    }
+
+    #[test]
+    fn a_clean_checkout_has_no_edits_and_untracked_links_do_not_count() {
+        let r = repo();
+        assert_eq!(edited_tracked_files(r.path()).unwrap(), (vec![], vec![]));
+    }
+
+    #[test]
+    fn edits_of_the_same_size_and_deletions_are_found() {
+        let r = repo();
+        fs::write(r.path().join("a.py"), "A = 2\n").unwrap();
+        fs::remove_file(r.path().join("b.py")).unwrap();
+        assert_eq!(
+            edited_tracked_files(r.path()).unwrap(),
+            (vec!["a.py".to_string()], vec!["b.py".to_string()])
+        );
+    }
+
+    #[test]
+    fn a_staged_edit_is_found_though_the_file_matches_the_index() {
+        let r = repo();
+        fs::write(r.path().join("a.py"), "A = 22\n").unwrap();
+        let repo = Repository::open(r.path()).unwrap();
+        let mut index = repo.index().unwrap();
+        index.add_path(Path::new("a.py")).unwrap();
+        index.write().unwrap();
+        assert_eq!(edited_tracked_files(r.path()).unwrap().0, vec!["a.py".to_string()]);
+    }
+
+    /// git's "racily clean" case: a file stamped no earlier than the index was written may have
+    /// changed without its stat data changing, so it is compared by content.
+    #[test]
+    fn a_file_as_new_as_the_index_is_compared_by_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        init_repo(root).unwrap();
+        let file = root.join("a.py");
+        fs::write(&file, "A = 1\n").unwrap();
+        let later = SystemTime::now() + Duration::from_secs(60);
+        set_mtime(&file, later);
+        commit_all(root, "first").unwrap();
+        // Same size, same inode, same mtime as the index recorded.
+        fs::write(&file, "A = 2\n").unwrap();
+        set_mtime(&file, later);
+        assert_eq!(edited_tracked_files(root).unwrap().0, vec!["a.py".to_string()]);
+    }
 }

@@ -102,11 +102,17 @@ pub fn observe(env: &EnvPaths) -> std::io::Result<Observed> {
         .ok()
         .filter(|_| crate::python::venv_is_whole(&env.venv))
         .map(|t| t.to_string_lossy().into_owned());
-    let models = installed
-        .models
-        .iter()
-        .map(|(key, m)| (key.clone(), model_state(&env.comfyui.join(&m.path), m)))
-        .collect();
+    // Two system calls per model, thousands of models: spread over the cores.
+    let models = {
+        use rayon::prelude::*;
+        let placed: Vec<_> = installed.models.iter().collect();
+        placed
+            .into_par_iter()
+            .map(|(key, m)| (key.clone(), model_state(&env.comfyui.join(&m.path), m)))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .collect()
+    };
     let workflows = workflows::observe_placed(env, &installed);
     Ok(Observed {
         workflows,
@@ -121,16 +127,20 @@ pub fn observe(env: &EnvPaths) -> std::io::Result<Observed> {
 }
 
 /// A model entry is intact when it is what was placed: the same symlink (to a file that still
-/// exists), or the same hardlink or copy (same size, mtime and inode).
+/// exists), or the same hardlink or copy (same size, mtime and inode). Two system calls for a
+/// symlink (read it, stat its target) and one for a file: this runs once per placed model.
 fn model_state(path: &std::path::Path, m: &InstalledModel) -> NodeState {
-    let Ok(meta) = path.symlink_metadata() else {
-        return NodeState::Missing;
-    };
     let intact = match m.mode {
-        LinkMode::Symlink => {
-            fs::read_link(path).is_ok_and(|t| t.to_string_lossy() == m.target.as_str()) && path.exists()
-        }
-        LinkMode::Hardlink | LinkMode::Copy => Fingerprint::of(&meta) == m.fingerprint,
+        LinkMode::Symlink => match fs::read_link(path) {
+            Ok(t) => t.as_os_str().as_encoded_bytes() == m.target.as_bytes() && path.exists(),
+            // Not a symlink (EINVAL): something else stands where the link was.
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => false,
+            Err(_) => return NodeState::Missing,
+        },
+        LinkMode::Hardlink | LinkMode::Copy => match path.symlink_metadata() {
+            Ok(meta) => Fingerprint::of(&meta) == m.fingerprint,
+            Err(_) => return NodeState::Missing,
+        },
     };
     if intact {
         NodeState::Intact
