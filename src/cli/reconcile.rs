@@ -48,9 +48,7 @@ pub fn plan(g: &Globals, args: &PlanArgs) -> Result<ExitStatus> {
     let mut session = g.reader(&ws, env);
     session.torch_backend = args.torch_backend.as_deref().map(super::environments::pick_backend);
     session.link_mode = args.link_mode;
-    let manifest = session.manifest()?;
-    let desired = session.desired(&manifest, LockMode::Resolve)?;
-    let planned = session.plan(&desired.resolved)?;
+    let (desired, planned) = session.survey(LockMode::Resolve)?;
     let json = render_json(&planned.plan, desired.status, &planned.fingerprint);
     let format = match (args.json, args.format) {
         (true, _) => PlanFormat::Json,
@@ -130,9 +128,7 @@ pub fn apply(g: &Globals, args: &ApplyArgs) -> Result<ExitStatus> {
             } else {
                 LockMode::Resolve
             };
-            let manifest = session.manifest()?;
-            let desired = session.desired(&manifest, mode)?;
-            let planned = session.plan(&desired.resolved)?;
+            let (desired, planned) = session.survey(mode)?;
             out!("{}", render_text(&planned.plan));
             if planned.plan.has_work() && !confirm("\nApply these changes?", args.yes, "apply")? {
                 errln!("Apply cancelled; nothing changed.");
@@ -228,22 +224,22 @@ pub fn verify(g: &Globals, models: bool, json: bool) -> Result<ExitStatus> {
 pub fn status(g: &Globals, json: bool) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
     let session = g.reader(&ws, env);
-    let manifest = session.manifest()?;
-    let freshness = session.freshness(&manifest)?;
-    let lock = session.lock_on_disk()?;
+    let state = session.read_state()?;
+    let freshness = session.freshness_of(&state.manifest, state.lock.as_ref(), state.uv_lock.as_deref());
+    let lock = state.lock;
     let planned = match &lock {
-        Some(lock) => {
-            let uv_lock = std::fs::read(session.env.cec.join("uv.lock")).unwrap_or_default();
-            Some(
-                session
-                    .plan(&Resolved {
+        Some(lock) => Some(
+            session
+                .plan_observed(
+                    &Resolved {
                         lock: lock.clone(),
-                        uv_lock,
+                        uv_lock: state.uv_lock.unwrap_or_default(),
                         pyproject: None,
-                    })
-                    .map_err(miette::Report::new)?,
-            )
-        }
+                    },
+                    state.observed,
+                )
+                .map_err(miette::Report::new)?,
+        ),
         None => None,
     };
     let generation = planned.as_ref().map_or(0, |p| p.observed.installed.generation);

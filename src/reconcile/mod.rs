@@ -104,6 +104,14 @@ pub struct Desired {
     pub status: &'static str,
 }
 
+/// The inputs of a plan as read from disk (see `Session::read_state`).
+pub struct State {
+    pub manifest: Manifest,
+    pub lock: Option<Lock>,
+    pub uv_lock: Option<Vec<u8>>,
+    pub observed: Observed,
+}
+
 pub struct Planned {
     pub plan: Plan,
     pub observed: Observed,
@@ -238,15 +246,20 @@ impl<'a> Session<'a> {
 
     pub fn freshness(&self, manifest: &Manifest) -> Result<Freshness> {
         let lock = self.lock_on_disk()?;
-        let freshness = resolve::freshness(manifest, lock.as_ref(), self.uv_lock_on_disk().as_deref());
-        Ok(match (freshness, &lock) {
+        Ok(self.freshness_of(manifest, lock.as_ref(), self.uv_lock_on_disk().as_deref()))
+    }
+
+    /// Whether `lock` and `uv_lock` (as read) are what `manifest` and the tracked workflows pin.
+    pub fn freshness_of(&self, manifest: &Manifest, lock: Option<&Lock>, uv_lock: Option<&[u8]>) -> Freshness {
+        let freshness = resolve::freshness(manifest, lock, uv_lock);
+        match (freshness, lock) {
             (Freshness::Fresh, Some(lock)) => match self.workflows_changed(manifest, lock) {
                 Ok(Some(why)) => Freshness::Stale(why),
                 Ok(None) => Freshness::Fresh,
                 Err(e) => Freshness::Stale(e.to_string()),
             },
             (other, _) => other,
-        })
+        }
     }
 
     /// Whether the tracked workflows in `.cec` are still the ones `lock` pins (their content
@@ -271,11 +284,52 @@ impl<'a> Session<'a> {
         Ok(resolver.resolve(manifest, previous.as_ref(), update)?)
     }
 
+    /// Everything a plan is made from, read at once: the manifest (parsed here), the lock and
+    /// uv.lock (parsed on a second thread) and the disk (observed on a third). On a big
+    /// environment each is tens of milliseconds; a no-op plan should cost the longest, not the sum.
+    pub fn read_state(&self) -> Result<State> {
+        let env = &self.env;
+        std::thread::scope(|scope| {
+            let observing = scope.spawn(|| observe(env));
+            let locking = scope.spawn(|| {
+                let lock = Lock::load(&env.cec.join(LOCK_FILE));
+                (lock, std::fs::read(env.cec.join("uv.lock")).ok())
+            });
+            let manifest = self.manifest();
+            let (lock, uv_lock) = locking.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+            let observed = observing.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+            Ok(State {
+                manifest: manifest?,
+                lock: lock?,
+                uv_lock,
+                observed: observed?,
+            })
+        })
+    }
+
+    /// The desired state under `mode` and the plan to reach it: what `plan` and `apply` show.
+    pub fn survey(&mut self, mode: LockMode) -> Result<(Desired, Planned)> {
+        let state = self.read_state()?;
+        let desired = self.desired_from(&state.manifest, state.lock, state.uv_lock, mode)?;
+        let planned = self.plan_observed(&desired.resolved, state.observed)?;
+        Ok((desired, planned))
+    }
+
     /// The desired state under `mode`.
     pub fn desired(&mut self, manifest: &Manifest, mode: LockMode) -> Result<Desired> {
-        // The lock and uv.lock are read (and the lock parsed) once for both questions.
         let lock = self.lock_on_disk()?;
         let uv_lock = self.uv_lock_on_disk();
+        self.desired_from(manifest, lock, uv_lock, mode)
+    }
+
+    /// The desired state under `mode`, from the lock and uv.lock as read (None: absent).
+    fn desired_from(
+        &mut self,
+        manifest: &Manifest,
+        lock: Option<Lock>,
+        uv_lock: Option<Vec<u8>>,
+        mode: LockMode,
+    ) -> Result<Desired> {
         let freshness = resolve::freshness(manifest, lock.as_ref(), uv_lock.as_deref());
         let on_disk = move || -> Result<Resolved> {
             Ok(Resolved {
@@ -331,7 +385,11 @@ impl<'a> Session<'a> {
     }
 
     pub fn plan(&self, resolved: &Resolved) -> Result<Planned> {
-        let mut observed = observe(&self.env)?;
+        self.plan_observed(resolved, observe(&self.env)?)
+    }
+
+    /// The plan from `resolved` to the disk as `observed` (just now, by this command).
+    pub fn plan_observed(&self, resolved: &Resolved, mut observed: Observed) -> Result<Planned> {
         for name in resolved.lock.workflows.keys() {
             if !observed.workflows.contains_key(name.as_str()) {
                 let copy = crate::observe::workflows::observe_copy(&self.env, name, None);
