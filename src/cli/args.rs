@@ -705,6 +705,9 @@ pub struct ApplyArgs {
     /// Apply the lock as it is, never resolving
     #[arg(long)]
     pub frozen: bool,
+    /// Place the models this environment was imported without (`import --models skip`)
+    #[arg(long, conflicts_with = "planfile")]
+    pub place_models: bool,
     /// The torch backend to sync, or auto (this machine's) (default: workspace.toml's torch_backend, else the live one, else cpu)
     #[arg(long, value_name = "BACKEND", value_parser = parse_torch_backend)]
     pub torch_backend: Option<String>,

@@ -101,6 +101,7 @@ pub fn pull(g: &Globals, remote: &str, apply: bool) -> Result<ExitStatus> {
             yes: true,
             locked: true,
             frozen: false,
+            place_models: false,
             torch_backend: None,
         },
     )

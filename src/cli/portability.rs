@@ -44,7 +44,7 @@ pub struct ImportArgs {
     /// The torch backend to sync, or auto (this machine's); one the lock covers
     #[arg(long, value_name = "BACKEND", value_parser = super::args::parse_torch_backend)]
     pub torch_backend: Option<String>,
-    /// Models: download (a local file with the same content first, else from its source) or link (local files only)
+    /// Models: download (a local file with the same content first, else from its source), link (local files only) or skip (placed later with `apply --place-models`)
     #[arg(long, value_name = "POLICY", value_parser = parse_models)]
     pub models: Option<ModelPolicy>,
     /// Resolve the manifest again instead of refusing a lock that does not match it
@@ -56,7 +56,8 @@ fn parse_models(value: &str) -> Result<ModelPolicy, String> {
     match value {
         "download" => Ok(ModelPolicy::Download),
         "link" => Ok(ModelPolicy::Link),
-        _ => Err("download or link".into()),
+        "skip" => Ok(ModelPolicy::Skip),
+        _ => Err("download, link or skip".into()),
     }
 }
 
@@ -142,6 +143,12 @@ pub fn import(g: &Globals, args: &ImportArgs) -> Result<ExitStatus> {
         "Verified {} item(s) against the lock; `plan --detailed-exitcode` would exit 0 (no changes).",
         imported.verified
     );
+    if opts.models == ModelPolicy::Skip && imported.models > 0 {
+        outln!(
+            "Models were skipped: {} model(s) are left out of this machine's plans until `comfydock -e {name} apply --place-models`.",
+            imported.models
+        );
+    }
     Ok(ExitStatus::Success)
 }
 

@@ -96,6 +96,7 @@ pub fn apply(g: &Globals, args: &ApplyArgs) -> Result<ExitStatus> {
     report_recovery(&session.recovery);
     session.torch_backend = args.torch_backend.as_deref().map(super::environments::pick_backend);
     session.link_mode = args.link_mode;
+    session.place_models = args.place_models;
     let (resolved, planned) = match &args.planfile {
         Some(path) => {
             let saved = SavedPlan::load(path).map_err(|e| miette::Report::new(*e))?;
@@ -295,6 +296,8 @@ pub fn status(g: &Globals, json: bool) -> Result<ExitStatus> {
             drift.push(format!("custom_nodes/{name} is not managed by comfydock"));
         }
     }
+    // Locked models this machine leaves out (`import --models skip`): not drift, but said.
+    let skipped = planned.as_ref().map_or(0, |p| p.plan.skipped_models.len());
     if json {
         let doc = serde_json::json!({
             "format_version": "1",
@@ -304,6 +307,7 @@ pub fn status(g: &Globals, json: bool) -> Result<ExitStatus> {
             "lock": lock_text,
             "pending_actions": planned.as_ref().map_or(0, |p| p.plan.actions.len()),
             "drift": drift,
+            "skipped_models": skipped,
         });
         outln!("{}", serde_json::to_string_pretty(&doc).expect("serializable"));
         return Ok(ExitStatus::Success);
@@ -323,6 +327,9 @@ pub fn status(g: &Globals, json: bool) -> Result<ExitStatus> {
             )
         }
         None => outln!("State:       unknown until the environment is locked"),
+    }
+    if skipped > 0 {
+        outln!("Models:      {skipped} not placed on this machine (`comfydock apply --place-models` places them)");
     }
     for line in &drift {
         outln!("  drift: {line}");

@@ -34,7 +34,15 @@ pub struct Observed {
     /// ComfyUI's copy of each tracked workflow: those the live generation placed, and (added by
     /// the planner) those the lock tracks.
     pub workflows: BTreeMap<String, workflows::WorkflowCopy>,
+    /// The environment was imported with `--models skip`: locked models it never placed are left
+    /// out of the plan on this machine (see `MODELS_SKIPPED_FILE`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub models_skipped: bool,
 }
+
+/// A marker in `.comfydock/`: this machine does not place the environment's models until
+/// `apply --place-models` (written by `import --models skip`). Per machine, so not in `.cec`.
+pub const MODELS_SKIPPED_FILE: &str = "models-skipped";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
@@ -115,6 +123,7 @@ pub fn observe(env: &EnvPaths) -> std::io::Result<Observed> {
     };
     let workflows = workflows::observe_placed(env, &installed);
     Ok(Observed {
+        models_skipped: env.state.join(MODELS_SKIPPED_FILE).exists(),
         workflows,
         installed,
         comfyui_commit,

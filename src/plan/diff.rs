@@ -147,6 +147,10 @@ pub fn diff(environment: &str, lock: &Lock, observed: &Observed, python: &Python
     for (key, model) in &lock.models {
         let path = model.link_path().to_string();
         let installed = observed.installed.models.get(key.as_str());
+        if observed.models_skipped && installed.is_none() {
+            plan.skipped_models.push(key.to_string());
+            continue;
+        }
         let state = if fresh_checkout {
             Some(&NodeState::Missing)
         } else {

@@ -26,6 +26,9 @@ pub struct Plan {
     pub actions: Vec<Action>,
     /// (before, after): `after` may start only when `before` is done.
     pub edges: Vec<(usize, usize)>,
+    /// Locked models this machine does not place (`import --models skip`): not actions, so a
+    /// plan with only these is empty, but every rendering names them.
+    pub skipped_models: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -41,6 +44,7 @@ impl Plan {
             environment: environment.to_string(),
             actions: Vec::new(),
             edges: Vec::new(),
+            skipped_models: Vec::new(),
         }
     }
 

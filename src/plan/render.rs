@@ -5,7 +5,7 @@ use serde_json::json;
 
 pub fn render_text(plan: &Plan) -> String {
     if plan.is_empty() {
-        return "No changes. The environment matches its lock.\n".to_string();
+        return format!("No changes. The environment matches its lock.\n{}", skipped_note(plan));
     }
     let mut out = String::from("comfydock will perform the following actions:\n\n");
     for action in &plan.actions {
@@ -19,7 +19,18 @@ pub fn render_text(plan: &Plan) -> String {
         "\nPlan: {} to add, {} to change, {} to destroy.\n",
         s.add, s.change, s.destroy
     ));
+    out.push_str(&skipped_note(plan));
     out
+}
+
+/// The line about models this machine skips (empty when there are none).
+pub(super) fn skipped_note(plan: &Plan) -> String {
+    match plan.skipped_models.len() {
+        0 => String::new(),
+        n => format!(
+            "{n} locked model(s) not placed on this machine (imported with `--models skip`); `comfydock apply --place-models` places them.\n"
+        ),
+    }
 }
 
 /// `lock_status`: "fresh", "updated" (the plan uses a newly resolved lock) or "frozen".
@@ -41,7 +52,7 @@ pub fn render_json(plan: &Plan, lock_status: &str, fingerprint: &str) -> serde_j
             })
         })
         .collect();
-    json!({
+    let mut doc = json!({
         "format_version": FORMAT_VERSION,
         "environment": plan.environment,
         "changes": !plan.is_empty(),
@@ -49,5 +60,9 @@ pub fn render_json(plan: &Plan, lock_status: &str, fingerprint: &str) -> serde_j
         "summary": plan.summary(),
         "actions": actions,
         "fingerprint": fingerprint,
-    })
+    });
+    if !plan.skipped_models.is_empty() {
+        doc["skipped_models"] = json!(plan.skipped_models);
+    }
+    doc
 }

@@ -10,6 +10,10 @@ pub fn render_markdown(plan: &Plan, lock_status: &str) -> String {
     if lock_status == "updated" {
         out.push_str("> The manifest changed since the last lock; apply will update `comfydock.lock`.\n\n");
     }
+    let skipped = super::render::skipped_note(plan);
+    if !skipped.is_empty() {
+        out.push_str(&format!("> {skipped}\n"));
+    }
     if plan.is_empty() {
         out.push_str("**No changes.** The environment matches its lock.\n");
         return out;

@@ -28,6 +28,8 @@ pub enum ModelPolicy {
     Download,
     /// Only from local files (a shared model volume): a model without one is refused up front.
     Link,
+    /// Not placed: this machine leaves the models out of its plans until `apply --place-models`.
+    Skip,
 }
 
 pub struct ImportOptions {
@@ -147,6 +149,14 @@ fn build(
 ) -> Result<usize> {
     fs::create_dir_all(&paths.state).map_err(PortabilityError::io(&paths.state))?;
     crate::fsx::write_atomic(&paths.creating_marker(), b"").map_err(PortabilityError::io(&paths.state))?;
+    if opts.models == ModelPolicy::Skip {
+        let marker = paths.state.join(crate::observe::MODELS_SKIPPED_FILE);
+        crate::fsx::write_atomic(
+            &marker,
+            b"Imported with --models skip: `comfydock apply --place-models` places the models.\n",
+        )
+        .map_err(PortabilityError::io(&paths.state))?;
+    }
     cec_files::copy(&staged.cec, &paths.cec, &staged.files)?;
     crate::git::init_repo(&paths.cec)?;
 

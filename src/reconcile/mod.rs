@@ -150,6 +150,9 @@ pub struct Session<'a> {
     pub torch_backend: Option<String>,
     /// `--link-mode`: how models reach ComfyUI/models (symlink unless asked).
     pub link_mode: crate::observe::LinkMode,
+    /// `apply --place-models`: place the models `import --models skip` left out, and stop
+    /// skipping them on this machine.
+    pub place_models: bool,
     /// Where download progress goes (shared with worker threads, hence an `Arc`).
     pub transfers: std::sync::Arc<dyn Reporter + Send + Sync>,
     /// The manifest last parsed, with the bytes it was parsed from (see `manifest`).
@@ -172,6 +175,7 @@ impl<'a> Session<'a> {
             recovery,
             torch_backend: None,
             link_mode: Default::default(),
+            place_models: false,
             transfers: std::sync::Arc::new(crate::progress::Silent),
             parsed: Default::default(),
         })
@@ -201,6 +205,7 @@ impl<'a> Session<'a> {
             recovery: Recovery::Nothing,
             torch_backend: None,
             link_mode: Default::default(),
+            place_models: false,
             transfers: std::sync::Arc::new(crate::progress::Silent),
             parsed: Default::default(),
         }
@@ -390,6 +395,9 @@ impl<'a> Session<'a> {
 
     /// The plan from `resolved` to the disk as `observed` (just now, by this command).
     pub fn plan_observed(&self, resolved: &Resolved, mut observed: Observed) -> Result<Planned> {
+        if self.place_models {
+            observed.models_skipped = false;
+        }
         for name in resolved.lock.workflows.keys() {
             if !observed.workflows.contains_key(name.as_str()) {
                 let copy = crate::observe::workflows::observe_copy(&self.env, name, None);
@@ -463,7 +471,14 @@ impl<'a> Session<'a> {
                     i.blake3 == m.blake3.to_string() && i.path == m.link_path().as_str() && i.mode == self.link_mode
                 })
         };
-        let wanted: Vec<_> = lock.models.iter().filter(|(key, m)| !in_place(key, m)).collect();
+        let skipped = |key: &crate::types::ModelKey| {
+            observed.models_skipped && !observed.installed.models.contains_key(key.as_str())
+        };
+        let wanted: Vec<_> = lock
+            .models
+            .iter()
+            .filter(|(key, m)| !in_place(key, m) && !skipped(key))
+            .collect();
         let index = if wanted.is_empty() {
             None
         } else {
@@ -519,6 +534,7 @@ impl<'a> Session<'a> {
     pub fn apply(&mut self, resolved: &Resolved, planned: &Planned, message: &str) -> Result<Option<Generation>> {
         self.write_lock(resolved)?;
         if !planned.plan.has_work() {
+            self.stop_skipping_models()?;
             return Ok(None);
         }
         let uv = self.uv()?;
@@ -539,7 +555,20 @@ impl<'a> Session<'a> {
             outcome.as_ref().ok().and_then(Option::as_ref),
             outcome.as_ref().err(),
         );
-        Ok(outcome?)
+        let generation = outcome?;
+        self.stop_skipping_models()?;
+        Ok(generation)
+    }
+
+    /// After `apply --place-models` placed them, this machine no longer skips the models.
+    fn stop_skipping_models(&self) -> Result<()> {
+        if !self.place_models {
+            return Ok(());
+        }
+        match std::fs::remove_file(self.env.state.join(crate::observe::MODELS_SKIPPED_FILE)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+            _ => Ok(()),
+        }
     }
 
     /// Appends what an apply did (or why it failed) to `logs/<env>.log`: the record support and

@@ -96,7 +96,12 @@ pub fn verify(
         None => report.problem("comfyui", "no checkout"),
     }
     if models {
+        // Models this machine skips (`import --models skip`) and never placed are not expected.
+        let skipping = env.state.join(crate::observe::MODELS_SKIPPED_FILE).exists();
         for (key, model) in &lock.models {
+            if skipping && !installed.models.contains_key(key.as_str()) {
+                continue;
+            }
             report.checked += 1;
             let path = env.comfyui.join(model.link_path().as_str());
             match file_hash(&path) {

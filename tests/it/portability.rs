@@ -157,6 +157,45 @@ fn export_then_import_rebuilds_the_same_environment() {
     assert_eq!(server.log().len(), asked);
 }
 
+/// `--models skip`: a machine that gets everything but the models. They stay out of its plans
+/// (named, not counted) until `apply --place-models`, which places them and stops skipping.
+#[test]
+fn models_skipped_at_import_are_left_out_until_placed() {
+    let t = TestContext::new();
+    let server = HttpServer::start();
+    populated(&t, &server);
+    let bundle = t.path("demo.comfydock.tar.gz");
+    t.run(&["export", "-o", bundle.to_str().unwrap()]).success();
+    let asked = server.log().len();
+
+    let o = other(&t);
+    o.run(&["import", bundle.to_str().unwrap(), "--models", "skip"])
+        .success()
+        .stdout_has("`plan --detailed-exitcode` would exit 0")
+        .stdout_has("Models were skipped: 1 model(s)");
+    let model = o.env("demo").join("ComfyUI/models/loras/lora-mini.safetensors");
+    assert!(fs::symlink_metadata(&model).is_err(), "the model was placed");
+    assert_eq!(server.log().len(), asked, "the model was downloaded");
+    o.run(&["-e", "demo", "plan", "--detailed-exitcode"])
+        .success()
+        .stdout_has("No changes.")
+        .stdout_has("1 locked model(s) not placed on this machine");
+    let json = o.run(&["-e", "demo", "plan", "--json"]);
+    let doc: serde_json::Value = serde_json::from_str(&json.success().stdout).unwrap();
+    assert_eq!(doc["changes"], false);
+    assert_eq!(doc["skipped_models"], serde_json::json!(["lora-mini"]));
+    o.run(&["-e", "demo", "status"])
+        .success()
+        .stdout_has("State:       in sync")
+        .stdout_has("Models:      1 not placed on this machine");
+
+    o.run(&["-e", "demo", "apply", "--place-models", "--yes"]).success();
+    assert_eq!(fs::read(&model).unwrap(), model_bytes(3, 150_000));
+    let after = o.run(&["-e", "demo", "plan", "--detailed-exitcode"]);
+    after.success().stdout_has("No changes.");
+    assert!(!after.stdout.contains("not placed"), "{}", after.stdout);
+}
+
 #[test]
 fn import_from_a_cec_folder_and_from_git_repositories() {
     let t = TestContext::new();
