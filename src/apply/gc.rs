@@ -177,6 +177,14 @@ pub fn gc(ws: &Workspace, env: &EnvPaths, keep: usize, dry_run: bool) -> std::io
     for path in store.abandoned_scratch() {
         remove(&path, "interrupted store write", &mut report, &mut inodes)?;
     }
+    // Staging folders of imports that were killed (workspace-wide, like the store).
+    if let Ok(read) = std::fs::read_dir(ws.root()) {
+        for path in read.flatten().map(|e| e.path()) {
+            if crate::fsx::scratch_abandoned(&path, crate::portability::IMPORT_SCRATCH) {
+                remove(&path, "interrupted import", &mut report, &mut inodes)?;
+            }
+        }
+    }
     report.freed_bytes += inodes.freed();
     Ok(report)
 }

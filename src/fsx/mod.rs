@@ -97,6 +97,40 @@ pub fn copy_tree(from: &Path, to: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// Scratch folders carry the id of the process that made them (`<prefix><pid>-…`), so a
+/// cleanup can tell an abandoned one (its process gone) from one in use right now. Names
+/// without an owner count as abandoned only when a day old.
+pub fn scratch_abandoned(path: &Path, prefix: &str) -> bool {
+    let Some(rest) = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.strip_prefix(prefix))
+    else {
+        return false;
+    };
+    match rest.split('-').next().and_then(|pid| pid.parse::<u32>().ok()) {
+        Some(pid) => !process_alive(pid),
+        None => older_than(path, 86_400),
+    }
+}
+
+/// The `<prefix><pid>-` a scratch folder of this process starts with.
+pub fn scratch_prefix(prefix: &str) -> String {
+    format!("{prefix}{}-", std::process::id())
+}
+
+fn process_alive(pid: u32) -> bool {
+    pid == std::process::id() || Path::new("/proc").join(pid.to_string()).exists()
+}
+
+fn older_than(path: &Path, secs: u64) -> bool {
+    path.symlink_metadata()
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_some_and(|age| age.as_secs() > secs)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

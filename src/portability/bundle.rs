@@ -155,7 +155,7 @@ pub fn open(path: &Path, scratch_parent: &Path) -> Result<OpenBundle> {
         reason,
     };
     let scratch = tempfile::Builder::new()
-        .prefix(".comfydock-tmp-import-")
+        .prefix(&crate::fsx::scratch_prefix(super::IMPORT_SCRATCH))
         .tempdir_in(scratch_parent)
         .map_err(PortabilityError::io(scratch_parent))?;
     let root = scratch.path().join("bundle");

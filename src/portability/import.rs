@@ -266,7 +266,7 @@ fn stage_source(ws: &Workspace, opts: &ImportOptions, reporter: &dyn Reporter) -
     // A git URL, or a bare repository: cloned, and the files of its HEAD commit used.
     reporter.step(&format!("Cloning {}", opts.source));
     let scratch = tempfile::Builder::new()
-        .prefix(".comfydock-tmp-import-")
+        .prefix(&crate::fsx::scratch_prefix(super::IMPORT_SCRATCH))
         .tempdir_in(ws.root())
         .map_err(PortabilityError::io(ws.root()))?;
     let clone = scratch.path().join("clone");

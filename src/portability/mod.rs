@@ -14,3 +14,7 @@ pub use error::PortabilityError;
 pub use export::{Allow, ExportOptions, Exported, export};
 pub use from_manager::{SnapshotImportOptions, SnapshotImported, import_manager_snapshot};
 pub use import::{ImportOptions, Imported, ModelPolicy, SourceKind, import};
+
+/// Where an import stages its source, in the workspace folder (`<this><pid>-…`): `gc` removes
+/// those whose import was killed.
+pub const IMPORT_SCRATCH: &str = ".comfydock-tmp-import-";

@@ -170,34 +170,10 @@ impl NodeStore {
             return Vec::new();
         };
         read.flatten()
-            .filter(|e| {
-                let name = e.file_name().to_string_lossy().into_owned();
-                let owner = name
-                    .strip_prefix(".tmp-")
-                    .or_else(|| name.strip_prefix(".del-"))
-                    .and_then(|rest| rest.split('-').next())
-                    .and_then(|pid| pid.parse::<u32>().ok());
-                match owner {
-                    Some(pid) => !process_alive(pid),
-                    // Old-style scratch (no owner in its name): only when a day old.
-                    None => name.starts_with(".tmp-") && older_than(&e.path(), 86_400),
-                }
-            })
             .map(|e| e.path())
+            .filter(|p| crate::fsx::scratch_abandoned(p, ".tmp-") || crate::fsx::scratch_abandoned(p, ".del-"))
             .collect()
     }
-}
-
-fn process_alive(pid: u32) -> bool {
-    pid == std::process::id() || Path::new("/proc").join(pid.to_string()).exists()
-}
-
-fn older_than(path: &Path, secs: u64) -> bool {
-    path.symlink_metadata()
-        .and_then(|m| m.modified())
-        .ok()
-        .and_then(|t| t.elapsed().ok())
-        .is_some_and(|age| age.as_secs() > secs)
 }
 
 #[cfg(test)]

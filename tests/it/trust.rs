@@ -211,16 +211,24 @@ fn gc_leaves_the_scratch_folders_of_running_applies_alone() {
     let mut running = std::process::Command::new("sleep").arg("60").spawn().unwrap();
     let live = nodes.join(format!(".tmp-{}-abc", running.id()));
     let dead = nodes.join(".tmp-999999999-abc");
-    for dir in [&live, &dead] {
+    // An import's staging folder in the workspace: the same rule.
+    let importing = t.workspace.join(format!(".comfydock-tmp-import-{}-x", running.id()));
+    let killed = t.workspace.join(".comfydock-tmp-import-999999999-x");
+    for dir in [&live, &dead, &importing, &killed] {
         fs::create_dir_all(dir.join("sub")).unwrap();
         fs::write(dir.join("sub/f.py"), b"x").unwrap();
     }
-    t.run(&["gc", "--keep", "1"]).success();
+    t.run(&["gc", "--keep", "1"]).success().stdout_has("interrupted import");
     assert!(
         live.join("sub/f.py").is_file(),
         "a running apply's scratch folder was deleted"
     );
     assert!(!dead.exists(), "an abandoned scratch folder was kept");
+    assert!(
+        importing.join("sub/f.py").is_file(),
+        "a running import's folder was deleted"
+    );
+    assert!(!killed.exists(), "a killed import's folder was kept");
     running.kill().unwrap();
     running.wait().unwrap();
 }
