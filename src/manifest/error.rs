@@ -13,7 +13,7 @@ pub enum ManifestError {
         source: std::io::Error,
     },
 
-    #[error("{} is not valid", path.display())]
+    #[error("{} is not valid{}", .path.display(), unlabelled(.message, .span))]
     #[diagnostic(
         code(comfydock::manifest::invalid),
         help("fix the file at the marked place, then run the command again; nothing was changed")
@@ -59,6 +59,14 @@ impl ManifestError {
     }
 }
 
+/// The message, for the error line, when there is no place in the file to label with it.
+fn unlabelled(message: &str, span: &Option<SourceSpan>) -> String {
+    match span {
+        Some(_) => String::new(),
+        None => format!(": {message}"),
+    }
+}
+
 /// For serde's "unknown field `revv`, expected one of `rev`, ..." (and "unknown variant"), the
 /// expected name closest to the unknown one, when it is close enough to be a typo.
 fn did_you_mean(message: &str) -> Option<String> {
@@ -98,5 +106,16 @@ mod tests {
         let m = "unknown field `zzzzzz`, expected one of `name`, `source`";
         assert_eq!(super::did_you_mean(m), None);
         assert_eq!(super::did_you_mean("invalid type"), None);
+    }
+
+    /// Without a place to point at, the message is in the error line itself (it used to be
+    /// dropped, leaving only "… is not valid").
+    #[test]
+    fn the_message_is_kept_when_there_is_no_span() {
+        let path = std::path::Path::new("pyproject.toml");
+        let e = super::ManifestError::invalid(path, "x = 1\n", "`nodes` must be a table".into(), None);
+        assert_eq!(e.to_string(), "pyproject.toml is not valid: `nodes` must be a table");
+        let e = super::ManifestError::invalid(path, "x = 1\n", "`nodes` must be a table".into(), Some(0..1));
+        assert_eq!(e.to_string(), "pyproject.toml is not valid");
     }
 }
