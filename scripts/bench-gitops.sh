@@ -23,27 +23,7 @@ export GIT_CONFIG_NOSYSTEM=1 GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@exampl
 export GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.invalid
 A="$WORK/ws-a" B="$WORK/ws-b"
 
-python3 - "$WORK/wheels" "$NODES" <<'PY'
-import base64, hashlib, os, sys, zipfile
-out, n = sys.argv[1], int(sys.argv[2])
-os.makedirs(out, exist_ok=True)
-def wheel(name, version):
-    mod = name.replace("-", "_")
-    info = f"{mod}-{version}.dist-info"
-    files = {
-        f"{mod}/__init__.py": f'__version__ = "{version}"\n',
-        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
-        f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: bench\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-    }
-    digest = lambda c: base64.urlsafe_b64encode(hashlib.sha256(c.encode()).digest()).decode().rstrip("=")
-    files[f"{info}/RECORD"] = "".join(f"{p},sha256={digest(c)},{len(c)}\n" for p, c in files.items()) + f"{info}/RECORD,,\n"
-    with zipfile.ZipFile(f"{out}/{mod}-{version}-py3-none-any.whl", "w") as z:
-        for p, c in files.items():
-            z.writestr(p, c)
-wheel("comfy-mini-dep", "1.0.0")
-for i in range(n):
-    wheel(f"bench-dep-{i}", "1.0.0")
-PY
+python3 "$ROOT/scripts/lib/wheels.py" "$WORK/wheels" "$NODES"
 
 cp -r "$ROOT/fixtures/comfyui-mini" "$WORK/ComfyUI"
 git -C "$WORK/ComfyUI" init -q && git -C "$WORK/ComfyUI" add -A && git -C "$WORK/ComfyUI" commit -qm v1 && git -C "$WORK/ComfyUI" tag v0.1.0

@@ -44,18 +44,7 @@ timed() {
 }
 
 # The miniature ComfyUI of the tests, and the one wheel its requirements name.
-python3 - "$WORK/wheels" <<'PY'
-import base64, hashlib, os, sys, zipfile
-out = sys.argv[1]; os.makedirs(out, exist_ok=True)
-name, version = "comfy-mini-dep", "1.0.0"
-mod = name.replace("-", "_"); info = f"{mod}-{version}.dist-info"
-files = {f"{mod}/__init__.py": "", f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
-         f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: bench\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
-d = lambda c: base64.urlsafe_b64encode(hashlib.sha256(c.encode()).digest()).decode().rstrip("=")
-files[f"{info}/RECORD"] = "".join(f"{p},sha256={d(c)},{len(c)}\n" for p, c in files.items()) + f"{info}/RECORD,,\n"
-with zipfile.ZipFile(f"{out}/{mod}-{version}-py3-none-any.whl", "w") as z:
-    for p, c in files.items(): z.writestr(p, c)
-PY
+python3 "$ROOT/scripts/lib/wheels.py" "$WORK/wheels"
 cp -r "$ROOT/fixtures/comfyui-mini" "$WORK/ComfyUI"
 git -C "$WORK/ComfyUI" init -q && git -C "$WORK/ComfyUI" add -A && git -C "$WORK/ComfyUI" commit -qm v1 && git -C "$WORK/ComfyUI" tag v0.1.0
 quiet "$BIN" init
