@@ -22,7 +22,8 @@ pub(super) fn node(ctx: &Ctx, id: &str, tree: &Blake3) -> bool {
     let Some(remote) = ctx.remote.as_ref() else {
         return false;
     };
-    match remote.fetch_node(tree, &ctx.ws.store_dir()) {
+    let label = format!("{id} (remote store)");
+    match remote.fetch_node(tree, &ctx.ws.store_dir(), (&*ctx.transfers, &label)) {
         Lookup::Found(()) => {
             ctx.reporter
                 .step(&format!("Node {id} from the remote store {}", remote.url()));
@@ -41,7 +42,8 @@ pub(super) fn node(ctx: &Ctx, id: &str, tree: &Blake3) -> bool {
 /// Downloads model `key` from the remote to `dest`. The file when it is there now.
 pub(super) fn model(ctx: &Ctx, key: &str, hash: &Blake3, sha256: Option<&Sha256>, dest: &Path) -> Option<PathBuf> {
     let remote = ctx.remote.as_ref()?;
-    match remote.fetch_model(hash, sha256, dest) {
+    let label = format!("{key} (remote store)");
+    match remote.fetch_model(hash, sha256, dest, (&*ctx.transfers, &label)) {
         Lookup::Found(path) => {
             ctx.reporter
                 .step(&format!("Model {key} from the remote store {}", remote.url()));

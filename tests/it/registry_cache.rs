@@ -4,7 +4,7 @@
 
 use crate::support::registry::{Fault, FaultyServer, Mirror, run_with};
 use crate::support::registry_data::{GeneratedRegistry, pack_id};
-use crate::support::{Run, TestContext};
+use crate::support::{Run, TestContext, on_a_terminal};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::path::Path;
@@ -327,37 +327,6 @@ fn archives_are_fetched_only_with_the_flag_and_hashed() {
     let resp = reqwest::blocking::get(format!("{}/files/example-impact/3.0.0/node.zip", served.url)).unwrap();
     assert_eq!(resp.status().as_u16(), 200);
     assert_eq!(&resp.bytes().unwrap()[..], &bytes[..]);
-}
-
-/// Runs comfydock under `script`, so that its stderr is a terminal; returns what the terminal got.
-fn on_a_terminal(t: &TestContext, envs: &[(&str, &str)], args: &[&str]) -> String {
-    let plain = t.std_cmd();
-    let mut command_line = shell_quote(plain.get_program().to_str().unwrap());
-    for a in args {
-        command_line.push(' ');
-        command_line.push_str(&shell_quote(a));
-    }
-    let mut cmd = std::process::Command::new("script");
-    cmd.env_clear();
-    for (k, v) in plain.get_envs() {
-        if let Some(v) = v {
-            cmd.env(k, v);
-        }
-    }
-    cmd.env_remove("NO_COLOR")
-        .env("TERM", "xterm")
-        .envs(envs.iter().copied());
-    let out = cmd
-        .args(["-qec", &command_line, "/dev/null"])
-        .current_dir(plain.get_current_dir().unwrap())
-        .output()
-        .expect("script(1) from util-linux");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
 }
 
 #[test]

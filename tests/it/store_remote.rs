@@ -4,7 +4,7 @@
 
 use crate::support::http::HttpServer;
 use crate::support::s3::{CutProxy, S3Server};
-use crate::support::{Run, TestContext, repos};
+use crate::support::{Run, TestContext, on_a_terminal, repos};
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -207,6 +207,21 @@ fn a_second_machine_applies_nodes_and_models_from_the_remote_with_the_sources_go
     f.run_on(&ws, &["store", "status"])
         .success()
         .stdout_has("3 needed: 3 local, 3 remote, 0 local only");
+
+    // On a terminal, what comes from the remote has a download bar like any other.
+    let (ws, _) = f.machine("third");
+    let endpoint = f.s3.endpoint();
+    let envs = [
+        ("AWS_ENDPOINT_URL", endpoint.as_str()),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ALLOW_HTTP", "true"),
+        ("COMFYDOCK_STORE_REMOTE", "s3://fleet/comfy"),
+    ];
+    let w = ws.to_str().unwrap();
+    let terminal = on_a_terminal(&f.t, &envs, &["--workspace", w, "-e", "env", "apply", "--yes", "--frozen"]);
+    assert!(terminal.contains("big (remote store)"), "no bar on the terminal:\n{terminal}");
 }
 
 #[test]

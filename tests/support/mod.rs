@@ -162,3 +162,34 @@ pub fn tree(dir: &Path) -> Vec<String> {
     out.sort();
     out
 }
+
+/// Runs comfydock under `script`, so that its stderr is a terminal; returns what the terminal got.
+pub fn on_a_terminal(t: &TestContext, envs: &[(&str, &str)], args: &[&str]) -> String {
+    let plain = t.std_cmd();
+    let mut command_line = shell_quote(plain.get_program().to_str().unwrap());
+    for a in args {
+        command_line.push(' ');
+        command_line.push_str(&shell_quote(a));
+    }
+    let mut cmd = std::process::Command::new("script");
+    cmd.env_clear();
+    for (k, v) in plain.get_envs() {
+        if let Some(v) = v {
+            cmd.env(k, v);
+        }
+    }
+    cmd.env_remove("NO_COLOR")
+        .env("TERM", "xterm")
+        .envs(envs.iter().copied());
+    let out = cmd
+        .args(["-qec", &command_line, "/dev/null"])
+        .current_dir(plain.get_current_dir().unwrap())
+        .output()
+        .expect("script(1) from util-linux");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}

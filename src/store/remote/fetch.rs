@@ -5,12 +5,16 @@
 use super::keys::Kind;
 use super::record::{MAX_RECORD_BYTES, Record};
 use super::{Remote, RemoteError, Result};
+use crate::progress::Reporter;
 use crate::store::{Limits, NodeStore, extract, tree_hash};
 use crate::types::{Blake3, Sha256};
 use futures::StreamExt;
 use sha2::Digest;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+
+/// Where a download reports its bytes (`Reporter::transfer`), and under which label.
+pub type Progress<'a> = (&'a dyn Reporter, &'a str);
 
 /// What a lookup in the remote found.
 #[derive(Debug)]
@@ -26,17 +30,18 @@ pub enum Lookup<T> {
 
 impl Remote {
     /// Puts the node tree `tree` into the local store at `store_dir` from the remote.
-    pub fn fetch_node(&self, tree: &Blake3, store_dir: &Path) -> Lookup<()> {
+    pub fn fetch_node(&self, tree: &Blake3, store_dir: &Path, progress: Progress<'_>) -> Lookup<()> {
         let outcome = self.runtime.block_on(async {
             let Some(record) = self.record(Kind::Node, tree).await? else {
                 return Ok(None);
             };
+            // A store scratch folder (`.tmp-<pid>-…`): gc removes it if this process is killed.
             let staging = tempfile::Builder::new()
-                .prefix(".remote-")
+                .prefix(&crate::fsx::scratch_prefix(".tmp-"))
                 .tempdir_in(store_dir)
                 .map_err(RemoteError::io(store_dir))?;
             let archive = staging.path().join("archive.tar.gz");
-            self.download(Kind::Node, tree, &record, None, &archive).await?;
+            self.download(Kind::Node, tree, &record, None, &archive, progress).await?;
             Ok(Some((staging, archive)))
         });
         let (staging, archive) = match outcome {
@@ -69,7 +74,13 @@ impl Remote {
 
     /// Downloads the model `hash` from the remote to `dest` (which must not exist), verified by
     /// blake3 and, when given, sha256.
-    pub fn fetch_model(&self, hash: &Blake3, sha256: Option<&Sha256>, dest: &Path) -> Lookup<PathBuf> {
+    pub fn fetch_model(
+        &self,
+        hash: &Blake3,
+        sha256: Option<&Sha256>,
+        dest: &Path,
+        progress: Progress<'_>,
+    ) -> Lookup<PathBuf> {
         let dir = dest.parent().unwrap_or(Path::new("."));
         let name = dest
             .file_name()
@@ -80,7 +91,7 @@ impl Remote {
             let Some(record) = self.record(Kind::Model, hash).await? else {
                 return Ok(false);
             };
-            self.download(Kind::Model, hash, &record, sha256, &partial).await?;
+            self.download(Kind::Model, hash, &record, sha256, &partial, progress).await?;
             Ok(true)
         });
         match outcome {
@@ -126,8 +137,18 @@ impl Remote {
         record: &Record,
         sha256: Option<&Sha256>,
         dest: &Path,
+        progress: Progress<'_>,
     ) -> Result<()> {
         let key = self.keys.data(kind, hash);
+        let (reporter, label) = progress;
+        // The bar ends however the download does.
+        struct EndBar<'r>(&'r dyn Reporter, &'r str);
+        impl Drop for EndBar<'_> {
+            fn drop(&mut self) {
+                self.0.transfer_end(self.1);
+            }
+        }
+        let _bar = EndBar(reporter, label);
         let corrupt = |reason: String| RemoteError::Corrupt {
             key: key.to_string(),
             reason,
@@ -163,6 +184,7 @@ impl Remote {
                 sha.update(&chunk);
             }
             file.write_all(&chunk).map_err(RemoteError::io(dest))?;
+            reporter.transfer(label, received, Some(record.size));
         }
         if received != record.size {
             return Err(corrupt(format!(
