@@ -18,6 +18,7 @@ NODES="${1:-20}"
 MODELS="${2:-5}"
 MB="${3:-64}"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+. "$ROOT/scripts/lib/sources.sh"
 if [ -n "${BENCH_BIN:-}" ]; then
   BIN="$(cd "$(dirname "$BENCH_BIN")" && pwd)/$(basename "$BENCH_BIN")"
 else
@@ -62,18 +63,9 @@ export AWS_ENDPOINT_URL="http://127.0.0.1:$S3_PORT" AWS_ACCESS_KEY_ID=bench AWS_
 export AWS_REGION=us-east-1 AWS_ALLOW_HTTP=true
 
 # Sources: wheels, the miniature ComfyUI, node packs as git repositories, models over HTTP.
-python3 "$ROOT/scripts/lib/wheels.py" "$WORK/wheels" "$NODES"
-SRC="$WORK/sources"
+bench_sources "$WORK" "$NODES"
+SRC="$WORK"
 mkdir -p "$SRC/models"
-cp -r "$ROOT/fixtures/comfyui-mini" "$SRC/ComfyUI"
-git -C "$SRC/ComfyUI" init -q && git -C "$SRC/ComfyUI" add -A && git -C "$SRC/ComfyUI" commit -qm v1 && git -C "$SRC/ComfyUI" tag v0.1.0
-for i in $(seq 0 $((NODES - 1))); do
-  d="$SRC/packs/pack-$i"
-  mkdir -p "$d"
-  printf "import bench_dep_%d\nNODE_CLASS_MAPPINGS = {'BenchNode%d': object}\n" "$i" "$i" >"$d/__init__.py"
-  printf "bench-dep-%d>=1.0\n" "$i" >"$d/requirements.txt"
-  git -C "$d" init -q && git -C "$d" add -A && git -C "$d" commit -qm v1
-done
 for i in $(seq 0 $((MODELS - 1))); do
   head -c $((MB * 1024 * 1024)) /dev/urandom >"$SRC/models/model-$i.safetensors"
 done

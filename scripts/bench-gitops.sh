@@ -9,6 +9,7 @@
 set -euo pipefail
 NODES="${1:-30}"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+. "$ROOT/scripts/lib/sources.sh"
 if [ -z "${COMFYDOCK_BIN:-}" ]; then
   cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml"
   BIN="$ROOT/target/release/comfydock"
@@ -23,17 +24,7 @@ export GIT_CONFIG_NOSYSTEM=1 GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@exampl
 export GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.invalid
 A="$WORK/ws-a" B="$WORK/ws-b"
 
-python3 "$ROOT/scripts/lib/wheels.py" "$WORK/wheels" "$NODES"
-
-cp -r "$ROOT/fixtures/comfyui-mini" "$WORK/ComfyUI"
-git -C "$WORK/ComfyUI" init -q && git -C "$WORK/ComfyUI" add -A && git -C "$WORK/ComfyUI" commit -qm v1 && git -C "$WORK/ComfyUI" tag v0.1.0
-for i in $(seq 0 $((NODES - 1))); do
-  d="$WORK/packs/pack-$i"
-  mkdir -p "$d"
-  printf "import bench_dep_%d\nNODE_CLASS_MAPPINGS = {'BenchNode%d': object}\n" "$i" "$i" > "$d/__init__.py"
-  printf "bench-dep-%d>=1.0\n" "$i" > "$d/requirements.txt"
-  git -C "$d" init -q && git -C "$d" add -A && git -C "$d" commit -qm v1
-done
+bench_sources "$WORK" "$NODES"
 
 ms() { local s e; s=$(date +%s%N); "$@" >/dev/null 2>&1; e=$(date +%s%N); echo $(((e - s) / 1000000)); }
 a() { COMFYDOCK_HOME="$A" "$BIN" -e prod "$@"; }

@@ -19,6 +19,7 @@
 # BENCH_KEEP=1 keeps the generated workspaces (the path is printed) for a closer look.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+. "$ROOT/scripts/lib/sources.sh"
 RUNS=${BENCH_RUNS:-3}
 if [ -z "${COMFYDOCK_BIN:-}" ]; then
   echo "building comfydock (release)..." >&2
@@ -60,16 +61,7 @@ quiet() { "$@" >/dev/null 2>"$WORK/last.err" || { cat "$WORK/last.err" >&2; echo
 # the miniature ComfyUI and the node packs as git repositories.
 setup_sources() {
   local nodes=$1
-  python3 "$ROOT/scripts/lib/wheels.py" "$WORK/wheels" "$nodes"
-  cp -r "$ROOT/fixtures/comfyui-mini" "$WORK/ComfyUI"
-  git -C "$WORK/ComfyUI" init -q && git -C "$WORK/ComfyUI" add -A && git -C "$WORK/ComfyUI" commit -qm v1 && git -C "$WORK/ComfyUI" tag v0.1.0
-  for i in $(seq 0 $((nodes - 1))); do
-    local d="$WORK/packs/pack-$i"
-    mkdir -p "$d"
-    printf "import bench_dep_%d\nNODE_CLASS_MAPPINGS = {'BenchNode%d': object}\n" "$i" "$i" >"$d/__init__.py"
-    printf "bench-dep-%d>=1.0\n" "$i" >"$d/requirements.txt"
-    git -C "$d" init -q && git -C "$d" add -A && git -C "$d" commit -qm v1
-  done
+  bench_sources "$WORK" "$nodes"
 }
 
 # run_size LABEL N M K G W: builds one workspace of that size and prints its table row by row.

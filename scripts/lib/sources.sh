@@ -1,0 +1,21 @@
+# Sourced by the benchmarks: the offline sources an environment is built from.
+#
+# bench_sources DIR N makes, in DIR:
+#   wheels/         comfy-mini-dep and bench-dep-0 .. bench-dep-(N-1) (scripts/lib/wheels.py);
+#   ComfyUI/        the miniature ComfyUI of fixtures/, a git repository tagged v0.1.0;
+#   packs/pack-I    N node packs, git repositories, each providing BenchNodeI and requiring
+#                   bench-dep-I.
+bench_sources() {
+  local dir=$1 nodes=$2 root i d
+  root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+  python3 "$root/scripts/lib/wheels.py" "$dir/wheels" "$nodes"
+  cp -r "$root/fixtures/comfyui-mini" "$dir/ComfyUI"
+  git -C "$dir/ComfyUI" init -q && git -C "$dir/ComfyUI" add -A && git -C "$dir/ComfyUI" commit -qm v1 && git -C "$dir/ComfyUI" tag v0.1.0
+  for i in $(seq 0 $((nodes - 1))); do
+    d="$dir/packs/pack-$i"
+    mkdir -p "$d"
+    printf "import bench_dep_%d\nNODE_CLASS_MAPPINGS = {'BenchNode%d': object}\n" "$i" "$i" >"$d/__init__.py"
+    printf "bench-dep-%d>=1.0\n" "$i" >"$d/requirements.txt"
+    git -C "$d" init -q && git -C "$d" add -A && git -C "$d" commit -qm v1
+  done
+}
