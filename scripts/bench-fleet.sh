@@ -18,13 +18,8 @@ NODES="${1:-20}"
 MODELS="${2:-5}"
 MB="${3:-64}"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-. "$ROOT/scripts/lib/sources.sh"
-if [ -n "${BENCH_BIN:-}" ]; then
-  BIN="$(cd "$(dirname "$BENCH_BIN")" && pwd)/$(basename "$BENCH_BIN")"
-else
-  cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml"
-  BIN="$ROOT/target/release/comfydock"
-fi
+. "$ROOT/scripts/lib/bench.sh"
+BIN="$(bench_binary "${BENCH_BIN:-}")"
 WORK="$(mktemp -d -t comfydock-bench-fleet-XXXXXX)"
 PIDS=()
 cleanup() {

@@ -9,13 +9,8 @@
 set -euo pipefail
 NODES="${1:-30}"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-. "$ROOT/scripts/lib/sources.sh"
-if [ -z "${COMFYDOCK_BIN:-}" ]; then
-  cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml"
-  BIN="$ROOT/target/release/comfydock"
-else
-  BIN="$(cd "$(dirname "$COMFYDOCK_BIN")" && pwd)/$(basename "$COMFYDOCK_BIN")"
-fi
+. "$ROOT/scripts/lib/bench.sh"
+BIN="$(bench_binary "${COMFYDOCK_BIN:-}")"
 WORK="$(mktemp -d -t comfydock-bench-XXXXXX)"
 trap 'rm -rf "$WORK"' EXIT
 

@@ -11,13 +11,8 @@ set -euo pipefail
 NODES="${1:-30}"
 WORKFLOWS="${2:-200}"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-. "$ROOT/scripts/lib/sources.sh"
-if [ -n "${BENCH_BIN:-}" ]; then
-  BIN="$(cd "$(dirname "$BENCH_BIN")" && pwd)/$(basename "$BENCH_BIN")"
-else
-  cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml"
-  BIN="$ROOT/target/release/comfydock"
-fi
+. "$ROOT/scripts/lib/bench.sh"
+BIN="$(bench_binary "${BENCH_BIN:-}")"
 WORK="$(mktemp -d -t comfydock-bench-XXXXXX)"
 trap 'rm -rf "$WORK"' EXIT
 

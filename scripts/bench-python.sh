@@ -4,12 +4,12 @@
 # node folders). Release build, offline (wheels and git repositories made here), real uv.
 #
 #   scripts/bench-python.sh [NODES]        # default 30
+#   COMFYDOCK_BIN=path scripts/bench-python.sh   # an existing binary instead of the release build
 set -euo pipefail
 NODES="${1:-30}"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-. "$ROOT/scripts/lib/sources.sh"
-cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml"
-BIN="$ROOT/target/release/comfydock"
+. "$ROOT/scripts/lib/bench.sh"
+BIN="$(bench_binary "${COMFYDOCK_BIN:-}")"
 WORK="$(mktemp -d -t comfydock-bench-XXXXXX)"
 trap 'rm -rf "$WORK"' EXIT
 

@@ -19,14 +19,9 @@
 # BENCH_KEEP=1 keeps the generated workspaces (the path is printed) for a closer look.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-. "$ROOT/scripts/lib/sources.sh"
+. "$ROOT/scripts/lib/bench.sh"
 RUNS=${BENCH_RUNS:-3}
-if [ -z "${COMFYDOCK_BIN:-}" ]; then
-  echo "building comfydock (release)..." >&2
-  cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml"
-  COMFYDOCK_BIN="$ROOT/target/release/comfydock"
-fi
-BIN="$(cd "$(dirname "$COMFYDOCK_BIN")" && pwd)/$(basename "$COMFYDOCK_BIN")"
+BIN="$(bench_binary "${COMFYDOCK_BIN:-}")"
 WORK="$(mktemp -d -t comfydock-bench-scale-XXXXXX)"
 if [ -n "${BENCH_KEEP:-}" ]; then echo "workspace kept in $WORK" >&2; else trap 'rm -rf "$WORK"' EXIT; fi
 

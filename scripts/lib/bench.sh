@@ -1,4 +1,19 @@
-# Sourced by the benchmarks: the offline sources an environment is built from.
+# Sourced by the benchmarks.
+#
+# bench_binary [PATH] prints the comfydock binary to time: PATH made absolute when given, else
+# the release build of this checkout (built first).
+bench_binary() {
+  local root
+  root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+  if [ -n "${1:-}" ]; then
+    echo "$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
+  else
+    cargo build --release --quiet --manifest-path "$root/Cargo.toml" >&2
+    echo "$root/target/release/comfydock"
+  fi
+}
+
+# The offline sources an environment is built from.
 #
 # bench_sources DIR N makes, in DIR:
 #   wheels/         comfy-mini-dep and bench-dep-0 .. bench-dep-(N-1) (scripts/lib/wheels.py);
