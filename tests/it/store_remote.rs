@@ -220,8 +220,15 @@ fn a_second_machine_applies_nodes_and_models_from_the_remote_with_the_sources_go
         ("COMFYDOCK_STORE_REMOTE", "s3://fleet/comfy"),
     ];
     let w = ws.to_str().unwrap();
-    let terminal = on_a_terminal(&f.t, &envs, &["--workspace", w, "-e", "env", "apply", "--yes", "--frozen"]);
-    assert!(terminal.contains("big (remote store)"), "no bar on the terminal:\n{terminal}");
+    let terminal = on_a_terminal(
+        &f.t,
+        &envs,
+        &["--workspace", w, "-e", "env", "apply", "--yes", "--frozen"],
+    );
+    assert!(
+        terminal.contains("big (remote store)"),
+        "no bar on the terminal:\n{terminal}"
+    );
 }
 
 #[test]

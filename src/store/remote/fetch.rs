@@ -41,7 +41,8 @@ impl Remote {
                 .tempdir_in(store_dir)
                 .map_err(RemoteError::io(store_dir))?;
             let archive = staging.path().join("archive.tar.gz");
-            self.download(Kind::Node, tree, &record, None, &archive, progress).await?;
+            self.download(Kind::Node, tree, &record, None, &archive, progress)
+                .await?;
             Ok(Some((staging, archive)))
         });
         let (staging, archive) = match outcome {
@@ -91,7 +92,8 @@ impl Remote {
             let Some(record) = self.record(Kind::Model, hash).await? else {
                 return Ok(false);
             };
-            self.download(Kind::Model, hash, &record, sha256, &partial, progress).await?;
+            self.download(Kind::Model, hash, &record, sha256, &partial, progress)
+                .await?;
             Ok(true)
         });
         match outcome {
