@@ -225,8 +225,10 @@ fn a_second_machine_applies_nodes_and_models_from_the_remote_with_the_sources_go
         &envs,
         &["--workspace", w, "-e", "env", "apply", "--yes", "--frozen"],
     );
+    // Which of the three objects gets drawn depends on timing (bars refresh at most 20 times a
+    // second, and these downloads are quick): at least the first one is.
     assert!(
-        terminal.contains("big (remote store)"),
+        terminal.contains(" (remote store) ") && terminal.contains("B/"),
         "no bar on the terminal:\n{terminal}"
     );
 }
