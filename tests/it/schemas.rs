@@ -5,12 +5,12 @@ use crate::support::{MANIFEST_DIR, TestContext, repos};
 use std::fs;
 use std::path::Path;
 
-fn schema(name: &str) -> jsonschema::Validator {
+pub(crate) fn schema(name: &str) -> jsonschema::Validator {
     let text = fs::read_to_string(Path::new(MANIFEST_DIR).join("schema").join(name)).unwrap();
     jsonschema::validator_for(&serde_json::from_str(&text).unwrap()).unwrap()
 }
 
-fn assert_valid(validator: &jsonschema::Validator, doc: &serde_json::Value) {
+pub(crate) fn assert_valid(validator: &jsonschema::Validator, doc: &serde_json::Value) {
     let errors: Vec<String> = validator
         .iter_errors(doc)
         .map(|e| format!("{e} at {}", e.instance_path()))

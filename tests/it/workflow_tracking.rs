@@ -230,14 +230,7 @@ fn removing_a_node_pack_a_tracked_workflow_needs_is_flagged() {
 }
 
 fn assert_matches_schema(name: &str, doc: &serde_json::Value) {
-    let path = Path::new(crate::support::MANIFEST_DIR).join("schema").join(name);
-    let schema: serde_json::Value = serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator
-        .iter_errors(doc)
-        .map(|e| format!("{e} at {}", e.instance_path()))
-        .collect();
-    assert!(errors.is_empty(), "{errors:#?}\n{doc:#}");
+    crate::schemas::assert_valid(&crate::schemas::schema(name), doc);
 }
 
 #[test]
