@@ -2,21 +2,11 @@
 //! history), its remotes, and the fast-forward a pull ends with. The network side (push,
 //! fetch) is in `remote.rs`, through the `git` command.
 
-use super::{GitError, Result};
+use super::Result;
+use super::local::{local, open};
 use crate::types::GitCommit;
-use git2::{ObjectType, Oid, Repository};
+use git2::{ObjectType, Oid};
 use std::path::Path;
-
-fn local(path: &Path) -> impl Fn(git2::Error) -> GitError + '_ {
-    move |source| GitError::Local {
-        path: path.to_path_buf(),
-        source,
-    }
-}
-
-fn open(path: &Path) -> Result<Repository> {
-    Repository::open(path).map_err(local(path))
-}
 
 fn to_commit(oid: Oid) -> Option<GitCommit> {
     oid.to_string().parse().ok()

@@ -5,14 +5,14 @@ use crate::types::GitCommit;
 use git2::{IndexAddOption, ObjectType, Oid, Repository, Signature};
 use std::path::Path;
 
-fn local(path: &Path) -> impl Fn(git2::Error) -> GitError + '_ {
+pub(super) fn local(path: &Path) -> impl Fn(git2::Error) -> GitError + '_ {
     move |source| GitError::Local {
         path: path.to_path_buf(),
         source,
     }
 }
 
-fn open(path: &Path) -> Result<Repository> {
+pub(super) fn open(path: &Path) -> Result<Repository> {
     Repository::open(path).map_err(local(path))
 }
 
