@@ -39,6 +39,18 @@ fn not_tracked(name: &str) -> miette::Report {
     )
 }
 
+/// A tracked workflow's entry and the bytes of its file in `.cec`.
+fn read_tracked<'m>(manifest: &'m Manifest, cec: &Path, name: &WorkflowName) -> Result<(&'m TrackedWorkflow, Vec<u8>)> {
+    let tracked = manifest
+        .config()
+        .workflows
+        .tracked
+        .get(name)
+        .ok_or_else(|| not_tracked(name))?;
+    let bytes = std::fs::read(cec.join(tracked.file.as_str())).into_diagnostic()?;
+    Ok((tracked, bytes))
+}
+
 /// The state of one tracked workflow, for `status`.
 #[derive(serde::Serialize)]
 struct Row {
@@ -427,13 +439,7 @@ pub fn export(g: &Globals, raw: &str, output: Option<&Path>, with_deps: bool) ->
     let (ws, env) = g.env()?;
     let session = g.reader(&ws, env);
     let manifest = session.manifest()?;
-    let tracked = manifest
-        .config()
-        .workflows
-        .tracked
-        .get(&name)
-        .ok_or_else(|| not_tracked(&name))?;
-    let bytes = std::fs::read(session.env.cec.join(tracked.file.as_str())).into_diagnostic()?;
+    let (tracked, bytes) = read_tracked(&manifest, &session.env.cec, &name)?;
     let bytes = if with_deps {
         let lock = session.lock_on_disk()?;
         with_dependencies(&bytes, &tracked.requires, lock.as_ref())?
@@ -501,13 +507,7 @@ pub fn diff(g: &Globals, raw: &str) -> Result<ExitStatus> {
     let name = parse_name(raw)?;
     let (_ws, env) = g.env()?;
     let manifest = Manifest::load(&env.pyproject())?;
-    let tracked = manifest
-        .config()
-        .workflows
-        .tracked
-        .get(&name)
-        .ok_or_else(|| not_tracked(&name))?;
-    let cec = std::fs::read(env.cec.join(tracked.file.as_str())).into_diagnostic()?;
+    let (tracked, cec) = read_tracked(&manifest, &env.cec, &name)?;
     let copy_path = workflows::copy_path(&env, &name);
     let Ok(copy) = std::fs::read(&copy_path) else {
         outln!("ComfyUI has no copy of `{name}` ({}).", copy_path.display());
