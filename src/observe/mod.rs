@@ -35,14 +35,10 @@ pub struct Observed {
     /// the planner) those the lock tracks.
     pub workflows: BTreeMap<String, workflows::WorkflowCopy>,
     /// The environment was imported with `--models skip`: locked models it never placed are left
-    /// out of the plan on this machine (see `MODELS_SKIPPED_FILE`).
+    /// out of the plan on this machine (see `EnvPaths::models_skipped_marker`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub models_skipped: bool,
 }
-
-/// A marker in `.comfydock/`: this machine does not place the environment's models until
-/// `apply --place-models` (written by `import --models skip`). Per machine, so not in `.cec`.
-pub const MODELS_SKIPPED_FILE: &str = "models-skipped";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
@@ -56,6 +52,14 @@ pub enum NodeState {
         deleted: Vec<String>,
     },
     Missing,
+}
+
+impl Observed {
+    /// Whether the plan leaves locked model `key` out: this machine skips models and has not
+    /// placed this one.
+    pub fn skips_model(&self, key: &str) -> bool {
+        self.models_skipped && !self.installed.models.contains_key(key)
+    }
 }
 
 impl NodeState {
@@ -123,7 +127,7 @@ pub fn observe(env: &EnvPaths) -> std::io::Result<Observed> {
     };
     let workflows = workflows::observe_placed(env, &installed);
     Ok(Observed {
-        models_skipped: env.state.join(MODELS_SKIPPED_FILE).exists(),
+        models_skipped: env.models_skipped_marker().exists(),
         workflows,
         installed,
         comfyui_commit,

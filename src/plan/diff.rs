@@ -147,7 +147,7 @@ pub fn diff(environment: &str, lock: &Lock, observed: &Observed, python: &Python
     for (key, model) in &lock.models {
         let path = model.link_path().to_string();
         let installed = observed.installed.models.get(key.as_str());
-        if observed.models_skipped && installed.is_none() {
+        if observed.skips_model(key.as_str()) {
             plan.skipped_models.push(key.to_string());
             continue;
         }

@@ -150,7 +150,7 @@ fn build(
     fs::create_dir_all(&paths.state).map_err(PortabilityError::io(&paths.state))?;
     crate::fsx::write_atomic(&paths.creating_marker(), b"").map_err(PortabilityError::io(&paths.state))?;
     if opts.models == ModelPolicy::Skip {
-        let marker = paths.state.join(crate::observe::MODELS_SKIPPED_FILE);
+        let marker = paths.models_skipped_marker();
         crate::fsx::write_atomic(
             &marker,
             b"Imported with --models skip: `comfydock apply --place-models` places the models.\n",

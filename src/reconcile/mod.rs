@@ -471,13 +471,10 @@ impl<'a> Session<'a> {
                     i.blake3 == m.blake3.to_string() && i.path == m.link_path().as_str() && i.mode == self.link_mode
                 })
         };
-        let skipped = |key: &crate::types::ModelKey| {
-            observed.models_skipped && !observed.installed.models.contains_key(key.as_str())
-        };
         let wanted: Vec<_> = lock
             .models
             .iter()
-            .filter(|(key, m)| !in_place(key, m) && !skipped(key))
+            .filter(|(key, m)| !in_place(key, m) && !observed.skips_model(key.as_str()))
             .collect();
         let index = if wanted.is_empty() {
             None
@@ -565,7 +562,7 @@ impl<'a> Session<'a> {
         if !self.place_models {
             return Ok(());
         }
-        match std::fs::remove_file(self.env.state.join(crate::observe::MODELS_SKIPPED_FILE)) {
+        match std::fs::remove_file(self.env.models_skipped_marker()) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
             _ => Ok(()),
         }

@@ -97,7 +97,7 @@ pub fn verify(
     }
     if models {
         // Models this machine skips (`import --models skip`) and never placed are not expected.
-        let skipping = env.state.join(crate::observe::MODELS_SKIPPED_FILE).exists();
+        let skipping = env.models_skipped_marker().exists();
         for (key, model) in &lock.models {
             if skipping && !installed.models.contains_key(key.as_str()) {
                 continue;

@@ -42,6 +42,12 @@ impl EnvPaths {
     pub fn creating_marker(&self) -> PathBuf {
         self.state.join("creating")
     }
+
+    /// Present while this machine does not place the environment's models, until
+    /// `apply --place-models` (written by `import --models skip`). Per machine, so not in `.cec`.
+    pub fn models_skipped_marker(&self) -> PathBuf {
+        self.state.join("models-skipped")
+    }
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
