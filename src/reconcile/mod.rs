@@ -226,6 +226,12 @@ impl<'a> Session<'a> {
             path: path.clone(),
             source,
         })?;
+        self.manifest_of(bytes)
+    }
+
+    /// The manifest read as `bytes`, parsed unless these are the bytes parsed last.
+    fn manifest_of(&self, bytes: Vec<u8>) -> Result<Manifest> {
+        let path = self.env.pyproject();
         let mut parsed = self.parsed.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((seen, manifest)) = parsed.as_ref()
             && *seen == bytes
@@ -425,12 +431,13 @@ impl<'a> Session<'a> {
             origins: self.model_origins(&resolved.lock, &observed),
         };
         let mut plan = plan::diff(&self.env.name, &resolved.lock, &observed, &target, &models);
-        let manifest = self.manifest().ok();
+        // Read once: the notes and workflow impact come from it, and the fingerprint hashes it.
+        let pyproject = std::fs::read(self.env.pyproject())?;
+        let manifest = self.manifest_of(pyproject.clone()).ok();
         pack_notes::annotate(&mut plan, self.ws, &resolved.lock, manifest.as_ref());
         if let Some(m) = &manifest {
             plan::impact::mark(&mut plan, &m.config().workflows);
         }
-        let pyproject = std::fs::read(self.env.pyproject())?;
         // The manifest as resolution completed it, and the link mode, are part of what the plan
         // applies.
         // JSON, not the TOML rendering: the same content, at a fraction of the cost on a lock of
