@@ -4,7 +4,7 @@
 #   - `workflow sync` with nothing to sync (same 200),                 seed goal < 1 s
 #   - a no-op `plan` of that environment (workflows observed by fingerprint)
 #   - `workflow track --all` of the 200 (once: analysis, lock, one apply)
-# Workflows are 200 copies of a corpus file (../shared/corpus, or BENCH_CORPUS) with distinct
+# Workflows are 200 copies of a corpus file (fixtures/corpus, or BENCH_CORPUS) with distinct
 # widget values, else a small generated one. Best and mean of BENCH_RUNS runs (default 20).
 # COMFYDOCK_BIN=path skips the release build (e.g. target/debug/comfydock for a quick check).
 set -euo pipefail
@@ -12,7 +12,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 RUNS=${BENCH_RUNS:-20}
 COUNT=${BENCH_WORKFLOWS:-200}
-CORPUS=${BENCH_CORPUS:-$ROOT/../shared/corpus/workflows}
+CORPUS=${BENCH_CORPUS:-$ROOT/fixtures/corpus/workflows}
 if [ -z "${COMFYDOCK_BIN:-}" ]; then
   echo "building comfydock (release)..." >&2
   cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml"

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Workflow analysis benchmark, release build, each figure a whole process (start-up included):
 #   - one typical workflow (a 15 KB Wan 2.2 image-to-video UI file) analysed,  goal <= 20 ms
-#   - the 30-file corpus analysed in one `comfydock analyze` call,              goal <= 0.5 s
-# Reads the corpus from ../shared/corpus (or BENCH_CORPUS). Each figure is the best of
+#   - the corpus analysed in one `comfydock analyze` call (30 files: goal <= 0.5 s)
+# Reads the repository's corpus, fixtures/corpus (16 files), or BENCH_CORPUS (e.g. the 30-file one). Each figure is the best of
 # BENCH_RUNS runs (default 20), with the mean beside it. No workspace is used.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 RUNS=${BENCH_RUNS:-20}
-CORPUS=${BENCH_CORPUS:-../shared/corpus/workflows}
+CORPUS=${BENCH_CORPUS:-fixtures/corpus/workflows}
 [ -d "$CORPUS" ] || { echo "no corpus at $CORPUS (set BENCH_CORPUS)" >&2; exit 1; }
 echo "building comfydock (release)..." >&2
 cargo build --quiet --release

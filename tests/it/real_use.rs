@@ -188,10 +188,10 @@ fn workspaces_can_share_one_uv_cache() {
     t.run(&["init"]).success();
     let config = t.workspace.join("workspace.toml");
     let text = fs::read_to_string(&config).unwrap();
-    fs::write(&config, format!("{text}\nuv_cache = \"../shared-uv-cache\"\n")).unwrap();
+    fs::write(&config, format!("{text}\nuv_cache = \"../common-uv-cache\"\n")).unwrap();
     let repo = t.comfyui_repo.to_str().unwrap();
     t.run(&["create", "demo", "--comfyui-repo", repo]).success();
-    assert!(t.path("shared-uv-cache").read_dir().unwrap().next().is_some());
+    assert!(t.path("common-uv-cache").read_dir().unwrap().next().is_some());
     let own = t.workspace.join("uv_cache");
     assert!(
         !own.exists() || own.read_dir().unwrap().next().is_none(),
