@@ -111,8 +111,11 @@ fn locate_or_download(ctx: &Ctx, key: &str, model: &LockedModel) -> Result<PathB
     let hex = model.blake3.hex();
     // Never over a file of the user's: a different file of that name gets a hash-prefixed name.
     let mut dest = dir.join(&model.filename);
+    if let Some(parent) = dest.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
     if dest.exists() {
-        dest = dir.join(format!("{}-{}", &hex[..12], model.filename));
+        dest = dir.join(model.filename.with_name_prefix(&format!("{}-", &hex[..12])));
     }
     let expected = models::Expected {
         blake3: Some(model.blake3.to_string()),

@@ -54,6 +54,7 @@ pub fn add(
         size: Some(found.size),
         category: Some(super::typed(&found.category)?),
         filename: Some(super::typed(&found.filename)?),
+        local_path: None,
         sources,
     };
 
@@ -130,8 +131,8 @@ pub fn list(g: &Globals, json: bool) -> Result<ExitStatus> {
         };
         let path = format!(
             "models/{}/{}",
-            spec.category.as_deref().unwrap_or("?"),
-            spec.filename.as_deref().unwrap_or("?")
+            spec.category().as_deref().unwrap_or("?"),
+            spec.filename().as_deref().unwrap_or("?")
         );
         rows.push(
             serde_json::json!({ "key": key, "hash": spec.hash, "size": spec.size, "path": path, "state": state }),

@@ -7,7 +7,7 @@
 use super::{ExitStatus, Globals};
 use crate::manifest::{Manifest, ModelSource, ModelSpec, NodeSpec, TrackedWorkflow};
 use crate::resolve::Update;
-use crate::types::{Blake3, FileName, ModelKey, NodeId, RelPath};
+use crate::types::{Blake3, ModelFile, ModelKey, NodeId, RelPath};
 use crate::workflow::requires::provides;
 use crate::workflow::resolve::{ModelResolution, NodeRule, Resolution};
 use miette::{IntoDiagnostic, Result, miette};
@@ -103,6 +103,8 @@ pub fn resolve(g: &Globals, raw: &str, auto: bool, json: bool) -> Result<ExitSta
         &TrackedWorkflow {
             file: tracked.file.clone(),
             requires: needs.requires,
+            version: None,
+            description: None,
         },
     );
     super::edit::edit_and_apply(
@@ -168,9 +170,11 @@ fn propose(name: &str, r: &Resolution, manifest: &Manifest, auto: bool, interact
         }
     }
     for m in &r.models {
-        let file = m.path.rsplit('/').next().unwrap_or(&m.path);
+        // The path as the workflow writes it, subfolders included (`hyvid/vae.safetensors`).
+        let file = m.path.replace('\\', "/");
+        let file = file.as_str();
         let already = config.models.values().any(|spec| {
-            spec.filename.as_deref() == Some(file)
+            spec.filename().as_deref() == Some(file)
                 || m.found
                     .as_ref()
                     .and_then(|f| f.blake3.as_deref())
@@ -220,14 +224,16 @@ fn node_spec(pack: &str) -> Option<(NodeId, NodeSpec)> {
 fn model_spec(m: &ModelResolution, file: &str) -> Option<(ModelKey, ModelSpec)> {
     let hash = m.found.as_ref()?.blake3.as_deref()?;
     let hash = Blake3::from_hex(hash.trim_start_matches("blake3:")).ok()?;
-    let stem = file.rsplit_once('.').map_or(file, |(s, _)| s);
+    let name = file.rsplit('/').next().unwrap_or(file);
+    let stem = name.rsplit_once('.').map_or(name, |(s, _)| s);
     let key = ModelKey::sanitize(stem)?;
     let spec = ModelSpec {
         name: None,
         hash,
         size: None,
         category: m.category.parse::<RelPath>().ok(),
-        filename: file.parse::<FileName>().ok(),
+        filename: file.parse::<ModelFile>().ok(),
+        local_path: None,
         sources: m
             .url
             .iter()

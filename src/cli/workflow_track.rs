@@ -56,6 +56,11 @@ fn read_tracked<'m>(manifest: &'m Manifest, cec: &Path, name: &WorkflowName) -> 
 struct Row {
     name: String,
     file: String,
+    /// The user's own labels from the manifest, shown as written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<String>,
     state: &'static str,
     requires: Requires,
 }
@@ -90,6 +95,8 @@ pub fn status(g: &Globals, json: bool) -> Result<ExitStatus> {
         rows.push(Row {
             name: name.to_string(),
             file: t.file.to_string(),
+            version: t.version.clone(),
+            description: t.description.clone(),
             state,
             requires: t.requires.clone(),
         });
@@ -103,7 +110,14 @@ pub fn status(g: &Globals, json: bool) -> Result<ExitStatus> {
         outln!("No tracked workflows. `comfydock workflow track NAME` (or --all) tracks ComfyUI's.");
     }
     for r in &rows {
-        outln!("{:<32} {}", r.name, r.state);
+        let label = match &r.version {
+            Some(v) => format!("{} {v}", r.name),
+            None => r.name.clone(),
+        };
+        outln!("{label:<32} {}", r.state);
+        if let Some(d) = &r.description {
+            outln!("{:<32} {d}", "");
+        }
     }
     Ok(ExitStatus::Success)
 }
@@ -258,6 +272,8 @@ pub fn track(g: &Globals, names: &[String], all: bool) -> Result<ExitStatus> {
             &TrackedWorkflow {
                 file,
                 requires: needs.requires,
+                version: None,
+                description: None,
             },
         );
     }
@@ -355,6 +371,8 @@ pub(super) fn sync_once(g: &Globals, raw: Option<&str>, quiet: bool) -> Result<u
             &TrackedWorkflow {
                 file: t.file.clone(),
                 requires: needs.requires,
+                version: None,
+                description: None,
             },
         );
         files.push((cec_file, Some(bytes)));
@@ -407,6 +425,8 @@ pub fn import(g: &Globals, file: &Path, name: Option<&str>) -> Result<ExitStatus
         &TrackedWorkflow {
             file: rel,
             requires: needs.requires,
+            version: None,
+            description: None,
         },
     );
     save_and_apply(

@@ -3,7 +3,7 @@
 
 use super::{ComfydockConfig, ManifestError, ModelSource, NodeSource};
 use crate::types::{
-    Blake3, FileName, GitCommit, GitRef, ModelKey, NodeId, PackVersion, PythonVersion, RelPath, RepoUrl, Sha256,
+    Blake3, GitCommit, GitRef, ModelFile, ModelKey, NodeId, PackVersion, PythonVersion, RelPath, RepoUrl, Sha256,
     TorchBackend, WorkflowName,
 };
 use serde::{Deserialize, Serialize};
@@ -55,7 +55,7 @@ pub struct LockedModel {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<u64>,
     pub category: RelPath,
-    pub filename: FileName,
+    pub filename: ModelFile,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sources: Vec<ModelSource>,
 }
@@ -64,7 +64,7 @@ impl LockedModel {
     /// `models/<category>/<filename>`, relative to the ComfyUI folder.
     pub fn link_path(&self) -> RelPath {
         let models: RelPath = "models".parse().expect("a valid relative path");
-        models.join(&self.category).join_name(&self.filename)
+        models.join(&self.category).join_file(&self.filename)
     }
 }
 
@@ -244,8 +244,8 @@ impl Lock {
                 return Some(format!("model `{key}` is not in the lock"));
             };
             if model.blake3 != spec.hash
-                || spec.category.as_ref().is_some_and(|c| *c != model.category)
-                || spec.filename.as_ref().is_some_and(|f| *f != model.filename)
+                || spec.category().is_some_and(|c| c != model.category)
+                || spec.filename().is_some_and(|f| f != model.filename)
             {
                 return Some(format!(
                     "model `{key}` in the lock is not the one the manifest declares"

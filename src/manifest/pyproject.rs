@@ -196,6 +196,9 @@ impl Manifest {
         if let Some(filename) = &spec.filename {
             table["filename"] = toml_edit::value(filename.as_str());
         }
+        if let Some(local_path) = &spec.local_path {
+            table["local_path"] = toml_edit::value(local_path.as_str());
+        }
         if !spec.sources.is_empty() {
             let mut array = Array::new();
             for source in &spec.sources {
@@ -247,13 +250,27 @@ impl Manifest {
         removed
     }
 
-    /// Adds or replaces `[tool.comfydock.workflows.tracked.<name>]` with its file and what it
-    /// requires (one inline table, as the documented format writes it).
+    /// Adds `[tool.comfydock.workflows.tracked.<name>]`, or updates its file, labels and what it
+    /// requires in place: keys and comments the user wrote there stay, and a label `spec` does
+    /// not give is kept (`requires` is one inline
+    /// table, as the documented format writes it).
     pub fn set_workflow(&mut self, name: &str, spec: &super::TrackedWorkflow) {
         let workflows = subtable(comfydock_table(self.doc_mut()), "workflows");
         let tracked = subtable(workflows, "tracked");
-        let mut table = Table::new();
-        table["file"] = toml_edit::value(spec.file.as_str());
+        let existing = tracked.get_mut(name).and_then(Item::as_table_like_mut);
+        let mut fresh = Table::new();
+        let table: &mut dyn toml_edit::TableLike = match existing {
+            Some(t) => t,
+            None => &mut fresh,
+        };
+        set_str(table, "file", spec.file.as_str());
+        // The user's labels: comfydock sets them when given and never drops them.
+        if let Some(version) = &spec.version {
+            set_str(table, "version", version);
+        }
+        if let Some(description) = &spec.description {
+            set_str(table, "description", description);
+        }
         let list = |items: &[String]| {
             let mut a = Array::new();
             for i in items {
@@ -265,8 +282,10 @@ impl Manifest {
         requires.insert("nodes", list(&spec.requires.nodes));
         requires.insert("models", list(&spec.requires.models));
         requires.insert("python", list(&spec.requires.python));
-        table["requires"] = Item::Value(Value::InlineTable(requires));
-        tracked.insert(name, Item::Table(table));
+        table.insert("requires", Item::Value(Value::InlineTable(requires)));
+        if !fresh.is_empty() {
+            tracked.insert(name, Item::Table(fresh));
+        }
         self.refresh();
     }
 
@@ -291,6 +310,13 @@ impl Manifest {
         {
             self.config = Arc::new(config);
         }
+    }
+}
+
+/// Sets `key` to a string, keeping the value's formatting when it is unchanged.
+fn set_str(table: &mut dyn toml_edit::TableLike, key: &str, value: &str) {
+    if table.get(key).and_then(Item::as_str) != Some(value) {
+        table.insert(key, toml_edit::value(value));
     }
 }
 
@@ -477,6 +503,8 @@ requires = {
         let mut m = parse(DESIGN_EXAMPLE);
         let spec = crate::manifest::TrackedWorkflow {
             file: "workflows/my flow.json".parse().unwrap(),
+            version: None,
+            description: None,
             requires: crate::manifest::Requires {
                 nodes: vec!["comfyui-impact-pack".into()],
                 models: vec![],

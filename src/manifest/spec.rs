@@ -4,7 +4,7 @@
 //! a typo such as `revv` must not silently drop a pin.
 
 use crate::types::{
-    Blake3, FileName, GitRef, ModelKey, NodeId, PackVersion, PythonVersion, RelPath, RepoUrl, Sha256, TorchBackend,
+    Blake3, GitRef, ModelFile, ModelKey, NodeId, PackVersion, PythonVersion, RelPath, RepoUrl, Sha256, TorchBackend,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -58,16 +58,100 @@ pub enum InstallScript {
     Run,
 }
 
+/// A declared model, with its fields as the user wrote them (comfydock's edits keep the form:
+/// `category` + `filename`, or the brief's `local_path`). Where it goes is [`ModelSpec::category`]
+/// and [`ModelSpec::filename`], whichever form gave it.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, try_from = "ModelFields")]
 pub struct ModelSpec {
     pub name: Option<String>,
     pub hash: Blake3,
     pub size: Option<u64>,
     pub category: Option<RelPath>,
-    pub filename: Option<FileName>,
+    pub filename: Option<ModelFile>,
+    /// `models/<category>/<file>`, relative to `ComfyUI/`: category and file in one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub local_path: Option<RelPath>,
     #[serde(default)]
     pub sources: Vec<ModelSource>,
+}
+
+/// A model table as written, before `local_path` is checked against `category` and `filename`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ModelFields {
+    name: Option<String>,
+    hash: Blake3,
+    size: Option<u64>,
+    category: Option<RelPath>,
+    filename: Option<ModelFile>,
+    local_path: Option<RelPath>,
+    #[serde(default)]
+    sources: Vec<ModelSource>,
+}
+
+impl TryFrom<ModelFields> for ModelSpec {
+    type Error = String;
+
+    fn try_from(f: ModelFields) -> Result<Self, String> {
+        let spec = ModelSpec {
+            name: f.name,
+            hash: f.hash,
+            size: f.size,
+            category: f.category,
+            filename: f.filename,
+            local_path: f.local_path,
+            sources: f.sources,
+        };
+        if let Some(path) = &spec.local_path {
+            let (category, file) = split_local_path(path)?;
+            if spec.category.as_ref().is_some_and(|c| *c != category) {
+                return Err(format!(
+                    "`local_path = \"{path}\"` puts the model in category `{category}`, but `category` says `{}`: keep one of the two",
+                    spec.category.as_ref().map(RelPath::as_str).unwrap_or_default()
+                ));
+            }
+            if spec.filename.as_ref().is_some_and(|f| *f != file) {
+                return Err(format!(
+                    "`local_path = \"{path}\"` names the file `{file}`, but `filename` says `{}`: keep one of the two",
+                    spec.filename.as_ref().map(ModelFile::as_str).unwrap_or_default()
+                ));
+            }
+        }
+        Ok(spec)
+    }
+}
+
+/// `models/<category>/<file…>` into its category (the first folder under `models/`, as ComfyUI
+/// names them) and the file inside it (which may sit in subfolders).
+fn split_local_path(path: &RelPath) -> Result<(RelPath, ModelFile), String> {
+    let wrong = || {
+        format!(
+            "`local_path = \"{path}\"` must be `models/<category>/<file>` (relative to ComfyUI/, e.g. `models/checkpoints/sd15.safetensors`)"
+        )
+    };
+    let rest = path.as_str().strip_prefix("models/").ok_or_else(wrong)?;
+    let (category, file) = rest.split_once('/').ok_or_else(wrong)?;
+    Ok((
+        category.parse().map_err(|_| wrong())?,
+        file.parse().map_err(|e: crate::types::InvalidValue| e.to_string())?,
+    ))
+}
+
+impl ModelSpec {
+    /// The category folder under `models/`, from `category` or `local_path`.
+    pub fn category(&self) -> Option<RelPath> {
+        self.category.clone().or_else(|| self.placed().map(|(c, _)| c))
+    }
+
+    /// The file inside the category folder, from `filename` or `local_path`.
+    pub fn filename(&self) -> Option<ModelFile> {
+        self.filename.clone().or_else(|| self.placed().map(|(_, f)| f))
+    }
+
+    fn placed(&self) -> Option<(RelPath, ModelFile)> {
+        self.local_path.as_ref().and_then(|p| split_local_path(p).ok())
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -100,6 +184,12 @@ pub struct Workflows {
 pub struct TrackedWorkflow {
     /// Relative to `.cec/`.
     pub file: RelPath,
+    /// The user's own label for this workflow (`1.0.0`), kept through every edit and shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// The user's own description, kept and shown like `version`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
     #[serde(default)]
     pub requires: Requires,
 }

@@ -11,7 +11,7 @@
 
 use super::error::{PortabilityError, Result};
 use crate::manifest::{Lock, ModelSource};
-use crate::types::{Blake3, FileName, ModelKey, RelPath, Sha256};
+use crate::types::{Blake3, ModelFile, ModelKey, RelPath, Sha256};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -65,7 +65,7 @@ pub struct BundleModel {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<u64>,
     pub category: RelPath,
-    pub filename: FileName,
+    pub filename: ModelFile,
     #[serde(default)]
     pub sources: Vec<ModelSource>,
 }

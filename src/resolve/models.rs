@@ -4,7 +4,7 @@
 
 use super::{ResolveError, Result};
 use crate::manifest::{LockedModel, ModelSource, ModelSpec};
-use crate::types::{FileName, ModelKey, Sha256};
+use crate::types::{ModelFile, ModelKey, Sha256};
 use crate::workspace::Workspace;
 use std::collections::BTreeMap;
 
@@ -25,12 +25,10 @@ pub(super) fn resolve_models(
         };
         // The manifest's types already checked the hash, the category and the file name.
         let category = spec
-            .category
-            .clone()
+            .category()
             .ok_or_else(|| problem("`category` is missing (checkpoints, loras, vae, ...)"))?;
         let filename = spec
-            .filename
-            .clone()
+            .filename()
             .or_else(|| spec.sources.iter().find_map(file_name_of))
             .ok_or_else(|| problem("`filename` is missing and no source names a file"))?;
         let from_source = spec.sources.iter().find_map(|s| match s {
@@ -56,7 +54,7 @@ pub(super) fn resolve_models(
     Ok(out)
 }
 
-fn file_name_of(source: &ModelSource) -> Option<FileName> {
+fn file_name_of(source: &ModelSource) -> Option<ModelFile> {
     let path = match source {
         ModelSource::Huggingface { file, .. } => file.as_str(),
         ModelSource::Url { url, .. } => url.split(['?', '#']).next().unwrap_or(url),

@@ -10,7 +10,7 @@ mod source;
 
 pub use hash::{Blake3, GitCommit, Sha256};
 pub use name::{EnvName, ModelKey, NodeId, WorkflowName};
-pub use relpath::{FileName, RelPath};
+pub use relpath::{ModelFile, RelPath};
 pub use source::{GitRef, PackVersion, PythonVersion, RepoUrl, TorchBackend};
 
 /// Why a text is not a valid value of a type: what it was meant to be, the text, and the rule.

@@ -22,15 +22,16 @@ fn check_rel_path(value: &str) -> Result<(), InvalidValue> {
     }
 }
 
-fn check_file_name(value: &str) -> Result<(), InvalidValue> {
-    let ok = value.len() <= 255 && !value.contains('/') && !value.starts_with('.') && check_component(value);
+fn check_model_file(value: &str) -> Result<(), InvalidValue> {
+    let component = |c: &str| c.len() <= 255 && !c.starts_with('.') && check_component(c);
+    let ok = !value.is_empty() && value.len() <= MAX_LEN && value.split('/').all(component);
     if ok {
         Ok(())
     } else {
         Err(InvalidValue::new(
-            "file name",
+            "model file",
             value,
-            "use a plain file name: no `/`, not starting with `.`",
+            "use a file name, or subfolders and a file name (`SD1.5/x.safetensors`): no `..`, no leading `/`, no part starting with `.`",
         ))
     }
 }
@@ -41,15 +42,16 @@ checked_string!(
     check_rel_path
 );
 checked_string!(
-    /// One plain file name (a model's file in its category folder).
-    FileName,
-    check_file_name
+    /// A model's file inside its category folder: a file name, or subfolders and a file name
+    /// (`hyvid/vae.safetensors`, as workflows write them), never leaving the folder.
+    ModelFile,
+    check_model_file
 );
 
 impl RelPath {
-    /// `self/name`.
-    pub fn join_name(&self, name: &FileName) -> RelPath {
-        RelPath(format!("{}/{}", self.0, name.as_str()))
+    /// `self/file`.
+    pub fn join_file(&self, file: &ModelFile) -> RelPath {
+        RelPath(format!("{}/{}", self.0, file.as_str()))
     }
 
     /// `self/other`.
@@ -58,9 +60,24 @@ impl RelPath {
     }
 }
 
-impl From<FileName> for RelPath {
-    fn from(name: FileName) -> RelPath {
-        RelPath(String::from(name))
+impl From<ModelFile> for RelPath {
+    fn from(file: ModelFile) -> RelPath {
+        RelPath(String::from(file))
+    }
+}
+
+impl ModelFile {
+    /// The last component: the file's own name.
+    pub fn name(&self) -> &str {
+        self.0.rsplit('/').next().unwrap_or(&self.0)
+    }
+
+    /// The same path with `prefix` before the file's own name (`a/x.bin` -> `a/<prefix>x.bin`).
+    pub fn with_name_prefix(&self, prefix: &str) -> ModelFile {
+        match self.0.rsplit_once('/') {
+            Some((dir, name)) => ModelFile(format!("{dir}/{prefix}{name}")),
+            None => ModelFile(format!("{prefix}{}", self.0)),
+        }
     }
 }
 
@@ -86,10 +103,26 @@ mod tests {
         for good in ["checkpoints", "ultralytics/bbox", "SDXL/x y.safetensors"] {
             assert!(good.parse::<RelPath>().is_ok(), "{good:?}");
         }
-        for bad in ["a/b", ".hidden", "..", ""] {
-            assert!(bad.parse::<FileName>().is_err(), "{bad:?}");
+        for bad in [
+            ".hidden",
+            "a/.git/config",
+            "..",
+            "a/../b",
+            "/abs",
+            "a//b",
+            "a/",
+            "a\\b",
+            "",
+        ] {
+            assert!(bad.parse::<ModelFile>().is_err(), "{bad:?}");
+        }
+        for good in ["x.safetensors", "hyvid/vae.safetensors", "SD1.5/sub/x y.ckpt"] {
+            assert!(good.parse::<ModelFile>().is_ok(), "{good:?}");
         }
         let p: RelPath = "models".parse().unwrap();
-        assert_eq!(p.join_name(&"x.bin".parse().unwrap()).as_str(), "models/x.bin");
+        let file: ModelFile = "hyvid/x.bin".parse().unwrap();
+        assert_eq!(p.join_file(&file).as_str(), "models/hyvid/x.bin");
+        assert_eq!(file.name(), "x.bin");
+        assert_eq!(file.with_name_prefix("ab-").as_str(), "hyvid/ab-x.bin");
     }
 }

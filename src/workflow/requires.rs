@@ -35,11 +35,13 @@ pub fn needs(resolution: &Resolution, config: &ComfydockConfig) -> Needs {
     let mut models = BTreeSet::new();
     let mut missing_models = Vec::new();
     for m in &resolution.models {
-        let file = m.path.rsplit('/').next().unwrap_or(&m.path);
+        // The path as the workflow writes it, subfolders included: ComfyUI finds the file only there.
+        let file = m.path.replace('\\', "/");
         let found_hash = m.found.as_ref().and_then(|f| f.blake3.as_deref());
         let declared = config.models.iter().find(|(_, spec)| {
             found_hash.is_some_and(|h| spec.hash.to_string() == h || spec.hash.hex() == h)
-                || (spec.filename.as_deref() == Some(file) && spec.category.as_deref().is_none_or(|c| c == m.category))
+                || (spec.filename().as_deref() == Some(file.as_str())
+                    && spec.category().as_deref().is_none_or(|c| c == m.category))
         });
         match declared {
             Some((key, _)) => {

@@ -10,6 +10,7 @@ mod environments;
 mod fixtures;
 mod gc;
 mod gitops;
+mod manifest_brief;
 mod models;
 mod portability;
 mod properties;

@@ -3,7 +3,7 @@
 //! folder they are joined to; archives never write outside their root.
 
 use comfydock::manifest::{Lock, Manifest};
-use comfydock::types::{FileName, ModelKey, NodeId, RelPath};
+use comfydock::types::{ModelFile, ModelKey, NodeId, RelPath};
 use proptest::prelude::*;
 use std::path::{Component, Path};
 
@@ -160,8 +160,8 @@ proptest! {
         if let Ok(key) = s.parse::<ModelKey>() {
             prop_assert!(stays_inside(key.as_str()));
         }
-        if let Ok(name) = s.parse::<FileName>() {
-            prop_assert!(stays_inside(name.as_str()) && !name.contains('/'));
+        if let Ok(file) = s.parse::<ModelFile>() {
+            prop_assert!(stays_inside(file.as_str()) && !file.split('/').any(|c| c.starts_with('.')));
         }
         if let Ok(path) = s.parse::<RelPath>() {
             prop_assert!(stays_inside(path.as_str()));

@@ -2,6 +2,7 @@
 //! repository with tags, wheels in a find-links folder, and a runner for the real binary.
 #![allow(dead_code)]
 
+pub mod brief;
 pub mod http;
 pub mod media;
 pub mod registry;
