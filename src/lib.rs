@@ -17,6 +17,7 @@ pub mod git;
 pub mod manifest;
 pub mod models;
 pub mod observe;
+pub mod pack_scan;
 pub mod plan;
 pub mod portability;
 pub mod process;

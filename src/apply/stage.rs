@@ -86,20 +86,26 @@ pub(super) fn stage_action(ctx: &Ctx, action: &Action) -> Result<Staged> {
             let store = NodeStore::new(&ctx.ws.store_dir());
             let dest = ctx.staging.join("nodes").join(id);
             crate::fsx::copy_tree(&store.path(&tree), &dest)?;
-            let live = env.custom_nodes().join(id);
+            let folder = node.folder(id);
+            let live = env.custom_nodes().join(folder);
             let old = ctx.observed.installed.nodes.get(id.as_str());
-            // Files the pack wrote at run time (not placed by comfydock) move to the new version.
+            let old_live = old.map(|o| env.custom_nodes().join(o.folder(id)));
+            // Files the pack wrote at run time (not placed by comfydock) move to the new version,
+            // from the folder it had (a pack renamed to its repository's spelling keeps them).
             let mut carried = Vec::new();
-            if let Some(old) = old.filter(|o| o.link.is_none())
-                && live.is_dir()
+            if let (Some(old), Some(old_live)) = (old.filter(|o| o.link.is_none()), &old_live)
+                && old_live.is_dir()
             {
-                carried = carry_runtime_files(&live, &dest, &old.files)?;
+                carried = carry_runtime_files(old_live, &dest, &old.files)?;
             }
             let mut files = fingerprint_tree(&dest)?;
             for rel in &carried {
                 files.remove(rel);
             }
-            staged.steps.extend(clear_slot(ctx, id, &live)?);
+            if let Some(old_live) = old_live.filter(|p| *p != live) {
+                staged.steps.extend(clear_slot(ctx, id, &old_live)?);
+            }
+            staged.steps.extend(clear_slot(ctx, folder, &live)?);
             if *run_install {
                 staged.install = Some(super::install_script::PendingScript {
                     id: id.clone(),
@@ -114,11 +120,19 @@ pub(super) fn stage_action(ctx: &Ctx, action: &Action) -> Result<Staged> {
                 tree: Some(tree.to_string()),
                 link: None,
                 files,
+                folder: (folder != id.as_str()).then(|| folder.to_string()),
             };
             staged.node = Some((id.to_string(), record));
         }
         Action::LinkDevNode { id, path } => {
             let live = env.custom_nodes().join(id);
+            if let Some(old) = ctx.observed.installed.nodes.get(id.as_str())
+                && old.folder(id) != id.as_str()
+            {
+                staged
+                    .steps
+                    .extend(clear_slot(ctx, id, &env.custom_nodes().join(old.folder(id)))?);
+            }
             staged.steps.extend(clear_slot(ctx, id, &live)?);
             staged.steps.push(Step::Symlink {
                 target: PathBuf::from(path),
@@ -130,11 +144,18 @@ pub(super) fn stage_action(ctx: &Ctx, action: &Action) -> Result<Staged> {
                 tree: None,
                 link: Some(path.clone()),
                 files: BTreeMap::new(),
+                folder: None,
             };
             staged.node = Some((id.clone(), record));
         }
         Action::RemoveNode { id, linked, .. } => {
-            let live = env.custom_nodes().join(id);
+            let folder = ctx
+                .observed
+                .installed
+                .nodes
+                .get(id.as_str())
+                .map_or(id.as_str(), |n| n.folder(id));
+            let live = env.custom_nodes().join(folder);
             if *linked {
                 if let Ok(target) = std::fs::read_link(&live) {
                     staged.steps.push(Step::Unlink { link: live, target });
@@ -208,9 +229,14 @@ fn save_edits(comfyui: &Path, files: &[String], saved: &Path) -> std::io::Result
 
 /// Steps that empty `custom_nodes/<id>` before something is placed there. An untracked folder
 /// of that name has its own TrashUntracked action.
-fn clear_slot(ctx: &Ctx, id: &str, live: &Path) -> Result<Vec<super::journal::Step>> {
+/// What stands at `live` moves out of the way (a link is removed, anything else goes to the
+/// trash as `name`); an untracked entry there is the plan's own `TrashUntracked`.
+fn clear_slot(ctx: &Ctx, name: &str, live: &Path) -> Result<Vec<super::journal::Step>> {
     use super::journal::Step;
-    if ctx.observed.untracked.iter().any(|u| u == id) {
+    if live
+        .file_name()
+        .is_some_and(|f| ctx.observed.untracked.iter().any(|u| f == u.as_str()))
+    {
         return Ok(Vec::new());
     }
     Ok(match live.symlink_metadata() {
@@ -222,7 +248,7 @@ fn clear_slot(ctx: &Ctx, id: &str, live: &Path) -> Result<Vec<super::journal::St
         }
         Ok(_) => vec![Step::Rename {
             from: live.to_path_buf(),
-            to: ctx.trash_path(id),
+            to: ctx.trash_path(name),
         }],
         Err(_) => Vec::new(),
     })

@@ -106,6 +106,13 @@ pub fn delete(g: &Globals, name: &str, yes: bool) -> Result<ExitStatus> {
         return Ok(ExitStatus::Failure);
     }
     ws.delete_env(name)?;
+    // Its packs no longer answer for the workspace's other environments.
+    let index = crate::registry::node_index::index_path(ws.root());
+    if index.is_file()
+        && let Err(e) = crate::registry::node_index::NodeIndex::open(&index).and_then(|mut i| i.clear_installed(name))
+    {
+        tracing::warn!("could not forget {name}'s packs in {}: {e}", index.display());
+    }
     errln!("Deleted environment `{name}`");
     Ok(ExitStatus::Success)
 }

@@ -242,19 +242,8 @@ fn parse_source(source: &str, name: Option<&str>, dev: bool) -> Result<(NodeId, 
     Ok((id, spec))
 }
 
-/// A git pack's id from its own metadata (`[project] name` in its pyproject.toml, which is also
-/// its registry id), read from the git mirror the resolver fetches anyway; None when the pack
-/// does not say (the repository name stands) or cannot be read now (resolution reports why).
 fn id_from_pack(ws: &crate::workspace::Workspace, spec: &NodeSpec) -> Option<NodeId> {
-    let url = spec.repository.as_ref()?.to_string();
-    let mirror = crate::store::GitCache::new(&ws.store_dir()).update(&url).ok()?;
-    let rev = spec
-        .rev
-        .as_ref()
-        .map_or_else(|| "HEAD".to_string(), ToString::to_string);
-    let commit = crate::git::resolve_rev(&mirror, &rev).ok()?;
-    let meta = crate::resolve::pack_meta::PackMeta::read_git(&mirror, &commit.to_string());
-    meta.name.as_deref().and_then(NodeId::sanitize)
+    crate::resolve::pack_meta::git_pack_id(&ws.store_dir(), spec.repository.as_ref()?, spec.rev.as_ref())
 }
 
 /// `URL@REV`: the last `@` after the last `/` or `:` (so `git@host:x/y` has no REV).

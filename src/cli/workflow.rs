@@ -43,6 +43,25 @@ pub fn analyze(g: &Globals, a: &AnalyzeArgs) -> miette::Result<ExitStatus> {
     let builtins = env_builtins.as_ref().unwrap_or(Builtins::shipped());
     let index = ws.as_ref().and_then(model_index);
     let nodes = ws.as_ref().and_then(node_index);
+    // With an environment, its declared packs answer first (what really runs there).
+    let env = ws.as_ref().and_then(|ws| ws.select_env(g.env.as_deref()).ok());
+    let manifest = env
+        .as_ref()
+        .and_then(|env| crate::manifest::Manifest::load(&env.pyproject()).ok());
+    let lock = env
+        .as_ref()
+        .and_then(|env| crate::manifest::Lock::load(&env.cec.join(crate::manifest::LOCK_FILE)).ok())
+        .flatten();
+    let local = match (&ws, &env, &manifest) {
+        (Some(ws), Some(env), Some(manifest)) => Some(crate::registry::local_packs::LocalPacks::of_env(
+            &crate::store::NodeStore::new(&ws.store_dir()),
+            env,
+            manifest.config(),
+            lock.as_ref(),
+            nodes.as_ref(),
+        )),
+        _ => None,
+    };
     let mut files = Vec::new();
     let mut failed = false;
     for path in &a.files {
@@ -55,9 +74,10 @@ pub fn analyze(g: &Globals, a: &AnalyzeArgs) -> miette::Result<ExitStatus> {
                         Some(i) => i,
                         None => &NoModels,
                     };
-                    let providers: &dyn resolve::NodeProviders = match &nodes {
-                        Some(i) => i,
-                        None => &NoProviders,
+                    let providers: &dyn resolve::NodeProviders = match (&local, &nodes) {
+                        (Some(l), _) => l,
+                        (None, Some(i)) => i,
+                        (None, None) => &NoProviders,
                     };
                     resolve::resolve(&analysis, providers, models)
                 });
@@ -261,6 +281,7 @@ fn short(v: &str) -> &str {
 fn rule_name(r: &NodeRule) -> &'static str {
     match r {
         NodeRule::Builtin => "builtin",
+        NodeRule::Installed => "installed",
         NodeRule::CnrId => "cnr_id",
         NodeRule::AuxId => "aux_id",
         NodeRule::Provider => "provider",

@@ -28,6 +28,17 @@ struct NodeEdit {
     node_type: String,
     id: String,
     spec: NodeSpec,
+    /// Why this pack: the rule that chose it.
+    reason: String,
+    /// The other packs that provide the node type, best first, each with why it ranks there.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    candidates: Vec<Candidate>,
+}
+
+#[derive(serde::Serialize, Clone)]
+struct Candidate {
+    pack: String,
+    reason: String,
 }
 
 #[derive(serde::Serialize)]
@@ -41,6 +52,7 @@ struct ModelEdit {
 struct Choice {
     node_type: String,
     packs: Vec<String>,
+    candidates: Vec<Candidate>,
 }
 
 pub fn resolve(g: &Globals, raw: &str, auto: bool, json: bool) -> Result<ExitStatus> {
@@ -57,7 +69,7 @@ pub fn resolve(g: &Globals, raw: &str, auto: bool, json: bool) -> Result<ExitSta
     })?;
     let bytes = std::fs::read(session.env.cec.join(tracked.file.as_str())).into_diagnostic()?;
     let label = format!(".cec/{}", tracked.file);
-    let resolution = super::workflow_track::resolution_of(g, &ws, &bytes, &label)?;
+    let resolution = super::workflow_track::resolution_of(g, &ws, &session.env, &manifest, &bytes, &label)?;
     let interactive = !auto && !json && std::io::stdin().is_terminal();
     let proposal = propose(&name, &resolution, &manifest, auto, interactive)?;
     if json {
@@ -66,7 +78,10 @@ pub fn resolve(g: &Globals, raw: &str, auto: bool, json: bool) -> Result<ExitSta
     if !proposal.choices.is_empty() || !proposal.unresolved.is_empty() {
         if !json {
             for c in &proposal.choices {
-                errln!("{}: provided by several packs: {}", c.node_type, c.packs.join(", "));
+                errln!("{}: provided by several packs:", c.node_type);
+                for cand in &c.candidates {
+                    errln!("  {} ({})", cand.pack, cand.reason);
+                }
             }
             for u in &proposal.unresolved {
                 errln!("cannot resolve {u}");
@@ -92,6 +107,21 @@ pub fn resolve(g: &Globals, raw: &str, auto: bool, json: bool) -> Result<ExitSta
     for n in &proposal.nodes {
         manifest.set_node(&n.id, &n.spec);
         errln!("node {} for {}", n.id, n.node_type);
+        if !n.candidates.is_empty() {
+            let others: Vec<String> = n
+                .candidates
+                .iter()
+                .map(|c| format!("{} ({})", c.pack, c.reason))
+                .collect();
+            errln!(
+                "  {} packs provide {}; chose {} ({}) over {}",
+                n.candidates.len() + 1,
+                n.node_type,
+                n.id,
+                n.reason,
+                others.join(", ")
+            );
+        }
     }
     for m in &proposal.models {
         manifest.set_model(&m.key, &m.spec);
@@ -128,12 +158,23 @@ fn propose(name: &str, r: &Resolution, manifest: &Manifest, auto: bool, interact
         unresolved: Vec::new(),
     };
     for n in r.nodes.iter().filter(|n| n.rule != NodeRule::Builtin) {
-        let mut packs: Vec<String> = n.pack.iter().cloned().collect();
+        let mut ranked: Vec<Candidate> = n
+            .pack
+            .iter()
+            .map(|p| Candidate {
+                pack: p.clone(),
+                reason: n.reason.clone(),
+            })
+            .collect();
         for c in &n.candidates {
-            if !packs.contains(&c.pack) {
-                packs.push(c.pack.clone());
+            if !ranked.iter().any(|r| r.pack == c.pack) {
+                ranked.push(Candidate {
+                    pack: c.pack.clone(),
+                    reason: c.reason.clone(),
+                });
             }
         }
+        let mut packs: Vec<String> = ranked.iter().map(|c| c.pack.clone()).collect();
         let declared = |pack: &String| config.nodes.iter().any(|(id, spec)| provides(id, spec, pack));
         let planned = |pack: &String, p: &Proposal| p.nodes.iter().any(|e| provides(&e.id, &e.spec, pack));
         if packs.iter().any(|p| declared(p) || planned(p, &proposal)) {
@@ -153,15 +194,26 @@ fn propose(name: &str, r: &Resolution, manifest: &Manifest, auto: bool, interact
                 proposal.choices.push(Choice {
                     node_type: n.node_type.clone(),
                     packs,
+                    candidates: ranked,
                 });
                 continue;
             }
         };
-        match node_spec(&chosen) {
+        // A workflow node stamped with its registry id and version gets that version.
+        let version = (n.rule == NodeRule::CnrId && n.pack.as_deref() == Some(chosen.as_str()))
+            .then(|| n.version.clone())
+            .flatten();
+        match node_spec(&chosen, version.as_deref()) {
             Some((id, spec)) => proposal.nodes.push(NodeEdit {
                 node_type: n.node_type.clone(),
                 id: id.to_string(),
                 spec,
+                reason: ranked
+                    .iter()
+                    .find(|c| c.pack == chosen)
+                    .map(|c| c.reason.clone())
+                    .unwrap_or_default(),
+                candidates: ranked.into_iter().filter(|c| c.pack != chosen).collect(),
             }),
             None => proposal.unresolved.push(format!(
                 "node type {} (pack `{chosen}` is not a usable id or URL)",
@@ -198,14 +250,15 @@ fn propose(name: &str, r: &Resolution, manifest: &Manifest, auto: bool, interact
     Ok(proposal)
 }
 
-/// A manifest node for a resolved pack: a registry id, or a git repository URL.
-fn node_spec(pack: &str) -> Option<(NodeId, NodeSpec)> {
-    if pack.contains("://") {
-        let base = pack.trim_end_matches('/').trim_end_matches(".git");
-        let id = NodeId::sanitize(base.rsplit('/').next()?)?;
+/// A manifest node for a resolved pack: a registry id (at `version` when the workflow pins
+/// one), or a git repository (a URL, or an `owner/repo` on GitHub) named as the repository is.
+fn node_spec(pack: &str, version: Option<&str>) -> Option<(NodeId, NodeSpec)> {
+    let identity = crate::types::PackIdentity::named(pack);
+    if let Some(repo) = identity.repo() {
+        let id = NodeId::sanitize(repo.name())?;
         let spec = NodeSpec {
             source: Some(crate::manifest::NodeSource::Git),
-            repository: Some(pack.parse().ok()?),
+            repository: Some(repo.as_str().parse().ok()?),
             ..Default::default()
         };
         return Some((id, spec));
@@ -214,6 +267,7 @@ fn node_spec(pack: &str) -> Option<(NodeId, NodeSpec)> {
     let spec = NodeSpec {
         source: Some(crate::manifest::NodeSource::Registry),
         registry_id: Some(id.clone()),
+        version: version.and_then(|v| v.parse().ok()),
         ..Default::default()
     };
     Some((id, spec))

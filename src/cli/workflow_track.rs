@@ -122,17 +122,28 @@ pub fn status(g: &Globals, json: bool) -> Result<ExitStatus> {
     Ok(ExitStatus::Success)
 }
 
-/// What a workflow requires, from its bytes: analysis, resolution through the workspace's node
-/// and model indexes, then the declared packs and models that cover it.
-fn needs_of(g: &Globals, ws: &Workspace, bytes: &[u8], label: &str, manifest: &Manifest) -> Result<Needs> {
-    let resolution = resolution_of(g, ws, bytes, label)?;
+/// What a workflow requires, from its bytes: analysis, resolution through the environment's
+/// packs and the workspace's indexes, then the declared packs and models that cover it.
+fn needs_of(
+    g: &Globals,
+    ws: &Workspace,
+    env: &EnvPaths,
+    bytes: &[u8],
+    label: &str,
+    manifest: &Manifest,
+) -> Result<Needs> {
+    let resolution = resolution_of(g, ws, env, manifest, bytes, label)?;
     Ok(crate::workflow::requires::needs(&resolution, manifest.config()))
 }
 
-/// The workflow in `bytes` analysed and resolved through the workspace's indexes.
+/// The workflow in `bytes` analysed and resolved: node types to the packs `env` declares
+/// first (what they register, read statically), then packs of the workspace's other
+/// environments, the workflow's own stamps, registry data and mappings.
 pub(super) fn resolution_of(
     g: &Globals,
     ws: &Workspace,
+    env: &EnvPaths,
+    manifest: &Manifest,
     bytes: &[u8],
     label: &str,
 ) -> Result<crate::workflow::resolve::Resolution> {
@@ -145,11 +156,14 @@ pub(super) fn resolution_of(
         Some(i) => i,
         None => &crate::workflow::resolve::NoModels,
     };
-    let providers: &dyn crate::workflow::resolve::NodeProviders = match &nodes {
-        Some(i) => i,
-        None => &crate::workflow::resolve::NoProviders,
-    };
-    Ok(crate::workflow::resolve::resolve(&analysis, providers, lookup))
+    // A lock that does not parse (a hand edit in progress) only means fewer packs are known.
+    let lock = crate::manifest::Lock::load(&env.cec.join(crate::manifest::LOCK_FILE))
+        .ok()
+        .flatten();
+    let store = crate::store::NodeStore::new(&ws.store_dir());
+    let providers =
+        crate::registry::local_packs::LocalPacks::of_env(&store, env, manifest.config(), lock.as_ref(), nodes.as_ref());
+    Ok(crate::workflow::resolve::resolve(&analysis, &providers, lookup))
 }
 
 /// Files of `.cec/workflows/` as they were, put back when a command fails half-way.
@@ -263,7 +277,7 @@ pub fn track(g: &Globals, names: &[String], all: bool) -> Result<ExitStatus> {
                 source.display()
             )
         })?;
-        let needs = needs_of(g, &ws, &bytes, &source.display().to_string(), &manifest)?;
+        let needs = needs_of(g, &ws, &env, &bytes, &source.display().to_string(), &manifest)?;
         report_needs(name, &needs);
         let file = tracked_file(name)?;
         files.push((env.cec.join(file.as_str()), Some(bytes)));
@@ -364,7 +378,7 @@ pub(super) fn sync_once(g: &Globals, raw: Option<&str>, quiet: bool) -> Result<u
         }
         let copy = workflows::copy_path(&env, name);
         let bytes = std::fs::read(&copy).into_diagnostic()?;
-        let needs = needs_of(g, &ws, &bytes, &copy.display().to_string(), &manifest)?;
+        let needs = needs_of(g, &ws, &env, &bytes, &copy.display().to_string(), &manifest)?;
         report_needs(name, &needs);
         manifest.set_workflow(
             name,
@@ -416,7 +430,7 @@ pub fn import(g: &Globals, file: &Path, name: Option<&str>) -> Result<ExitStatus
             "a workflow named `{name}` is already tracked"
         ));
     }
-    let needs = needs_of(g, &ws, &json, &label, &manifest)?;
+    let needs = needs_of(g, &ws, &session.env.clone(), &json, &label, &manifest)?;
     report_needs(&name, &needs);
     let rel = tracked_file(&name)?;
     let target = session.env.cec.join(rel.as_str());

@@ -130,6 +130,10 @@ pub struct RegistryPin {
     pub sha256: Sha256,
     /// blake3 tree hash of the extracted files: the entry's name in `store/nodes/`.
     pub tree: Blake3,
+    /// Its folder in `custom_nodes/` when that is not the manifest key: the registry id, as
+    /// ComfyUI-Manager and comfy-cli name it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folder: Option<NodeId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -140,6 +144,11 @@ pub struct GitPin {
     pub rev: Option<GitRef>,
     pub commit: GitCommit,
     pub tree: Blake3,
+    /// Its folder in `custom_nodes/` when that is not the manifest key: the repository's name as
+    /// the repository spells it, as `git clone` names it (packs that refer to their own folder,
+    /// such as `/extensions/ComfyUI-Custom-Scripts/`, need that name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folder: Option<NodeId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -156,6 +165,26 @@ impl LockedNode {
             LockedNode::Git(_) => NodeSource::Git,
             LockedNode::Dev(_) => NodeSource::Local,
         }
+    }
+
+    /// The node's folder in `custom_nodes/`: the recorded one, else its manifest key.
+    pub fn folder<'a>(&'a self, key: &'a str) -> &'a str {
+        match self {
+            LockedNode::Registry(RegistryPin { folder: Some(f), .. })
+            | LockedNode::Git(GitPin { folder: Some(f), .. }) => f.as_str(),
+            _ => key,
+        }
+    }
+
+    /// Records `folder` (None when it is the key, so the lock only says it when it matters).
+    pub fn with_folder(mut self, key: &str, folder: &NodeId) -> LockedNode {
+        let recorded = (folder.as_str() != key).then(|| folder.clone());
+        match &mut self {
+            LockedNode::Registry(p) => p.folder = recorded,
+            LockedNode::Git(p) => p.folder = recorded,
+            LockedNode::Dev(_) => {}
+        }
+        self
     }
 
     /// The tree in the store; None for a dev node.
@@ -229,7 +258,7 @@ impl Lock {
                         || spec.rev != p.rev
                 }
                 LockedNode::Dev(_) => spec.source != Some(NodeSource::Local),
-            };
+            } || node.folder(id) != spec.folder(id).as_str();
             if differs {
                 return Some(format!("node `{id}` in the lock is not the one the manifest declares"));
             }
@@ -301,6 +330,7 @@ mod tests {
                 rev: Some("main".parse().unwrap()),
                 commit: "0123456789abcdef0123456789abcdef01234567".parse().unwrap(),
                 tree: b3('a'),
+                folder: Some("b".parse().unwrap()),
             }),
         );
         nodes.insert(
@@ -315,6 +345,7 @@ mod tests {
                 url: "https://x/c.zip".into(),
                 sha256: Sha256::from_hex(&"5".repeat(64)).unwrap(),
                 tree: b3('c'),
+                folder: None,
             }),
         );
         Lock {

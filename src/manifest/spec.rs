@@ -51,6 +51,35 @@ pub struct NodeSpec {
     pub install: Option<InstallScript>,
 }
 
+impl NodeSpec {
+    /// The pack's folder in `custom_nodes/`, as the tools people use name it: a git pack's
+    /// repository name as the repository spells it (`git clone`), a registry pack's registry id
+    /// (ComfyUI-Manager, comfy-cli); a local pack's key. The manifest key may differ.
+    pub fn folder(&self, key: &NodeId) -> NodeId {
+        let named = match self.source.unwrap_or(NodeSource::Git) {
+            NodeSource::Git => self
+                .repository
+                .as_ref()
+                .and_then(|r| crate::types::CanonicalRepo::parse(r.as_str()))
+                .and_then(|r| NodeId::sanitize(r.name())),
+            NodeSource::Registry => self.registry_id.clone(),
+            NodeSource::Local => None,
+        };
+        named.unwrap_or_else(|| key.clone())
+    }
+
+    /// The pack this entry names: a registry pack by its registry id (the key when none is
+    /// written), a git pack by its repository; a local pack has no identity beyond its key.
+    pub fn identity(&self, key: &str) -> crate::types::PackIdentity {
+        let registry_id = match (&self.registry_id, self.source) {
+            (Some(r), _) => Some(r.as_str()),
+            (None, Some(NodeSource::Registry)) => Some(key),
+            _ => None,
+        };
+        crate::types::PackIdentity::of(registry_id, self.repository.as_ref().map(|r| r.as_str()))
+    }
+}
+
 /// What comfydock does with a pack's `install.py`; the only accepted value is `run`.
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]

@@ -86,6 +86,16 @@ pub struct InstalledNode {
     /// time are not here, so they are never drift.
     #[serde(default)]
     pub files: BTreeMap<String, Fingerprint>,
+    /// Its folder in `custom_nodes/` when that is not its id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folder: Option<String>,
+}
+
+impl InstalledNode {
+    /// The folder in `custom_nodes/` the node `id` was placed in.
+    pub fn folder<'a>(&'a self, id: &'a str) -> &'a str {
+        self.folder.as_deref().unwrap_or(id)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

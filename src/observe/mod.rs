@@ -96,7 +96,7 @@ pub fn observe(env: &EnvPaths) -> std::io::Result<Observed> {
     let custom_nodes = env.custom_nodes();
     let mut nodes = BTreeMap::new();
     for (id, node) in &installed.nodes {
-        nodes.insert(id.clone(), node_state(&custom_nodes.join(id), node));
+        nodes.insert(id.clone(), node_state(&custom_nodes.join(node.folder(id)), node));
     }
     let comfyui_files = match &comfyui_commit {
         Some(_) => match crate::git::edited_tracked_files(&env.comfyui) {
@@ -204,6 +204,7 @@ fn untracked_entries(env: &EnvPaths, commit: &str, installed: &Installed) -> std
         return Ok(Vec::new());
     };
     let shipped: BTreeSet<String> = crate::git::list_dir_at(&env.comfyui, commit, "custom_nodes").unwrap_or_default();
+    let placed: BTreeSet<&str> = installed.nodes.iter().map(|(id, n)| n.folder(id)).collect();
     let mut out = Vec::new();
     for entry in read {
         let name = entry?.file_name().to_string_lossy().into_owned();
@@ -211,7 +212,7 @@ fn untracked_entries(env: &EnvPaths, commit: &str, installed: &Installed) -> std
             || name == "__pycache__"
             || name.ends_with(".disabled")
             || shipped.contains(&name)
-            || installed.nodes.contains_key(&name)
+            || placed.contains(name.as_str())
         {
             continue;
         }

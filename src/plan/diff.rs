@@ -91,10 +91,14 @@ pub fn diff(environment: &str, lock: &Lock, observed: &Observed, python: &Python
             (_, Some(inst), Some(state)) => {
                 let from = inst.tree.clone().unwrap_or_default();
                 let to = node.tree().map(ToString::to_string).unwrap_or_default();
+                let (old_folder, new_folder) = (inst.folder(id), node.folder(id));
                 let reason = match state {
                     NodeState::Missing => Some("missing on disk".to_string()),
                     NodeState::Modified { .. } => Some(format!("edited on disk ({})", state.describe_changes())),
                     NodeState::Intact if inst.link.is_some() || from != to => Some("new pin".to_string()),
+                    NodeState::Intact if old_folder != new_folder => {
+                        Some(format!("folder custom_nodes/{old_folder} -> custom_nodes/{new_folder}"))
+                    }
                     NodeState::Intact => None,
                 };
                 reason.map(|reason| Action::UpdateNode {
@@ -123,7 +127,7 @@ pub fn diff(environment: &str, lock: &Lock, observed: &Observed, python: &Python
             if let Some(c) = comfyui {
                 plan.edge(c, i);
             }
-            if let Some(&t) = trashed.get(id.as_str()) {
+            if let Some(&t) = trashed.get(node.folder(id)) {
                 plan.edge(t, i);
             }
             node_actions.push(i);

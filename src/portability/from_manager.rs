@@ -102,8 +102,12 @@ fn add_contents(
             Some(c) => Some(c.as_str().parse().map_err(|_| PortabilityError::NoName)?),
             None => None,
         };
+        // Named as `node add` names it: the pack's own metadata first, else its repository.
+        let id = crate::resolve::pack_meta::git_pack_id(&ws.store_dir(), &pack.repository, rev.as_ref())
+            .filter(|id| !manifest.config().nodes.contains_key(id))
+            .unwrap_or_else(|| pack.id.clone());
         manifest.set_node(
-            pack.id.as_str(),
+            id.as_str(),
             &NodeSpec {
                 source: Some(NodeSource::Git),
                 repository: Some(pack.repository.clone()),

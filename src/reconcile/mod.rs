@@ -561,7 +561,23 @@ impl<'a> Session<'a> {
         );
         let generation = outcome?;
         self.stop_skipping_models()?;
+        if generation.is_some() {
+            self.record_installed(&resolved.lock);
+        }
         Ok(generation)
+    }
+
+    /// Tells the workspace's node index what this environment now has installed, so workflows
+    /// resolved in other environments find packs the user already has. A cache: a failure is
+    /// logged, never fatal.
+    fn record_installed(&self, lock: &Lock) {
+        let path = crate::registry::node_index::index_path(self.ws.root());
+        let store = crate::store::NodeStore::new(&self.ws.store_dir());
+        let recorded = crate::registry::node_index::NodeIndex::open(&path)
+            .and_then(|mut index| crate::registry::local_packs::record_installed(&mut index, &store, &self.env, lock));
+        if let Err(e) = recorded {
+            tracing::warn!("could not record the installed packs in {}: {e}", path.display());
+        }
     }
 
     /// After `apply --place-models` placed them, this machine no longer skips the models.

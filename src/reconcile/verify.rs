@@ -65,7 +65,7 @@ pub fn verify(
         if inst.link.is_some() || inst.tree.as_deref() != Some(tree.to_string().as_str()) || !entry_ok {
             continue;
         }
-        let live = env.custom_nodes().join(id.as_str());
+        let live = env.custom_nodes().join(inst.folder(id));
         let source = store.path(tree);
         for rel in inst.files.keys() {
             report.checked += 1;

@@ -8,6 +8,7 @@ pub mod client;
 mod error;
 pub mod fetch;
 mod idle;
+pub mod local_packs;
 pub mod mappings;
 pub mod mappings_update;
 pub mod node_index;

@@ -3,6 +3,17 @@ use thiserror::Error;
 
 #[derive(Debug, Error, Diagnostic)]
 pub enum ResolveError {
+    #[error("nodes `{first}` and `{second}` would both be installed as custom_nodes/{folder}")]
+    #[diagnostic(
+        code(comfydock::resolve::shared_folder),
+        help("they are the same pack declared twice (a registry id and its repository, say): remove one")
+    )]
+    SharedFolder {
+        folder: String,
+        first: String,
+        second: String,
+    },
+
     #[error("[tool.comfydock] has no comfyui_version")]
     #[diagnostic(
         code(comfydock::resolve::no_comfyui_version),

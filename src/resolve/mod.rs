@@ -129,7 +129,7 @@ impl Resolver<'_> {
                 &registry,
                 self.reporter,
             )
-            .map(|node| (id.clone(), node))
+            .map(|node| (id.clone(), node.with_folder(id, &spec.folder(id))))
         };
         let mut locked_nodes = BTreeMap::new();
         for (id, spec) in other_nodes {
@@ -155,6 +155,7 @@ impl Resolver<'_> {
                 locked_nodes.insert(id, node);
             }
         }
+        check_folders(&locked_nodes)?;
         let notes = python::node_groups(&mut manifest, &locked_nodes, previous, &store, self.reporter)?;
 
         let locked_models = models::resolve_models(self.ws, &config.models)?;
@@ -223,4 +224,19 @@ impl Resolver<'_> {
 
 pub fn hash_bytes(bytes: &[u8]) -> crate::types::Blake3 {
     crate::types::Blake3::of_bytes(bytes)
+}
+
+/// Two packs cannot share a folder in `custom_nodes/`.
+fn check_folders(nodes: &BTreeMap<crate::types::NodeId, crate::manifest::LockedNode>) -> Result<()> {
+    let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+    for (id, node) in nodes {
+        if let Some(other) = seen.insert(node.folder(id), id) {
+            return Err(ResolveError::SharedFolder {
+                folder: node.folder(id).to_string(),
+                first: other.to_string(),
+                second: id.to_string(),
+            });
+        }
+    }
+    Ok(())
 }

@@ -70,6 +70,7 @@ pub(super) fn resolve_node<'c>(
                 url: fetched.download_url,
                 sha256,
                 tree: fetched.tree_hash,
+                folder: None,
             }))
         }
         NodeSource::Git => {
@@ -95,6 +96,7 @@ pub(super) fn resolve_node<'c>(
                 rev,
                 commit,
                 tree,
+                folder: None,
             }))
         }
     }

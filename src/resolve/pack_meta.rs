@@ -90,6 +90,24 @@ fn split_requirement(line: &str) -> (String, String) {
 }
 
 /// `0.3.40`, `v0.3.40` -> [0, 3, 40]; None when a part is not a number.
+/// A git pack's id from its own metadata (`[project] name` in its pyproject.toml, which is also
+/// its registry id), read from the git mirror resolution fetches anyway; None when the pack does
+/// not say (its repository's name stands) or cannot be read now (resolution reports why). One
+/// rule for `node add` and Manager snapshot import, so both name a repository alike.
+pub fn git_pack_id(
+    store_dir: &Path,
+    repository: &crate::types::RepoUrl,
+    rev: Option<&crate::types::GitRef>,
+) -> Option<crate::types::NodeId> {
+    let mirror = crate::store::GitCache::new(store_dir)
+        .update(repository.as_str())
+        .ok()?;
+    let rev = rev.map_or_else(|| "HEAD".to_string(), ToString::to_string);
+    let commit = crate::git::resolve_rev(&mirror, &rev).ok()?;
+    let meta = PackMeta::read_git(&mirror, &commit.to_string());
+    meta.name.as_deref().and_then(crate::types::NodeId::sanitize)
+}
+
 pub fn parse_version(text: &str) -> Option<Vec<u64>> {
     let text = text.trim().trim_start_matches('v');
     let parts: Option<Vec<u64>> = text.split('.').map(|p| p.parse().ok()).collect();

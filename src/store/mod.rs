@@ -9,6 +9,7 @@ pub mod download;
 mod error;
 pub mod git_cache;
 pub mod nodes;
+pub mod pack_nodes;
 pub mod remote;
 mod treehash;
 

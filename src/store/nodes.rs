@@ -116,6 +116,11 @@ impl NodeStore {
             Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
             _ => {}
         }
+        // What the entry provides (`pack_nodes`) goes with it.
+        match fs::remove_file(self.dir.join(format!("{}.nodes.json", hash.hex()))) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
         let path = self.path(hash);
         if !path.exists() {
             return Ok(());

@@ -5,11 +5,13 @@
 
 mod hash;
 mod name;
+mod pack;
 mod relpath;
 mod source;
 
 pub use hash::{Blake3, GitCommit, Sha256};
 pub use name::{EnvName, ModelKey, NodeId, WorkflowName};
+pub use pack::{CanonicalRepo, PackIdentity};
 pub use relpath::{ModelFile, RelPath};
 pub use source::{GitRef, PackVersion, PythonVersion, RepoUrl, TorchBackend};
 

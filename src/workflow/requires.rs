@@ -61,11 +61,9 @@ pub fn needs(resolution: &Resolution, config: &ComfydockConfig) -> Needs {
     }
 }
 
-/// Whether the declared node `id` is the pack a resolution names: its id, its registry id, or
-/// its git repository (`https://github.com/o/r`, with or without `.git`).
+/// Whether the declared node `id` is the pack a resolution names: its key, or the same pack by
+/// identity (a shared registry id or the same repository in any spelling).
 pub fn provides(id: &str, spec: &NodeSpec, pack: &str) -> bool {
-    let norm = |s: &str| s.trim_end_matches('/').trim_end_matches(".git").to_ascii_lowercase();
-    id == pack
-        || spec.registry_id.as_deref() == Some(pack)
-        || spec.repository.as_deref().is_some_and(|r| norm(r) == norm(pack))
+    use crate::types::PackIdentity;
+    id == pack || spec.identity(id).same_pack(&PackIdentity::named(pack))
 }

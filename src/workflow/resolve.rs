@@ -9,7 +9,13 @@ use serde::Serialize;
 /// "Which packs provide this node type": installed packs' node lists, registry node lists,
 /// node mappings. Implemented over `.metadata/node_index.db` by the registry-data layer.
 pub trait NodeProviders {
-    /// Packs providing `node_type`, best first.
+    /// Packs this workspace has that provide `node_type`: declared in the environment first,
+    /// then installed in another of its environments. They win over the workflow's own stamps,
+    /// since they are what will really run.
+    fn local(&self, _node_type: &str) -> Vec<Provider> {
+        Vec::new()
+    }
+    /// Packs known from registry data and mappings that provide `node_type`, best first.
     fn providers(&self, node_type: &str) -> Vec<Provider>;
 }
 
@@ -69,6 +75,8 @@ pub struct FoundModel {
 #[serde(rename_all = "kebab-case")]
 pub enum NodeRule {
     Builtin,
+    /// A pack the environment declares, or another environment of the workspace has installed.
+    Installed,
     CnrId,
     AuxId,
     Provider,
@@ -155,6 +163,17 @@ fn node(t: &super::NodeType, providers: &dyn NodeProviders) -> NodeResolution {
             _ => "ComfyUI provides it",
         };
         return base(NodeRule::Builtin, None, None, why.to_string());
+    }
+    let local = providers.local(&t.name);
+    if let Some(best) = local.first() {
+        return NodeResolution {
+            node_type: t.name.clone(),
+            rule: NodeRule::Installed,
+            pack: Some(best.pack.clone()),
+            version: best.version.clone(),
+            reason: best.reason.clone(),
+            candidates: local.iter().skip(1).cloned().collect(),
+        };
     }
     // Newest stamp wins: hints are sorted, so the last of a pack's versions is the highest.
     if let Some(h) = t

@@ -12,6 +12,7 @@ mod gc;
 mod gitops;
 mod manifest_brief;
 mod models;
+mod pack_identity;
 mod portability;
 mod properties;
 mod python;

@@ -94,7 +94,10 @@ fn a_pack_is_named_by_its_own_metadata_first() {
     t.run(&["node", "add", &url])
         .success()
         .stdout_has("+ node comfyui-fancy");
-    assert!(env.join("ComfyUI/custom_nodes/comfyui-fancy/__init__.py").is_file());
+    // The folder is the repository's own name, as `git clone` gives it.
+    assert!(env.join("ComfyUI/custom_nodes/repo/__init__.py").is_file());
+    let lock = fs::read_to_string(env.join(".cec/comfydock.lock")).unwrap();
+    assert!(lock.contains("folder = \"repo\""), "{lock}");
     // Without metadata the repository name stands.
     let plain = repos::node_pack(&t.path("packs/plain-pack"), "PlainNode");
     t.run(&["node", "add", plain.to_str().unwrap()])

@@ -322,7 +322,7 @@ fn gc_frees_what_old_generations_alone_use() {
     let store_entries = || {
         tree(&t.workspace.join("store/nodes"))
             .into_iter()
-            .filter(|p| !p.contains('/') && !p.ends_with(".complete"))
+            .filter(|p| !p.contains('/') && !p.ends_with(".complete") && !p.ends_with(".nodes.json"))
             .count()
     };
     assert_eq!(store_entries(), 1);
@@ -331,6 +331,8 @@ fn gc_frees_what_old_generations_alone_use() {
         .stdout_has("removed store entry")
         .stdout_has("removed trash");
     assert_eq!(store_entries(), 0);
+    // What the entry provided (its node types, recorded beside it) goes with it.
+    assert_eq!(tree(&t.workspace.join("store/nodes")), Vec::<String>::new());
     assert!(env.join("ComfyUI").is_dir());
     t.run(&["plan", "--detailed-exitcode"]).success();
 }

@@ -5,6 +5,7 @@
 pub mod brief;
 pub mod http;
 pub mod media;
+pub mod packs;
 pub mod registry;
 pub mod registry_data;
 pub mod repos;
