@@ -197,6 +197,8 @@ pub struct Ctx<'a> {
     model_index: std::sync::Mutex<Option<crate::models::ModelIndex>>,
     /// The workspace's remote store, asked before original sources (None: none configured).
     remote: Option<crate::store::remote::Remote>,
+    /// Each node's declared `runtime_paths`, from the manifest the session wrote.
+    runtime_paths: BTreeMap<String, Vec<String>>,
 }
 
 impl<'a> std::ops::Deref for Ctx<'a> {
@@ -207,6 +209,11 @@ impl<'a> std::ops::Deref for Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// What node `id` declares it writes at run time.
+    fn runtime_paths(&self, id: &str) -> Vec<String> {
+        self.runtime_paths.get(id).cloned().unwrap_or_default()
+    }
+
     /// Where a replaced or removed entry goes: `.comfydock/trash/<generation>/<name>`.
     fn trash_path(&self, name: &str) -> PathBuf {
         let dir = self.env.state.join("trash").join(self.generation.to_string());
@@ -265,6 +272,9 @@ pub struct ApplyInput<'a> {
     pub offline: bool,
     /// Download progress (registry packs, models).
     pub transfers: std::sync::Arc<dyn Reporter + Send + Sync>,
+    /// `apply --rebuild NODE`: these packs' install scripts run again, even when a build with
+    /// the same inputs exists.
+    pub rebuild: Vec<String>,
 }
 
 /// Applies `plan`. Returns the new generation, or None when the plan was empty.
@@ -290,6 +300,20 @@ pub fn apply(input: ApplyInput<'_>) -> Result<Option<Generation>> {
         } else {
             None
         },
+        runtime_paths: crate::manifest::Manifest::load(&env.pyproject())
+            .map(|m| {
+                m.config()
+                    .nodes
+                    .iter()
+                    .map(|(id, spec)| {
+                        (
+                            id.to_string(),
+                            spec.runtime_paths.iter().map(ToString::to_string).collect(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
     };
 
     // Phase 1: stage.
@@ -338,11 +362,13 @@ pub fn apply(input: ApplyInput<'_>) -> Result<Option<Generation>> {
         uv_lock_hash: resolved.lock.python.uv_lock.to_string(),
         venv: venv.clone(),
         torch_backend: installed.torch_backend.clone(),
+        // The lock's trees and the derived entries placed from them: gc keeps both.
         trees: resolved
             .lock
             .nodes
             .values()
             .filter_map(|n| n.tree().map(ToString::to_string))
+            .chain(installed.nodes.values().filter_map(|n| n.derived.clone()))
             .collect(),
     };
 

@@ -85,18 +85,37 @@ pub(super) fn stage_action(ctx: &Ctx, action: &Action) -> Result<Staged> {
             let tree = ensure_in_store(ctx, id, node)?;
             let store = NodeStore::new(&ctx.ws.store_dir());
             let dest = ctx.staging.join("nodes").join(id);
-            crate::fsx::copy_tree(&store.path(&tree), &dest)?;
+            // An install script is a build step: the same inputs reuse what it built before,
+            // here or on any machine, and the script does not run again.
+            let build = match *run_install {
+                true => super::install_script::inputs(ctx, &store, &tree),
+                false => None,
+            };
+            let reused = build
+                .as_ref()
+                .filter(|_| !ctx.rebuild.iter().any(|r| r == id.as_str()))
+                .and_then(|inputs| super::install_script::reusable(ctx, &store, inputs));
+            let placed = reused.as_ref().map_or(&tree, |r| &r.tree);
+            crate::fsx::copy_tree(&store.path(placed), &dest)?;
+            if let Some(warning) = reused.as_ref().and_then(|r| r.warning.as_ref()) {
+                ctx.reporter
+                    .warn(&format!("{id}: reused the build of its install.py, which {warning}"));
+            }
             let folder = node.folder(id);
             let live = env.custom_nodes().join(folder);
             let old = ctx.observed.installed.nodes.get(id.as_str());
             let old_live = old.map(|o| env.custom_nodes().join(o.folder(id)));
-            // Files the pack wrote at run time (not placed by comfydock) move to the new version,
-            // from the folder it had (a pack renamed to its repository's spelling keeps them).
+            // Files the pack wrote at run time (its runtime paths) move to the new version, from
+            // the folder it had (a pack renamed to its repository's spelling keeps them); any
+            // other file nobody placed goes to the trash with the old folder.
+            let runtime_paths = ctx.runtime_paths(id);
             let mut carried = Vec::new();
             if let (Some(old), Some(old_live)) = (old.filter(|o| o.link.is_none()), &old_live)
                 && old_live.is_dir()
             {
-                carried = carry_runtime_files(old_live, &dest, &old.files)?;
+                let runtime =
+                    crate::observe::runtime_paths::RuntimePaths::new(runtime_paths.iter().map(String::as_str));
+                carried = carry_runtime_files(old_live, &dest, &old.files, &runtime)?;
             }
             let mut files = fingerprint_tree(&dest)?;
             for rel in &carried {
@@ -106,11 +125,12 @@ pub(super) fn stage_action(ctx: &Ctx, action: &Action) -> Result<Staged> {
                 staged.steps.extend(clear_slot(ctx, id, &old_live)?);
             }
             staged.steps.extend(clear_slot(ctx, folder, &live)?);
-            if *run_install {
+            if let (Some(inputs), None) = (build, &reused) {
                 staged.install = Some(super::install_script::PendingScript {
                     id: id.clone(),
                     dir: dest.clone(),
                     carried,
+                    inputs,
                 });
             }
             staged.steps.push(Step::Rename { from: dest, to: live });
@@ -121,6 +141,8 @@ pub(super) fn stage_action(ctx: &Ctx, action: &Action) -> Result<Staged> {
                 link: None,
                 files,
                 folder: (folder != id.as_str()).then(|| folder.to_string()),
+                derived: reused.as_ref().map(|r| r.tree.to_string()),
+                runtime_paths,
             };
             staged.node = Some((id.to_string(), record));
         }
@@ -145,6 +167,8 @@ pub(super) fn stage_action(ctx: &Ctx, action: &Action) -> Result<Staged> {
                 link: Some(path.clone()),
                 files: BTreeMap::new(),
                 folder: None,
+                derived: None,
+                runtime_paths: Vec::new(),
             };
             staged.node = Some((id.clone(), record));
         }
@@ -321,6 +345,7 @@ fn carry_runtime_files(
     live: &Path,
     dest: &Path,
     placed: &BTreeMap<String, crate::observe::Fingerprint>,
+    runtime: &crate::observe::runtime_paths::RuntimePaths,
 ) -> std::io::Result<Vec<String>> {
     let mut carried = Vec::new();
     for entry in walkdir::WalkDir::new(live).min_depth(1) {
@@ -331,7 +356,11 @@ fn carry_runtime_files(
         let rel = entry.path().strip_prefix(live).map_err(std::io::Error::other)?;
         let key = rel.to_string_lossy().into_owned();
         let target = dest.join(rel);
-        if placed.contains_key(&key) || target.symlink_metadata().is_ok() || key.contains("__pycache__") {
+        if placed.contains_key(&key)
+            || target.symlink_metadata().is_ok()
+            || key.contains("__pycache__")
+            || !runtime.matches(&key)
+        {
             continue;
         }
         if let Some(parent) = target.parent() {

@@ -708,6 +708,9 @@ pub struct ApplyArgs {
     /// Place the models this environment was imported without (`import --models skip`)
     #[arg(long, conflicts_with = "planfile")]
     pub place_models: bool,
+    /// Run this node's install.py again even when a build with the same inputs exists (repeatable)
+    #[arg(long, value_name = "NODE", conflicts_with = "planfile")]
+    pub rebuild: Vec<String>,
     /// The torch backend to sync, or auto (this machine's) (default: workspace.toml's torch_backend, else the live one, else cpu)
     #[arg(long, value_name = "BACKEND", value_parser = parse_torch_backend)]
     pub torch_backend: Option<String>,

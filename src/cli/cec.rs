@@ -102,6 +102,7 @@ pub fn pull(g: &Globals, remote: &str, apply: bool) -> Result<ExitStatus> {
             locked: true,
             frozen: false,
             place_models: false,
+            rebuild: Vec::new(),
             torch_backend: None,
         },
     )

@@ -97,6 +97,7 @@ pub fn apply(g: &Globals, args: &ApplyArgs) -> Result<ExitStatus> {
     session.torch_backend = args.torch_backend.as_deref().map(super::environments::pick_backend);
     session.link_mode = args.link_mode;
     session.place_models = args.place_models;
+    session.rebuild = args.rebuild.clone();
     let (resolved, planned) = match &args.planfile {
         Some(path) => {
             let saved = SavedPlan::load(path).map_err(|e| miette::Report::new(*e))?;

@@ -174,6 +174,16 @@ impl Manifest {
                 table[key] = toml_edit::value(v);
             }
         }
+        if let Some(t) = spec.install_timeout {
+            table["install_timeout"] = toml_edit::value(t.seconds() as i64);
+        }
+        if !spec.runtime_paths.is_empty() {
+            let mut a = Array::new();
+            for p in &spec.runtime_paths {
+                a.push(p.as_str());
+            }
+            table["runtime_paths"] = Item::Value(Value::Array(a));
+        }
         nodes.insert(id, Item::Table(table));
         self.refresh();
     }

@@ -49,6 +49,40 @@ pub struct NodeSpec {
     pub path: Option<String>,
     /// `install = "run"`: the pack's `install.py` runs when the pack is staged. Absent: it never runs.
     pub install: Option<InstallScript>,
+    /// Seconds this pack's install.py may run (the workspace's `install_timeout` otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub install_timeout: Option<InstallTimeout>,
+    /// Paths inside the pack folder the pack writes at run time (config files, caches, fetched
+    /// weights): never drift. `*` matches within one path part.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub runtime_paths: Vec<RelPath>,
+}
+
+/// A time limit in seconds, 1 to a day.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(try_from = "u64", into = "u64")]
+pub struct InstallTimeout(u64);
+
+impl InstallTimeout {
+    pub fn seconds(self) -> u64 {
+        self.0
+    }
+}
+
+impl TryFrom<u64> for InstallTimeout {
+    type Error = String;
+    fn try_from(n: u64) -> Result<Self, String> {
+        match n {
+            1..=86_400 => Ok(InstallTimeout(n)),
+            _ => Err(format!("install_timeout = {n}: give seconds from 1 to 86400")),
+        }
+    }
+}
+
+impl From<InstallTimeout> for u64 {
+    fn from(t: InstallTimeout) -> u64 {
+        t.0
+    }
 }
 
 impl NodeSpec {

@@ -89,6 +89,12 @@ pub struct InstalledNode {
     /// Its folder in `custom_nodes/` when that is not its id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub folder: Option<String>,
+    /// The derived store entry placed (the pack as its install.py left it), when a script ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub derived: Option<String>,
+    /// The node's declared runtime paths (`runtime_paths` in its table), as placed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub runtime_paths: Vec<String>,
 }
 
 impl InstalledNode {

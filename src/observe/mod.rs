@@ -3,6 +3,7 @@
 
 pub mod builtin_nodes;
 mod installed;
+pub mod runtime_paths;
 pub mod workflows;
 
 pub use installed::{
@@ -50,11 +51,33 @@ pub enum NodeState {
         files: Vec<String>,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         deleted: Vec<String>,
+        /// Files found in a pack folder that comfydock did not place and that are not the
+        /// pack's runtime paths (added by hand, or by a script nobody declared).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        added: Vec<String>,
     },
     Missing,
 }
 
 impl Observed {
+    /// Files the manifest now declares as runtime paths are no drift, even before the pack is
+    /// installed again (the installed record knows the paths declared when it was placed).
+    pub fn forgive_runtime_paths(&mut self, config: &crate::manifest::ComfydockConfig) {
+        for (id, state) in self.nodes.iter_mut() {
+            let NodeState::Modified { files, deleted, added } = state else {
+                continue;
+            };
+            let Some(spec) = config.nodes.get(id.as_str()) else {
+                continue;
+            };
+            let runtime = runtime_paths::RuntimePaths::new(spec.runtime_paths.iter().map(|p| p.as_str()));
+            added.retain(|rel| !runtime.matches(rel));
+            if files.is_empty() && deleted.is_empty() && added.is_empty() {
+                *state = NodeState::Intact;
+            }
+        }
+    }
+
     /// Whether the plan leaves locked model `key` out: this machine skips models and has not
     /// placed this one.
     pub fn skips_model(&self, key: &str) -> bool {
@@ -65,7 +88,7 @@ impl Observed {
 impl NodeState {
     /// `modified: a.py, b.py; deleted: c.py` (at most five names each).
     pub fn describe_changes(&self) -> String {
-        let NodeState::Modified { files, deleted } = self else {
+        let NodeState::Modified { files, deleted, added } = self else {
             return String::new();
         };
         let list = |what: &str, names: &[String]| {
@@ -81,6 +104,9 @@ impl NodeState {
         }
         if !deleted.is_empty() {
             parts.push(list("deleted", deleted));
+        }
+        if !added.is_empty() {
+            parts.push(list("added", added));
         }
         parts.join("; ")
     }
@@ -101,7 +127,11 @@ pub fn observe(env: &EnvPaths) -> std::io::Result<Observed> {
     let comfyui_files = match &comfyui_commit {
         Some(_) => match crate::git::edited_tracked_files(&env.comfyui) {
             Ok((files, deleted)) if files.is_empty() && deleted.is_empty() => NodeState::Intact,
-            Ok((files, deleted)) => NodeState::Modified { files, deleted },
+            Ok((files, deleted)) => NodeState::Modified {
+                files,
+                deleted,
+                added: Vec::new(),
+            },
             Err(_) => NodeState::Intact,
         },
         None => NodeState::Missing,
@@ -161,6 +191,7 @@ fn model_state(path: &std::path::Path, m: &InstalledModel) -> NodeState {
         NodeState::Modified {
             files: vec![m.path.clone()],
             deleted: Vec::new(),
+            added: Vec::new(),
         }
     }
 }
@@ -172,6 +203,7 @@ fn node_state(dir: &std::path::Path, node: &InstalledNode) -> NodeState {
             Ok(_) => NodeState::Modified {
                 files: vec![".".into()],
                 deleted: Vec::new(),
+                added: Vec::new(),
             },
             Err(_) => NodeState::Missing,
         };
@@ -189,10 +221,66 @@ fn node_state(dir: &std::path::Path, node: &InstalledNode) -> NodeState {
             Err(_) => deleted.push(rel.clone()),
         }
     }
-    if files.is_empty() && deleted.is_empty() {
+    let added = added_files(dir, node);
+    if files.is_empty() && deleted.is_empty() && added.is_empty() {
         NodeState::Intact
     } else {
-        NodeState::Modified { files, deleted }
+        NodeState::Modified { files, deleted, added }
+    }
+}
+
+/// Files in a placed pack folder that comfydock did not place and the pack does not declare as
+/// written at run time. Folders are listed, never followed through links.
+pub fn added_files(dir: &std::path::Path, node: &InstalledNode) -> Vec<String> {
+    let runtime = runtime_paths::RuntimePaths::new(node.runtime_paths.iter().map(String::as_str));
+    let mut added = Vec::new();
+    let walk = walkdir::WalkDir::new(dir)
+        .min_depth(1)
+        .follow_links(false)
+        .into_iter()
+        .filter_entry(|e| {
+            let rel = e.path().strip_prefix(dir).map(|r| r.to_string_lossy().into_owned());
+            !rel.is_ok_and(|r| runtime.matches(&r))
+        });
+    for entry in walk.flatten() {
+        if entry.file_type().is_dir() {
+            continue;
+        }
+        if let Ok(rel) = entry.path().strip_prefix(dir) {
+            let rel = rel.to_string_lossy().into_owned();
+            if !node.files.contains_key(&rel) {
+                added.push(rel);
+            }
+        }
+    }
+    added.sort();
+    added
+}
+
+#[cfg(test)]
+mod added_tests {
+    #[test]
+    fn placed_and_runtime_files_are_not_added() {
+        let dir = tempfile::tempdir().unwrap();
+        for f in ["a.py", "sub/b.py", "sub/__pycache__/b.pyc", "cache/x", "mine.txt"] {
+            let p = dir.path().join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, "x").unwrap();
+        }
+        let node = super::InstalledNode {
+            source: crate::manifest::NodeSource::Git,
+            version: None,
+            tree: None,
+            link: None,
+            files: ["a.py", "sub/b.py"]
+                .iter()
+                .map(|f| (f.to_string(), super::Fingerprint(0, 0, 0)))
+                .collect(),
+            folder: None,
+            derived: None,
+            runtime_paths: vec!["cache".into()],
+        };
+        assert_eq!(super::added_files(dir.path(), &node), vec!["mine.txt".to_string()]);
     }
 }
 

@@ -181,7 +181,8 @@ impl Action {
                 "comfyui: restore files edited by hand ({}); your versions go to the trash",
                 crate::observe::NodeState::Modified {
                     files: files.clone(),
-                    deleted: deleted.clone()
+                    deleted: deleted.clone(),
+                    added: Vec::new(),
                 }
                 .describe_changes()
             ),

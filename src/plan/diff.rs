@@ -47,7 +47,7 @@ pub fn diff(environment: &str, lock: &Lock, observed: &Observed, python: &Python
             to: lock.comfyui.commit.to_string(),
         })),
         Some(_) => match &observed.comfyui_files {
-            NodeState::Modified { files, deleted } => Some(plan.push(Action::RestoreComfyui {
+            NodeState::Modified { files, deleted, .. } => Some(plan.push(Action::RestoreComfyui {
                 commit: lock.comfyui.commit.to_string(),
                 files: files.clone(),
                 deleted: deleted.clone(),

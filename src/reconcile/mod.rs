@@ -153,6 +153,9 @@ pub struct Session<'a> {
     /// `apply --place-models`: place the models `import --models skip` left out, and stop
     /// skipping them on this machine.
     pub place_models: bool,
+    /// `apply --rebuild NODE`: run these packs' install scripts again (a new build replaces the
+    /// recorded one).
+    pub rebuild: Vec<String>,
     /// Where download progress goes (shared with worker threads, hence an `Arc`).
     pub transfers: std::sync::Arc<dyn Reporter + Send + Sync>,
     /// The manifest last parsed, with the bytes it was parsed from (see `manifest`).
@@ -176,6 +179,7 @@ impl<'a> Session<'a> {
             torch_backend: None,
             link_mode: Default::default(),
             place_models: false,
+            rebuild: Vec::new(),
             transfers: std::sync::Arc::new(crate::progress::Silent),
             parsed: Default::default(),
         })
@@ -206,6 +210,7 @@ impl<'a> Session<'a> {
             torch_backend: None,
             link_mode: Default::default(),
             place_models: false,
+            rebuild: Vec::new(),
             transfers: std::sync::Arc::new(crate::progress::Silent),
             parsed: Default::default(),
         }
@@ -430,10 +435,14 @@ impl<'a> Session<'a> {
             mode: self.link_mode,
             origins: self.model_origins(&resolved.lock, &observed),
         };
-        let mut plan = plan::diff(&self.env.name, &resolved.lock, &observed, &target, &models);
         // Read once: the notes and workflow impact come from it, and the fingerprint hashes it.
         let pyproject = std::fs::read(self.env.pyproject())?;
         let manifest = self.manifest_of(pyproject.clone()).ok();
+        if let Some(m) = &manifest {
+            observed.forgive_runtime_paths(m.config());
+        }
+        let mut plan = plan::diff(&self.env.name, &resolved.lock, &observed, &target, &models);
+        self.add_rebuilds(&mut plan, resolved, &observed)?;
         pack_notes::annotate(&mut plan, self.ws, &resolved.lock, manifest.as_ref());
         if let Some(m) = &manifest {
             plan::impact::mark(&mut plan, &m.config().workflows);
@@ -553,6 +562,7 @@ impl<'a> Session<'a> {
             message: message.to_string(),
             offline: self.offline,
             transfers: self.transfers.clone(),
+            rebuild: self.rebuild.clone(),
         });
         self.log_apply(
             &planned.plan,
@@ -565,6 +575,48 @@ impl<'a> Session<'a> {
             self.record_installed(&resolved.lock);
         }
         Ok(generation)
+    }
+
+    /// `apply --rebuild NODE`: the node is staged again (its install.py runs) even when nothing
+    /// else about it changed.
+    fn add_rebuilds(&self, plan: &mut plan::Plan, resolved: &Resolved, observed: &Observed) -> Result<()> {
+        for id in &self.rebuild {
+            let Some(node) = resolved.lock.nodes.get(id.as_str()).filter(|n| n.tree().is_some()) else {
+                return Err(crate::resolve::ResolveError::Other(
+                    miette::miette!(
+                        code = "comfydock::apply::rebuild_unknown",
+                        help = "`comfydock node list` shows the nodes; a dev node has nothing to build",
+                        "--rebuild {id}: no such node pinned in the lock"
+                    )
+                    .into(),
+                )
+                .into());
+            };
+            let already = plan.actions.iter().any(|a| a.id() == format!("node.{id}"));
+            if !already {
+                let from = observed
+                    .installed
+                    .nodes
+                    .get(id.as_str())
+                    .and_then(|i| i.version.clone())
+                    .unwrap_or_else(|| node.describe());
+                plan.push(plan::Action::UpdateNode {
+                    id: id.clone(),
+                    source: match node.source() {
+                        crate::manifest::NodeSource::Registry => "registry",
+                        crate::manifest::NodeSource::Git => "git",
+                        crate::manifest::NodeSource::Local => "local",
+                    }
+                    .to_string(),
+                    from,
+                    to: node.describe(),
+                    reason: "rebuild: its install.py runs again".to_string(),
+                    run_install: false,
+                    notes: Vec::new(),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Tells the workspace's node index what this environment now has installed, so workflows

@@ -42,6 +42,8 @@ pub fn verify(
 ) -> std::io::Result<VerifyReport> {
     let mut report = VerifyReport::default();
     let store = NodeStore::new(&ws.store_dir());
+    // The runtime paths the manifest declares now count, as they do for `plan`.
+    let declared = crate::manifest::Manifest::load(&env.pyproject()).ok();
     for (id, node) in &lock.nodes {
         let Some(tree) = node.tree() else { continue };
         report.checked += 1;
@@ -66,14 +68,51 @@ pub fn verify(
             continue;
         }
         let live = env.custom_nodes().join(inst.folder(id));
-        let source = store.path(tree);
+        // What was placed: the derived entry when an install script built one, else the
+        // locked tree. A derived entry that is gone or damaged is a problem of its own.
+        let expected = match inst.derived.as_deref().map(str::parse::<crate::types::Blake3>) {
+            Some(Ok(derived)) => {
+                report.checked += 1;
+                match store.check(&derived)? {
+                    EntryCheck::Intact => store.path(&derived),
+                    state => {
+                        let state = if state == EntryCheck::Missing {
+                            "missing"
+                        } else {
+                            "damaged"
+                        };
+                        report.problem(
+                            format!("node {id}"),
+                            format!("the build of its install.py (store entry {derived}) is {state}; `comfydock apply --rebuild {id}` builds it again"),
+                        );
+                        continue;
+                    }
+                }
+            }
+            _ => store.path(tree),
+        };
         for rel in inst.files.keys() {
             report.checked += 1;
-            match (file_hash(&live.join(rel)), file_hash(&source.join(rel))) {
+            match (file_hash(&live.join(rel)), file_hash(&expected.join(rel))) {
                 (Some(a), Some(b)) if a == b => {}
-                (None, _) => report.problem(format!("node {id}"), format!("{rel} is missing")),
-                _ => report.problem(format!("node {id}"), format!("{rel} differs from the locked tree")),
+                (None, _) => report.problem(format!("node {id}"), format!("`{rel}` deleted")),
+                _ => report.problem(format!("node {id}"), format!("`{rel}` changed")),
             }
+        }
+        let mut placed = inst.clone();
+        if let Some(spec) = declared
+            .as_ref()
+            .and_then(|m| m.config().nodes.get(id.as_str()).cloned())
+        {
+            placed
+                .runtime_paths
+                .extend(spec.runtime_paths.iter().map(ToString::to_string));
+        }
+        for rel in crate::observe::added_files(&live, &placed) {
+            report.problem(
+                format!("node {id}"),
+                format!("`{rel}` added (not placed by comfydock; declare it in the node's `runtime_paths` if the pack writes it)"),
+            );
         }
     }
     report.checked += 1;

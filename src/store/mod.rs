@@ -5,6 +5,7 @@
 //! object storage.
 
 pub mod archive;
+pub mod derived;
 pub mod download;
 mod error;
 pub mod git_cache;

@@ -47,6 +47,8 @@ pub struct WorkspaceConfig {
     pub registry_url: Option<String>,
     /// Node mappings for `registry update` (COMFYDOCK_MAPPINGS_URL overrides).
     pub mappings_url: Option<String>,
+    /// Seconds an install.py may run (COMFYDOCK_INSTALL_TIMEOUT overrides; default 600).
+    pub install_timeout: Option<u64>,
     /// Model folders added with `model dirs add`; the workspace's `models/` is always scanned too.
     #[serde(default)]
     pub model_dirs: Vec<PathBuf>,

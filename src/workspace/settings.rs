@@ -21,6 +21,8 @@ pub enum ValueKind {
     IndexUrl,
     /// `s3://bucket/prefix`.
     S3Url,
+    /// A whole number of seconds, 1 to a day; written as a TOML integer.
+    Seconds,
 }
 
 pub struct Setting {
@@ -40,6 +42,12 @@ pub const SETTINGS: &[Setting] = &[
         kind: ValueKind::HttpUrl,
         env: Some("COMFYDOCK_REGISTRY_URL"),
         help: "the Comfy Registry, or a mirror (`comfydock registry serve`)",
+    },
+    Setting {
+        key: "install_timeout",
+        kind: ValueKind::Seconds,
+        env: Some("COMFYDOCK_INSTALL_TIMEOUT"),
+        help: "seconds a pack's install.py may run before it is stopped (default 600; a node's own `install_timeout` wins)",
     },
     Setting {
         key: "mappings_url",
@@ -155,8 +163,18 @@ pub fn validate(setting: &Setting, value: &str) -> Result<()> {
             )
         }),
         ValueKind::S3Url => s3_url(value).map_err(|r| invalid(&r, "give `s3://bucket` or `s3://bucket/prefix`")),
+        ValueKind::Seconds => match value.parse::<u64>() {
+            Ok(1..=MAX_SECONDS) => Ok(()),
+            _ => Err(invalid(
+                "not a whole number of seconds from 1 to 86400",
+                "give seconds, e.g. 600",
+            )),
+        },
     }
 }
+
+/// The longest time limit a setting takes: a day.
+pub const MAX_SECONDS: u64 = 86_400;
 
 fn http_url(value: &str) -> std::result::Result<(), String> {
     let url = reqwest::Url::parse(value).map_err(|e| format!("not a URL ({e})"))?;
@@ -249,11 +267,19 @@ pub fn set(root: &Path, setting: &Setting, value: &str) -> Result<()> {
                     key: setting.key.to_string(),
                 });
             };
-            t.insert(name, toml_edit::value(value));
+            t.insert(name, typed_value(setting, value));
         }
-        (None, name) => doc[name] = toml_edit::value(value),
+        (None, name) => doc[name] = typed_value(setting, value),
     }
     write(&path, &doc)
+}
+
+/// A validated value as the file keeps it: numbers as numbers, everything else as text.
+fn typed_value(setting: &Setting, value: &str) -> toml_edit::Item {
+    match (setting.kind, value.parse::<i64>()) {
+        (ValueKind::Seconds, Ok(n)) => toml_edit::value(n),
+        _ => toml_edit::value(value),
+    }
 }
 
 /// Removes `setting` from the file; false when it was not set. An emptied table goes too.

@@ -19,7 +19,18 @@ fn edited_and_deleted_node_files_are_named_and_kept_in_the_trash() {
     let live = env.join("ComfyUI/custom_nodes/beta");
     fs::write(live.join("a.py"), "A = 2  # my fix\n").unwrap();
     fs::remove_file(live.join("b.py")).unwrap();
-    fs::write(live.join("cache.json"), "{}").unwrap(); // written by the pack itself: not drift
+    // Written by the pack itself, and declared so: not drift.
+    let manifest = env.join(".cec/pyproject.toml");
+    let text = fs::read_to_string(&manifest).unwrap();
+    fs::write(
+        &manifest,
+        text.replace(
+            "[tool.comfydock.nodes.beta]",
+            "[tool.comfydock.nodes.beta]\nruntime_paths = [\"cache.json\"]",
+        ),
+    )
+    .unwrap();
+    fs::write(live.join("cache.json"), "{}").unwrap();
     t.run(&["plan"])
         .success()
         .stdout_has("edited on disk (modified: a.py; deleted: b.py)");

@@ -10,6 +10,7 @@ mod environments;
 mod fixtures;
 mod gc;
 mod gitops;
+mod install_scripts;
 mod manifest_brief;
 mod models;
 mod pack_identity;

@@ -104,8 +104,21 @@ fn drift_is_planned_and_repaired_without_losing_anything() {
     t.run(&["node", "add", pack.to_str().unwrap()]).success();
     let nodes = env.join("ComfyUI/custom_nodes");
 
-    // Files a pack writes at run time are not drift.
+    // Files a pack writes at run time are not drift once it declares them; undeclared, they are.
     fs::write(nodes.join("alpha/settings.json"), "{}").unwrap();
+    t.run(&["plan", "--detailed-exitcode"])
+        .code(2)
+        .stdout_has("added: settings.json");
+    let manifest = env.join(".cec/pyproject.toml");
+    let text = fs::read_to_string(&manifest).unwrap();
+    fs::write(
+        &manifest,
+        text.replace(
+            "[tool.comfydock.nodes.alpha]",
+            "[tool.comfydock.nodes.alpha]\nruntime_paths = [\"settings.json\"]",
+        ),
+    )
+    .unwrap();
     t.run(&["plan", "--detailed-exitcode"]).success();
 
     // An edited file, an untracked folder and a moved ComfyUI are.

@@ -263,7 +263,7 @@ fn a_damaged_store_entry_is_never_installed_and_verify_finds_edits() {
     fs::write(env.join("ComfyUI/custom_nodes/alpha/__init__.py"), b"edited").unwrap();
     t.run(&["verify"])
         .failure()
-        .stdout_has("node alpha: __init__.py differs from the locked tree");
+        .stdout_has("node alpha: `__init__.py` changed");
     fs::write(entry.join("__init__.py"), b"edited in the store").unwrap();
     let run = t.run(&["verify", "--json"]);
     run.failure();
