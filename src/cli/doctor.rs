@@ -70,7 +70,7 @@ pub fn doctor(g: &Globals) -> Result<ExitStatus> {
         fix: "ComfyUI with torch needs about 6 GiB per venv; free space, `comfydock gc`, or a workspace on a larger disk (--workspace)".into(),
     });
 
-    if let Some(ws) = Workspace::open(&root).ok() {
+    if let Ok(ws) = Workspace::open(&root) {
         checks.push(node_index_check(&ws, config.as_ref()));
     }
 
