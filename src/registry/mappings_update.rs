@@ -116,7 +116,7 @@ pub fn update_from_manager(
         let result = (|| {
             for name in MANAGER_FILES {
                 let url = join_url(base, name);
-                reporter.step(&format!("Downloading {url}"));
+                // `fetch` reports the step ("Downloading URL") and the transfer.
                 let dest = scratch.join(name);
                 let request = crate::store::Request {
                     url: &url,
