@@ -274,3 +274,37 @@ fn workflow_resolve_refreshes_an_old_index_but_not_offline_and_proposes_git_urls
         .stdout_has("node index")
         .stdout_has("packages from ComfyUI-Manager data at");
 }
+
+#[test]
+fn downloads_over_the_size_cap_are_refused_without_leaving_files() {
+    use comfydock::progress::Silent;
+    use comfydock::store::download::fetch_at_most;
+    use comfydock::store::{Expected, Http, HttpConfig, Request, StoreError};
+    let server = HttpServer::start();
+    let body = vec![b'x'; 10_000];
+    server.serve("/big.json", &body);
+    let dir = tempfile::tempdir().unwrap();
+    let partials = dir.path().join("partial");
+    let dest = dir.path().join("big.json");
+    let url = server.url("/big.json");
+    let expected = Expected::default();
+    let request = Request {
+        url: &url,
+        downloads_dir: &partials,
+        expected: &expected,
+        token: None,
+        dest: Some(&dest),
+        attempts: None,
+    };
+    let http = Http::new(HttpConfig::default());
+    let err = fetch_at_most(&http, &request, 9_999, &Silent).unwrap_err();
+    assert!(
+        matches!(err, StoreError::DownloadTooLarge { limit: 9_999, .. }),
+        "{err:?}"
+    );
+    assert!(!dest.exists());
+    assert_eq!(std::fs::read_dir(&partials).unwrap().count(), 0, "no partial file left");
+    assert_eq!(server.log().len(), 1, "a refusal is not retried");
+    let got = fetch_at_most(&http, &request, 10_000, &Silent).unwrap();
+    assert_eq!(std::fs::read(got.path).unwrap(), body);
+}
