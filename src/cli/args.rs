@@ -345,7 +345,7 @@ pub enum RegistryCommand {
     Mappings(MappingsCommand),
     /// Check a cache (and mappings built from it); a report, and exit 1 when anything is wrong
     Validate(ValidateArgs),
-    /// Install node mappings into the workspace's node index (default: COMFYDOCK_MAPPINGS_URL or `mappings_url`)
+    /// Install node mappings into the workspace's node index (default: COMFYDOCK_MAPPINGS_URL or `mappings_url`, else built from ComfyUI-Manager's public data)
     Update(UpdateArgs),
     /// Where the node index's data came from, its date and counts
     Status(StatusArgs),
@@ -353,7 +353,7 @@ pub enum RegistryCommand {
 
 #[derive(Debug, Args)]
 pub struct UpdateArgs {
-    /// A URL (with a .sha256 sidecar beside it) or a local file
+    /// A URL (with a .sha256 sidecar beside it) or a local file of node mappings
     #[arg(long, value_name = "URL|FILE")]
     pub from: Option<String>,
 }
@@ -394,12 +394,18 @@ pub struct MappingsBuildArgs {
 
 #[derive(Debug, Args)]
 pub struct MappingsAugmentArgs {
-    /// The mappings to extend
-    #[arg(long, value_name = "FILE")]
-    pub mappings: PathBuf,
+    /// The mappings to extend (without it: mappings from ComfyUI-Manager's data alone; --out is then required)
+    #[arg(long, value_name = "FILE", required_unless_present = "out")]
+    pub mappings: Option<PathBuf>,
     /// ComfyUI-Manager's extension-node-map.json (raw or wrapped in {"extensions": ...})
     #[arg(long, value_name = "FILE")]
     pub manager: PathBuf,
+    /// ComfyUI-Manager's github-stats.json: stars (and last update) that rank its packs
+    #[arg(long, value_name = "FILE")]
+    pub stats: Option<PathBuf>,
+    /// ComfyUI-Manager's custom-node-list.json: titles and descriptions
+    #[arg(long, value_name = "FILE")]
+    pub list: Option<PathBuf>,
     /// Where to write the result (default: replace --mappings)
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,

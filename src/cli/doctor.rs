@@ -70,6 +70,10 @@ pub fn doctor(g: &Globals) -> Result<ExitStatus> {
         fix: "ComfyUI with torch needs about 6 GiB per venv; free space, `comfydock gc`, or a workspace on a larger disk (--workspace)".into(),
     });
 
+    if let Ok(ws) = Workspace::open(&root) {
+        checks.push(node_index_check(&ws, config.as_ref()));
+    }
+
     let registry = std::env::var("COMFYDOCK_REGISTRY_URL")
         .ok()
         .or_else(|| config.as_ref().and_then(|c| c.registry_url.clone()))
@@ -127,6 +131,45 @@ pub fn doctor(g: &Globals) -> Result<ExitStatus> {
     } else {
         ExitStatus::Success
     })
+}
+
+/// The node index: loaded, from where, and how old (a warning when empty or older than
+/// `mappings_max_age_days`).
+fn node_index_check(ws: &Workspace, config: Option<&crate::workspace::WorkspaceConfig>) -> Check {
+    use crate::registry::mappings_update::{age_days, human_age, max_age_days};
+    use crate::registry::node_index::{NodeIndex, index_path};
+    let path = index_path(ws.root());
+    let info = path
+        .is_file()
+        .then(|| NodeIndex::open(&path).ok()?.info().ok().flatten())
+        .flatten();
+    let max = max_age_days(config.and_then(|c| c.mappings_max_age_days));
+    match info {
+        None => Check {
+            name: "node index",
+            ok: false,
+            required: false,
+            detail: "empty: workflows' custom node types cannot be resolved".into(),
+            fix: "`comfydock registry update` (ComfyUI-Manager's public data unless mappings_url is set)".into(),
+        },
+        Some(i) => {
+            let age = age_days(&i, crate::clock::now_secs());
+            Check {
+                name: "node index",
+                ok: age.is_some_and(|d| d < max as f64),
+                required: false,
+                detail: format!(
+                    "{} packages from {}, updated {}",
+                    i.packages,
+                    i.source,
+                    age.map_or_else(|| i.installed_at.clone(), human_age)
+                ),
+                fix: format!(
+                    "older than {max} days: `comfydock registry update` (`workflow resolve` also refreshes it)"
+                ),
+            }
+        }
+    }
 }
 
 /// The first line a tool prints for `args`, when it runs and succeeds.

@@ -244,6 +244,10 @@ fn workflow_command(g: &Globals, w: &args::WorkflowCommand) -> miette::Result<Ex
             with_deps,
         } => workflow_track::export(g, name, output.as_deref(), *with_deps),
         W::Diff { name } => workflow_track::diff(g, name),
-        W::Resolve { name, auto, json } => workflow_resolve::resolve(g, name, *auto, *json),
+        W::Resolve { name, auto, json } => {
+            // The node index first: refreshed when older than `mappings_max_age_days`.
+            registry::refresh_if_stale(g);
+            workflow_resolve::resolve(g, name, *auto, *json)
+        }
     }
 }

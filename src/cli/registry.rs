@@ -176,10 +176,32 @@ fn mappings_build(a: &MappingsBuildArgs) -> Result<ExitStatus> {
 fn mappings_augment(a: &MappingsAugmentArgs) -> Result<ExitStatus> {
     use crate::registry::mappings::{Mappings, augment};
     let filter = output_filter(a.schema.as_deref())?;
-    let mut m = Mappings::load(&a.mappings)?;
-    let manager = augment::load_manager_map(&a.manager)?;
-    let s = augment::augment(&mut m, &manager, &crate::registry::snapshot::rfc3339_now());
-    let out = a.out.as_deref().unwrap_or(&a.mappings);
+    let now = crate::registry::snapshot::rfc3339_now();
+    let mut m = match &a.mappings {
+        Some(path) => Mappings::load(path)?,
+        // Manager's data alone: dated now, so recency is measured from today.
+        None => Mappings {
+            version: now.get(0..10).unwrap_or_default().replace('-', "."),
+            generated_at: now.clone(),
+            ..Mappings::default()
+        },
+    };
+    let read = |p: &std::path::Path| std::fs::read(p).map_err(|e| miette::miette!("{}: {e}", p.display()));
+    let data = augment::ManagerData {
+        map: augment::load_manager_map(&a.manager)?,
+        stats: match &a.stats {
+            Some(p) => augment::parse_stats(&read(p)?, p)?,
+            None => Default::default(),
+        },
+        list: match &a.list {
+            Some(p) => augment::parse_custom_node_list(&read(p)?, p)?,
+            None => Vec::new(),
+        },
+    };
+    let s = augment::augment_with(&mut m, &data, &now);
+    let Some(out) = a.out.as_deref().or(a.mappings.as_deref()) else {
+        unreachable!("clap requires --out without --mappings")
+    };
     m.save(out, filter.as_ref())?;
     for (pack, pattern) in &s.bad_patterns {
         errln!("warning: {pack}: nodename_pattern {pattern:?} is not a valid regular expression; ignored");
@@ -217,17 +239,17 @@ fn validate(a: &ValidateArgs) -> Result<ExitStatus> {
 }
 
 fn update(g: &Globals, a: &UpdateArgs) -> Result<ExitStatus> {
-    use crate::registry::mappings_update;
+    use crate::registry::mappings_update::{self, Source};
     let ws = Workspace::open(&Workspace::locate(g.workspace.as_deref()))?;
-    let configured = ws.config()?.mappings_url;
-    let from = match &a.from {
-        Some(f) => f.clone(),
-        None => mappings_update::configured_url(configured.as_deref()).ok_or(mappings_update::UpdateError::NoSource)?,
+    let config = ws.config()?;
+    let source = match &a.from {
+        Some(f) => Source::Mappings(f.clone()),
+        None => Source::configured(config.mappings_url.as_deref(), config.manager_data_url.as_deref()),
     };
     let http = crate::store::Http::new(crate::store::HttpConfig::from_env());
-    let info = mappings_update::update(ws.root(), &from, &http, &StderrReporter)?;
+    let info = mappings_update::update_from(ws.root(), &source, &http, &StderrReporter)?;
     errln!(
-        "Node index updated from {}: {} packages, {} keys, {} built-in node types (mappings of {})",
+        "Node index updated from {}: {} packages, {} keys, {} built-in node types (data of {})",
         info.source,
         info.packages,
         info.keys,
@@ -237,7 +259,58 @@ fn update(g: &Globals, a: &UpdateArgs) -> Result<ExitStatus> {
     Ok(ExitStatus::Success)
 }
 
+/// The hint printed where an empty node index leaves node types unresolved.
+pub(super) const EMPTY_INDEX_HINT: &str = "The node index is empty: run `comfydock registry update` to fill it (from ComfyUI-Manager's public data unless `mappings_url` is set).";
+
+/// Before `workflow resolve`: an index older than `mappings_max_age_days` is refreshed from
+/// its configured source, unless `--offline`. A failed refresh keeps the old index and says so;
+/// an empty index only gets the hint (filling it is `registry update`'s decision).
+pub(super) fn refresh_if_stale(g: &Globals) {
+    use crate::registry::mappings_update::{self, Source};
+    use crate::registry::node_index::{NodeIndex, index_path};
+    let Ok(ws) = Workspace::open(&Workspace::locate(g.workspace.as_deref())) else {
+        return;
+    };
+    let Ok(config) = ws.config() else { return };
+    let path = index_path(ws.root());
+    let info = path
+        .is_file()
+        .then(|| NodeIndex::open(&path).ok()?.info().ok().flatten())
+        .flatten();
+    let Some(info) = info else {
+        errln!("{EMPTY_INDEX_HINT}");
+        return;
+    };
+    let max = mappings_update::max_age_days(config.mappings_max_age_days);
+    let Some(age) = mappings_update::age_days(&info, crate::clock::now_secs()) else {
+        return;
+    };
+    if age < max as f64 {
+        return;
+    }
+    let when = mappings_update::human_age(age);
+    if g.offline {
+        errln!("note: the node index was updated {when} (older than {max} days); not refreshed under --offline.");
+        return;
+    }
+    errln!("The node index was updated {when} (older than {max} days); refreshing it.");
+    let source = Source::configured(config.mappings_url.as_deref(), config.manager_data_url.as_deref());
+    let http = crate::store::Http::new(crate::store::HttpConfig::from_env());
+    match mappings_update::update_from(ws.root(), &source, &http, &StderrReporter) {
+        Ok(i) => errln!(
+            "Node index refreshed from {}: {} packages, {} keys.",
+            i.source,
+            i.packages,
+            i.keys
+        ),
+        Err(e) => {
+            errln!("warning: the node index could not be refreshed, so the one from {when} is used: {e}");
+        }
+    }
+}
+
 fn status(g: &Globals, a: &StatusArgs) -> Result<ExitStatus> {
+    use crate::registry::mappings_update;
     use crate::registry::node_index::{NodeIndex, index_path};
     let ws = Workspace::open(&Workspace::locate(g.workspace.as_deref()))?;
     let path = index_path(ws.root());
@@ -246,17 +319,33 @@ fn status(g: &Globals, a: &StatusArgs) -> Result<ExitStatus> {
     } else {
         None
     };
+    let max = mappings_update::max_age_days(ws.config()?.mappings_max_age_days);
+    let age = info
+        .as_ref()
+        .and_then(|i| mappings_update::age_days(i, crate::clock::now_secs()));
     if a.json {
-        let doc = serde_json::json!({ "format_version": "1", "index": path, "data": info });
+        let doc = serde_json::json!({
+            "format_version": "1", "index": path, "data": info,
+            "age_days": age, "max_age_days": max, "stale": age.map(|d| d >= max as f64),
+        });
         outln!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         return Ok(ExitStatus::Success);
     }
     match info {
-        None => errln!("The node index is empty; `comfydock registry update` fills it."),
+        None => errln!("{EMPTY_INDEX_HINT}"),
         Some(i) => {
+            let age = match age {
+                Some(d) if d >= max as f64 => format!(
+                    " ({}, older than {max} days: `workflow resolve` refreshes it)",
+                    mappings_update::human_age(d)
+                ),
+                Some(d) => format!(" ({})", mappings_update::human_age(d)),
+                None => String::new(),
+            };
             outln!("source        {}", i.source);
+            outln!("kind          {}", i.kind);
             outln!("sha256        {}", i.sha256);
-            outln!("updated       {}", i.installed_at);
+            outln!("updated       {}{age}", i.installed_at);
             outln!("generated     {}", i.generated_at);
             outln!("packages      {}", i.packages);
             outln!("keys          {}", i.keys);
@@ -291,12 +380,10 @@ fn find_provides(g: &Globals, node_type: &str, a: &FindArgs) -> Result<ExitStatu
     }
     if found.is_empty() {
         if !builtin {
-            let hint = if index.info()?.is_none() {
-                " The node index is empty: run `comfydock registry update`."
-            } else {
-                ""
-            };
-            errln!("No known pack provides {node_type}.{hint}");
+            errln!("No known pack provides {node_type}.");
+            if index.info()?.is_none() {
+                errln!("{EMPTY_INDEX_HINT}");
+            }
         }
         return Ok(ExitStatus::Success);
     }

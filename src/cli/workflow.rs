@@ -103,6 +103,15 @@ pub fn analyze(g: &Globals, a: &AnalyzeArgs) -> miette::Result<ExitStatus> {
             }
         }
     }
+    // Custom node types left unresolved because nothing was ever loaded into the node index.
+    let index_empty = ws.is_some() && nodes.as_ref().is_none_or(|i| i.info().ok().flatten().is_none());
+    if index_empty
+        && files
+            .iter()
+            .any(|f| f.resolution.as_ref().is_some_and(|r| r.unresolved_nodes() > 0))
+    {
+        errln!("{}", super::registry::EMPTY_INDEX_HINT);
+    }
     if a.json {
         let report = Report {
             format_version: "1",

@@ -5,6 +5,7 @@
 //!
 //! One query serves resolution: [`NodeIndex::providers`].
 
+use super::mappings::rank::{Conventions, Evidence};
 use super::mappings::signature::{NAME_ONLY, signature_hash};
 use super::mappings::{Mappings, SOURCE_MANAGER};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -47,6 +48,8 @@ pub enum MatchKind {
 /// One pack that provides a node type.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PackCandidate {
+    /// The registry id; for a pack known only from ComfyUI-Manager, its repository URL as the
+    /// repository spells it (never an internal key).
     pub pack_id: String,
     /// Versions known to provide it, newest first by semver (empty: unknown, e.g. Manager).
     pub versions: Vec<String>,
@@ -58,12 +61,26 @@ pub struct PackCandidate {
     pub repository: Option<String>,
     /// For `Installed`: the environment.
     pub environment: Option<String>,
+    /// Registry downloads, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub downloads: Option<u64>,
+    /// GitHub stars (registry, or ComfyUI-Manager's github-stats), when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stars: Option<u64>,
+    /// The node type carries this pack's naming convention (`rank::Evidence::describe`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<String>,
+    /// Why it is listed and why it ranks where it does, for people.
+    pub reason: String,
 }
 
 /// Where the index's data came from, when and how much.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct IndexInfo {
     pub source: String,
+    /// `node-mappings` (a published mappings file) or `comfyui-manager` (built from
+    /// ComfyUI-Manager's public files).
+    pub kind: String,
     pub sha256: String,
     pub installed_at: String,
     pub mappings_version: String,
@@ -101,11 +118,12 @@ pub type Result<T, E = NodeIndexError> = std::result::Result<T, E>;
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS packages (
-    id TEXT PRIMARY KEY, display_name TEXT, repository TEXT, source TEXT
+    id TEXT PRIMARY KEY, display_name TEXT, repository TEXT, source TEXT,
+    downloads INTEGER, stars INTEGER, git_url TEXT
 );
 CREATE TABLE IF NOT EXISTS mappings (
     node_type TEXT NOT NULL, signature TEXT NOT NULL, pack_id TEXT NOT NULL,
-    versions TEXT NOT NULL, rank INTEGER NOT NULL, source TEXT
+    versions TEXT NOT NULL, rank INTEGER NOT NULL, source TEXT, evidence TEXT
 );
 CREATE INDEX IF NOT EXISTS mappings_by_type ON mappings (node_type, signature);
 CREATE TABLE IF NOT EXISTS builtin (node_type TEXT PRIMARY KEY);
@@ -136,6 +154,22 @@ impl NodeIndex {
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(sql_err(path))?;
         conn.execute_batch(SCHEMA).map_err(sql_err(path))?;
+        // Columns added after the first release: an index written before them gains them empty.
+        for (table, column, kind) in [
+            ("packages", "downloads", "INTEGER"),
+            ("packages", "stars", "INTEGER"),
+            ("packages", "git_url", "TEXT"),
+            ("mappings", "evidence", "TEXT"),
+        ] {
+            let has = conn
+                .prepare(&format!("SELECT 1 FROM pragma_table_info('{table}') WHERE name = ?1"))
+                .and_then(|mut st| st.exists([column]))
+                .map_err(sql_err(path))?;
+            if !has {
+                conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {kind}"))
+                    .map_err(sql_err(path))?;
+            }
+        }
         Ok(NodeIndex {
             conn,
             path: path.to_path_buf(),
@@ -179,7 +213,8 @@ impl NodeIndex {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT m.pack_id, m.versions, m.rank, m.source, p.display_name, p.repository
+                "SELECT m.pack_id, m.versions, m.rank, m.source, p.display_name, p.repository,
+                        p.source, p.git_url, p.downloads, p.stars, m.evidence
                  FROM mappings m LEFT JOIN packages p ON p.id = m.pack_id
                  WHERE m.node_type = ?1 AND m.signature = ?2 ORDER BY m.rank, m.pack_id",
             )
@@ -188,8 +223,13 @@ impl NodeIndex {
             .query_map(params![node_type, signature], |r| {
                 let versions: String = r.get(1)?;
                 let source: Option<String> = r.get(3)?;
+                let pack_source: Option<String> = r.get(6)?;
+                let repository: Option<String> = r.get(5)?;
+                let git_url: Option<String> = r.get(7)?;
+                let key: String = r.get(0)?;
+                let evidence: Option<String> = r.get(10)?;
                 Ok(PackCandidate {
-                    pack_id: r.get(0)?,
+                    pack_id: pack_identity(key, pack_source.as_deref(), git_url, repository.as_deref()),
                     versions: serde_json::from_str(&versions).unwrap_or_default(),
                     rank: r.get(2)?,
                     origin: if source.as_deref() == Some(SOURCE_MANAGER) {
@@ -199,34 +239,61 @@ impl NodeIndex {
                     },
                     matched: kind,
                     display_name: r.get(4)?,
-                    repository: r.get(5)?,
+                    repository,
                     environment: None,
+                    downloads: r.get::<_, Option<i64>>(8)?.and_then(|n| u64::try_from(n).ok()),
+                    stars: r.get::<_, Option<i64>>(9)?.and_then(|n| u64::try_from(n).ok()),
+                    evidence: evidence.as_deref().and_then(Evidence::decode).map(|e| e.describe()),
+                    reason: String::new(),
                 })
             })
             .map_err(sql_err(&self.path))?;
-        rows.collect::<rusqlite::Result<_>>().map_err(sql_err(&self.path))
+        let mut out: Vec<PackCandidate> = rows.collect::<rusqlite::Result<_>>().map_err(sql_err(&self.path))?;
+        for c in &mut out {
+            c.reason = reason(c, node_type);
+        }
+        Ok(out)
     }
 
     fn by_pattern(&self, node_type: &str) -> Result<Vec<PackCandidate>> {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT t.pack_id, t.pattern, p.display_name, p.repository
+                "SELECT t.pack_id, t.pattern, p.display_name, p.repository, p.source, p.git_url, p.stars
                  FROM patterns t LEFT JOIN packages p ON p.id = t.pack_id ORDER BY t.pack_id",
             )
             .map_err(sql_err(&self.path))?;
-        let rows: Vec<(String, String, Option<String>, Option<String>)> = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        type Row = (
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<i64>,
+        );
+        let rows: Vec<Row> = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                ))
+            })
             .map_err(sql_err(&self.path))?
             .collect::<rusqlite::Result<_>>()
             .map_err(sql_err(&self.path))?;
         let mut out = Vec::new();
-        for (pack_id, pattern, display_name, repository) in rows {
+        for (key, pattern, display_name, repository, source, git_url, stars) in rows {
             // Patterns were checked when the mappings were built; one that no longer compiles
             // simply matches nothing.
             if regex::Regex::new(&pattern).is_ok_and(|re| re.is_match(node_type)) {
-                out.push(PackCandidate {
-                    pack_id,
+                let mut c = PackCandidate {
+                    pack_id: pack_identity(key, source.as_deref(), git_url, repository.as_deref()),
                     versions: Vec::new(),
                     rank: u32::try_from(out.len() + 1).unwrap_or(u32::MAX),
                     origin: Origin::Manager,
@@ -234,7 +301,13 @@ impl NodeIndex {
                     display_name,
                     repository,
                     environment: None,
-                });
+                    downloads: None,
+                    stars: stars.and_then(|n| u64::try_from(n).ok()),
+                    evidence: None,
+                    reason: String::new(),
+                };
+                c.reason = reason(&c, node_type);
+                out.push(c);
             }
         }
         Ok(out)
@@ -250,6 +323,7 @@ impl NodeIndex {
             .map_err(sql_err(&self.path))?;
         let rows = stmt
             .query_map([node_type], |r| {
+                let env: String = r.get(1)?;
                 Ok(PackCandidate {
                     pack_id: r.get(0)?,
                     versions: Vec::new(),
@@ -258,7 +332,11 @@ impl NodeIndex {
                     matched: MatchKind::Installed,
                     display_name: r.get(2)?,
                     repository: r.get(3)?,
-                    environment: Some(r.get(1)?),
+                    reason: format!("installed in environment `{env}`"),
+                    environment: Some(env),
+                    downloads: None,
+                    stars: None,
+                    evidence: None,
                 })
             })
             .map_err(sql_err(&self.path))?;
@@ -319,6 +397,7 @@ impl NodeIndex {
         };
         Ok(Some(IndexInfo {
             source,
+            kind: get("kind")?.unwrap_or_else(|| "node-mappings".into()),
             sha256: get("sha256")?.unwrap_or_default(),
             installed_at: get("installed_at")?.unwrap_or_default(),
             mappings_version: get("version")?.unwrap_or_default(),
@@ -339,6 +418,55 @@ impl NodeIndex {
     }
 }
 
+/// How a pack is named to users and to workflow resolution: its registry id, or for a pack
+/// known only from ComfyUI-Manager its repository (the internal `manager_…` key never leaves
+/// the index).
+fn pack_identity(key: String, source: Option<&str>, git_url: Option<String>, repository: Option<&str>) -> String {
+    if source != Some(SOURCE_MANAGER) {
+        return key;
+    }
+    git_url.or_else(|| repository.map(str::to_string)).unwrap_or(key)
+}
+
+/// `1234567` as `1,234,567`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Where the knowledge comes from, then what ranks it: downloads, stars, the name's evidence.
+fn reason(c: &PackCandidate, node_type: &str) -> String {
+    let what = match (c.origin, c.matched) {
+        (_, MatchKind::Pattern) => format!("ComfyUI-Manager's name pattern matches `{node_type}`"),
+        (Origin::Manager, _) => format!("ComfyUI-Manager's node map lists `{node_type}`"),
+        (_, MatchKind::Signature) => format!("its registry node list has `{node_type}` with these inputs"),
+        _ => format!("its registry node list names `{node_type}`"),
+    };
+    let mut why = Vec::new();
+    if let Some(d) = c.downloads.filter(|&d| d > 0) {
+        why.push(format!("{} registry downloads", thousands(d)));
+    }
+    match c.stars {
+        Some(1) => why.push("1 star".to_string()),
+        Some(s) if s > 0 => why.push(format!("{} stars", thousands(s))),
+        _ => {}
+    }
+    if let Some(e) = &c.evidence {
+        why.push(e.clone());
+    }
+    if why.is_empty() {
+        why.push("no download or star counts".to_string());
+    }
+    format!("{what} (rank {}: {})", c.rank, why.join("; "))
+}
+
 fn sql_err(path: &Path) -> impl Fn(rusqlite::Error) -> NodeIndexError + '_ {
     move |source| NodeIndexError::Sqlite {
         path: path.to_path_buf(),
@@ -349,7 +477,7 @@ fn sql_err(path: &Path) -> impl Fn(rusqlite::Error) -> NodeIndexError + '_ {
 /// Loads `mappings` into a new index beside `path` and swaps it in with a rename, so readers
 /// see the old index or the new one, never a mix, and a failure leaves the old one. The
 /// installed-node records of the old index are carried over.
-pub fn install_mappings(path: &Path, mappings: &Mappings, source: &str, sha256: &str) -> Result<IndexInfo> {
+pub fn install_mappings(path: &Path, mappings: &Mappings, source: &str, sha256: &str, kind: &str) -> Result<IndexInfo> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|source| NodeIndexError::Io {
         path: dir.to_path_buf(),
@@ -375,15 +503,26 @@ pub fn install_mappings(path: &Path, mappings: &Mappings, source: &str, sha256: 
         {
             let mut pk = tx
                 .prepare(
-                    "INSERT OR REPLACE INTO packages (id, display_name, repository, source) VALUES (?1, ?2, ?3, ?4)",
+                    "INSERT OR REPLACE INTO packages (id, display_name, repository, source, downloads, stars, git_url)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 )
                 .map_err(sql_err(&tmp))?;
+            let count = |n: Option<u64>| n.and_then(|n| i64::try_from(n).ok());
             for (id, p) in &mappings.packages {
-                pk.execute(params![id, p.display_name, p.repository, p.source])
-                    .map_err(sql_err(&tmp))?;
+                pk.execute(params![
+                    id,
+                    p.display_name,
+                    p.repository,
+                    p.source,
+                    count(p.downloads),
+                    count(p.github_stars),
+                    p.git_url
+                ])
+                .map_err(sql_err(&tmp))?;
             }
+            let conventions = Conventions::of(mappings);
             let mut mk = tx
-                .prepare("INSERT INTO mappings (node_type, signature, pack_id, versions, rank, source) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+                .prepare("INSERT INTO mappings (node_type, signature, pack_id, versions, rank, source, evidence) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
                 .map_err(sql_err(&tmp))?;
             for (key, entries) in &mappings.mappings {
                 let Some((node_type, sig)) = super::mappings::signature::split_key(key) else {
@@ -393,8 +532,17 @@ pub fn install_mappings(path: &Path, mappings: &Mappings, source: &str, sha256: 
                     let mut versions = e.versions.clone();
                     versions.sort_by_key(|v| std::cmp::Reverse(super::resolve::parse_version(v)));
                     let versions = serde_json::to_string(&versions).unwrap_or_else(|_| "[]".into());
-                    mk.execute(params![node_type, sig, e.package_id, versions, e.rank, e.source])
-                        .map_err(sql_err(&tmp))?;
+                    let evidence = conventions.evidence(&e.package_id, node_type).map(|e| e.encode());
+                    mk.execute(params![
+                        node_type,
+                        sig,
+                        e.package_id,
+                        versions,
+                        e.rank,
+                        e.source,
+                        evidence
+                    ])
+                    .map_err(sql_err(&tmp))?;
                 }
             }
             let mut bk = tx
@@ -415,6 +563,7 @@ pub fn install_mappings(path: &Path, mappings: &Mappings, source: &str, sha256: 
                 .map_err(sql_err(&tmp))?;
             for (k, v) in [
                 ("source", source),
+                ("kind", kind),
                 ("sha256", sha256),
                 ("installed_at", now.as_str()),
                 ("version", mappings.version.as_str()),
@@ -466,30 +615,16 @@ impl crate::workflow::resolve::NodeProviders for NodeIndex {
         found.sort_by_key(|c| c.origin != Origin::Installed);
         found
             .into_iter()
-            .map(|c| {
-                let (source, reason) = match c.origin {
-                    Origin::Installed => (
-                        "installed",
-                        format!("installed in environment `{}`", c.environment.as_deref().unwrap_or("?")),
-                    ),
-                    Origin::Registry => (
-                        "registry",
-                        format!("its registry node list names `{node_type}` (rank {})", c.rank),
-                    ),
-                    Origin::Manager => (
-                        "mapping",
-                        match c.matched {
-                            MatchKind::Pattern => format!("ComfyUI-Manager's name pattern matches `{node_type}`"),
-                            _ => format!("ComfyUI-Manager's node map lists `{node_type}` (rank {})", c.rank),
-                        },
-                    ),
-                };
-                crate::workflow::resolve::Provider {
-                    pack: c.pack_id,
-                    version: c.versions.first().cloned(),
-                    source: source.to_string(),
-                    reason,
+            .map(|c| crate::workflow::resolve::Provider {
+                source: match c.origin {
+                    Origin::Installed => "installed",
+                    Origin::Registry => "registry",
+                    Origin::Manager => "mapping",
                 }
+                .to_string(),
+                version: c.versions.first().cloned(),
+                pack: c.pack_id,
+                reason: c.reason,
             })
             .collect()
     }
@@ -533,7 +668,7 @@ mod tests {
     fn providers_order_signature_then_name_then_installed() {
         let d = tempfile::tempdir().unwrap();
         let path = d.path().join("node_index.db");
-        install_mappings(&path, &sample(), "test", "00").unwrap();
+        install_mappings(&path, &sample(), "test", "00", "node-mappings").unwrap();
         let mut idx = NodeIndex::open(&path).unwrap();
         idx.set_installed_nodes("dev", "c", &["N".into()]).unwrap();
         let got = idx.providers("N", Some("text:STRING")).unwrap();
@@ -558,7 +693,7 @@ mod tests {
         // A new install keeps the installed records and replaces the rest.
         let mut m = sample();
         m.mappings.remove("N::_");
-        install_mappings(&path, &m, "second", "11").unwrap();
+        install_mappings(&path, &m, "second", "11", "node-mappings").unwrap();
         let idx = NodeIndex::open(&path).unwrap();
         assert_eq!(
             idx.installed_providers("N").unwrap(),
@@ -578,7 +713,7 @@ mod tests {
         )
         .unwrap();
         assert!(NodeIndex::open(&path).is_err());
-        install_mappings(&path, &sample(), "test", "00").unwrap();
+        install_mappings(&path, &sample(), "test", "00", "node-mappings").unwrap();
         assert_eq!(NodeIndex::open(&path).unwrap().providers("N", None).unwrap().len(), 2);
     }
 }

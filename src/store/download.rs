@@ -531,6 +531,23 @@ impl StreamHasher {
 /// Downloads `req.url`, resuming what an earlier call left, verifies it against `req.expected`,
 /// and keeps it in `store/downloads/` or places it at `req.dest`. See the module's documentation.
 pub fn fetch(http: &Http, req: &Request<'_>, reporter: &dyn Reporter) -> Result<Fetched> {
+    fetch_inner(http, req, None, reporter)
+}
+
+/// [`fetch`] refusing a body larger than `max_size` bytes, by its `Content-Length` before
+/// anything is written or as soon as the stream passes the limit (data files whose size is not
+/// known in advance, such as ComfyUI-Manager's lists). The partial file is removed.
+pub fn fetch_at_most(http: &Http, req: &Request<'_>, max_size: u64, reporter: &dyn Reporter) -> Result<Fetched> {
+    let got = fetch_inner(http, req, Some(max_size), reporter);
+    if matches!(got, Err(StoreError::DownloadTooLarge { .. })) {
+        let key = Normalised::new(req.expected).key(req.url);
+        let _ = fs::remove_file(req.downloads_dir.join(format!("{key}.part")));
+        let _ = fs::remove_file(req.downloads_dir.join(format!("{key}.validator")));
+    }
+    got
+}
+
+fn fetch_inner(http: &Http, req: &Request<'_>, max_size: Option<u64>, reporter: &dyn Reporter) -> Result<Fetched> {
     let shown = redact(req.url);
     if let Some(dest) = req.dest
         && dest.symlink_metadata().is_ok()
@@ -581,6 +598,7 @@ pub fn fetch(http: &Http, req: &Request<'_>, reporter: &dyn Reporter) -> Result<
         want_sha256,
         hashed: &mut hashed,
         bar: &bar,
+        max_size,
     };
     let outcome = http.retry(&shown, req.attempts, reporter, || {
         requests += 1;
@@ -753,6 +771,8 @@ struct Transfer<'a> {
     /// Covers the first `count()` bytes of the partial file, when known.
     hashed: &'a mut Option<StreamHasher>,
     bar: &'a TransferBar<'a>,
+    /// Refuse a body larger than this.
+    max_size: Option<u64>,
 }
 
 impl Transfer<'_> {
@@ -843,6 +863,17 @@ impl Transfer<'_> {
         }
         let remaining = resp.content_length();
         let total = remaining.map(|r| r + start);
+        let too_large = || {
+            Try::Done(Err(StoreError::DownloadTooLarge {
+                url: self.shown.to_string(),
+                limit: self.max_size.unwrap_or(0),
+            }))
+        };
+        if let (Some(max), Some(total)) = (self.max_size, total)
+            && total > max
+        {
+            return too_large();
+        }
         self.bar.at(start, total);
         let mut buf = vec![0u8; 256 << 10];
         let mut received = 0u64;
@@ -861,6 +892,9 @@ impl Transfer<'_> {
             }
             hasher.update(&buf[..n]);
             received += n as u64;
+            if self.max_size.is_some_and(|max| start + received > max) {
+                return too_large();
+            }
             self.bar.at(start + received, total);
             window.1 += n as u64;
             let elapsed = window.0.elapsed();

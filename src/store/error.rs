@@ -74,6 +74,13 @@ pub enum StoreError {
     )]
     TooLarge { archive: PathBuf, what: String, limit: u64 },
 
+    #[error("refusing {url}: it is larger than the limit of {limit} bytes")]
+    #[diagnostic(
+        code(comfydock::store::download_too_large),
+        help("the server sent more than such a file ever holds; check the address (or the mirror behind it)")
+    )]
+    DownloadTooLarge { url: String, limit: u64 },
+
     #[error("{} is damaged or truncated: {reason}", archive.display())]
     #[diagnostic(
         code(comfydock::store::corrupt_archive),

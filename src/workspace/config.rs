@@ -26,6 +26,13 @@ version = "1"
 # Where `comfydock registry update` downloads node mappings (with a .sha256 sidecar beside
 # them); COMFYDOCK_MAPPINGS_URL overrides.
 # mappings_url = "https://example.org/registry-data/node_mappings.json"
+# Without mappings_url, `registry update` builds the node index from ComfyUI-Manager's public
+# files (extension-node-map.json, github-stats.json, custom-node-list.json) under this base URL
+# (or a local folder); COMFYDOCK_MANAGER_DATA_URL overrides.
+# manager_data_url = "https://raw.githubusercontent.com/Comfy-Org/ComfyUI-Manager/main/"
+# `workflow resolve` refreshes a node index older than this many days first (not with
+# --offline); COMFYDOCK_MAPPINGS_MAX_AGE_DAYS overrides.
+# mappings_max_age_days = 7
 # Model folders shared by every environment, besides the workspace's own `models/`
 # (`comfydock model dirs add|remove DIR` edits this list).
 # model_dirs = ["/mnt/models"]
@@ -48,7 +55,15 @@ pub struct WorkspaceConfig {
     /// Node mappings for `registry update` (COMFYDOCK_MAPPINGS_URL overrides).
     pub mappings_url: Option<String>,
     /// Seconds an install.py may run (COMFYDOCK_INSTALL_TIMEOUT overrides; default 600).
+    #[serde(default, deserialize_with = "whole_number")]
     pub install_timeout: Option<u64>,
+    /// ComfyUI-Manager's data for `registry update` when no mappings are configured
+    /// (COMFYDOCK_MANAGER_DATA_URL overrides).
+    pub manager_data_url: Option<String>,
+    /// The node index's age after which `workflow resolve` refreshes it (a number, or a string
+    /// of one, as `config set` writes it).
+    #[serde(default, deserialize_with = "whole_number")]
+    pub mappings_max_age_days: Option<u64>,
     /// Model folders added with `model dirs add`; the workspace's `models/` is always scanned too.
     #[serde(default)]
     pub model_dirs: Vec<PathBuf>,
@@ -62,6 +77,25 @@ pub struct WorkspaceConfig {
 pub struct StoreConfig {
     /// `s3://bucket/prefix` (COMFYDOCK_STORE_REMOTE overrides); checked where it is used.
     pub remote: Option<String>,
+}
+
+/// A whole number written as a TOML integer or as a string of one.
+fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<u64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Int(u64),
+        Text(String),
+    }
+    match Option::<Raw>::deserialize(d)? {
+        None => Ok(None),
+        Some(Raw::Int(n)) => Ok(Some(n)),
+        Some(Raw::Text(t)) => t
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| serde::de::Error::custom(format!("`{t}` is not a whole number of days"))),
+    }
 }
 
 impl WorkspaceConfig {

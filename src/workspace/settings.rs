@@ -23,6 +23,10 @@ pub enum ValueKind {
     S3Url,
     /// A whole number of seconds, 1 to a day; written as a TOML integer.
     Seconds,
+    /// An http(s) URL or an absolute folder.
+    UrlOrFolder,
+    /// A whole number of days.
+    Days,
 }
 
 pub struct Setting {
@@ -54,6 +58,18 @@ pub const SETTINGS: &[Setting] = &[
         kind: ValueKind::HttpUrl,
         env: Some("COMFYDOCK_MAPPINGS_URL"),
         help: "where `registry update` downloads node mappings (a .sha256 sidecar beside them)",
+    },
+    Setting {
+        key: "manager_data_url",
+        kind: ValueKind::UrlOrFolder,
+        env: Some("COMFYDOCK_MANAGER_DATA_URL"),
+        help: "without mappings_url, `registry update` reads ComfyUI-Manager's public files under this base URL (or folder)",
+    },
+    Setting {
+        key: "mappings_max_age_days",
+        kind: ValueKind::Days,
+        env: Some("COMFYDOCK_MAPPINGS_MAX_AGE_DAYS"),
+        help: "`workflow resolve` refreshes a node index older than this many days (default 7)",
     },
     Setting {
         key: "store.remote",
@@ -170,6 +186,10 @@ pub fn validate(setting: &Setting, value: &str) -> Result<()> {
                 "give seconds, e.g. 600",
             )),
         },
+        ValueKind::UrlOrFolder if Path::new(value).is_absolute() => Ok(()),
+        ValueKind::UrlOrFolder => http_url(value).map_err(|r| invalid(&r, "give an http(s) URL or an absolute folder")),
+        ValueKind::Days if value.trim().parse::<u64>().is_ok() => Ok(()),
+        ValueKind::Days => Err(invalid("not a whole number", "give a number of days, e.g. 7")),
     }
 }
 

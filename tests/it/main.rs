@@ -22,6 +22,7 @@ mod reconcile;
 mod registry;
 mod registry_cache;
 mod registry_index;
+mod registry_manager;
 mod registry_mappings;
 mod registry_mirror;
 mod registry_nodes;

@@ -111,7 +111,12 @@ fn update_fills_the_index_and_node_find_answers_offline() {
         ("pack-020", "registry"),
         "most downloads and stars first: {providers:?}"
     );
-    assert_eq!(providers.last().unwrap(), &("manager_someone_manager_only", "manager"));
+    // A pack known only from ComfyUI-Manager is named by its repository, never by the internal
+    // `manager_…` key, which no registry could answer for.
+    assert_eq!(
+        providers.last().unwrap(),
+        &("https://github.com/someone/manager-only", "manager")
+    );
     // With the signature, the exact match comes first.
     let r = run(
         &t,
@@ -131,7 +136,12 @@ fn update_fills_the_index_and_node_find_answers_offline() {
     // The table, a builtin and an unknown type.
     let r = run(&t, &["node", "find", "--provides", "OnlyInManager"]);
     r.success();
-    assert!(r.stdout.contains("manager_someone_manager_only"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("https://github.com/someone/manager-only"),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains("manager_someone"), "{}", r.stdout);
     run(&t, &["node", "find", "--provides", "KSampler"])
         .success()
         .stderr_has("one of ComfyUI's own node types");
@@ -162,7 +172,11 @@ fn update_fills_the_index_and_node_find_answers_offline() {
             .map(|n| n["pack"].as_str().unwrap_or("").to_string())
             .unwrap()
     };
-    assert_eq!(pack_of("OnlyInManager"), "manager_someone_manager_only", "{nodes:?}");
+    assert_eq!(
+        pack_of("OnlyInManager"),
+        "https://github.com/someone/manager-only",
+        "{nodes:?}"
+    );
     assert_eq!(pack_of("SharedNode"), "pack-020", "best ranked first: {nodes:?}");
 }
 
@@ -199,10 +213,14 @@ fn a_failed_update_keeps_the_old_index() {
     run(&t, &["registry", "update", "--from", local.to_str().unwrap()])
         .failure()
         .stderr_has("does not match its sha256 sidecar");
-    // Without an address.
-    run(&t, &["registry", "update"])
-        .failure()
-        .stderr_has("COMFYDOCK_MAPPINGS_URL");
+    // Without an address: ComfyUI-Manager's data, here at an address that has none.
+    run_with(
+        &t,
+        &[("COMFYDOCK_MANAGER_DATA_URL", server.url("/nothing/").as_str())],
+        &["registry", "update"],
+    )
+    .failure()
+    .stderr_has("extension-node-map.json");
 
     assert_eq!(status(&t)["data"], before["data"], "the old index is untouched");
     run(&t, &["node", "find", "--provides", "SharedNode"]).success();

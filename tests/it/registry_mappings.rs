@@ -288,3 +288,88 @@ fn validate_reports_every_problem_and_exits_1() {
         .stderr_has("counts packs = 6, the cache holds 5")
         .stderr_has("package pack-005 is in the mappings but not in the cache");
 }
+
+#[test]
+fn augment_with_stats_and_no_mappings_ranks_manager_packs_by_stars_then_names() {
+    use crate::support::manager_data::{self, ManagerData};
+    let t = TestContext::new();
+    let dir = t.path("manager");
+    ManagerData::new().save(&dir);
+    let out = t.path("from-manager.json");
+    let file = |n: &str| dir.join(n).to_str().unwrap().to_string();
+    run(
+        &t,
+        &[
+            "registry",
+            "mappings",
+            "augment",
+            "--manager",
+            &file("extension-node-map.json"),
+            "--stats",
+            &file("github-stats.json"),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    )
+    .success();
+    let doc = read(&out);
+    assert!(schema_errors(&doc).is_empty(), "{:?}", schema_errors(&doc));
+    let tidy = &doc["packages"]["manager_alice_tidy_nodes"];
+    assert_eq!(tidy["github_stars"], 1234);
+    assert_eq!(tidy["git_url"], manager_data::TIDY);
+    assert_eq!(tidy["last_update"], "2026-10-01 10:00:00");
+    assert_eq!(
+        ids(&doc["mappings"]["ResizeImage+::_"]),
+        vec![
+            ("manager_alice_tidy_nodes".to_string(), 1),
+            ("manager_aardvark_copycat_pack".to_string(), 2)
+        ]
+    );
+    assert_eq!(
+        ids(&doc["mappings"]["Knob (widgets)::_"])[0].0,
+        "manager_bob_widget_suite",
+        "no stars for either: the name decides"
+    );
+    // Without --stats every Manager pack has 0 stars and only the name separates them.
+    run(
+        &t,
+        &[
+            "registry",
+            "mappings",
+            "augment",
+            "--manager",
+            &file("extension-node-map.json"),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    )
+    .success();
+    let doc = read(&out);
+    assert_eq!(doc["packages"]["manager_alice_tidy_nodes"]["github_stars"], 0);
+    assert_eq!(
+        ids(&doc["mappings"]["ResizeImage+::_"])[0].0,
+        "manager_alice_tidy_nodes"
+    );
+    // A stats file of another shape is refused.
+    std::fs::write(
+        t.path("bad-stats.json"),
+        r#"{"https://github.com/a/b": {"stars": "lots"}}"#,
+    )
+    .unwrap();
+    run(
+        &t,
+        &[
+            "registry",
+            "mappings",
+            "augment",
+            "--manager",
+            &file("extension-node-map.json"),
+            "--stats",
+            t.path("bad-stats.json").to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    )
+    .failure()
+    .stderr_has("github-stats.json");
+}

@@ -4,6 +4,7 @@
 
 pub mod brief;
 pub mod http;
+pub mod manager_data;
 pub mod media;
 pub mod packs;
 pub mod registry;

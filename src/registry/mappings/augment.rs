@@ -39,12 +39,19 @@ pub struct AugmentSummary {
 /// Reads the raw map, or the `{extensions: …}` wrapper the published fetcher writes. Entries
 /// whose shape is wrong are an error naming the key: the file is untrusted input.
 pub fn load_manager_map(path: &Path) -> Result<Vec<ManagerEntry>> {
+    let bytes = std::fs::read(path).map_err(super::io(path))?;
+    parse_manager_map(&bytes, path)
+}
+
+/// [`load_manager_map`] from bytes. Manager writes every entry as `[[node types],
+/// {metadata}]`; anything else (another shape, a node type that is not a string, an empty map)
+/// is refused, so a truncated or foreign file never replaces good data.
+pub fn parse_manager_map(bytes: &[u8], path: &Path) -> Result<Vec<ManagerEntry>> {
     let bad = |reason: String| MappingsError::BadManagerMap {
         path: path.to_path_buf(),
         reason,
     };
-    let bytes = std::fs::read(path).map_err(super::io(path))?;
-    let doc: Value = serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
+    let doc: Value = serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
     let map = match doc.get("extensions") {
         Some(inner) => inner,
         None => &doc,
@@ -52,30 +59,32 @@ pub fn load_manager_map(path: &Path) -> Result<Vec<ManagerEntry>> {
     let Some(obj) = map.as_object() else {
         return Err(bad("the top level is not an object of URL -> entry".into()));
     };
+    if obj.is_empty() {
+        return Err(bad("it lists no repositories".into()));
+    }
     let mut out = Vec::with_capacity(obj.len());
     for (url, value) in obj {
-        let Some(arr) = value.as_array() else {
-            return Err(bad(format!("entry {url:?} is not [[node types], {{metadata}}]")));
-        };
-        let names = arr
-            .first()
-            .and_then(Value::as_array)
-            .ok_or_else(|| bad(format!("entry {url:?} has no list of node types")))?;
-        let node_types = names
-            .iter()
-            .filter_map(Value::as_str)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect();
-        let meta = arr.get(1).and_then(Value::as_object);
+        let shape = || bad(format!("entry {url:?} is not [[node types], {{metadata}}]"));
+        let arr = value.as_array().filter(|a| a.len() == 2).ok_or_else(shape)?;
+        let names = arr[0].as_array().ok_or_else(shape)?;
+        let meta = arr[1].as_object().ok_or_else(shape)?;
+        let mut node_types = Vec::with_capacity(names.len());
+        for n in names {
+            let n = n
+                .as_str()
+                .ok_or_else(|| bad(format!("entry {url:?} has a node type that is not a string")))?;
+            if !n.is_empty() {
+                node_types.push(n.to_string());
+            }
+        }
         let text = |k: &str| {
-            meta.and_then(|m| m.get(k))
+            meta.get(k)
                 .and_then(Value::as_str)
                 .filter(|s| !s.is_empty())
                 .map(str::to_string)
         };
         let preemptions = meta
-            .and_then(|m| m.get("preemptions"))
+            .get("preemptions")
             .and_then(Value::as_array)
             .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
             .unwrap_or_default();
@@ -92,8 +101,139 @@ pub fn load_manager_map(path: &Path) -> Result<Vec<ManagerEntry>> {
     Ok(out)
 }
 
+/// One repository of ComfyUI-Manager's `github-stats.json`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RepoStats {
+    pub stars: u64,
+    /// `YYYY-MM-DD HH:MM:SS`.
+    pub last_update: Option<String>,
+}
+
+/// Reads `github-stats.json` (`{url: {stars, last_update, author_account_age_days, …}}`),
+/// keyed by normalised repository. A value that is not an object with a whole, non-negative
+/// `stars` is refused.
+pub fn load_stats(path: &Path) -> Result<HashMap<String, RepoStats>> {
+    let bytes = std::fs::read(path).map_err(super::io(path))?;
+    parse_stats(&bytes, path)
+}
+
+pub fn parse_stats(bytes: &[u8], path: &Path) -> Result<HashMap<String, RepoStats>> {
+    let bad = |reason: String| MappingsError::BadManagerStats {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let doc: Value = serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
+    let obj = doc
+        .as_object()
+        .ok_or_else(|| bad("the top level is not an object of URL -> stats".into()))?;
+    if obj.is_empty() {
+        return Err(bad("it lists no repositories".into()));
+    }
+    let mut out = HashMap::with_capacity(obj.len());
+    for (url, v) in obj {
+        let stars = v
+            .as_object()
+            .and_then(|o| o.get("stars"))
+            .and_then(Value::as_u64)
+            .ok_or_else(|| bad(format!("entry {url:?} is not {{\"stars\": N, …}}")))?;
+        let last_update = v.get("last_update").and_then(Value::as_str).map(str::to_string);
+        out.insert(normalize_repository(url), RepoStats { stars, last_update });
+    }
+    Ok(out)
+}
+
+/// One entry of ComfyUI-Manager's `custom-node-list.json`, as far as it is used.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListEntry {
+    pub reference: String,
+    pub title: Option<String>,
+    pub author: Option<String>,
+    pub description: Option<String>,
+    pub install_type: Option<String>,
+}
+
+/// Reads `custom-node-list.json` (`{"custom_nodes": [{author, title, reference, files,
+/// install_type, description, …}]}`); an entry without a `reference` URL is refused.
+pub fn parse_custom_node_list(bytes: &[u8], path: &Path) -> Result<Vec<ListEntry>> {
+    let bad = |reason: String| MappingsError::BadManagerList {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let doc: Value = serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
+    let list = doc
+        .get("custom_nodes")
+        .and_then(Value::as_array)
+        .ok_or_else(|| bad("there is no `custom_nodes` list".into()))?;
+    if list.is_empty() {
+        return Err(bad("`custom_nodes` is empty".into()));
+    }
+    let mut out = Vec::with_capacity(list.len());
+    for (i, e) in list.iter().enumerate() {
+        let o = e
+            .as_object()
+            .ok_or_else(|| bad(format!("custom_nodes[{i}] is not an object")))?;
+        let reference = o
+            .get("reference")
+            .and_then(Value::as_str)
+            .filter(|r| !r.is_empty())
+            .ok_or_else(|| bad(format!("custom_nodes[{i}] has no `reference`")))?;
+        let text = |k: &str| {
+            o.get(k)
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
+        out.push(ListEntry {
+            reference: reference.to_string(),
+            title: text("title"),
+            author: text("author"),
+            description: text("description"),
+            install_type: text("install_type"),
+        });
+    }
+    Ok(out)
+}
+
+/// Everything ComfyUI-Manager publishes that the merge uses: the node map, and optionally the
+/// repositories' GitHub stats and the custom node list.
+#[derive(Debug, Clone, Default)]
+pub struct ManagerData {
+    pub map: Vec<ManagerEntry>,
+    pub stats: HashMap<String, RepoStats>,
+    pub list: Vec<ListEntry>,
+}
+
+/// The repository as Manager's key spells it, without `.git` or a trailing `/`, when it is a
+/// repository address (`https://host/owner/repo`); else the normalised form.
+pub fn spelled_repository(key: &str, normalised: &str) -> String {
+    let trimmed = key.trim().trim_end_matches('/');
+    let trimmed = trimmed.strip_suffix(".git").unwrap_or(trimmed);
+    if trimmed.eq_ignore_ascii_case(normalised) {
+        trimmed.to_string()
+    } else {
+        normalised.to_string()
+    }
+}
+
 /// Merges `manager` into `m` and re-ranks every key. `now` is the augmentation date.
 pub fn augment(m: &mut Mappings, manager: &[ManagerEntry], now: &str) -> AugmentSummary {
+    let data = ManagerData {
+        map: manager.to_vec(),
+        ..ManagerData::default()
+    };
+    augment_with(m, &data, now)
+}
+
+/// Merges Manager's data into `m` (stars from `data.stats` for its packs and for registry packs
+/// that have none, titles and descriptions from `data.list` where the map has none) and
+/// re-ranks every key. `now` is the augmentation date.
+pub fn augment_with(m: &mut Mappings, data: &ManagerData, now: &str) -> AugmentSummary {
+    let manager = &data.map;
+    let listed: HashMap<String, &ListEntry> = data
+        .list
+        .iter()
+        .map(|e| (normalize_repository(&e.reference), e))
+        .collect();
     let mut summary = AugmentSummary::default();
     // Registry repositories; with duplicates the smallest id wins, for determinism.
     let mut by_repo: HashMap<String, String> = HashMap::new();
@@ -123,6 +263,11 @@ pub fn augment(m: &mut Mappings, manager: &[ManagerEntry], now: &str) -> Augment
         let id = match by_repo.get(&url) {
             Some(id) => {
                 summary.matched_registry += 1;
+                if let (Some(p), Some(stats)) = (m.packages.get_mut(id), data.stats.get(&url))
+                    && p.github_stars.unwrap_or(0) == 0
+                {
+                    p.github_stars = Some(stats.stars);
+                }
                 id.clone()
             }
             None => {
@@ -135,15 +280,30 @@ pub fn augment(m: &mut Mappings, manager: &[ManagerEntry], now: &str) -> Augment
                         .and_then(|(_, r)| r.split('/').nth(1))
                         .unwrap_or("")
                         .to_string();
+                    let entry = listed.get(&url);
+                    let stats = data.stats.get(&url);
                     m.packages.insert(
                         id.clone(),
                         Package {
-                            display_name: e.title.clone().unwrap_or(last),
-                            author: e.author.clone().or(Some(first)),
-                            description: e.description.clone(),
+                            display_name: e
+                                .title
+                                .clone()
+                                .or_else(|| entry.and_then(|l| l.title.clone()))
+                                .unwrap_or(last),
+                            author: e
+                                .author
+                                .clone()
+                                .or_else(|| entry.and_then(|l| l.author.clone()))
+                                .or(Some(first)),
+                            description: e
+                                .description
+                                .clone()
+                                .or_else(|| entry.and_then(|l| l.description.clone())),
                             repository: Some(url.clone()),
+                            git_url: Some(spelled_repository(&e.url, &url)),
                             downloads: Some(0),
-                            github_stars: Some(0),
+                            github_stars: Some(stats.map_or(0, |s| s.stars)),
+                            last_update: stats.and_then(|s| s.last_update.clone()),
                             status: Some("NodeStatusActive".into()),
                             source: Some(SOURCE_MANAGER.into()),
                             ..Package::default()
@@ -206,4 +366,95 @@ pub fn augment(m: &mut Mappings, manager: &[ManagerEntry], now: &str) -> Augment
     m.recount();
     m.rerank();
     summary
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p() -> &'static Path {
+        Path::new("test.json")
+    }
+
+    #[test]
+    fn manager_files_of_another_shape_are_refused() {
+        let ok = br#"{"https://github.com/a/B": [["X+", "Y+"], {"title_aux": "B"}]}"#;
+        assert_eq!(parse_manager_map(ok, p()).unwrap()[0].node_types, vec!["X+", "Y+"]);
+        for bad in [
+            &br#"{"https://github.com/a/B": [["X"]]}"#[..],
+            br#"{"https://github.com/a/B": [["X"], {}, 3]}"#,
+            br#"{"https://github.com/a/B": [[1], {}]}"#,
+            br#"{"https://github.com/a/B": ["X", {}]}"#,
+            br#"{}"#,
+            br#"[]"#,
+            br#"{"https://github.com/a/B": [["X"], {"#,
+        ] {
+            assert!(parse_manager_map(bad, p()).is_err(), "{}", String::from_utf8_lossy(bad));
+        }
+        let stats = parse_stats(
+            br#"{"https://github.com/A/B.git": {"stars": 7, "last_update": "2025-01-01 00:00:00", "author_account_age_days": 3}}"#,
+            p(),
+        )
+        .unwrap();
+        assert_eq!(stats["https://github.com/a/b"].stars, 7);
+        for bad in [
+            &br#"{"u": {"stars": -1}}"#[..],
+            br#"{"u": {"stars": "7"}}"#,
+            br#"{"u": 7}"#,
+            br#"{}"#,
+        ] {
+            assert!(parse_stats(bad, p()).is_err(), "{}", String::from_utf8_lossy(bad));
+        }
+        let list = parse_custom_node_list(
+            br#"{"custom_nodes": [{"reference": "https://github.com/a/B", "title": "B"}]}"#,
+            p(),
+        )
+        .unwrap();
+        assert_eq!(list[0].title.as_deref(), Some("B"));
+        for bad in [
+            &br#"{"custom_nodes": []}"#[..],
+            br#"{"custom_nodes": [{"title": "x"}]}"#,
+            br#"{"nodes": []}"#,
+        ] {
+            assert!(
+                parse_custom_node_list(bad, p()).is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn manager_packs_keep_their_spelling_and_get_stars() {
+        let map = parse_manager_map(
+            br#"{"https://github.com/zed/Real-Pack": [["Resize+", "Blend+", "Crop+"], {"title_aux": "Real"}],
+                 "https://github.com/aaa/Copy.git": [["Resize+", "Other", "Thing"], {}]}"#,
+            p(),
+        )
+        .unwrap();
+        let stats = parse_stats(br#"{"https://github.com/zed/real-pack": {"stars": 50}}"#, p()).unwrap();
+        let mut m = Mappings::default();
+        let data = ManagerData {
+            map,
+            stats,
+            list: Vec::new(),
+        };
+        augment_with(&mut m, &data, "2025-01-01T00:00:00Z");
+        let real = &m.packages["manager_zed_real_pack"];
+        assert_eq!(real.git_url.as_deref(), Some("https://github.com/zed/Real-Pack"));
+        assert_eq!(real.repository.as_deref(), Some("https://github.com/zed/real-pack"));
+        assert_eq!(real.github_stars, Some(50));
+        assert_eq!(
+            m.packages["manager_aaa_copy"].git_url.as_deref(),
+            Some("https://github.com/aaa/Copy")
+        );
+        assert_eq!(m.mappings["Resize+::_"][0].package_id, "manager_zed_real_pack");
+        assert_eq!(
+            spelled_repository(
+                "https://gist.githubusercontent.com/u/abc/raw/x.py",
+                "https://gist.github.com/abc"
+            ),
+            "https://gist.github.com/abc"
+        );
+    }
 }

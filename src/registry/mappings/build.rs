@@ -137,6 +137,8 @@ fn package_record(id: &str, pack: &PackView) -> Package {
         created_at: n.created_at.clone(),
         search_ranking: n.search_ranking,
         preempts: n.preempted_comfy_node_names.clone().unwrap_or_default(),
+        git_url: None,
+        last_update: None,
         versions: pack
             .versions
             .iter()

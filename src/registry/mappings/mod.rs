@@ -18,6 +18,9 @@ use std::path::{Path, PathBuf};
 /// Where a mapping entry's knowledge came from.
 pub const SOURCE_MANAGER: &str = "manager";
 
+/// The end of a name-only key (`NodeType::_`).
+pub const NAME_ONLY_SUFFIX: &str = "::_";
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Mappings {
     /// `YYYY.MM.DD` of the cache it was built from.
@@ -106,6 +109,15 @@ pub struct Package {
     /// Manager `preemptions`): it ranks first for them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub preempts: Vec<String>,
+    /// For a pack known only from ComfyUI-Manager: its repository as the repository spells it
+    /// (`https://github.com/cubiq/ComfyUI_essentials`), which identifies it to users and to
+    /// `git clone`; the package key is internal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_url: Option<String>,
+    /// The repository's last update (ComfyUI-Manager's `github-stats.json`), for the recency
+    /// step of packs that have no registry releases.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_update: Option<String>,
     #[serde(default)]
     pub versions: BTreeMap<String, PackageVersion>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -154,6 +166,22 @@ pub enum MappingsError {
         )
     )]
     BadManagerMap { path: PathBuf, reason: String },
+
+    #[error("{}: {reason}", path.display())]
+    #[diagnostic(
+        code(comfydock::registry::bad_manager_stats),
+        help(
+            "pass ComfyUI-Manager's github-stats.json: an object of repository URL -> {{\"stars\": N, \"last_update\": …}}"
+        )
+    )]
+    BadManagerStats { path: PathBuf, reason: String },
+
+    #[error("{}: {reason}", path.display())]
+    #[diagnostic(
+        code(comfydock::registry::bad_manager_list),
+        help("pass ComfyUI-Manager's custom-node-list.json: {{\"custom_nodes\": [{{\"reference\": URL, …}}]}}")
+    )]
+    BadManagerList { path: PathBuf, reason: String },
 
     #[error("{}: {reason}", path.display())]
     #[diagnostic(
@@ -244,6 +272,7 @@ impl Mappings {
             .iter()
             .map(|(id, p)| (id.as_str(), rank::score(p, now)))
             .collect();
+        let conventions = rank::Conventions::of(self);
         for (key, entries) in self.mappings.iter_mut() {
             let node_type = signature::split_key(key).map(|(t, _)| t).unwrap_or(key);
             entries.sort_by(|a, b| {
@@ -251,6 +280,7 @@ impl Mappings {
                     node_type,
                     (a, self.packages.get(&a.package_id), scores.get(a.package_id.as_str())),
                     (b, self.packages.get(&b.package_id), scores.get(b.package_id.as_str())),
+                    &conventions,
                 )
             });
             for (i, e) in entries.iter_mut().enumerate() {
@@ -302,10 +332,184 @@ pub(crate) fn parse_rfc3339(s: &str) -> Option<u64> {
 pub mod rank {
     //! One ranking, used at build time and after the Manager merge: `downloads/10 + 2·stars`,
     //! floor 0.1, times a recency step of the newest release; a pack that claims the node type
-    //! (preemption) first; ties broken by registry before Manager, `search_ranking`, then id.
+    //! (preemption) first; then evidence from the name (the pack's naming convention, see
+    //! [`Conventions`]); ties broken by registry before Manager, `search_ranking`, then id.
 
-    use super::{MappingEntry, Package, SOURCE_MANAGER, parse_rfc3339};
+    use super::{MappingEntry, Mappings, NAME_ONLY_SUFFIX, Package, SOURCE_MANAGER, parse_rfc3339};
     use std::cmp::Ordering;
+    use std::collections::{BTreeMap, HashMap};
+
+    /// Affixes up to this many characters are considered.
+    const MAX_AFFIX: usize = 16;
+    /// A pack needs at least this many node types to have a convention.
+    const MIN_TYPES: usize = 3;
+
+    /// A naming convention: a prefix or suffix carried by most (more than half) of a pack's
+    /// node types, and rare among all node types (at most 1% of them, or 50), such as `+`
+    /// (cubiq's ComfyUI_essentials), `|pysssss`, `VHS_` or `IPAdapter`. A node type that carries
+    /// a pack's convention is evidence that it comes from that pack rather than from a pack that
+    /// merely copied it. The longest qualifying prefix and suffix are kept; an affix is at least
+    /// two characters, or one that is not a letter or digit.
+    #[derive(Debug, Clone, Default, PartialEq, Eq)]
+    pub struct Convention {
+        pub prefix: Option<String>,
+        pub suffix: Option<String>,
+    }
+
+    /// How a node type matches its pack's convention.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum Evidence {
+        Prefix(String),
+        Suffix(String),
+    }
+
+    impl Evidence {
+        /// For people: "its node types share the suffix `+`".
+        pub fn describe(&self) -> String {
+            match self {
+                Evidence::Prefix(p) => format!("its node types share the prefix `{p}`"),
+                Evidence::Suffix(s) => format!("its node types share the suffix `{s}`"),
+            }
+        }
+
+        /// Stored form: `prefix:VHS_` / `suffix:+`.
+        pub fn encode(&self) -> String {
+            match self {
+                Evidence::Prefix(p) => format!("prefix:{p}"),
+                Evidence::Suffix(s) => format!("suffix:{s}"),
+            }
+        }
+
+        pub fn decode(s: &str) -> Option<Evidence> {
+            match s.split_once(':')? {
+                ("prefix", p) => Some(Evidence::Prefix(p.to_string())),
+                ("suffix", s) => Some(Evidence::Suffix(s.to_string())),
+                _ => None,
+            }
+        }
+    }
+
+    /// The conventions of every pack of a mappings file, from its name-only keys.
+    #[derive(Debug, Default)]
+    pub struct Conventions(HashMap<String, Convention>);
+
+    fn prefixes(t: &str) -> impl Iterator<Item = &str> {
+        t.char_indices()
+            .skip(1)
+            .map(move |(i, _)| &t[..i])
+            .chain(std::iter::once(t))
+            .take(MAX_AFFIX)
+    }
+
+    fn suffixes(t: &str) -> impl Iterator<Item = &str> {
+        t.char_indices().rev().map(move |(i, _)| &t[i..]).take(MAX_AFFIX)
+    }
+
+    fn long_enough(a: &str) -> bool {
+        let mut chars = a.chars();
+        match (chars.next(), chars.next()) {
+            (Some(c), None) => !c.is_alphanumeric(),
+            (Some(_), Some(_)) => true,
+            _ => false,
+        }
+    }
+
+    impl Conventions {
+        pub fn of(m: &Mappings) -> Conventions {
+            let mut by_pack: HashMap<&str, Vec<&str>> = HashMap::new();
+            for (key, entries) in &m.mappings {
+                let Some(node_type) = key.strip_suffix(NAME_ONLY_SUFFIX) else {
+                    continue;
+                };
+                for e in entries {
+                    by_pack.entry(e.package_id.as_str()).or_default().push(node_type);
+                }
+            }
+            Conventions::from_types(by_pack)
+        }
+
+        /// From each pack's node types (each type once per pack).
+        pub fn from_types<'a>(by_pack: HashMap<&'a str, Vec<&'a str>>) -> Conventions {
+            let mut all: std::collections::HashSet<&str> = std::collections::HashSet::new();
+            for types in by_pack.values() {
+                all.extend(types.iter().copied());
+            }
+            let (mut gp, mut gs): (HashMap<&str, u32>, HashMap<&str, u32>) = Default::default();
+            for t in &all {
+                for p in prefixes(t) {
+                    *gp.entry(p).or_default() += 1;
+                }
+                for s in suffixes(t) {
+                    *gs.entry(s).or_default() += 1;
+                }
+            }
+            let rare = (all.len() / 100).max(50) as u32;
+            let mut out = HashMap::new();
+            for (pack, types) in &by_pack {
+                let n = types.len();
+                if n < MIN_TYPES {
+                    continue;
+                }
+                let best = |affixes: &dyn Fn(&'a str) -> Vec<&'a str>, global: &HashMap<&str, u32>| {
+                    let mut counts: HashMap<&str, usize> = HashMap::new();
+                    for t in types {
+                        for a in affixes(t) {
+                            *counts.entry(a).or_default() += 1;
+                        }
+                    }
+                    counts
+                        .into_iter()
+                        .filter(|(a, c)| {
+                            c * 2 > n && long_enough(a) && global.get(a).copied().unwrap_or(0) <= rare && *a != "_"
+                        })
+                        .map(|(a, _)| a)
+                        .max_by(|a, b| a.chars().count().cmp(&b.chars().count()).then_with(|| b.cmp(a)))
+                        .map(str::to_string)
+                };
+                let convention = Convention {
+                    prefix: best(&|t| prefixes(t).filter(|p| *p != t).collect(), &gp),
+                    suffix: best(&|t| suffixes(t).filter(|s| *s != t).collect(), &gs),
+                };
+                if convention.prefix.is_some() || convention.suffix.is_some() {
+                    out.insert(pack.to_string(), convention);
+                }
+            }
+            Conventions(out)
+        }
+
+        pub fn get(&self, pack: &str) -> Option<&Convention> {
+            self.0.get(pack)
+        }
+
+        /// Whether `node_type` carries `pack`'s convention.
+        pub fn evidence(&self, pack: &str, node_type: &str) -> Option<Evidence> {
+            let c = self.0.get(pack)?;
+            if let Some(s) = c
+                .suffix
+                .as_deref()
+                .filter(|s| node_type.ends_with(s) && node_type != *s)
+            {
+                return Some(Evidence::Suffix(s.to_string()));
+            }
+            c.prefix
+                .as_deref()
+                .filter(|p| node_type.starts_with(p) && node_type != *p)
+                .map(|p| Evidence::Prefix(p.to_string()))
+        }
+
+        pub fn len(&self) -> usize {
+            self.0.len()
+        }
+
+        pub fn is_empty(&self) -> bool {
+            self.0.is_empty()
+        }
+
+        /// Sorted, for reports.
+        pub fn sorted(&self) -> BTreeMap<&str, &Convention> {
+            self.0.iter().map(|(k, v)| (k.as_str(), v)).collect()
+        }
+    }
 
     pub fn base(p: &Package) -> f64 {
         let s = p.downloads.unwrap_or(0) as f64 / 10.0 + 2.0 * p.github_stars.unwrap_or(0) as f64;
@@ -314,11 +518,13 @@ pub mod rank {
 
     /// The recency multiplier of §2.5 against `now`; 1.0 without dates.
     pub fn recency(p: &Package, now: Option<u64>) -> f64 {
+        // A pack without registry releases dates from its repository's last update.
         let newest = p
             .versions
             .values()
             .filter_map(|v| v.release_date.as_deref().and_then(parse_rfc3339))
-            .max();
+            .max()
+            .or_else(|| p.last_update.as_deref().and_then(parse_rfc3339));
         let (Some(newest), Some(now)) = (newest, now) else {
             return 1.0;
         };
@@ -340,14 +546,16 @@ pub mod rank {
 
     type Side<'a> = (&'a MappingEntry, Option<&'a Package>, Option<&'a f64>);
 
-    pub fn order(node_type: &str, a: Side, b: Side) -> Ordering {
+    pub fn order(node_type: &str, a: Side, b: Side, conventions: &Conventions) -> Ordering {
         let claims = |s: &Side| s.1.is_some_and(|p| p.preempts.iter().any(|n| n == node_type));
         let manager = |s: &Side| s.0.source.as_deref() == Some(SOURCE_MANAGER) && s.0.versions.is_empty();
         let score = |s: &Side| s.2.copied().unwrap_or(0.1);
         let ranking = |s: &Side| s.1.and_then(|p| p.search_ranking).unwrap_or(i64::MAX);
+        let named = |s: &Side| conventions.evidence(&s.0.package_id, node_type).is_some();
         claims(&b)
             .cmp(&claims(&a))
             .then_with(|| score(&b).partial_cmp(&score(&a)).unwrap_or(Ordering::Equal))
+            .then_with(|| named(&b).cmp(&named(&a)))
             .then_with(|| manager(&a).cmp(&manager(&b)))
             .then_with(|| ranking(&a).cmp(&ranking(&b)))
             .then_with(|| a.0.package_id.cmp(&b.0.package_id))
@@ -454,5 +662,47 @@ mod tests {
             order,
             vec![("claim", 1), ("big", 2), ("b-reg", 3), ("a-reg", 4), ("a-man", 5)]
         );
+    }
+
+    #[test]
+    fn conventions_come_from_most_of_a_packs_node_types_and_rank_ties() {
+        let entry = |id: &str| MappingEntry {
+            package_id: id.into(),
+            versions: vec![],
+            rank: 0,
+            source: Some(SOURCE_MANAGER.to_string()),
+        };
+        let mut m = Mappings::default();
+        let packs: [(&str, &[&str]); 4] = [
+            ("real", &["Resize+", "Blend+", "Crop+", "Note"]),
+            ("copy", &["Resize+", "Fetch", "Misc", "Other"]),
+            ("vhs", &["VHS_Load", "VHS_Save", "VHS_Combine"]),
+            ("tiny", &["Resize+"]),
+        ];
+        for (id, types) in packs {
+            m.packages.insert(id.into(), Package::default());
+            for t in types {
+                m.mappings.entry(format!("{t}::_")).or_default().push(entry(id));
+            }
+        }
+        let c = rank::Conventions::of(&m);
+        assert_eq!(c.get("real").and_then(|c| c.suffix.as_deref()), Some("+"));
+        assert_eq!(c.get("vhs").and_then(|c| c.prefix.as_deref()), Some("VHS_"));
+        assert!(c.get("copy").is_none(), "one `+` in four is no convention");
+        assert!(c.get("tiny").is_none(), "too few node types to tell");
+        assert_eq!(c.evidence("real", "Resize+"), Some(rank::Evidence::Suffix("+".into())));
+        assert_eq!(c.evidence("copy", "Resize+"), None);
+        assert_eq!(
+            rank::Evidence::decode(&rank::Evidence::Prefix("VHS_".into()).encode()),
+            Some(rank::Evidence::Prefix("VHS_".into()))
+        );
+        // Equal scores (nothing known): the name decides, before the id.
+        m.rerank();
+        let order: Vec<&str> = m.mappings["Resize+::_"].iter().map(|e| e.package_id.as_str()).collect();
+        assert_eq!(order, vec!["real", "copy", "tiny"]);
+        // Stars come before the name.
+        m.packages.get_mut("copy").unwrap().github_stars = Some(10);
+        m.rerank();
+        assert_eq!(m.mappings["Resize+::_"][0].package_id, "copy");
     }
 }
