@@ -443,3 +443,30 @@ fn a_repository_path_with_quotes_makes_a_valid_manifest() {
     );
     t.run(&["plan", "--detailed-exitcode"]).success();
 }
+
+/// Issue 23 row 1: a tar extension entry (GNU long name `L`, PAX `x`) claiming 2 GiB is refused
+/// from its header, before any of it is read: the command ends with a short diagnostic naming
+/// the bound, and nothing is created.
+#[test]
+fn a_bundle_claiming_a_huge_long_name_is_refused_from_its_header() {
+    use std::io::Write;
+    let t = TestContext::new();
+    t.run(&["init"]).success();
+    for ty in [tar::EntryType::GNULongName, tar::EntryType::XHeader] {
+        let mut h = tar::Header::new_gnu();
+        h.as_gnu_mut().unwrap().name[..13].copy_from_slice(b"././@LongLink");
+        h.set_entry_type(ty);
+        h.set_size(2 << 30);
+        h.set_cksum();
+        let mut raw = h.as_bytes().to_vec();
+        raw.extend(std::iter::repeat_n(b'a', 1 << 20));
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&raw).unwrap();
+        let bundle = t.path("x.tar.gz");
+        fs::write(&bundle, gz.finish().unwrap()).unwrap();
+        let run = t.run(&["import", bundle.to_str().unwrap(), "--name", "n"]);
+        run.failure().stderr_has("header").stderr_has("65536");
+        assert!(run.stderr.len() < 4096, "a bounded message: {} bytes", run.stderr.len());
+        assert!(!t.workspace.join("environments/n").exists());
+    }
+}
