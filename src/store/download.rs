@@ -445,6 +445,15 @@ impl std::fmt::Debug for Token {
     }
 }
 
+/// The most a download without a recorded size may bring when it is placed at a destination
+/// (model files: the largest checkpoints are tens of GiB). A server that sends more is cut off
+/// and the partial file deleted.
+pub const MAX_DOWNLOAD_BYTES: u64 = 128 << 30;
+
+/// The most a download kept in `store/downloads/` (node-pack archives, registry snapshots) may
+/// bring: a little over what extraction accepts ([`super::Limits`], 4 GiB unpacked).
+pub const MAX_ARCHIVE_DOWNLOAD_BYTES: u64 = 5 << 30;
+
 /// What the downloaded content must be. Hashes are lowercase or uppercase hex, with or without
 /// a `blake3:`/`sha256:` prefix.
 #[derive(Debug, Clone, Default)]
@@ -564,6 +573,17 @@ pub fn fetch(http: &Http, req: &Request<'_>, reporter: &dyn Reporter) -> Result<
         reporter.step(&format!("Downloading {shown}"));
     }
     let want_sha256 = expected.sha256.is_some() || req.dest.is_none();
+    let cap = match (expected.size, req.dest) {
+        (Some(size), _) => (size, "the size that was recorded for it"),
+        (None, Some(_)) => (
+            MAX_DOWNLOAD_BYTES,
+            "the most comfydock downloads without a recorded size",
+        ),
+        (None, None) => (
+            MAX_ARCHIVE_DOWNLOAD_BYTES,
+            "the most comfydock downloads for an archive",
+        ),
+    };
     let label = crate::progress::transfer_label(req.url);
     let bar = TransferBar {
         reporter,
@@ -581,6 +601,7 @@ pub fn fetch(http: &Http, req: &Request<'_>, reporter: &dyn Reporter) -> Result<
         want_sha256,
         hashed: &mut hashed,
         bar: &bar,
+        cap,
     };
     let outcome = http.retry(&shown, req.attempts, reporter, || {
         requests += 1;
@@ -753,6 +774,8 @@ struct Transfer<'a> {
     /// Covers the first `count()` bytes of the partial file, when known.
     hashed: &'a mut Option<StreamHasher>,
     bar: &'a TransferBar<'a>,
+    /// The most the whole file may be, and what that bound is (for the message).
+    cap: (u64, &'static str),
 }
 
 impl Transfer<'_> {
@@ -842,6 +865,9 @@ impl Transfer<'_> {
             return io_fatal(e);
         }
         let remaining = resp.content_length();
+        if remaining.is_some_and(|r| start.saturating_add(r) > self.cap.0) {
+            return self.too_large();
+        }
         let total = remaining.map(|r| r + start);
         self.bar.at(start, total);
         let mut buf = vec![0u8; 256 << 10];
@@ -856,6 +882,9 @@ impl Transfer<'_> {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => break Some(describe_io(&e, self.http.config())),
             };
+            if start + received + n as u64 > self.cap.0 {
+                return self.too_large();
+            }
             if let Err(e) = self.file.write_all(&buf[..n]) {
                 return io_fatal(e);
             }
@@ -895,6 +924,20 @@ impl Transfer<'_> {
                 ..Failed::new(reason, Some(status.as_u16()))
             }),
         }
+    }
+
+    /// The server sends more than the file may be: the partial file (comfydock's own, in
+    /// `store/downloads/`) is deleted, and the download refused without another try.
+    fn too_large(&mut self) -> Try<Result<()>> {
+        *self.hashed = None;
+        let _ = self.file.set_len(0);
+        let _ = fs::remove_file(self.part);
+        let _ = fs::remove_file(self.meta);
+        Try::Done(Err(StoreError::DownloadTooLarge {
+            url: self.shown.to_string(),
+            limit: self.cap.0,
+            bound: self.cap.1,
+        }))
     }
 
     /// Empties the partial file for a fresh start.

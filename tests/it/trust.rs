@@ -470,3 +470,46 @@ fn a_bundle_claiming_a_huge_long_name_is_refused_from_its_header() {
         assert!(!t.workspace.join("environments/n").exists());
     }
 }
+
+/// Issue 23 row 4: a model server that streams without `Content-Length` is cut off as soon as
+/// it sends more than the recorded size, and the partial file (comfydock's, in
+/// `store/downloads/`) is deleted; nothing is placed.
+#[test]
+fn a_server_that_streams_forever_is_cut_off_at_the_recorded_size() {
+    let t = TestContext::new();
+    let env = t.create_env("demo");
+    let server = HttpServer::start();
+    let chunk: Vec<u8> = (0..65_536u32).map(|i| (i % 253) as u8).collect();
+    server.serve("/endless.safetensors", &chunk);
+    let at_most = 256 << 20;
+    server.stream_endlessly("/endless.safetensors", at_most);
+    let url = server.url("/endless.safetensors");
+    append(
+        &env.join(".cec/pyproject.toml"),
+        &format!(
+            "\n[tool.comfydock.models.m]\nhash = \"blake3:{}\"\nsize = 100000\ncategory = \"checkpoints\"\nfilename = \"m.safetensors\"\nsources = [{{ type = \"url\", url = \"{url}\" }}]\n",
+            blake3::hash(&chunk).to_hex()
+        ),
+    );
+    let run = Run::from(
+        t.cmd()
+            .env("COMFYDOCK_HTTP_RETRIES", "1")
+            .args(["apply", "--yes"])
+            .output()
+            .unwrap(),
+    );
+    run.failure()
+        .stderr_has("/endless.safetensors")
+        .stderr_has("more than 100000 bytes");
+    let streamed = server.streamed("/endless.safetensors").expect("the response ended");
+    assert!(
+        streamed < 64 << 20,
+        "the client hung up early: {streamed} bytes were sent"
+    );
+    let leftovers: Vec<String> = tree(&t.workspace.join("store/downloads"))
+        .into_iter()
+        .filter(|p| p.ends_with(".part"))
+        .collect();
+    assert!(leftovers.is_empty(), "partial files were deleted: {leftovers:?}");
+    assert!(!env.join("ComfyUI/models/checkpoints/m.safetensors").exists());
+}
