@@ -47,7 +47,8 @@ fn read_tracked<'m>(manifest: &'m Manifest, cec: &Path, name: &WorkflowName) -> 
         .tracked
         .get(name)
         .ok_or_else(|| not_tracked(name))?;
-    let bytes = std::fs::read(cec.join(tracked.file.as_str())).into_diagnostic()?;
+    let path = cec.join(tracked.file.as_str());
+    let bytes = crate::workflow::read_file(&path).map_err(|e| miette!("cannot read {}: {e}", path.display()))?;
     Ok((tracked, bytes))
 }
 
@@ -83,7 +84,7 @@ pub fn status(g: &Globals, json: bool) -> Result<ExitStatus> {
     let installed = Installed::load(&env.state).into_diagnostic()?;
     let mut rows = Vec::new();
     for (name, t) in &manifest.config().workflows.tracked {
-        let state = match std::fs::read(env.cec.join(t.file.as_str())) {
+        let state = match crate::workflow::read_file(env.cec.join(t.file.as_str())) {
             Err(_) => "missing in .cec (`workflow untrack` or put the file back)",
             Ok(bytes) => {
                 let desired = Blake3::of_bytes(&bytes).to_string();
@@ -158,7 +159,7 @@ struct FilesBackup(Vec<(PathBuf, Option<Vec<u8>>)>);
 impl FilesBackup {
     fn keep(&mut self, path: &Path) {
         if !self.0.iter().any(|(p, _)| p == path) {
-            self.0.push((path.to_path_buf(), std::fs::read(path).ok()));
+            self.0.push((path.to_path_buf(), crate::workflow::read_file(path).ok()));
         }
     }
     fn restore(self) {
@@ -255,7 +256,7 @@ pub fn track(g: &Globals, names: &[String], all: bool) -> Result<ExitStatus> {
     let mut files = Vec::new();
     for name in &chosen {
         let source = workflows::copy_path(&env, name);
-        let bytes = std::fs::read(&source).map_err(|e| {
+        let bytes = crate::workflow::read_file(&source).map_err(|e| {
             miette!(
                 code = "comfydock::workflow::not_in_comfyui",
                 help = "`track` takes workflows saved in ComfyUI's user/default/workflows/; `comfydock workflow import FILE` takes any other file",
@@ -358,12 +359,14 @@ pub(super) fn sync_once(g: &Globals, raw: Option<&str>, quiet: bool) -> Result<u
             continue;
         };
         let cec_file = env.cec.join(t.file.as_str());
-        let current = std::fs::read(&cec_file).ok().map(|b| Blake3::of_bytes(&b).to_string());
+        let current = crate::workflow::read_file(&cec_file)
+            .ok()
+            .map(|b| Blake3::of_bytes(&b).to_string());
         if current.as_deref() == Some(blake3.as_str()) {
             continue;
         }
         let copy = workflows::copy_path(&env, name);
-        let bytes = std::fs::read(&copy).into_diagnostic()?;
+        let bytes = crate::workflow::read_file(&copy).map_err(|e| miette!("cannot read {}: {e}", copy.display()))?;
         let needs = needs_of(g, &ws, &bytes, &copy.display().to_string(), &manifest)?;
         report_needs(name, &needs);
         manifest.set_workflow(
@@ -395,7 +398,7 @@ pub(super) fn sync_once(g: &Globals, raw: Option<&str>, quiet: bool) -> Result<u
 }
 
 pub fn import(g: &Globals, file: &Path, name: Option<&str>) -> Result<ExitStatus> {
-    let bytes = std::fs::read(file).map_err(|e| miette!("cannot read {}: {e}", file.display()))?;
+    let bytes = crate::workflow::read_file(file).map_err(|e| miette!("cannot read {}: {e}", file.display()))?;
     let label = file.display().to_string();
     let json = workflow_json(&bytes, &label)?;
     let raw = match name {
@@ -529,7 +532,7 @@ pub fn diff(g: &Globals, raw: &str) -> Result<ExitStatus> {
     let manifest = Manifest::load(&env.pyproject())?;
     let (tracked, cec) = read_tracked(&manifest, &env.cec, &name)?;
     let copy_path = workflows::copy_path(&env, &name);
-    let Ok(copy) = std::fs::read(&copy_path) else {
+    let Ok(copy) = crate::workflow::read_file(&copy_path) else {
         outln!("ComfyUI has no copy of `{name}` ({}).", copy_path.display());
         return Ok(ExitStatus::Success);
     };
