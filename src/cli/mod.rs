@@ -14,6 +14,7 @@ mod doctor;
 mod edit;
 mod env_models;
 mod environments;
+mod escape;
 mod generations;
 mod models;
 mod nodes;
