@@ -234,12 +234,16 @@ pub fn track(g: &Globals, names: &[String], all: bool) -> Result<ExitStatus> {
     let mut manifest = session.manifest()?;
     let env = session.env.clone();
     let mut chosen: Vec<WorkflowName> = names.iter().map(|n| parse_name(n)).collect::<Result<_>>()?;
+    // Named on the command line: a file that cannot be tracked fails the command. Found by
+    // `--all`: it is skipped with a warning, and the others are tracked.
+    let named = chosen.len();
     if all {
         let ignore = crate::workflow::ignore::IgnoreList::load(&env.cec.join(".comfydockignore"));
         for name in user_workflows(&env) {
             let Ok(parsed) = name.parse::<WorkflowName>() else {
                 errln!(
-                    "skipped `{name}.json`: not a name comfydock can track (it has `:`, control characters or a leading dot)"
+                    "skipped `{}.json`: not a name comfydock can track (it has `:`, control characters or a leading dot)",
+                    super::escape::untrusted(&name)
                 );
                 continue;
             };
@@ -249,22 +253,35 @@ pub fn track(g: &Globals, names: &[String], all: bool) -> Result<ExitStatus> {
             chosen.push(parsed);
         }
     }
-    if chosen.is_empty() {
-        errln!("Nothing to track.");
-        return Ok(ExitStatus::Success);
-    }
     let mut files = Vec::new();
-    for name in &chosen {
+    let mut tracked = Vec::new();
+    for (i, name) in chosen.iter().enumerate() {
         let source = workflows::copy_path(&env, name);
-        let bytes = crate::workflow::read_file(&source).map_err(|e| {
-            miette!(
-                code = "comfydock::workflow::not_in_comfyui",
-                help = "`track` takes workflows saved in ComfyUI's user/default/workflows/; `comfydock workflow import FILE` takes any other file",
-                "cannot read {}: {e}",
-                source.display()
-            )
-        })?;
-        let needs = needs_of(g, &ws, &bytes, &source.display().to_string(), &manifest)?;
+        let read = crate::workflow::read_file(&source)
+            .map_err(|e| {
+                miette!(
+                    code = "comfydock::workflow::not_in_comfyui",
+                    help = "`track` takes workflows saved in ComfyUI's user/default/workflows/; `comfydock workflow import FILE` takes any other file",
+                    "cannot read {}: {e}",
+                    source.display()
+                )
+            })
+            .and_then(|bytes| {
+                let needs = needs_of(g, &ws, &bytes, &source.display().to_string(), &manifest)?;
+                Ok((bytes, needs))
+            });
+        let (bytes, needs) = match read {
+            Ok(got) => got,
+            Err(e) if i >= named => {
+                errln!(
+                    "warning: skipped `{}`: {}",
+                    super::escape::untrusted(name.as_str()),
+                    super::escape::untrusted(&e.to_string())
+                );
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         report_needs(name, &needs);
         let file = tracked_file(name)?;
         files.push((env.cec.join(file.as_str()), Some(bytes)));
@@ -277,7 +294,13 @@ pub fn track(g: &Globals, names: &[String], all: bool) -> Result<ExitStatus> {
                 description: None,
             },
         );
+        tracked.push(name.clone());
     }
+    if tracked.is_empty() {
+        errln!("Nothing to track.");
+        return Ok(ExitStatus::Success);
+    }
+    let chosen = tracked;
     let list: Vec<&str> = chosen.iter().map(|n| n.as_str()).collect();
     save_and_apply(
         &mut session,

@@ -456,3 +456,21 @@ fn a_fifo_or_device_in_place_of_a_tracked_workflow_is_refused() {
     fs::write(&cec, ui_workflow(20, "MyNode", "beta")).unwrap();
     t.run(&["plan"]).success();
 }
+
+/// Issue 23 row 16: `workflow track --all` skips a file that is not a workflow, with a warning
+/// naming it, and tracks the others; named explicitly, the same file fails the command.
+#[test]
+fn track_all_skips_an_invalid_file_and_tracks_the_rest() {
+    let t = TestContext::new();
+    let env = t.create_env("demo");
+    write_user_workflow(&env, "a", &ui_workflow(20, "MyNode", "beta"));
+    write_user_workflow(&env, "broken", "{not json");
+    write_user_workflow(&env, "c", &ui_workflow(30, "MyNode", "beta"));
+    t.run(&["workflow", "track", "--all"])
+        .success()
+        .stderr_has("skipped `broken`")
+        .stderr_has("Tracking 2 workflow(s): a, c.");
+    assert!(env.join(".cec/workflows/a.json").is_file() && env.join(".cec/workflows/c.json").is_file());
+    assert!(!env.join(".cec/workflows/broken.json").exists());
+    t.run(&["workflow", "track", "broken"]).failure().stderr_has("broken");
+}
