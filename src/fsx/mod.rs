@@ -20,11 +20,27 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
 }
 
 /// `write_atomic` for secrets: the file is readable and writable by its owner only (0600) from
-/// the moment it exists, whatever the umask, and a folder it creates is 0700.
+/// the moment it exists, whatever the umask; a folder it creates is 0700, and its own folder,
+/// when it already exists open to others, is made 0700 (or refused when another user owns it):
+/// in a folder others can write, the file could be swapped or replaced by a link.
 pub fn write_atomic_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
     let parent = parent_of(path);
     fs::DirBuilder::new().recursive(true).mode(0o700).create(&parent)?;
+    let meta = fs::metadata(&parent)?;
+    // SAFETY: geteuid takes nothing and cannot fail.
+    if meta.uid() != unsafe { libc::geteuid() } {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!(
+                "{} belongs to another user; a folder for secrets must be yours",
+                parent.display()
+            ),
+        ));
+    }
+    if meta.mode() & 0o077 != 0 {
+        fs::set_permissions(&parent, fs::Permissions::from_mode(0o700))?;
+    }
     let mut tmp = tempfile::Builder::new()
         .prefix(".comfydock-tmp-")
         .permissions(fs::Permissions::from_mode(0o600))
