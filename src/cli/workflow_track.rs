@@ -242,8 +242,7 @@ pub fn track(g: &Globals, names: &[String], all: bool) -> Result<ExitStatus> {
         for name in user_workflows(&env) {
             let Ok(parsed) = name.parse::<WorkflowName>() else {
                 errln!(
-                    "skipped `{}.json`: not a name comfydock can track (it has `:`, control characters or a leading dot)",
-                    super::escape::untrusted(&name)
+                    "skipped `{name}.json`: not a name comfydock can track (it has `:`, control characters or a leading dot)"
                 );
                 continue;
             };
@@ -273,11 +272,7 @@ pub fn track(g: &Globals, names: &[String], all: bool) -> Result<ExitStatus> {
         let (bytes, needs) = match read {
             Ok(got) => got,
             Err(e) if i >= named => {
-                errln!(
-                    "warning: skipped `{}`: {}",
-                    super::escape::untrusted(name.as_str()),
-                    super::escape::untrusted(&e.to_string())
-                );
+                errln!("warning: skipped `{name}`: {e}");
                 continue;
             }
             Err(e) => return Err(e),
@@ -497,7 +492,7 @@ pub fn export(g: &Globals, raw: &str, output: Option<&Path>, with_deps: bool) ->
             crate::fsx::write_atomic(path, &bytes).into_diagnostic()?;
             errln!("Wrote workflow `{name}` to {}.", path.display());
         }
-        None => out!("{}", String::from_utf8_lossy(&bytes)),
+        None => super::printer::out_raw(format_args!("{}", String::from_utf8_lossy(&bytes))),
     }
     Ok(ExitStatus::Success)
 }

@@ -513,3 +513,39 @@ fn a_server_that_streams_forever_is_cut_off_at_the_recorded_size() {
     assert!(leftovers.is_empty(), "partial files were deleted: {leftovers:?}");
     assert!(!env.join("ComfyUI/models/checkpoints/m.safetensors").exists());
 }
+
+/// Issue 23 row 13: untrusted text reaches the terminal with its control characters shown, not
+/// sent: a node type with ESC/BEL/CR in `analyze`'s output, and an archive entry name in a
+/// diagnostic.
+#[test]
+fn terminal_escapes_in_untrusted_text_are_shown_not_sent() {
+    use std::io::Write;
+    let raw = |s: &str| s.contains(['\u{1b}', '\u{7}', '\r']);
+    let t = TestContext::new();
+    t.run(&["init"]).success();
+    let wf = t.path("wf.json");
+    fs::write(
+        &wf,
+        r#"{"nodes":[{"id":1,"type":"Evil\u001b[2K\u0007\rNode","widgets_values":[]}],"links":[]}"#,
+    )
+    .unwrap();
+    let run = t.run(&["analyze", wf.to_str().unwrap()]);
+    run.success().stdout_has(r"Evil\u{1b}[2K\u{7}\u{d}Node");
+    assert!(!raw(&run.stdout) && !raw(&run.stderr), "{:?}", run.stdout);
+
+    let mut h = tar::Header::new_old();
+    let name = b"../\x1b]0;owned\x07\rx";
+    h.as_old_mut().name[..name.len()].copy_from_slice(name);
+    h.set_entry_type(tar::EntryType::Regular);
+    h.set_size(1);
+    h.set_cksum();
+    let mut b = tar::Builder::new(flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast()));
+    b.append(&h, &b"x"[..]).unwrap();
+    let mut gz = b.into_inner().unwrap();
+    gz.flush().unwrap();
+    let bundle = t.path("evil.tar.gz");
+    fs::write(&bundle, gz.finish().unwrap()).unwrap();
+    let run = t.run(&["import", bundle.to_str().unwrap(), "--name", "n"]);
+    run.failure().stderr_has(r"\u{1b}]0;owned\u{7}\u{d}x");
+    assert!(!raw(&run.stderr), "{:?}", run.stderr);
+}
