@@ -17,7 +17,7 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 /// Larger than any real snapshot (a few KiB), small enough that reading one is harmless.
-const MAX_BYTES: u64 = 4 << 20;
+pub const MAX_BYTES: u64 = 4 << 20;
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 #[error("Manager snapshot {}: {reason}", path.display())]
