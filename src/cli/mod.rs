@@ -14,6 +14,7 @@ mod doctor;
 mod edit;
 mod env_models;
 mod environments;
+mod escape;
 mod generations;
 mod models;
 mod nodes;
@@ -128,7 +129,7 @@ pub fn main() -> ExitCode {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             let mut script = Vec::new();
             clap_complete::generate(*shell, &mut cmd, "comfydock", &mut script);
-            out!("{}", String::from_utf8_lossy(&script));
+            printer::out_raw(format_args!("{}", String::from_utf8_lossy(&script)));
             Ok(ExitStatus::Success)
         }
         Command::Create(a) => environments::create(&globals, a),
@@ -164,7 +165,7 @@ pub fn main() -> ExitCode {
     match result {
         Ok(status) => status.into(),
         Err(report) => {
-            printer::error(format_args!("{report:?}\n"));
+            printer::error_raw(format_args!("{report:?}\n"));
             ExitCode::from(1)
         }
     }
@@ -204,7 +205,7 @@ fn install_error_renderer(color: Option<bool>) {
         if let Some(on) = color {
             opts = opts.color(on);
         }
-        Box::new(opts.build())
+        Box::new(escape::EscapingHandler(opts.build()))
     }));
 }
 

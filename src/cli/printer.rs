@@ -1,12 +1,21 @@
 //! The one way `cli/` writes. Data goes to stdout, messages to stderr; a reader that goes away
 //! (`comfydock log | head -1`) ends the program quietly with success, as `git log | head` does,
-//! instead of a panic from `println!`.
+//! instead of a panic from `println!`. Everything written here goes through
+//! [`super::escape::untrusted_text`]: text from other people's files (node types, model names,
+//! commit messages) never reaches the terminal with its control characters raw. Bytes that are
+//! data for another program (`workflow export` to stdout, completion scripts) use [`out_raw`].
 
 use std::fmt::Arguments;
 use std::io::Write;
 
-/// Writes one piece of program output to stdout.
+/// Writes one piece of program output to stdout, control characters escaped.
 pub fn out(args: Arguments<'_>) {
+    out_raw(format_args!("{}", super::escape::untrusted_text(&args.to_string())));
+}
+
+/// Writes data to stdout as it is: bytes another program reads (an exported workflow, a
+/// completion script), never text for the terminal.
+pub fn out_raw(args: Arguments<'_>) {
     let mut stdout = std::io::stdout().lock();
     if let Err(e) = stdout.write_fmt(args) {
         closed(e);
@@ -32,8 +41,14 @@ pub fn err(args: Arguments<'_>) {
     }
 }
 
-/// Writes an error to stderr, `-q` or not.
+/// Writes an error to stderr, `-q` or not, control characters escaped.
 pub fn error(args: Arguments<'_>) {
+    error_raw(format_args!("{}", super::escape::untrusted_text(&args.to_string())));
+}
+
+/// Writes a rendered diagnostic to stderr as it is: its colours are the renderer's, and the
+/// untrusted text in it was escaped by [`super::escape::EscapingHandler`] before rendering.
+pub fn error_raw(args: Arguments<'_>) {
     let _ = std::io::stderr().lock().write_fmt(args);
 }
 

@@ -29,7 +29,7 @@ fn line(text: &str) {
     match bars().and_then(|b| b.lock().ok()) {
         // Above the bars, so they are not torn.
         Some(b) if !b.open.is_empty() => {
-            let _ = b.multi.println(text);
+            let _ = b.multi.println(super::escape::untrusted_text(text));
         }
         _ => errln!("{text}"),
     }
@@ -70,7 +70,7 @@ fn show_bar(template: &str, label: &str, done: u64, total: Option<u64>) {
         if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
             bar.set_style(style.progress_chars("=> "));
         }
-        bar.set_message(label.to_string());
+        bar.set_message(super::escape::untrusted(label).into_owned());
         bar
     });
     if let Some(t) = total {

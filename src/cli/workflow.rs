@@ -141,7 +141,7 @@ pub fn analyze(g: &Globals, a: &AnalyzeArgs) -> miette::Result<ExitStatus> {
 }
 
 fn read(path: &Path, file: &str) -> Result<Vec<u8>, WorkflowError> {
-    std::fs::read(path).map_err(|e| WorkflowError::Unreadable {
+    crate::workflow::read_file(path).map_err(|e| WorkflowError::Unreadable {
         file: file.to_string(),
         reason: e.to_string(),
     })

@@ -47,7 +47,8 @@ fn read_tracked<'m>(manifest: &'m Manifest, cec: &Path, name: &WorkflowName) -> 
         .tracked
         .get(name)
         .ok_or_else(|| not_tracked(name))?;
-    let bytes = std::fs::read(cec.join(tracked.file.as_str())).into_diagnostic()?;
+    let path = cec.join(tracked.file.as_str());
+    let bytes = crate::workflow::read_file(&path).map_err(|e| miette!("cannot read {}: {e}", path.display()))?;
     Ok((tracked, bytes))
 }
 
@@ -83,7 +84,7 @@ pub fn status(g: &Globals, json: bool) -> Result<ExitStatus> {
     let installed = Installed::load(&env.state).into_diagnostic()?;
     let mut rows = Vec::new();
     for (name, t) in &manifest.config().workflows.tracked {
-        let state = match std::fs::read(env.cec.join(t.file.as_str())) {
+        let state = match crate::workflow::read_file(env.cec.join(t.file.as_str())) {
             Err(_) => "missing in .cec (`workflow untrack` or put the file back)",
             Ok(bytes) => {
                 let desired = Blake3::of_bytes(&bytes).to_string();
@@ -172,7 +173,7 @@ struct FilesBackup(Vec<(PathBuf, Option<Vec<u8>>)>);
 impl FilesBackup {
     fn keep(&mut self, path: &Path) {
         if !self.0.iter().any(|(p, _)| p == path) {
-            self.0.push((path.to_path_buf(), std::fs::read(path).ok()));
+            self.0.push((path.to_path_buf(), crate::workflow::read_file(path).ok()));
         }
     }
     fn restore(self) {
@@ -247,6 +248,9 @@ pub fn track(g: &Globals, names: &[String], all: bool) -> Result<ExitStatus> {
     let mut manifest = session.manifest()?;
     let env = session.env.clone();
     let mut chosen: Vec<WorkflowName> = names.iter().map(|n| parse_name(n)).collect::<Result<_>>()?;
+    // Named on the command line: a file that cannot be tracked fails the command. Found by
+    // `--all`: it is skipped with a warning, and the others are tracked.
+    let named = chosen.len();
     if all {
         let ignore = crate::workflow::ignore::IgnoreList::load(&env.cec.join(".comfydockignore"));
         for name in user_workflows(&env) {
@@ -262,22 +266,31 @@ pub fn track(g: &Globals, names: &[String], all: bool) -> Result<ExitStatus> {
             chosen.push(parsed);
         }
     }
-    if chosen.is_empty() {
-        errln!("Nothing to track.");
-        return Ok(ExitStatus::Success);
-    }
     let mut files = Vec::new();
-    for name in &chosen {
+    let mut tracked = Vec::new();
+    for (i, name) in chosen.iter().enumerate() {
         let source = workflows::copy_path(&env, name);
-        let bytes = std::fs::read(&source).map_err(|e| {
-            miette!(
-                code = "comfydock::workflow::not_in_comfyui",
-                help = "`track` takes workflows saved in ComfyUI's user/default/workflows/; `comfydock workflow import FILE` takes any other file",
-                "cannot read {}: {e}",
-                source.display()
-            )
-        })?;
-        let needs = needs_of(g, &ws, &env, &bytes, &source.display().to_string(), &manifest)?;
+        let read = crate::workflow::read_file(&source)
+            .map_err(|e| {
+                miette!(
+                    code = "comfydock::workflow::not_in_comfyui",
+                    help = "`track` takes workflows saved in ComfyUI's user/default/workflows/; `comfydock workflow import FILE` takes any other file",
+                    "cannot read {}: {e}",
+                    source.display()
+                )
+            })
+            .and_then(|bytes| {
+                let needs = needs_of(g, &ws, &env, &bytes, &source.display().to_string(), &manifest)?;
+                Ok((bytes, needs))
+            });
+        let (bytes, needs) = match read {
+            Ok(got) => got,
+            Err(e) if i >= named => {
+                errln!("warning: skipped `{name}`: {e}");
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         report_needs(name, &needs);
         let file = tracked_file(name)?;
         files.push((env.cec.join(file.as_str()), Some(bytes)));
@@ -290,7 +303,13 @@ pub fn track(g: &Globals, names: &[String], all: bool) -> Result<ExitStatus> {
                 description: None,
             },
         );
+        tracked.push(name.clone());
     }
+    if tracked.is_empty() {
+        errln!("Nothing to track.");
+        return Ok(ExitStatus::Success);
+    }
+    let chosen = tracked;
     let list: Vec<&str> = chosen.iter().map(|n| n.as_str()).collect();
     save_and_apply(
         &mut session,
@@ -372,12 +391,14 @@ pub(super) fn sync_once(g: &Globals, raw: Option<&str>, quiet: bool) -> Result<u
             continue;
         };
         let cec_file = env.cec.join(t.file.as_str());
-        let current = std::fs::read(&cec_file).ok().map(|b| Blake3::of_bytes(&b).to_string());
+        let current = crate::workflow::read_file(&cec_file)
+            .ok()
+            .map(|b| Blake3::of_bytes(&b).to_string());
         if current.as_deref() == Some(blake3.as_str()) {
             continue;
         }
         let copy = workflows::copy_path(&env, name);
-        let bytes = std::fs::read(&copy).into_diagnostic()?;
+        let bytes = crate::workflow::read_file(&copy).map_err(|e| miette!("cannot read {}: {e}", copy.display()))?;
         let needs = needs_of(g, &ws, &env, &bytes, &copy.display().to_string(), &manifest)?;
         report_needs(name, &needs);
         manifest.set_workflow(
@@ -409,7 +430,7 @@ pub(super) fn sync_once(g: &Globals, raw: Option<&str>, quiet: bool) -> Result<u
 }
 
 pub fn import(g: &Globals, file: &Path, name: Option<&str>) -> Result<ExitStatus> {
-    let bytes = std::fs::read(file).map_err(|e| miette!("cannot read {}: {e}", file.display()))?;
+    let bytes = crate::workflow::read_file(file).map_err(|e| miette!("cannot read {}: {e}", file.display()))?;
     let label = file.display().to_string();
     let json = workflow_json(&bytes, &label)?;
     let raw = match name {
@@ -485,7 +506,7 @@ pub fn export(g: &Globals, raw: &str, output: Option<&Path>, with_deps: bool) ->
             crate::fsx::write_atomic(path, &bytes).into_diagnostic()?;
             errln!("Wrote workflow `{name}` to {}.", path.display());
         }
-        None => out!("{}", String::from_utf8_lossy(&bytes)),
+        None => super::printer::out_raw(format_args!("{}", String::from_utf8_lossy(&bytes))),
     }
     Ok(ExitStatus::Success)
 }
@@ -543,7 +564,7 @@ pub fn diff(g: &Globals, raw: &str) -> Result<ExitStatus> {
     let manifest = Manifest::load(&env.pyproject())?;
     let (tracked, cec) = read_tracked(&manifest, &env.cec, &name)?;
     let copy_path = workflows::copy_path(&env, &name);
-    let Ok(copy) = std::fs::read(&copy_path) else {
+    let Ok(copy) = crate::workflow::read_file(&copy_path) else {
         outln!("ComfyUI has no copy of `{name}` ({}).", copy_path.display());
         return Ok(ExitStatus::Success);
     };

@@ -20,11 +20,27 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
 }
 
 /// `write_atomic` for secrets: the file is readable and writable by its owner only (0600) from
-/// the moment it exists, whatever the umask, and a folder it creates is 0700.
+/// the moment it exists, whatever the umask; a folder it creates is 0700, and its own folder,
+/// when it already exists open to others, is made 0700 (or refused when another user owns it):
+/// in a folder others can write, the file could be swapped or replaced by a link.
 pub fn write_atomic_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
     let parent = parent_of(path);
     fs::DirBuilder::new().recursive(true).mode(0o700).create(&parent)?;
+    let meta = fs::metadata(&parent)?;
+    // SAFETY: geteuid takes nothing and cannot fail.
+    if meta.uid() != unsafe { libc::geteuid() } {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!(
+                "{} belongs to another user; a folder for secrets must be yours",
+                parent.display()
+            ),
+        ));
+    }
+    if meta.mode() & 0o077 != 0 {
+        fs::set_permissions(&parent, fs::Permissions::from_mode(0o700))?;
+    }
     let mut tmp = tempfile::Builder::new()
         .prefix(".comfydock-tmp-")
         .permissions(fs::Permissions::from_mode(0o600))
@@ -34,6 +50,44 @@ pub fn write_atomic_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     sync_dir(&parent)
+}
+
+/// Reads the regular file at `path` (a symlink is followed), at most `max` bytes. Anything else
+/// is refused before a byte is read: a FIFO (whose reader would wait for a writer forever, with
+/// whatever lock the caller holds), a device such as `/dev/zero` (endless), a folder or a socket.
+/// A file larger than `max`, or that grows past it while read, is refused too
+/// (`ErrorKind::FileTooLarge`).
+pub fn read_regular(path: &Path, max: u64) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    // O_NONBLOCK: opening a FIFO without a writer returns at once instead of waiting for one;
+    // it changes nothing for a regular file.
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file (a FIFO, device, folder or socket); replace it with the file itself",
+        ));
+    }
+    let too_large = || {
+        io::Error::new(
+            io::ErrorKind::FileTooLarge,
+            format!("larger than {max} bytes, the most comfydock reads of such a file"),
+        )
+    };
+    if meta.len() > max {
+        return Err(too_large());
+    }
+    let mut out = Vec::with_capacity(meta.len() as usize);
+    file.take(max + 1).read_to_end(&mut out)?;
+    if out.len() as u64 > max {
+        return Err(too_large());
+    }
+    Ok(out)
 }
 
 /// Flushes a folder's entries (renames, new files) to disk.
@@ -134,6 +188,25 @@ fn older_than(path: &Path, secs: u64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn read_regular_refuses_fifos_devices_folders_and_large_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        for p in [fifo.as_path(), Path::new("/dev/zero"), dir.path()] {
+            let e = read_regular(p, 1 << 20).unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "{}: {e}", p.display());
+        }
+        let link = dir.path().join("zero");
+        std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
+        assert!(read_regular(&link, 1 << 20).is_err());
+        let f = dir.path().join("f");
+        fs::write(&f, b"12345").unwrap();
+        assert_eq!(read_regular(&f, 5).unwrap(), b"12345");
+        assert_eq!(read_regular(&f, 4).unwrap_err().kind(), io::ErrorKind::FileTooLarge);
+    }
 
     #[test]
     fn write_atomic_replaces_content_and_leaves_no_temp_files() {

@@ -75,7 +75,7 @@ pub fn observe_copy(env: &EnvPaths, name: &str, record: Option<&InstalledWorkflo
     {
         return WorkflowCopy::Placed;
     }
-    let Ok(bytes) = std::fs::read(&path) else {
+    let Ok(bytes) = crate::workflow::read_file(&path) else {
         return WorkflowCopy::Missing;
     };
     let blake3 = crate::types::Blake3::of_bytes(&bytes).to_string();

@@ -23,7 +23,7 @@ pub const MANIFEST_NAME: &str = "bundle.json";
 pub const CEC_DIR: &str = "cec";
 
 /// Bounds for what a bundle may unpack to: a manifest and locks, with room for many workflows.
-const LIMITS: crate::store::Limits = crate::store::Limits {
+pub const LIMITS: crate::store::Limits = crate::store::Limits {
     max_total_bytes: 256 << 20,
     max_entry_bytes: 64 << 20,
     max_entries: 20_000,

@@ -17,7 +17,7 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 /// Larger than any real snapshot (a few KiB), small enough that reading one is harmless.
-const MAX_BYTES: u64 = 4 << 20;
+pub const MAX_BYTES: u64 = 4 << 20;
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 #[error("Manager snapshot {}: {reason}", path.display())]
@@ -281,13 +281,29 @@ fn is_remote_url(url: &str) -> bool {
         && !url.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
-/// YAML to a JSON value, refusing aliases; scalars keep their text.
+/// The deepest nesting of sequences and mappings a YAML snapshot may have (a real one has 3).
+/// Checked on the parser's events, before any tree is built: building, converting and dropping
+/// a deeper tree recurses once per level, and 10,000 levels overflow the stack.
+pub const MAX_SNAPSHOT_DEPTH: usize = 64;
+
+/// YAML to a JSON value, refusing aliases and deep nesting; scalars keep their text.
 fn yaml_value(text: &str) -> Result<Value, String> {
     use yaml_rust2::parser::{Event, Parser};
     let mut parser = Parser::new_from_str(text);
+    let mut depth = 0usize;
     loop {
         match parser.next_token() {
             Ok((Event::StreamEnd, _)) => break,
+            Ok((Event::SequenceStart(..) | Event::MappingStart(..), mark)) => {
+                depth += 1;
+                if depth > MAX_SNAPSHOT_DEPTH {
+                    return Err(format!(
+                        "not valid YAML for a snapshot: nested more than {MAX_SNAPSHOT_DEPTH} levels deep at line {}",
+                        mark.line()
+                    ));
+                }
+            }
+            Ok((Event::SequenceEnd | Event::MappingEnd, _)) => depth = depth.saturating_sub(1),
             Ok((Event::Alias(_), mark)) => {
                 return Err(format!(
                     "not valid YAML for a snapshot: an alias (`*name`) at line {}; snapshots have none",
@@ -377,5 +393,17 @@ mod tests {
         ] {
             assert!(parse(bad).is_err(), "{bad} was accepted");
         }
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_a_stack_overflow() {
+        let block_maps: String = (0..200).map(|i| format!("{}a:\n", " ".repeat(i))).collect();
+        for deep in ["- ".repeat(10_000) + "1", "[".repeat(10_000), block_maps] {
+            let err = parse(&deep).unwrap_err();
+            // (flow collections hit yaml-rust2's own recursion limit first)
+            assert!(err.contains("nested") || err.contains("recursion limit"), "{err}");
+        }
+        let json = "{\"pips\": ".to_string() + &"[".repeat(10_000);
+        assert!(parse(&json).is_err());
     }
 }

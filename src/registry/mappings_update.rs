@@ -151,6 +151,7 @@ pub fn update_from_manager(
                 return Err(UpdateError::Store(crate::store::StoreError::DownloadTooLarge {
                     url: path.display().to_string(),
                     limit: MAX_MANAGER_FILE,
+                    bound: "the most comfydock takes for this file",
                 }));
             }
             let (bytes, _) = read_file(&path)?;

@@ -142,7 +142,7 @@ impl Sink<'_> {
     fn unsafe_entry(&self, entry: &str, reason: &'static str) -> StoreError {
         StoreError::UnsafeEntry {
             archive: self.archive.to_path_buf(),
-            entry: entry.to_string(),
+            entry: shown(entry),
             reason,
         }
     }
@@ -198,7 +198,7 @@ impl Sink<'_> {
                         return Err(self.unsafe_entry(name, "is written through a symlink"));
                     }
                     Ok(m) if !m.is_dir() => {
-                        return Err(self.corrupt(format!("`{name}` is below a file")));
+                        return Err(self.corrupt(format!("`{}` is below a file", shown(name))));
                     }
                     Ok(_) => {}
                     Err(_) => fs::create_dir(&cur).map_err(StoreError::io(&cur))?,
@@ -236,14 +236,14 @@ impl Sink<'_> {
                 let cap = entry_limit.min(total_left);
                 let written = io::copy(&mut data.take(cap + 1), &mut out).map_err(|e| {
                     if e.kind() == io::ErrorKind::UnexpectedEof || e.kind() == io::ErrorKind::InvalidData {
-                        self.corrupt(format!("`{name}`: {e}"))
+                        self.corrupt(format!("`{}`: {e}", shown(name)))
                     } else {
-                        self.corrupt(format!("reading `{name}`: {e}"))
+                        self.corrupt(format!("reading `{}`: {e}", shown(name)))
                     }
                 })?;
                 if written > cap {
                     let (what, limit) = if written > entry_limit {
-                        (format!("entry `{name}`"), entry_limit)
+                        (format!("entry `{}`", shown(name)), entry_limit)
                     } else {
                         ("the unpacked size".to_string(), self.limits.max_total_bytes)
                     };
@@ -332,7 +332,7 @@ fn extract_zip(sink: &mut Sink<'_>) -> Result<()> {
                 .by_ref()
                 .take(4096)
                 .read_to_string(&mut target)
-                .map_err(|e| sink.corrupt(format!("`{name}`: {e}")))?;
+                .map_err(|e| sink.corrupt(format!("`{}`: {e}", shown(&name))))?;
             sink.write_entry(&name, Kind::Symlink { target: &target }, &mut io::empty())?;
         } else if entry.is_dir() {
             sink.write_entry(&name, Kind::Dir, &mut io::empty())?;
@@ -344,20 +344,116 @@ fn extract_zip(sink: &mut Sink<'_>) -> Result<()> {
     Ok(())
 }
 
+/// The largest GNU long-name/long-link (`L`/`K`) or PAX (`x`, `g`) extension entry a tar
+/// archive may hold. The `tar` crate reads these whole into memory before any other check, so
+/// they are read here, raw, and refused by their declared size before a byte of them is read.
+/// Real paths are at most a few KiB (`PATH_MAX` is 4096).
+pub const MAX_TAR_EXTENSION_BYTES: u64 = 64 * 1024;
+
+/// The longest entry name an error message quotes; longer names are cut with `…`.
+pub const MAX_ENTRY_NAME_SHOWN: usize = 256;
+
+/// `name` cut to [`MAX_ENTRY_NAME_SHOWN`] characters for a message.
+fn shown(name: &str) -> String {
+    match name.char_indices().nth(MAX_ENTRY_NAME_SHOWN) {
+        Some((i, _)) => format!("{}…", &name[..i]),
+        None => name.to_string(),
+    }
+}
+
+/// Extension entries seen since the last real entry, which describe the next one.
+#[derive(Default)]
+struct Pending {
+    long_name: Option<Vec<u8>>,
+    long_link: Option<Vec<u8>>,
+    pax: Option<Vec<u8>>,
+}
+
+impl Pending {
+    fn is_empty(&self) -> bool {
+        self.long_name.is_none() && self.long_link.is_none() && self.pax.is_none()
+    }
+
+    fn pax_value(&self, key: &str) -> Option<Vec<u8>> {
+        let pax = self.pax.as_deref()?;
+        tar::PaxExtensions::new(pax)
+            .filter_map(|e| e.ok())
+            .find(|e| e.key_bytes() == key.as_bytes())
+            .map(|e| e.value_bytes().to_vec())
+    }
+}
+
+fn strip_nul(mut bytes: Vec<u8>) -> Vec<u8> {
+    while bytes.last() == Some(&0) {
+        bytes.pop();
+    }
+    bytes
+}
+
 fn extract_tar_gz(sink: &mut Sink<'_>) -> Result<()> {
     let file = File::open(sink.archive).map_err(StoreError::io(sink.archive))?;
     let gz = flate2::read::GzDecoder::new(BufReader::new(file));
     let mut tar = tar::Archive::new(gz);
-    let entries = tar.entries().map_err(|e| sink.corrupt(e))?;
+    // Raw: extension entries come to this loop as entries of their own, so their size is
+    // checked before they are read (the crate's own handling buffers them whole, unbounded).
+    let entries = tar.entries().map_err(|e| sink.corrupt(e))?.raw(true);
+    let mut pending = Pending::default();
+    use tar::EntryType as T;
     for entry in entries {
         let mut entry = entry.map_err(|e| sink.corrupt(e))?;
-        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
         let header = entry.header();
         let ty = header.entry_type();
+        let size = header.entry_size().map_err(|e| sink.corrupt(e))?;
+        if matches!(ty, T::GNULongName | T::GNULongLink | T::XHeader | T::XGlobalHeader) {
+            if size > MAX_TAR_EXTENSION_BYTES {
+                let what = match ty {
+                    T::GNULongName => "a GNU long-name (`L`) header",
+                    T::GNULongLink => "a GNU long-link (`K`) header",
+                    _ => "a PAX extended header",
+                };
+                return Err(StoreError::TooLarge {
+                    archive: sink.archive.to_path_buf(),
+                    what: format!("{what} of {size} bytes"),
+                    limit: MAX_TAR_EXTENSION_BYTES,
+                });
+            }
+            if ty == T::XGlobalHeader {
+                continue; // `git archive` writes the commit id here; nothing of ours is in it
+            }
+            let mut data = Vec::with_capacity(size as usize);
+            entry
+                .read_to_end(&mut data)
+                .map_err(|e| sink.corrupt(format!("extension header: {e}")))?;
+            let slot = match ty {
+                T::GNULongName => &mut pending.long_name,
+                T::GNULongLink => &mut pending.long_link,
+                _ => &mut pending.pax,
+            };
+            if slot.replace(data).is_some() {
+                return Err(sink.corrupt("two extension headers of one kind describe the same entry"));
+            }
+            continue;
+        }
+        let ext = std::mem::take(&mut pending);
+        if let Some(declared) = ext.pax_value("size")
+            && declared != size.to_string().as_bytes()
+        {
+            // Only sizes of 8 GiB and more need the PAX field, far beyond the entry limit.
+            return Err(StoreError::TooLarge {
+                archive: sink.archive.to_path_buf(),
+                what: "an entry whose size is given in a PAX header".into(),
+                limit: sink.limits.max_entry_bytes,
+            });
+        }
+        let name_bytes = match (ext.long_name.clone(), ext.pax_value("path")) {
+            (Some(long), _) => strip_nul(long),
+            (None, Some(path)) => path,
+            (None, None) => entry.path_bytes().into_owned(),
+        };
+        let name = String::from_utf8_lossy(&name_bytes).into_owned();
         let mode = header.mode().unwrap_or(0o644);
-        use tar::EntryType as T;
         match ty {
-            T::Regular | T::Continuous | T::GNUSparse => {
+            T::Regular | T::Continuous => {
                 let kind = Kind::File {
                     executable: mode & 0o111 != 0,
                 };
@@ -365,16 +461,21 @@ fn extract_tar_gz(sink: &mut Sink<'_>) -> Result<()> {
             }
             T::Directory => sink.write_entry(&name, Kind::Dir, &mut io::empty())?,
             T::Symlink => {
-                let target = entry
-                    .link_name_bytes()
-                    .map(|b| String::from_utf8_lossy(&b).into_owned())
-                    .unwrap_or_default();
+                let target = match (ext.long_link.clone(), ext.pax_value("linkpath")) {
+                    (Some(long), _) => strip_nul(long),
+                    (None, Some(link)) => link,
+                    (None, None) => entry.link_name_bytes().map(|b| b.into_owned()).unwrap_or_default(),
+                };
+                let target = String::from_utf8_lossy(&target).into_owned();
                 sink.write_entry(&name, Kind::Symlink { target: &target }, &mut io::empty())?;
             }
             T::Link => return Err(sink.unsafe_entry(&name, "is a hard link (not supported in node packs)")),
-            T::XGlobalHeader | T::XHeader | T::GNULongName | T::GNULongLink => {}
+            T::GNUSparse => return Err(sink.unsafe_entry(&name, "is a sparse file (not supported in node packs)")),
             _ => return Err(sink.unsafe_entry(&name, "is a device, fifo or other special file")),
         }
+    }
+    if !pending.is_empty() {
+        return Err(sink.corrupt("extension headers at the end describe no entry"));
     }
     // The tar reader stops at the end-of-archive marker; reading the gzip stream to its end
     // checks its length and CRC, which is what catches an archive cut off after that point.
@@ -558,5 +659,89 @@ mod tests {
     fn unknown_format_is_named() {
         let (_d, r) = run(b"<html>not an archive</html>");
         assert!(matches!(r, Err(StoreError::UnknownFormat { .. })));
+    }
+
+    /// A gzip'd tar that starts with one extension entry of `ty` declaring `claimed` bytes, of
+    /// which only `sent` follow (a bomb needs no more: the reader trusts the header).
+    fn tar_gz_extension(ty: tar::EntryType, claimed: u64, sent: usize) -> Vec<u8> {
+        let mut h = tar::Header::new_gnu();
+        h.as_gnu_mut().unwrap().name[..13].copy_from_slice(b"././@LongLink");
+        h.set_entry_type(ty);
+        h.set_size(claimed);
+        h.set_mode(0o644);
+        h.set_cksum();
+        let mut raw = h.as_bytes().to_vec();
+        raw.extend(std::iter::repeat_n(b'a', sent));
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&raw).unwrap();
+        gz.finish().unwrap()
+    }
+
+    #[test]
+    fn huge_long_name_and_pax_headers_are_refused_before_they_are_read() {
+        for ty in [
+            tar::EntryType::GNULongName,
+            tar::EntryType::GNULongLink,
+            tar::EntryType::XHeader,
+            tar::EntryType::XGlobalHeader,
+        ] {
+            let (d, r) = run(&tar_gz_extension(ty, 2 << 30, 1 << 20));
+            match r {
+                Err(StoreError::TooLarge { what, limit, .. }) => {
+                    assert_eq!(limit, MAX_TAR_EXTENSION_BYTES, "{ty:?}");
+                    assert!(what.contains("header"), "{ty:?}: {what}");
+                }
+                other => panic!("{ty:?}: expected TooLarge, got {other:?}"),
+            }
+            assert!(!d.path().join("out").exists());
+        }
+    }
+
+    #[test]
+    fn long_names_through_gnu_and_pax_headers_still_extract() {
+        let long = format!("pack/{}/file.py", "d".repeat(150));
+        let mut out = Vec::new();
+        {
+            let gz = flate2::write::GzEncoder::new(&mut out, flate2::Compression::fast());
+            let mut b = tar::Builder::new(gz);
+            // GNU: the builder writes an `L` entry for a name over 100 bytes.
+            let mut h = tar::Header::new_gnu();
+            h.set_size(3);
+            h.set_mode(0o644);
+            b.append_data(&mut h, &long, &b"gnu"[..]).unwrap();
+            // PAX: a `path` record for the next entry, whose own header holds a short name.
+            let pax_long = format!("pack/{}/pax.py", "p".repeat(150));
+            b.append_pax_extensions([("path", pax_long.as_bytes())]).unwrap();
+            let mut h = tar::Header::new_ustar();
+            h.set_path("short.py").unwrap();
+            h.set_size(3);
+            h.set_mode(0o644);
+            h.set_cksum();
+            b.append(&h, &b"pax"[..]).unwrap();
+            b.into_inner().unwrap().finish().unwrap();
+        }
+        let (dir, r) = run(&out);
+        r.unwrap();
+        let root = dir.path().join("out");
+        assert_eq!(fs::read(root.join(&long)).unwrap(), b"gnu");
+        let pax = format!("pack/{}/pax.py", "p".repeat(150));
+        assert_eq!(fs::read(root.join(pax)).unwrap(), b"pax");
+        assert!(!root.join("short.py").exists());
+    }
+
+    #[test]
+    fn error_messages_quote_at_most_a_bounded_name() {
+        let long = "x/".repeat(2000) + "../evil";
+        let (_d, r) = run(&zip_with(&[(&long, b"x")], &[]));
+        match r {
+            Err(e @ StoreError::UnsafeEntry { .. }) => {
+                assert!(
+                    e.to_string().len() < MAX_ENTRY_NAME_SHOWN * 4 + 200,
+                    "{}",
+                    e.to_string().len()
+                )
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

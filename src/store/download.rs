@@ -356,34 +356,12 @@ fn parse_retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     Some(Duration::from_secs(at.saturating_sub(now)))
 }
 
-/// Parses `Sun, 06 Nov 1994 08:49:37 GMT` into seconds since the epoch.
+/// Parses an HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`, or the two obsolete forms) into
+/// seconds since the epoch, with the `httpdate` crate: fixed-width fields, checked ranges, no
+/// arithmetic on the header's numbers here.
 fn parse_http_date(s: &str) -> Option<u64> {
-    let rest = s.split_once(", ")?.1;
-    let parts: Vec<&str> = rest.split(' ').collect();
-    let [day, month, year, time, "GMT"] = parts.as_slice() else {
-        return None;
-    };
-    let day: u64 = day.parse().ok()?;
-    let month = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ]
-    .iter()
-    .position(|m| m == month)? as u64
-        + 1;
-    let year: i64 = year.parse().ok()?;
-    let hms: Vec<u64> = time.split(':').map(|p| p.parse().ok()).collect::<Option<_>>()?;
-    let [h, m, sec] = hms.as_slice() else {
-        return None;
-    };
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month as i64 + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day as i64 - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    u64::try_from(days).ok().map(|d| d * 86_400 + h * 3600 + m * 60 + sec)
+    let at = httpdate::parse_http_date(s).ok()?;
+    Some(at.duration_since(UNIX_EPOCH).ok()?.as_secs())
 }
 
 fn describe_reqwest(e: &reqwest::Error, config: &HttpConfig) -> String {
@@ -444,6 +422,15 @@ impl std::fmt::Debug for Token {
         f.write_str("Token(<redacted>)")
     }
 }
+
+/// The most a download without a recorded size may bring when it is placed at a destination
+/// (model files: the largest checkpoints are tens of GiB). A server that sends more is cut off
+/// and the partial file deleted.
+pub const MAX_DOWNLOAD_BYTES: u64 = 128 << 30;
+
+/// The most a download kept in `store/downloads/` (node-pack archives, registry snapshots) may
+/// bring: a little over what extraction accepts ([`super::Limits`], 4 GiB unpacked).
+pub const MAX_ARCHIVE_DOWNLOAD_BYTES: u64 = 5 << 30;
 
 /// What the downloaded content must be. Hashes are lowercase or uppercase hex, with or without
 /// a `blake3:`/`sha256:` prefix.
@@ -581,6 +568,22 @@ fn fetch_inner(http: &Http, req: &Request<'_>, max_size: Option<u64>, reporter: 
         reporter.step(&format!("Downloading {shown}"));
     }
     let want_sha256 = expected.sha256.is_some() || req.dest.is_none();
+    let cap = match (expected.size, req.dest) {
+        (Some(size), _) => (size, "the size that was recorded for it"),
+        (None, Some(_)) => (
+            MAX_DOWNLOAD_BYTES,
+            "the most comfydock downloads without a recorded size",
+        ),
+        (None, None) => (
+            MAX_ARCHIVE_DOWNLOAD_BYTES,
+            "the most comfydock downloads for an archive",
+        ),
+    };
+    // A caller's own bound (data files of unknown size) tightens it.
+    let cap = match max_size {
+        Some(max) if max < cap.0 => (max, "the most comfydock takes for this file"),
+        _ => cap,
+    };
     let label = crate::progress::transfer_label(req.url);
     let bar = TransferBar {
         reporter,
@@ -598,7 +601,7 @@ fn fetch_inner(http: &Http, req: &Request<'_>, max_size: Option<u64>, reporter: 
         want_sha256,
         hashed: &mut hashed,
         bar: &bar,
-        max_size,
+        cap,
     };
     let outcome = http.retry(&shown, req.attempts, reporter, || {
         requests += 1;
@@ -771,8 +774,8 @@ struct Transfer<'a> {
     /// Covers the first `count()` bytes of the partial file, when known.
     hashed: &'a mut Option<StreamHasher>,
     bar: &'a TransferBar<'a>,
-    /// Refuse a body larger than this.
-    max_size: Option<u64>,
+    /// The most the whole file may be, and what that bound is (for the message).
+    cap: (u64, &'static str),
 }
 
 impl Transfer<'_> {
@@ -862,18 +865,10 @@ impl Transfer<'_> {
             return io_fatal(e);
         }
         let remaining = resp.content_length();
-        let total = remaining.map(|r| r + start);
-        let too_large = || {
-            Try::Done(Err(StoreError::DownloadTooLarge {
-                url: self.shown.to_string(),
-                limit: self.max_size.unwrap_or(0),
-            }))
-        };
-        if let (Some(max), Some(total)) = (self.max_size, total)
-            && total > max
-        {
-            return too_large();
+        if remaining.is_some_and(|r| start.saturating_add(r) > self.cap.0) {
+            return self.too_large();
         }
+        let total = remaining.map(|r| r + start);
         self.bar.at(start, total);
         let mut buf = vec![0u8; 256 << 10];
         let mut received = 0u64;
@@ -887,14 +882,14 @@ impl Transfer<'_> {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => break Some(describe_io(&e, self.http.config())),
             };
+            if start + received + n as u64 > self.cap.0 {
+                return self.too_large();
+            }
             if let Err(e) = self.file.write_all(&buf[..n]) {
                 return io_fatal(e);
             }
             hasher.update(&buf[..n]);
             received += n as u64;
-            if self.max_size.is_some_and(|max| start + received > max) {
-                return too_large();
-            }
             self.bar.at(start + received, total);
             window.1 += n as u64;
             let elapsed = window.0.elapsed();
@@ -929,6 +924,20 @@ impl Transfer<'_> {
                 ..Failed::new(reason, Some(status.as_u16()))
             }),
         }
+    }
+
+    /// The server sends more than the file may be: the partial file (comfydock's own, in
+    /// `store/downloads/`) is deleted, and the download refused without another try.
+    fn too_large(&mut self) -> Try<Result<()>> {
+        *self.hashed = None;
+        let _ = self.file.set_len(0);
+        let _ = fs::remove_file(self.part);
+        let _ = fs::remove_file(self.meta);
+        Try::Done(Err(StoreError::DownloadTooLarge {
+            url: self.shown.to_string(),
+            limit: self.cap.0,
+            bound: self.cap.1,
+        }))
     }
 
     /// Empties the partial file for a fresh start.
@@ -1150,6 +1159,16 @@ mod tests {
         assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"), Some(784_111_777));
         assert_eq!(parse_http_date("Thu, 01 Jan 1970 00:00:00 GMT"), Some(0));
         assert_eq!(parse_http_date("yesterday"), None);
+        // Hostile values: refused, not an arithmetic overflow.
+        for bad in [
+            "Sun, 06 Nov 1994 99999999999999999:00:00 GMT",
+            "Sun, 99999999999999999 Nov 1994 08:49:37 GMT",
+            "Sun, 06 Nov 9223372036854775807 08:49:37 GMT",
+            "Sun, 06 Nov -9223372036854775808 08:49:37 GMT",
+            "Sun, 06 Nov 1994 08:49:37:12 GMT",
+        ] {
+            assert_eq!(parse_http_date(bad), None, "{bad}");
+        }
     }
 
     #[test]

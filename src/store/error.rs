@@ -45,6 +45,20 @@ pub enum StoreError {
         actual: String,
     },
 
+    #[error("{url} sent more than {limit} bytes, {bound}; the download was stopped and discarded")]
+    #[diagnostic(
+        code(comfydock::store::download_too_large),
+        help(
+            "the server sends more than the file that was recorded (or one that never ends); check the URL, and if the publisher replaced the file on purpose, re-lock to record its new size"
+        )
+    )]
+    DownloadTooLarge {
+        url: String,
+        limit: u64,
+        /// What the limit is: the recorded size, or comfydock's cap.
+        bound: &'static str,
+    },
+
     #[error("{} already exists", path.display())]
     #[diagnostic(code(comfydock::store::exists), help("move it away, or download to another path"))]
     DestinationExists { path: PathBuf },
@@ -73,13 +87,6 @@ pub enum StoreError {
         help("raise the extraction limits only if the pack is trusted and really that large")
     )]
     TooLarge { archive: PathBuf, what: String, limit: u64 },
-
-    #[error("refusing {url}: it is larger than the limit of {limit} bytes")]
-    #[diagnostic(
-        code(comfydock::store::download_too_large),
-        help("the server sent more than such a file ever holds; check the address (or the mirror behind it)")
-    )]
-    DownloadTooLarge { url: String, limit: u64 },
 
     #[error("{} is damaged or truncated: {reason}", archive.display())]
     #[diagnostic(

@@ -27,6 +27,16 @@ pub use tables::{Builtins, Table, is_model_like};
 use analysis::Collector;
 use serde_json::Value;
 
+/// The largest workflow file (JSON or media) comfydock reads, tracked or given: far above a real
+/// workflow (a 100 MB one is analysed). Read through [`crate::fsx::read_regular`], so a FIFO or
+/// device in its place is refused, not waited on or read forever.
+pub const MAX_FILE_BYTES: u64 = 256 << 20;
+
+/// Reads a workflow file: a regular file of at most [`MAX_FILE_BYTES`].
+pub fn read_file(path: impl AsRef<std::path::Path>) -> std::io::Result<Vec<u8>> {
+    crate::fsx::read_regular(path.as_ref(), MAX_FILE_BYTES)
+}
+
 /// serde_json's own nesting limit; deeper input is refused with [`WorkflowError::TooDeep`].
 const JSON_DEPTH_LIMIT: usize = 128;
 

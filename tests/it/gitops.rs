@@ -432,3 +432,28 @@ fn a_pulled_commit_whose_manifest_does_not_parse_is_refused() {
     assert_eq!(head(&cec_b), before, "the branch did not move");
     assert_eq!(fs::read(cec_b.join("pyproject.toml")).unwrap(), manifest_b);
 }
+
+/// Issue 23 row 17: an existing world-writable `~/.config/comfydock` is made 0700 when a token
+/// is stored in it, as the docs promise (another user could otherwise swap the file).
+#[test]
+fn an_existing_open_config_folder_is_made_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = TestContext::new();
+    t.run(&["init"]).success();
+    let dir = t.home.join(".config/comfydock");
+    fs::create_dir_all(&dir).unwrap();
+    fs::set_permissions(&dir, fs::Permissions::from_mode(0o777)).unwrap();
+    Run::from(
+        t.cmd()
+            .args(["config", "set", "HF_TOKEN"])
+            .write_stdin("hf_x\n")
+            .output()
+            .unwrap(),
+    )
+    .success();
+    assert_eq!(fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
+    assert_eq!(
+        fs::metadata(dir.join("credentials.toml")).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+}

@@ -622,6 +622,8 @@ fn malformed_or_unresolvable_manager_snapshots_create_nothing() {
         ),
         ("{\"pips\": {\"-r other.txt\": \"\"}}", "pip freeze"),
         ("a: &anchor [1]\nb: *anchor\n", "alias"),
+        // Issue 23 row 6: 10,000 nested sequences in 20 KB overflowed the stack (exit 134).
+        (&("- ".repeat(10_000) + "1"), "nested more than 64 levels"),
     ] {
         fs::write(&bad, text).unwrap();
         t.run(&[

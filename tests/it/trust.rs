@@ -443,3 +443,109 @@ fn a_repository_path_with_quotes_makes_a_valid_manifest() {
     );
     t.run(&["plan", "--detailed-exitcode"]).success();
 }
+
+/// Issue 23 row 1: a tar extension entry (GNU long name `L`, PAX `x`) claiming 2 GiB is refused
+/// from its header, before any of it is read: the command ends with a short diagnostic naming
+/// the bound, and nothing is created.
+#[test]
+fn a_bundle_claiming_a_huge_long_name_is_refused_from_its_header() {
+    use std::io::Write;
+    let t = TestContext::new();
+    t.run(&["init"]).success();
+    for ty in [tar::EntryType::GNULongName, tar::EntryType::XHeader] {
+        let mut h = tar::Header::new_gnu();
+        h.as_gnu_mut().unwrap().name[..13].copy_from_slice(b"././@LongLink");
+        h.set_entry_type(ty);
+        h.set_size(2 << 30);
+        h.set_cksum();
+        let mut raw = h.as_bytes().to_vec();
+        raw.extend(std::iter::repeat_n(b'a', 1 << 20));
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&raw).unwrap();
+        let bundle = t.path("x.tar.gz");
+        fs::write(&bundle, gz.finish().unwrap()).unwrap();
+        let run = t.run(&["import", bundle.to_str().unwrap(), "--name", "n"]);
+        run.failure().stderr_has("header").stderr_has("65536");
+        assert!(run.stderr.len() < 4096, "a bounded message: {} bytes", run.stderr.len());
+        assert!(!t.workspace.join("environments/n").exists());
+    }
+}
+
+/// Issue 23 row 4: a model server that streams without `Content-Length` is cut off as soon as
+/// it sends more than the recorded size, and the partial file (comfydock's, in
+/// `store/downloads/`) is deleted; nothing is placed.
+#[test]
+fn a_server_that_streams_forever_is_cut_off_at_the_recorded_size() {
+    let t = TestContext::new();
+    let env = t.create_env("demo");
+    let server = HttpServer::start();
+    let chunk: Vec<u8> = (0..65_536u32).map(|i| (i % 253) as u8).collect();
+    server.serve("/endless.safetensors", &chunk);
+    let at_most = 256 << 20;
+    server.stream_endlessly("/endless.safetensors", at_most);
+    let url = server.url("/endless.safetensors");
+    append(
+        &env.join(".cec/pyproject.toml"),
+        &format!(
+            "\n[tool.comfydock.models.m]\nhash = \"blake3:{}\"\nsize = 100000\ncategory = \"checkpoints\"\nfilename = \"m.safetensors\"\nsources = [{{ type = \"url\", url = \"{url}\" }}]\n",
+            blake3::hash(&chunk).to_hex()
+        ),
+    );
+    let run = Run::from(
+        t.cmd()
+            .env("COMFYDOCK_HTTP_RETRIES", "1")
+            .args(["apply", "--yes"])
+            .output()
+            .unwrap(),
+    );
+    run.failure()
+        .stderr_has("/endless.safetensors")
+        .stderr_has("more than 100000 bytes");
+    let streamed = server.streamed("/endless.safetensors").expect("the response ended");
+    assert!(
+        streamed < 64 << 20,
+        "the client hung up early: {streamed} bytes were sent"
+    );
+    let leftovers: Vec<String> = tree(&t.workspace.join("store/downloads"))
+        .into_iter()
+        .filter(|p| p.ends_with(".part"))
+        .collect();
+    assert!(leftovers.is_empty(), "partial files were deleted: {leftovers:?}");
+    assert!(!env.join("ComfyUI/models/checkpoints/m.safetensors").exists());
+}
+
+/// Issue 23 row 13: untrusted text reaches the terminal with its control characters shown, not
+/// sent: a node type with ESC/BEL/CR in `analyze`'s output, and an archive entry name in a
+/// diagnostic.
+#[test]
+fn terminal_escapes_in_untrusted_text_are_shown_not_sent() {
+    use std::io::Write;
+    let raw = |s: &str| s.contains(['\u{1b}', '\u{7}', '\r']);
+    let t = TestContext::new();
+    t.run(&["init"]).success();
+    let wf = t.path("wf.json");
+    fs::write(
+        &wf,
+        r#"{"nodes":[{"id":1,"type":"Evil\u001b[2K\u0007\rNode","widgets_values":[]}],"links":[]}"#,
+    )
+    .unwrap();
+    let run = t.run(&["analyze", wf.to_str().unwrap()]);
+    run.success().stdout_has(r"Evil\u{1b}[2K\u{7}\u{d}Node");
+    assert!(!raw(&run.stdout) && !raw(&run.stderr), "{:?}", run.stdout);
+
+    let mut h = tar::Header::new_old();
+    let name = b"../\x1b]0;owned\x07\rx";
+    h.as_old_mut().name[..name.len()].copy_from_slice(name);
+    h.set_entry_type(tar::EntryType::Regular);
+    h.set_size(1);
+    h.set_cksum();
+    let mut b = tar::Builder::new(flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast()));
+    b.append(&h, &b"x"[..]).unwrap();
+    let mut gz = b.into_inner().unwrap();
+    gz.flush().unwrap();
+    let bundle = t.path("evil.tar.gz");
+    fs::write(&bundle, gz.finish().unwrap()).unwrap();
+    let run = t.run(&["import", bundle.to_str().unwrap(), "--name", "n"]);
+    run.failure().stderr_has(r"\u{1b}]0;owned\u{7}\u{d}x");
+    assert!(!raw(&run.stderr), "{:?}", run.stderr);
+}

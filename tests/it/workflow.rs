@@ -694,3 +694,24 @@ fn a_100_mb_workflow_is_analysed() {
     run.success();
     assert_eq!(doc["files"][0]["analysis"]["models"][0]["name"], "big.safetensors");
 }
+
+/// Issue 23 row 5: compressed text chunks inflate to at most 256 MiB per file together (40
+/// chunks of 8 MiB each are refused, not inflated to 320 MiB), and chunks under keys ComfyUI
+/// never writes are skipped unread.
+#[test]
+fn many_compressed_chunks_are_bounded_together() {
+    let t = Bare::new();
+    let bomb = t.write("bomb.png", &media::png_repeated_ztxt("workflow", &[b' '; 8 << 20], 40));
+    t.run(&["analyze", &bomb])
+        .failure()
+        .stderr_has("bomb.png")
+        .stderr_has("more than 268435456 bytes");
+    let mut other = media::png_repeated_ztxt("Comment", &[b' '; 8 << 20], 40);
+    let good = media::png(&[("workflow", &small_ui())], media::Text::Compressed);
+    other.truncate(other.len() - 12); // IEND
+    other.extend_from_slice(&good[8..]);
+    let file = t.write("other-keys.png", &other);
+    let (run, doc) = t.analyze_json(&[&file]);
+    run.success();
+    check_small_ui(&doc["files"][0]["analysis"], "png");
+}

@@ -398,3 +398,79 @@ fn sync_watch_takes_edits_while_comfyui_runs_and_stops_on_ctrl_c() {
     assert!(stderr.contains("Stopped watching."), "{stderr}");
     t.run(&["plan", "--detailed-exitcode"]).success();
 }
+
+/// Runs comfydock with `args`; a run that has not ended after 60 s is killed and reported as
+/// hung (a bound, so a regression fails the test instead of hanging the suite).
+fn run_bounded(t: &TestContext, args: &[&str]) -> crate::support::Run {
+    use std::process::Stdio;
+    let mut child = t
+        .std_cmd()
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    for _ in 0..600 {
+        if child.try_wait().unwrap().is_some() {
+            return crate::support::Run::from(child.wait_with_output().unwrap());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    panic!(
+        "`comfydock {}` hung\n{}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Issue 23 row 14: a tracked workflow that is a FIFO (which blocks a reader forever) or a link
+/// to `/dev/zero` (endless) is refused as not a regular file: status and plan end, naming it,
+/// and the lock is not left held.
+#[test]
+fn a_fifo_or_device_in_place_of_a_tracked_workflow_is_refused() {
+    let t = TestContext::new();
+    let env = t.create_env("demo");
+    write_user_workflow(&env, "flow", &ui_workflow(20, "MyNode", "beta"));
+    t.run(&["workflow", "track", "flow"]).success();
+    let cec = env.join(".cec/workflows/flow.json");
+    fs::remove_file(&cec).unwrap();
+    let made = std::process::Command::new("mkfifo").arg(&cec).status().unwrap();
+    assert!(made.success());
+    // status reports what it finds (exit 0), plan refuses.
+    run_bounded(&t, &["status"])
+        .success()
+        .stdout_has("flow.json")
+        .stdout_has("not a regular file");
+    run_bounded(&t, &["plan"])
+        .failure()
+        .stderr_has("flow.json")
+        .stderr_has("not a regular file");
+    fs::remove_file(&cec).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", &cec).unwrap();
+    run_bounded(&t, &["plan"]).failure().stderr_has("not a regular file");
+    // Nothing was left locked: with the file back, plan works.
+    fs::remove_file(&cec).unwrap();
+    fs::write(&cec, ui_workflow(20, "MyNode", "beta")).unwrap();
+    t.run(&["plan"]).success();
+}
+
+/// Issue 23 row 16: `workflow track --all` skips a file that is not a workflow, with a warning
+/// naming it, and tracks the others; named explicitly, the same file fails the command.
+#[test]
+fn track_all_skips_an_invalid_file_and_tracks_the_rest() {
+    let t = TestContext::new();
+    let env = t.create_env("demo");
+    write_user_workflow(&env, "a", &ui_workflow(20, "MyNode", "beta"));
+    write_user_workflow(&env, "broken", "{not json");
+    write_user_workflow(&env, "c", &ui_workflow(30, "MyNode", "beta"));
+    t.run(&["workflow", "track", "--all"])
+        .success()
+        .stderr_has("skipped `broken`")
+        .stderr_has("Tracking 2 workflow(s): a, c.");
+    assert!(env.join(".cec/workflows/a.json").is_file() && env.join(".cec/workflows/c.json").is_file());
+    assert!(!env.join(".cec/workflows/broken.json").exists());
+    t.run(&["workflow", "track", "broken"]).failure().stderr_has("broken");
+}

@@ -18,6 +18,9 @@ struct File {
     liar: bool,
     /// Misbehaves: sends one body byte per this many milliseconds.
     trickle_ms: Option<u64>,
+    /// Misbehaves: no `Content-Length`, and the body repeated until the client hangs up or
+    /// this many bytes were sent (so the server always stops by itself).
+    endless: Option<usize>,
 }
 
 /// One answered request.
@@ -35,6 +38,8 @@ pub struct Logged {
 struct State {
     files: HashMap<String, File>,
     log: Vec<Logged>,
+    /// Body bytes the endless responses of each path got into the socket before it closed.
+    streamed: HashMap<String, usize>,
 }
 
 pub struct HttpServer {
@@ -102,6 +107,24 @@ impl HttpServer {
         self.file(path, |f| f.trickle_ms = Some(ms));
     }
 
+    /// Every response for `path` has no `Content-Length` and repeats the body until the client
+    /// closes the connection, or `at_most` bytes were sent.
+    pub fn stream_endlessly(&self, path: &str, at_most: usize) {
+        self.file(path, |f| f.endless = Some(at_most));
+    }
+
+    /// Body bytes the endless responses for `path` sent in all, once one has ended (waited for
+    /// up to 30 s: the server notices a closed connection at its next write).
+    pub fn streamed(&self, path: &str) -> Option<usize> {
+        for _ in 0..300 {
+            if let Some(n) = self.state.lock().unwrap().streamed.get(path) {
+                return Some(*n);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        None
+    }
+
     pub fn log(&self) -> Vec<Logged> {
         self.state.lock().unwrap().log.clone()
     }
@@ -148,6 +171,7 @@ fn handle(mut stream: TcpStream, state: &Mutex<State>) {
     };
     let liar = file.as_ref().is_some_and(|(f, _)| f.liar);
     let trickle = file.as_ref().and_then(|(f, _)| f.trickle_ms);
+    let endless = file.as_ref().and_then(|(f, _)| f.endless);
     if liar {
         log.range = None;
     }
@@ -199,6 +223,20 @@ fn handle(mut stream: TcpStream, state: &Mutex<State>) {
     log.body_bytes = send;
     // Logged before answering, so a client that has its answer always finds it in the log.
     state.lock().unwrap().log.push(log);
+    if let Some(at_most) = endless.filter(|_| status == 200 && !body.is_empty()) {
+        let _ = write!(stream, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
+        let mut sent = 0;
+        while sent < at_most {
+            let n = body.len().min(at_most - sent);
+            if stream.write_all(&body[..n]).is_err() {
+                break;
+            }
+            sent += n;
+        }
+        *state.lock().unwrap().streamed.entry(path).or_default() += sent;
+        let _ = stream.shutdown(Shutdown::Both);
+        return;
+    }
     let declared = if liar { body.len() * 2 } else { body.len() };
     let _ = write!(
         stream,

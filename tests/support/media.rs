@@ -167,3 +167,17 @@ pub fn mp4(items: &[(&str, &str)]) -> Vec<u8> {
     out.extend_from_slice(&mp4_box(b"mdat", &[0u8; 16]));
     out
 }
+
+/// A PNG with the same compressed text chunk (`key`, `text`) `times` times: what a zip bomb of
+/// many small chunks looks like. `text` is compressed once.
+pub fn png_repeated_ztxt(key: &str, text: &[u8], times: usize) -> Vec<u8> {
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut data = key.as_bytes().to_vec();
+    data.extend_from_slice(&[0, 0]);
+    data.extend_from_slice(&zlib(text));
+    for _ in 0..times {
+        chunk(&mut out, b"zTXt", &data);
+    }
+    chunk(&mut out, b"IEND", &[]);
+    out
+}

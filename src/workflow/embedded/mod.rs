@@ -58,25 +58,42 @@ pub struct Entry {
 pub fn entries(container: Container, bytes: &[u8]) -> Result<Vec<Entry>, String> {
     match container {
         Container::Json => Ok(Vec::new()),
-        Container::Png => png::text_chunks(bytes),
+        Container::Png => png::text_chunks(bytes, MAX_INFLATED_TOTAL),
         Container::Webp => webp::metadata(bytes),
         Container::Flac => flac::vorbis_comments(bytes),
         Container::Mp4 => mp4::metadata(bytes),
     }
 }
 
-/// Largest inflated text accepted from one compressed chunk: far above any real workflow,
-/// small enough that a zip bomb cannot exhaust memory.
-const MAX_INFLATED: u64 = 256 * 1024 * 1024;
+/// The most text all compressed chunks of one file may inflate to, together: above the largest
+/// real workflow (a 100 MB one is analysed), and what a zip bomb of any number of chunks gets.
+pub const MAX_INFLATED_TOTAL: u64 = 256 * 1024 * 1024;
 
-fn inflate(data: &[u8]) -> Result<Vec<u8>, String> {
+/// Inflates `data`, taking what it inflates to from `budget`; more than `budget` is an error,
+/// after which `budget` is `u64::MAX` (so that callers tell it from damage).
+fn inflate(data: &[u8], budget: &mut u64) -> Result<Vec<u8>, String> {
     use std::io::Read;
     let mut out = Vec::new();
     flate2::read::ZlibDecoder::new(data)
-        .take(MAX_INFLATED)
+        .take(*budget + 1)
         .read_to_end(&mut out)
         .map_err(|e| format!("a compressed text chunk does not inflate: {e}"))?;
+    if out.len() as u64 > *budget {
+        *budget = u64::MAX;
+        return Err(format!(
+            "its compressed text chunks inflate to more than {MAX_INFLATED_TOTAL} bytes (the limit for one file)"
+        ));
+    }
+    *budget -= out.len() as u64;
     Ok(out)
+}
+
+/// The metadata keys ComfyUI writes a workflow under. Other keys are skipped unread, so a file
+/// cannot make the reader inflate text that would never be used.
+pub const WORKFLOW_KEYS: [&str; 2] = ["workflow", "prompt"];
+
+fn is_workflow_key(key: &str) -> bool {
+    WORKFLOW_KEYS.iter().any(|k| key.eq_ignore_ascii_case(k))
 }
 
 /// `key:{json}` / `key={json}` strings inside binary metadata (EXIF as ComfyUI writes it, where
