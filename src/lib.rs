@@ -6,10 +6,14 @@
 //! disk), `workspace`, `registry` (Comfy Registry client and mirror) and `models` (model index);
 //! `workflow` (what a workflow file needs; pure);
 //! then the reconcile loop: `resolve` → `observe` → `plan` → `apply`, tied together by
-//! `reconcile`. Only `cli` prints or prompts; every other module returns values and typed errors.
+//! `reconcile`; `ops`, the operations both edges call, with typed reports. Only `cli` prints or
+//! prompts (clippy's `print_stdout`/`print_stderr` are denied everywhere else); every other
+//! module returns values and typed errors.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod apply;
 pub mod cec;
+#[allow(clippy::print_stdout, clippy::print_stderr)] // the one edge that prints
 pub mod cli;
 pub mod clock;
 pub mod fsx;
@@ -17,6 +21,7 @@ pub mod git;
 pub mod manifest;
 pub mod models;
 pub mod observe;
+pub mod ops;
 pub mod pack_scan;
 pub mod plan;
 pub mod portability;

@@ -5,10 +5,9 @@ use crate::manifest::Manifest;
 use crate::plan::render_text;
 use crate::reconcile::Session;
 use crate::resolve::Update;
-use miette::{Result, miette};
+use miette::Result;
 
-/// Saves the edited manifest, locks and applies. Any failure puts the manifest and the locks
-/// back as they were, as `uv add` does: a command that fails changes nothing.
+/// `ops::edit::edit_and_apply`, showing the plan before it is applied.
 pub(super) fn edit_and_apply(
     session: &mut Session,
     manifest: &Manifest,
@@ -16,22 +15,8 @@ pub(super) fn edit_and_apply(
     no_apply: bool,
     message: &str,
 ) -> Result<()> {
-    let backup = session.backup_desired();
-    let result = (|| -> Result<()> {
-        manifest
-            .save()
-            .map_err(|e| miette!("could not write {}: {e}", manifest.path().display()))?;
-        if no_apply {
-            return Ok(());
-        }
-        let resolved = session.resolve(manifest, &update)?;
-        let planned = session.plan(&resolved)?;
-        out!("{}", render_text(&planned.plan));
-        session.apply(&resolved, &planned, message)?;
-        Ok(())
-    })();
-    if result.is_err() {
-        backup.restore();
-    }
-    result
+    crate::ops::edit::edit_and_apply(session, manifest, update, no_apply, message, &mut |plan| {
+        out!("{}", render_text(plan))
+    })
+    .map(|_| ())
 }

@@ -1,0 +1,29 @@
+//! The operations both edges call (the CLI in `cli/`, and the web view and ComfyUI panel): typed
+//! inputs, typed reports, and one edit transaction. A report is `Serialize` and is exactly what
+//! `--json` prints, inside one [`Envelope`] that carries the format version. Nothing here
+//! prints: progress goes through `progress::Reporter`, and a plan about to be applied is handed
+//! to the caller's `on_plan`, so each edge shows it its own way.
+
+pub mod edit;
+
+use serde::Serialize;
+
+/// The version of every JSON document comfydock prints.
+pub const FORMAT_VERSION: &str = "1";
+
+/// A report as `--json` prints it: `{"format_version": "1", ...the report's fields}`.
+#[derive(Debug, Serialize)]
+pub struct Envelope<'a, T: Serialize> {
+    pub format_version: &'static str,
+    #[serde(flatten)]
+    pub report: &'a T,
+}
+
+impl<'a, T: Serialize> Envelope<'a, T> {
+    pub fn new(report: &'a T) -> Self {
+        Envelope {
+            format_version: FORMAT_VERSION,
+            report,
+        }
+    }
+}
