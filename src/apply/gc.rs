@@ -156,11 +156,12 @@ pub fn gc(ws: &Workspace, env: &EnvPaths, keep: usize, dry_run: bool) -> std::io
         if let Ok(Some(lock)) = Lock::load(&other.cec.join(LOCK_FILE)) {
             used.extend(lock.nodes.values().filter_map(|n| n.tree()).map(ToString::to_string));
         }
+        // The pack's tree and, when its install.py ran, the build placed from it.
         used.extend(
             Installed::load(&other.state)?
                 .nodes
                 .into_values()
-                .filter_map(|n| n.tree),
+                .flat_map(|n| n.tree.into_iter().chain(n.derived)),
         );
     }
     let store = NodeStore::new(&ws.store_dir());
@@ -173,20 +174,47 @@ pub fn gc(ws: &Workspace, env: &EnvPaths, keep: usize, dry_run: bool) -> std::io
             report.removed.push(format!("store entry blake3:{}", tree.short()));
         }
     }
-    // Scratch folders of interrupted store writes; never those of a process still running.
-    for path in store.abandoned_scratch() {
-        remove(&path, "interrupted store write", &mut report, &mut inodes)?;
-    }
-    // Staging folders of imports that were killed (workspace-wide, like the store).
-    if let Ok(read) = std::fs::read_dir(ws.root()) {
-        for path in read.flatten().map(|e| e.path()) {
-            if crate::fsx::scratch_abandoned(&path, crate::portability::IMPORT_SCRATCH) {
-                remove(&path, "interrupted import", &mut report, &mut inodes)?;
+    // A build record whose output is gone can never be reused: it goes too.
+    let derived = crate::store::derived::DerivedStore::new(&ws.store_dir());
+    for record in derived.records() {
+        if !used.contains(&record.tree.to_string()) {
+            let path = derived.dir().join(format!("{}.json", record.inputs.key().hex()));
+            if !dry_run {
+                let _ = std::fs::remove_file(&path);
             }
         }
     }
+    workspace_scratch(ws, &mut report, &mut inodes)?;
     report.freed_bytes += inodes.freed();
     Ok(report)
+}
+
+/// What `gc` removes with no environment at all (none selected, or the first import was
+/// killed): scratch folders of interrupted store writes and imports, never those of a process
+/// still running.
+pub fn gc_workspace(ws: &Workspace, dry_run: bool) -> std::io::Result<GcReport> {
+    let mut report = GcReport {
+        dry_run,
+        ..Default::default()
+    };
+    let mut inodes = Inodes(Default::default());
+    workspace_scratch(ws, &mut report, &mut inodes)?;
+    report.freed_bytes += inodes.freed();
+    Ok(report)
+}
+
+fn workspace_scratch(ws: &Workspace, report: &mut GcReport, inodes: &mut Inodes) -> std::io::Result<()> {
+    for path in NodeStore::new(&ws.store_dir()).abandoned_scratch() {
+        remove(&path, "interrupted store write", report, inodes)?;
+    }
+    if let Ok(read) = std::fs::read_dir(ws.root()) {
+        for path in read.flatten().map(|e| e.path()) {
+            if crate::fsx::scratch_abandoned(&path, crate::portability::IMPORT_SCRATCH) {
+                remove(&path, "interrupted import", report, inodes)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The names in a generation's trash folder, comma-separated; None when it is empty.

@@ -48,7 +48,7 @@ pub(super) fn stage_workflow(ctx: &Ctx, name: &str, change: WorkflowChange) -> R
         WorkflowChange::Place | WorkflowChange::Restore | WorkflowChange::Update => workflows::copy_path(env, name),
     };
     let tracked = env.cec.join(locked.file.as_str());
-    let bytes = crate::workflow::read_file(&tracked).map_err(|source| ApplyError::WorkflowMissing {
+    let bytes = crate::workflow::read_tracked(&tracked).map_err(|source| ApplyError::WorkflowMissing {
         name: name.to_string(),
         path: tracked.clone(),
         source,

@@ -146,6 +146,13 @@ fn check_state(cec_dir: &Path, commit: &GitCommit) -> Result<()> {
         commit: short.to_string(),
         problems: vec![problem],
     };
+    let links = git::links_at(cec_dir, commit.as_str())?;
+    if !links.is_empty() {
+        return Err(invalid(format!(
+            "it holds symbolic links or submodules ({}): comfydock writes inside .cec and never through a link; replace them with the files themselves",
+            links.join(", ")
+        )));
+    }
     let manifest = read("pyproject.toml")?.ok_or_else(|| invalid("it has no pyproject.toml".into()))?;
     Manifest::parse(&in_commit("pyproject.toml"), &manifest).map_err(bad_file)?;
     if let Some(lock) = read(LOCK_FILE)? {

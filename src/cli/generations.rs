@@ -142,10 +142,18 @@ pub fn recover(g: &Globals) -> Result<ExitStatus> {
 }
 
 pub fn gc(g: &Globals, keep: usize, dry_run: bool, json: bool) -> Result<ExitStatus> {
-    let (ws, env) = g.env()?;
-    let session = g.writer(&ws, env, "gc")?;
-    report_recovery(&session.recovery);
-    let report = collect::gc(&ws, &session.env, keep, dry_run).map_err(|e| miette!("gc failed: {e}"))?;
+    let ws = g.workspace()?;
+    let report = match ws.select_env(g.env.as_deref()) {
+        Ok(env) => {
+            let session = g.writer(&ws, env, "gc")?;
+            report_recovery(&session.recovery);
+            collect::gc(&ws, &session.env, keep, dry_run)
+        }
+        // No environment (none yet, or none selected): the workspace's own scratch still goes.
+        Err(_) if g.env.is_none() => collect::gc_workspace(&ws, dry_run),
+        Err(e) => return Err(e.into()),
+    }
+    .map_err(|e| miette!("gc failed: {e}"))?;
     if json {
         outln!("{}", serde_json::to_string_pretty(&report).map_err(|e| miette!("{e}"))?);
         return Ok(ExitStatus::Success);

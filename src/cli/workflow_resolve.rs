@@ -68,7 +68,7 @@ pub fn resolve(g: &Globals, raw: &str, auto: bool, json: bool) -> Result<ExitSta
         )
     })?;
     let path = session.env.cec.join(tracked.file.as_str());
-    let bytes = crate::workflow::read_file(&path).map_err(|e| miette!("cannot read {}: {e}", path.display()))?;
+    let bytes = crate::workflow::read_tracked(&path).map_err(|e| miette!("cannot read {}: {e}", path.display()))?;
     let label = format!(".cec/{}", tracked.file);
     let resolution = super::workflow_track::resolution_of(g, &ws, &session.env, &manifest, &bytes, &label)?;
     let interactive = !auto && !json && std::io::stdin().is_terminal();

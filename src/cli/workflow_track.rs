@@ -48,7 +48,7 @@ fn read_tracked<'m>(manifest: &'m Manifest, cec: &Path, name: &WorkflowName) -> 
         .get(name)
         .ok_or_else(|| not_tracked(name))?;
     let path = cec.join(tracked.file.as_str());
-    let bytes = crate::workflow::read_file(&path).map_err(|e| miette!("cannot read {}: {e}", path.display()))?;
+    let bytes = crate::workflow::read_tracked(&path).map_err(|e| miette!("cannot read {}: {e}", path.display()))?;
     Ok((tracked, bytes))
 }
 
@@ -84,7 +84,7 @@ pub fn status(g: &Globals, json: bool) -> Result<ExitStatus> {
     let installed = Installed::load(&env.state).into_diagnostic()?;
     let mut rows = Vec::new();
     for (name, t) in &manifest.config().workflows.tracked {
-        let state = match crate::workflow::read_file(env.cec.join(t.file.as_str())) {
+        let state = match crate::workflow::read_tracked(env.cec.join(t.file.as_str())) {
             Err(_) => "missing in .cec (`workflow untrack` or put the file back)",
             Ok(bytes) => {
                 let desired = Blake3::of_bytes(&bytes).to_string();
@@ -198,6 +198,8 @@ fn save_and_apply(
     let mut backup = FilesBackup(Vec::new());
     let result = (|| -> Result<()> {
         for (path, bytes) in files {
+            // `.cec` arrives from others (a pull): never write or delete through a link in it.
+            crate::fsx::no_link_between(&session.env.cec, path).into_diagnostic()?;
             backup.keep(path);
             match bytes {
                 Some(b) => crate::fsx::write_atomic(path, b).into_diagnostic()?,
@@ -211,8 +213,13 @@ fn save_and_apply(
         let desired = session.desired(manifest, LockMode::Resolve)?;
         let planned = session.plan(&desired.resolved)?;
         out!("{}", render_text(&planned.plan));
-        if let Some(generation) = session.apply(&desired.resolved, &planned, message)? {
-            outln!("\nApply complete: generation {}.", generation.number);
+        match session.apply(&desired.resolved, &planned, message)? {
+            Some(generation) => outln!("\nApply complete: generation {}.", generation.number),
+            // Nothing to place (an untrack keeps ComfyUI's copy): the desired state still
+            // changed, so it is committed, or the next `pull` would find `.cec` dirty.
+            None => {
+                crate::git::commit_all(&session.env.cec, message).into_diagnostic()?;
+            }
         }
         Ok(())
     })();
@@ -391,7 +398,7 @@ pub(super) fn sync_once(g: &Globals, raw: Option<&str>, quiet: bool) -> Result<u
             continue;
         };
         let cec_file = env.cec.join(t.file.as_str());
-        let current = crate::workflow::read_file(&cec_file)
+        let current = crate::workflow::read_tracked(&cec_file)
             .ok()
             .map(|b| Blake3::of_bytes(&b).to_string());
         if current.as_deref() == Some(blake3.as_str()) {

@@ -57,15 +57,62 @@ pub fn write_atomic_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
 /// whatever lock the caller holds), a device such as `/dev/zero` (endless), a folder or a socket.
 /// A file larger than `max`, or that grows past it while read, is refused too
 /// (`ErrorKind::FileTooLarge`).
+/// Whether every folder between `root` and `path` (a path below it) is a real folder, not a
+/// symbolic link: writing or removing `path` then stays inside `root`. A missing folder is fine
+/// (it will be created as a real one).
+pub fn no_link_between(root: &Path, path: &Path) -> io::Result<()> {
+    let rel = path.strip_prefix(root).map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{} is not inside {}", path.display(), root.display()),
+        )
+    })?;
+    let mut at = root.to_path_buf();
+    for part in rel.components() {
+        at.push(part);
+        match fs::symlink_metadata(&at) {
+            Ok(m) if m.file_type().is_symlink() => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!(
+                        "{} is a symbolic link; comfydock does not write through links here",
+                        at.display()
+                    ),
+                ));
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 pub fn read_regular(path: &Path, max: u64) -> io::Result<Vec<u8>> {
+    read_bounded(path, max, libc::O_NONBLOCK)
+}
+
+/// [`read_regular`] that also refuses a symbolic link at `path` (`O_NOFOLLOW`): for files of an
+/// untrusted tree (`.cec`), where a link could make comfydock read a file outside it.
+pub fn read_regular_nofollow(path: &Path, max: u64) -> io::Result<Vec<u8>> {
+    read_bounded(path, max, libc::O_NONBLOCK | libc::O_NOFOLLOW).map_err(|e| {
+        if e.raw_os_error() == Some(libc::ELOOP) {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "a symbolic link, which comfydock does not follow here; replace it with the file itself",
+            )
+        } else {
+            e
+        }
+    })
+}
+
+fn read_bounded(path: &Path, max: u64, flags: i32) -> io::Result<Vec<u8>> {
     use std::io::Read;
     use std::os::unix::fs::OpenOptionsExt;
     // O_NONBLOCK: opening a FIFO without a writer returns at once instead of waiting for one;
     // it changes nothing for a regular file.
-    let file = fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)?;
+    let file = fs::OpenOptions::new().read(true).custom_flags(flags).open(path)?;
     let meta = file.metadata()?;
     if !meta.is_file() {
         return Err(io::Error::new(

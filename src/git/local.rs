@@ -130,6 +130,24 @@ pub fn read_file_at(repo_path: &Path, commit: &str, path: &str) -> Result<Option
     Ok(Some(blob.content().to_vec()))
 }
 
+/// Paths at `commit` that are symbolic links or submodules (git modes 120000 and 160000): what a
+/// pulled `.cec` must not hold, since writing through them would land outside it.
+pub fn links_at(repo_path: &Path, commit: &str) -> Result<Vec<String>> {
+    let repo = open(repo_path)?;
+    let err = local(repo_path);
+    let oid = Oid::from_str(commit).map_err(&err)?;
+    let tree = repo.find_commit(oid).map_err(&err)?.tree().map_err(&err)?;
+    let mut links = Vec::new();
+    tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
+        if matches!(entry.filemode(), 0o120000 | 0o160000) {
+            links.push(format!("{dir}{}", entry.name().unwrap_or("?")));
+        }
+        git2::TreeWalkResult::Ok
+    })
+    .map_err(&err)?;
+    Ok(links)
+}
+
 /// Creates an empty repository (harmless on an existing one).
 pub fn init_repo(path: &Path) -> Result<()> {
     Repository::init(path).map(drop).map_err(local(path))

@@ -257,7 +257,16 @@ impl Lock {
                         || spec.repository.as_ref() != Some(&p.repository)
                         || spec.rev != p.rev
                 }
-                LockedNode::Dev(_) => spec.source != Some(NodeSource::Local),
+                // The folder the lock links must be the one the manifest names, so a hand-edited
+                // lock cannot point the dev link elsewhere.
+                LockedNode::Dev(dev) => {
+                    spec.source != Some(NodeSource::Local)
+                        || spec
+                            .path
+                            .as_deref()
+                            .and_then(|p| std::fs::canonicalize(p).ok())
+                            .is_none_or(|p| p.display().to_string() != dev.path)
+                }
             } || node.folder(id) != spec.folder(id).as_str();
             if differs {
                 return Some(format!("node `{id}` in the lock is not the one the manifest declares"));

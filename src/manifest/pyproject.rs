@@ -61,6 +61,22 @@ impl Manifest {
             .ok_or_else(|| ManifestError::MissingSection {
                 path: path.to_path_buf(),
             })?;
+        // A tracked workflow's file is `workflows/NAME.json`: nothing else in `.cec` (its git
+        // config, the lock) can be published into ComfyUI or deleted by `untrack`.
+        for (name, tracked) in &config.workflows.tracked {
+            let expected = format!("workflows/{name}.json");
+            if tracked.file.as_str() != expected {
+                return Err(ManifestError::invalid(
+                    path,
+                    source,
+                    format!(
+                        "tracked workflow `{name}` has file = \"{}\"; a tracked workflow's file is \"{expected}\"",
+                        tracked.file
+                    ),
+                    None,
+                ));
+            }
+        }
         if config.version != SCHEMA_VERSION {
             return Err(ManifestError::UnsupportedVersion {
                 found: config.version,

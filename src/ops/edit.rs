@@ -39,6 +39,10 @@ pub fn edit_and_apply(
         let planned = session.plan(&resolved)?;
         on_plan(&planned.plan);
         let generation = session.apply(&resolved, &planned, message)?;
+        if generation.is_none() {
+            // Nothing on disk to change, but the desired state did: commit it.
+            crate::git::commit_all(&session.env.cec, message)?;
+        }
         Ok(Edited {
             plan: Some(planned.plan),
             generation,

@@ -17,7 +17,7 @@ pub fn lock_workflows(
     let mut out = BTreeMap::new();
     for (name, tracked) in &config.workflows.tracked {
         let path = cec.join(tracked.file.as_str());
-        let bytes = crate::workflow::read_file(&path).map_err(|e| ResolveError::WorkflowFile {
+        let bytes = crate::workflow::read_tracked(&path).map_err(|e| ResolveError::WorkflowFile {
             name: name.to_string(),
             path: path.display().to_string(),
             reason: e.to_string(),

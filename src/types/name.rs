@@ -54,6 +54,8 @@ fn check_workflow_name(value: &str) -> Result<(), InvalidValue> {
         && value.len() <= 200
         && !value.starts_with(['.', '-', ' '])
         && !value.ends_with([' ', '.'])
+        // `NAME.cec.json` is where comfydock puts the tracked version beside an edited copy.
+        && !value.to_ascii_lowercase().ends_with(".cec")
         && !value
             .chars()
             .any(|c| c == '/' || c == '\\' || c == ':' || c.is_control());
@@ -63,7 +65,7 @@ fn check_workflow_name(value: &str) -> Result<(), InvalidValue> {
         Err(InvalidValue::new(
             "workflow name",
             value,
-            "use 1 to 200 characters without `/`, `\\`, `:` or control characters, not starting with `.`, `-` or a space",
+            "use 1 to 200 characters without `/`, `\\`, `:` or control characters, not starting with `.`, `-` or a space, not ending in `.cec`",
         ))
     }
 }

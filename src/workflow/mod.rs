@@ -37,6 +37,12 @@ pub fn read_file(path: impl AsRef<std::path::Path>) -> std::io::Result<Vec<u8>> 
     crate::fsx::read_regular(path.as_ref(), MAX_FILE_BYTES)
 }
 
+/// Reads a tracked workflow in `.cec` (an untrusted tree): as [`read_file`], and never through a
+/// symbolic link, which a pulled commit could point anywhere.
+pub fn read_tracked(path: impl AsRef<std::path::Path>) -> std::io::Result<Vec<u8>> {
+    crate::fsx::read_regular_nofollow(path.as_ref(), MAX_FILE_BYTES)
+}
+
 /// serde_json's own nesting limit; deeper input is refused with [`WorkflowError::TooDeep`].
 const JSON_DEPTH_LIMIT: usize = 128;
 

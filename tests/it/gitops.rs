@@ -457,3 +457,40 @@ fn an_existing_open_config_folder_is_made_private() {
         0o600
     );
 }
+
+/// Issue 23 row 2: a pulled commit that turns a `.cec` folder into a symlink is refused before
+/// the branch moves; and a link already there is never written through.
+#[test]
+fn a_pulled_commit_holding_a_symlink_is_refused_and_links_are_never_written_through() {
+    let t = TestContext::new();
+    let (env_a, ws_b, env_b) = two_machines(&t);
+    let outside = t.path("outside");
+    fs::create_dir_all(&outside).unwrap();
+    let cec_a = env_a.join(".cec");
+    let _ = fs::remove_dir_all(cec_a.join("workflows"));
+    std::os::unix::fs::symlink(&outside, cec_a.join("workflows")).unwrap();
+    repos::git(&cec_a, &["add", "-A"]);
+    repos::git(&cec_a, &["commit", "--quiet", "-m", "workflows elsewhere"]);
+    t.run(&["-e", "prod", "push"]).success();
+
+    let cec_b = env_b.join(".cec");
+    let before = head(&cec_b);
+    in_ws(&t, &ws_b, &["-e", "prod", "pull"])
+        .failure()
+        .stderr_has("symbolic links or submodules (workflows)");
+    assert_eq!(head(&cec_b), before, "the branch did not move");
+
+    // A link that is there anyway (made by hand): track and untrack never write through it.
+    let _ = fs::remove_dir_all(cec_b.join("workflows"));
+    std::os::unix::fs::symlink(&outside, cec_b.join("workflows")).unwrap();
+    let user = env_b.join("ComfyUI/user/default/workflows");
+    fs::create_dir_all(&user).unwrap();
+    fs::write(user.join("flow.json"), r#"{"nodes":[],"links":[],"version":0.4}"#).unwrap();
+    in_ws(&t, &ws_b, &["-e", "prod", "workflow", "track", "flow"])
+        .failure()
+        .stderr_has("is a symbolic link");
+    assert!(
+        crate::support::tree(&outside).is_empty(),
+        "a file was written outside .cec"
+    );
+}

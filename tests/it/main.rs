@@ -3,6 +3,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod cec_rules;
 mod cli;
 mod drift;
 mod env_models;
