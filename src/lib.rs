@@ -31,6 +31,7 @@ pub mod python;
 pub mod reconcile;
 pub mod registry;
 pub mod resolve;
+pub mod shell;
 pub mod store;
 pub mod types;
 pub mod workflow;

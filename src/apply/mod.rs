@@ -86,7 +86,8 @@ pub enum ApplyError {
     #[diagnostic(
         code(comfydock::apply::workflow_missing),
         help(
-            "the lock pins this workflow; copy .cec/workflows/ along with the manifest and locks, restore the file (`git -C .cec checkout -- workflows/`), or stop tracking it with `comfydock workflow untrack {name}`"
+            "the lock pins this workflow; copy .cec/workflows/ along with the manifest and locks, restore the file (`git -C .cec checkout -- workflows/`), or stop tracking it with `comfydock workflow untrack {}`",
+            crate::shell::quote(name)
         )
     )]
     WorkflowMissing {

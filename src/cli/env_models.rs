@@ -259,7 +259,7 @@ fn download_new(ws: &Workspace, index: &mut ModelIndex, url: &str, category: Opt
             code = "comfydock::model::exists",
             help = format!(
                 "declare the file that is there: `comfydock model add {}`",
-                dest.display()
+                crate::shell::quote(&dest.display().to_string())
             ),
             "{} already exists",
             dest.display()

@@ -233,7 +233,7 @@ fn save_and_apply(
 fn report_needs(name: &str, needs: &Needs) {
     if !needs.missing_nodes.is_empty() || !needs.missing_models.is_empty() {
         errln!(
-            "note: `{name}` needs {} node type(s) and {} model(s) the manifest does not declare ({}); `comfydock workflow resolve {name}` adds them",
+            "note: `{name}` needs {} node type(s) and {} model(s) the manifest does not declare ({}); `comfydock workflow resolve {}` adds them",
             needs.missing_nodes.len(),
             needs.missing_models.len(),
             needs
@@ -243,7 +243,8 @@ fn report_needs(name: &str, needs: &Needs) {
                 .take(5)
                 .cloned()
                 .collect::<Vec<_>>()
-                .join(", ")
+                .join(", "),
+            crate::shell::quote(name)
         );
     }
 }
@@ -454,7 +455,10 @@ pub fn import(g: &Globals, file: &Path, name: Option<&str>) -> Result<ExitStatus
     if manifest.config().workflows.tracked.contains_key(&name) {
         return Err(miette!(
             code = "comfydock::workflow::already_tracked",
-            help = "pick another name with `--name`, or `comfydock workflow untrack {name}` first",
+            help = format!(
+                "pick another name with `--name`, or `comfydock workflow untrack {}` first",
+                crate::shell::quote(&name)
+            ),
             "a workflow named `{name}` is already tracked"
         ));
     }

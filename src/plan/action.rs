@@ -291,7 +291,8 @@ impl Action {
                 name,
                 change: WorkflowChange::Edited,
             } => vec![format!(
-                "! apply keeps your copy; `comfydock workflow sync {name}` takes it into .cec"
+                "! apply keeps your copy; `comfydock workflow sync {}` takes it into .cec",
+                crate::shell::quote(name)
             )],
             _ => Vec::new(),
         }

@@ -123,7 +123,17 @@ pub fn verify(
     }
     report.checked += 1;
     match crate::git::head_commit(&env.comfyui).ok().flatten() {
-        Some(head) if head == lock.comfyui.commit => {}
+        Some(head) if head == lock.comfyui.commit => {
+            // ComfyUI's own files as `status` sees them: edited or deleted by hand.
+            if let Ok((edited, deleted)) = crate::git::edited_tracked_files(&env.comfyui) {
+                for rel in edited {
+                    report.problem("comfyui", format!("`{rel}` changed"));
+                }
+                for rel in deleted {
+                    report.problem("comfyui", format!("`{rel}` deleted"));
+                }
+            }
+        }
         Some(head) => report.problem(
             "comfyui",
             format!(

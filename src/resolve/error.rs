@@ -25,7 +25,8 @@ pub enum ResolveError {
     #[diagnostic(
         code(comfydock::resolve::workflow_file),
         help(
-            "put the file back (it is in the .cec history), or stop tracking it: `comfydock workflow untrack {name}`"
+            "put the file back (it is in the .cec history), or stop tracking it: `comfydock workflow untrack {}`",
+            crate::shell::quote(name)
         )
     )]
     WorkflowFile { name: String, path: String, reason: String },

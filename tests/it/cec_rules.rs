@@ -106,3 +106,22 @@ fn gc_with_no_environment_clears_the_workspace_scratch() {
     t.run(&["gc"]).success().stdout_has("interrupted store write");
     assert!(!scratch.exists());
 }
+
+#[test]
+fn suggested_commands_quote_names_a_shell_would_split() {
+    let t = TestContext::new();
+    let env = t.create_env("demo");
+    let user = env.join("ComfyUI/user/default/workflows");
+    fs::create_dir_all(&user).unwrap();
+    fs::write(
+        user.join("my flow.json"),
+        r#"{"nodes":[{"id":1,"type":"NobodyHasThis","widgets_values":[]}],"links":[],"version":0.4}"#,
+    )
+    .unwrap();
+    t.run(&["workflow", "track", "my flow"])
+        .success()
+        .stderr_has("`comfydock workflow resolve 'my flow'` adds them");
+    t.run(&["workflow", "import", user.join("my flow.json").to_str().unwrap()])
+        .failure()
+        .stderr_has("`comfydock workflow untrack 'my flow'` first");
+}

@@ -67,6 +67,8 @@ fn comfyuis_own_files_are_drift_and_an_edit_is_kept() {
     t.run(&["status"])
         .success()
         .stdout_has("ComfyUI's own files: modified: main.py");
+    // verify sees what status sees (issue 23).
+    t.run(&["verify"]).failure().stdout_has("comfyui: `main.py` changed");
     let run = t.run(&["apply", "--yes"]);
     run.success().stderr_has("Kept what was replaced: .comfydock/trash/");
     assert_eq!(fs::read_to_string(&main).unwrap(), original);
@@ -78,4 +80,5 @@ fn comfyuis_own_files_are_drift_and_an_edit_is_kept() {
     assert_eq!(kept.len(), 1);
     assert!(fs::read_to_string(kept[0].path()).unwrap().contains("# tuned by hand"));
     t.run(&["plan", "--detailed-exitcode"]).success();
+    t.run(&["verify"]).success();
 }
