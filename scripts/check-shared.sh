@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Checks against the team's data in ../shared (never read by `cargo test`, which must pass on a
-# fresh clone): the workflow-analysis tests run again over the 30-file corpus and its oracle.
+# fresh clone): the workflow-analysis tests run again over the 30-file corpus and its oracle,
+# and resolution ranks ComfyUI-Manager's full node map right (scripts/check-shared-mappings.sh).
 # `.ci/run` runs this after `cargo test` when ../shared exists.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,3 +16,4 @@ COMFYDOCK_CORPUS_DIR=$(cd "$SHARED/corpus" && pwd) \
   workflow::json_output_follows_its_schema \
   workflow::garbage_gets_a_diagnostic_and_exit_1 \
   workflow::no_panic::mutated_corpus_files_never_panic
+bash scripts/check-shared-mappings.sh
