@@ -130,6 +130,15 @@ pub fn read_file_at(repo_path: &Path, commit: &str, path: &str) -> Result<Option
     Ok(Some(blob.content().to_vec()))
 }
 
+/// Fills the index and the work tree of a clone made with `--no-checkout` from its HEAD, the
+/// branch staying checked out (not detached).
+pub fn checkout_head(repo_path: &Path) -> Result<()> {
+    let repo = open(repo_path)?;
+    let mut opts = git2::build::CheckoutBuilder::new();
+    opts.force();
+    repo.checkout_head(Some(&mut opts)).map_err(local(repo_path))
+}
+
 /// Paths at `commit` that are symbolic links or submodules (git modes 120000 and 160000): what a
 /// pulled `.cec` must not hold, since writing through them would land outside it.
 pub fn links_at(repo_path: &Path, commit: &str) -> Result<Vec<String>> {

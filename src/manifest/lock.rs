@@ -264,8 +264,9 @@ impl Lock {
                         || spec
                             .path
                             .as_deref()
+                            // A folder missing here is reported where it is used.
                             .and_then(|p| std::fs::canonicalize(p).ok())
-                            .is_none_or(|p| p.display().to_string() != dev.path)
+                            .is_some_and(|p| p.display().to_string() != dev.path)
                 }
             } || node.folder(id) != spec.folder(id).as_str();
             if differs {

@@ -5,6 +5,15 @@ use thiserror::Error;
 #[derive(Debug, Error, Diagnostic)]
 pub enum PortabilityError {
     #[error(
+        "the repository holds symbolic links or submodules ({links}); comfydock writes inside .cec and never through a link"
+    )]
+    #[diagnostic(
+        code(comfydock::import::unsafe_repository),
+        help("replace them with the files themselves in the repository, then import again; nothing was created")
+    )]
+    UnsafeRepository { links: String },
+
+    #[error(
         "this environment cannot be rebuilt on another machine as it is:\n{}",
         list(problems)
     )]

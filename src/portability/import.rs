@@ -70,6 +70,9 @@ struct Staged {
     files: Vec<String>,
     default_name: Option<String>,
     bundle: Option<bundle::BundleManifest>,
+    /// A git repository whose root is the `.cec`: the clone becomes the environment's `.cec`,
+    /// history and `origin` included, so `pull` follows it.
+    history: Option<PathBuf>,
     _keep: Option<Box<dyn std::any::Any>>,
 }
 
@@ -157,8 +160,17 @@ fn build(
         )
         .map_err(PortabilityError::io(&paths.state))?;
     }
-    cec_files::copy(&staged.cec, &paths.cec, &staged.files)?;
-    crate::git::init_repo(&paths.cec)?;
+    match &staged.history {
+        // A GitOps repository: kept whole, so `pull --apply` follows its branch from `origin`.
+        Some(clone) => {
+            fs::rename(clone, &paths.cec).map_err(PortabilityError::io(&paths.cec))?;
+            crate::git::checkout_head(&paths.cec)?;
+        }
+        None => {
+            cec_files::copy(&staged.cec, &paths.cec, &staged.files)?;
+            crate::git::init_repo(&paths.cec)?;
+        }
+    }
 
     let mut session = Session::writer(ws, paths.clone(), reporter, "import")?.offline(opts.offline);
     session.torch_backend = opts.torch_backend.clone();
@@ -243,6 +255,7 @@ fn stage_source(ws: &Workspace, opts: &ImportOptions, reporter: &dyn Reporter) -
             cec: opened.cec.clone(),
             files: opened.files.clone(),
             default_name: Some(opened.manifest.environment.to_string()),
+            history: None,
             bundle: Some(opened.manifest.clone()),
             _keep: Some(Box::new(opened)),
         });
@@ -255,6 +268,7 @@ fn stage_source(ws: &Workspace, opts: &ImportOptions, reporter: &dyn Reporter) -
             default_name: None,
             cec,
             bundle: None,
+            history: None,
             _keep: None,
         });
     }
@@ -275,12 +289,23 @@ fn stage_source(ws: &Workspace, opts: &ImportOptions, reporter: &dyn Reporter) -
     let tree = scratch.path().join("tree");
     crate::git::export_tree(&clone, head.as_str(), &tree)?;
     let cec = find_cec(&tree, subdir.as_ref()).ok_or_else(no_cec)?;
+    let history = (cec == tree).then_some(clone.clone());
+    if history.is_some() {
+        // The whole repository becomes `.cec`: it must hold nothing comfydock would follow out.
+        let links = crate::git::links_at(&clone, head.as_str())?;
+        if !links.is_empty() {
+            return Err(PortabilityError::UnsafeRepository {
+                links: links.join(", "),
+            });
+        }
+    }
     Ok(Staged {
         kind: SourceKind::Git,
         files: cec_files::list(&cec)?,
         default_name: None,
         cec,
         bundle: None,
+        history,
         _keep: Some(Box::new(scratch)),
     })
 }

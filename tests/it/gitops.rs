@@ -494,3 +494,35 @@ fn a_pulled_commit_holding_a_symlink_is_refused_and_links_are_never_written_thro
         "a file was written outside .cec"
     );
 }
+
+/// Issue 23 row 8: an environment imported from a git repository keeps its history and its
+/// `origin`, so the documented flow `pull --apply` follows it.
+#[test]
+fn an_import_from_git_keeps_the_history_and_pull_follows_it() {
+    let t = TestContext::new();
+    let env_a = t.create_env("prod");
+    let bare = t.path("gitops.git");
+    repos::git(t.dir.path(), &["init", "--quiet", "--bare", bare.to_str().unwrap()]);
+    t.run(&["-e", "prod", "remote", "add", bare.to_str().unwrap()])
+        .success();
+    t.run(&["-e", "prod", "push"]).success();
+
+    let ws_b = t.path("ws-b");
+    in_ws(&t, &ws_b, &["init"]).success();
+    let url = format!("file://{}", bare.display());
+    in_ws(&t, &ws_b, &["import", &url, "--name", "e5"]).success();
+    let cec_b = ws_b.join("environments/e5/.cec");
+    assert_eq!(head(&cec_b), head(&env_a.join(".cec")), "the history was not kept");
+    let remotes = repos::git(&cec_b, &["remote", "-v"]);
+    assert!(remotes.contains(&url), "{remotes}");
+
+    let pack = repos::node_pack(&t.path("packs/alpha"), "AlphaNode");
+    t.run(&["-e", "prod", "node", "add", pack.to_str().unwrap()]).success();
+    t.run(&["-e", "prod", "push"]).success();
+    in_ws(&t, &ws_b, &["-e", "e5", "pull", "--apply"]).success();
+    assert!(
+        ws_b.join("environments/e5/ComfyUI/custom_nodes/alpha/__init__.py")
+            .is_file()
+    );
+    assert_eq!(head(&cec_b), head(&env_a.join(".cec")));
+}
