@@ -717,6 +717,9 @@ pub struct ApplyArgs {
     /// Run this node's install.py again even when a build with the same inputs exists (repeatable)
     #[arg(long, value_name = "NODE", conflicts_with = "planfile")]
     pub rebuild: Vec<String>,
+    /// Build a new venv from uv.lock instead of reusing the live one (repairs packages deleted or edited by hand)
+    #[arg(long, conflicts_with = "planfile")]
+    pub rebuild_venv: bool,
     /// The torch backend to sync, or auto (this machine's) (default: workspace.toml's torch_backend, else the live one, else cpu)
     #[arg(long, value_name = "BACKEND", value_parser = parse_torch_backend)]
     pub torch_backend: Option<String>,

@@ -103,6 +103,7 @@ pub fn pull(g: &Globals, remote: &str, apply: bool) -> Result<ExitStatus> {
             frozen: false,
             place_models: false,
             rebuild: Vec::new(),
+            rebuild_venv: false,
             torch_backend: None,
         },
     )

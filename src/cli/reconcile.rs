@@ -98,6 +98,7 @@ pub fn apply(g: &Globals, args: &ApplyArgs) -> Result<ExitStatus> {
     session.link_mode = args.link_mode;
     session.place_models = args.place_models;
     session.rebuild = args.rebuild.clone();
+    session.rebuild_venv = args.rebuild_venv;
     let (resolved, planned) = match &args.planfile {
         Some(path) => {
             let saved = SavedPlan::load(path).map_err(|e| miette::Report::new(*e))?;

@@ -3,6 +3,7 @@
 
 pub mod conflict;
 pub mod detect;
+pub mod installed;
 pub mod markers;
 pub mod requirements;
 pub mod specifiers;

@@ -156,6 +156,9 @@ pub struct Session<'a> {
     /// `apply --rebuild NODE`: run these packs' install scripts again (a new build replaces the
     /// recorded one).
     pub rebuild: Vec<String>,
+    /// `apply --rebuild-venv`: a new venv is built from uv.lock (uv's cache makes it quick), not
+    /// the live one reused: what repairs packages deleted or changed by hand.
+    pub rebuild_venv: bool,
     /// Where download progress goes (shared with worker threads, hence an `Arc`).
     pub transfers: std::sync::Arc<dyn Reporter + Send + Sync>,
     /// The manifest last parsed, with the bytes it was parsed from (see `manifest`).
@@ -180,6 +183,7 @@ impl<'a> Session<'a> {
             link_mode: Default::default(),
             place_models: false,
             rebuild: Vec::new(),
+            rebuild_venv: false,
             transfers: std::sync::Arc::new(crate::progress::Silent),
             parsed: Default::default(),
         })
@@ -211,6 +215,7 @@ impl<'a> Session<'a> {
             link_mode: Default::default(),
             place_models: false,
             rebuild: Vec::new(),
+            rebuild_venv: false,
             transfers: std::sync::Arc::new(crate::progress::Silent),
             parsed: Default::default(),
         }
@@ -415,7 +420,11 @@ impl<'a> Session<'a> {
                 observed.workflows.insert(name.to_string(), copy);
             }
         }
-        let venvs = apply::reusable_venvs(&self.env)?;
+        let mut venvs = apply::reusable_venvs(&self.env)?;
+        if self.rebuild_venv {
+            venvs.clear();
+            observed.venv = None;
+        }
         let backend = self.choose_backend(&resolved.lock, &observed)?;
         // The uv.lock the live venv was synced from, as its generation recorded it.
         let live = match observed.installed.generation {
@@ -443,6 +452,13 @@ impl<'a> Session<'a> {
         }
         let mut plan = plan::diff(&self.env.name, &resolved.lock, &observed, &target, &models);
         self.add_rebuilds(&mut plan, resolved, &observed)?;
+        if self.rebuild_venv {
+            for action in &mut plan.actions {
+                if let plan::Action::SyncPython { reason, .. } = action {
+                    *reason = "rebuild the venv (--rebuild-venv)".to_string();
+                }
+            }
+        }
         pack_notes::annotate(&mut plan, self.ws, &resolved.lock, manifest.as_ref());
         if let Some(m) = &manifest {
             plan::impact::mark(&mut plan, &m.config().workflows);

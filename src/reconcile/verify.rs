@@ -121,6 +121,7 @@ pub fn verify(
         Ok(_) => report.problem("uv.lock", "its hash is not the one comfydock.lock pins"),
         Err(_) => report.problem("uv.lock", "missing"),
     }
+    verify_venv(env, installed, &mut report);
     report.checked += 1;
     match crate::git::head_commit(&env.comfyui).ok().flatten() {
         Some(head) if head == lock.comfyui.commit => {
@@ -171,4 +172,45 @@ fn file_hash(path: &Path) -> Option<String> {
     let mut hasher = blake3::Hasher::new();
     hasher.update_mmap_rayon(path).ok()?;
     Some(hasher.finalize().to_hex().to_string())
+}
+
+/// The live venv against the uv.lock it was synced from: every locked package installed at its
+/// version with the files its RECORD lists, and nothing installed beside uv.
+fn verify_venv(env: &EnvPaths, installed: &Installed, report: &mut VerifyReport) {
+    let Some(site) = crate::python::installed::site_packages(&env.venv) else {
+        return;
+    };
+    let Ok(uv_lock) = std::fs::read_to_string(env.cec.join("uv.lock")) else {
+        return;
+    };
+    let python = crate::python::installed::python_version(&env.venv);
+    let locked = crate::python::uvlock::locked_packages(&uv_lock, installed.torch_backend.as_deref(), python.as_deref());
+    let have = crate::python::installed::distributions(&site);
+    for (name, pin) in &locked {
+        report.checked += 1;
+        match have.get(name) {
+            None => report.problem(
+                "python",
+                format!("`{name}` {} is locked but not installed; {REPAIR}", pin.version),
+            ),
+            Some(d) if !same_version(&d.version, &pin.version) => report.problem(
+                "python",
+                format!("`{name}` is {} but uv.lock pins {}; {REPAIR}", d.version, pin.version),
+            ),
+            Some(d) if !d.missing.is_empty() => report.problem(
+                "python",
+                format!("`{name}`: files deleted ({}); {REPAIR}", d.missing.join(", ")),
+            ),
+            Some(_) => {}
+        }
+    }
+}
+
+/// How a damaged venv is repaired.
+const REPAIR: &str = "`comfydock apply --rebuild-venv` builds the venv again";
+
+/// `2.0` and `2.0.0`, or `1.0+cpu` and `1.0+cpu`: the same version as uv.lock writes it.
+fn same_version(installed: &str, locked: &str) -> bool {
+    let trim = |v: &str| v.trim_end_matches(".0").to_string();
+    installed == locked || trim(installed) == trim(locked)
 }

@@ -369,3 +369,31 @@ fn a_long_uv_sync_says_it_is_still_working_in_ci_logs() {
     );
     run.success().stderr_has("uv is still installing (1 s)");
 }
+
+/// Issue 23 row 11: a locked package deleted from the venv by hand is found by `verify`, which
+/// says how to repair it, and `apply --rebuild-venv` does.
+#[test]
+fn a_package_deleted_from_the_venv_is_found_by_verify_and_repaired() {
+    let t = crate::support::TestContext::new();
+    let env = t.create_env("demo");
+    t.run(&["verify"]).success();
+    let site = std::fs::read_dir(env.join(".venv/lib"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path().join("site-packages"))
+        .find(|p| p.is_dir())
+        .unwrap();
+    let package = site.join("comfy_mini_dep");
+    assert!(package.exists(), "the fixture's requirement is installed as a package folder");
+    std::fs::remove_dir_all(&package).unwrap();
+    t.run(&["verify"])
+        .failure()
+        .stdout_has("python: `comfy-mini-dep`: files deleted")
+        .stdout_has("--rebuild-venv");
+    t.run(&["apply", "--yes", "--rebuild-venv"])
+        .success()
+        .stdout_has("rebuild the venv (--rebuild-venv)");
+    t.run(&["verify"]).success();
+    t.run(&["run", "--", "--quick-test-for-ci"]).success();
+    t.run(&["plan", "--detailed-exitcode"]).success();
+}
