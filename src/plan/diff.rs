@@ -16,6 +16,9 @@ pub struct PythonTarget<'a> {
     pub live: Option<(String, Option<String>)>,
     /// `venv_key` → an existing generation venv folder built from it (rollback reuses it).
     pub venvs: &'a BTreeMap<String, String>,
+    /// The live venv's full Python version (`3.11.7`): which variant of a package forked by
+    /// Python version this machine gets. None: the lock's `X.Y`, as `X.Y.0`.
+    pub python_full: Option<String>,
 }
 
 /// What identifies a built venv: the uv.lock it was synced from and the backend extra.
@@ -239,7 +242,10 @@ pub fn diff(environment: &str, lock: &Lock, observed: &Observed, python: &Python
             .get(&venv_key(&uv_lock_hash, python.backend.as_deref()))
             .cloned();
         let new = String::from_utf8_lossy(python.uv_lock);
-        let python_version = lock.python.version.as_ref().map(|v| v.as_str());
+        let python_version = python
+            .python_full
+            .as_deref()
+            .or(lock.python.version.as_ref().map(|v| v.as_str()));
         let packages = match &python.live {
             Some((old, old_backend)) if live => crate::python::diff_locks(
                 Some(old),

@@ -27,13 +27,20 @@ pub fn site_packages(venv: &Path) -> Option<PathBuf> {
         .find(|p| p.is_dir())
 }
 
-/// `X.Y` of the venv's Python, from its `pyvenv.cfg` (`version_info = 3.11.7`).
-pub fn python_version(venv: &Path) -> Option<String> {
+/// The venv's full Python version (`3.11.7`), from its `pyvenv.cfg` (`version_info = 3.11.7`):
+/// markers on `python_full_version` need the patch level, not `X.Y.0`.
+pub fn python_full_version(venv: &Path) -> Option<String> {
     let cfg = std::fs::read_to_string(venv.join("pyvenv.cfg")).ok()?;
-    let line = cfg.lines().find(|l| l.trim_start().starts_with("version_info") || l.trim_start().starts_with("version"))?;
+    let line = cfg
+        .lines()
+        .find(|l| l.trim_start().starts_with("version_info") || l.trim_start().starts_with("version "))?;
     let full = line.split('=').nth(1)?.trim();
-    let mut parts = full.split('.');
-    Some(format!("{}.{}", parts.next()?, parts.next()?))
+    let parts: Vec<&str> = full.split('.').take(3).collect();
+    (parts.len() >= 2
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit())))
+    .then(|| parts.join("."))
 }
 
 /// The distributions installed in `site_packages`, by normalised name.
@@ -44,8 +51,12 @@ pub fn distributions(site_packages: &Path) -> BTreeMap<String, Distribution> {
     };
     for entry in read.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(stem) = name.strip_suffix(".dist-info") else { continue };
-        let Some((dist, version)) = stem.rsplit_once('-') else { continue };
+        let Some(stem) = name.strip_suffix(".dist-info") else {
+            continue;
+        };
+        let Some((dist, version)) = stem.rsplit_once('-') else {
+            continue;
+        };
         let record = entry.path().join("RECORD");
         let mut missing = Vec::new();
         let readable = std::fs::metadata(&record).is_ok_and(|m| m.len() <= MAX_RECORD_BYTES);
@@ -79,11 +90,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let sp = dir.path();
         std::fs::create_dir_all(sp.join("Good_Pkg-1.0.dist-info")).unwrap();
-        std::fs::write(sp.join("Good_Pkg-1.0.dist-info/RECORD"), "good_pkg/__init__.py,sha256=x,1\n").unwrap();
+        std::fs::write(
+            sp.join("Good_Pkg-1.0.dist-info/RECORD"),
+            "good_pkg/__init__.py,sha256=x,1\n",
+        )
+        .unwrap();
         std::fs::create_dir_all(sp.join("good_pkg")).unwrap();
         std::fs::write(sp.join("good_pkg/__init__.py"), "").unwrap();
         std::fs::create_dir_all(sp.join("gone-2.0.dist-info")).unwrap();
-        std::fs::write(sp.join("gone-2.0.dist-info/RECORD"), "gone/__init__.py,sha256=x,1\ngone-2.0.dist-info/RECORD,,\n").unwrap();
+        std::fs::write(
+            sp.join("gone-2.0.dist-info/RECORD"),
+            "gone/__init__.py,sha256=x,1\ngone-2.0.dist-info/RECORD,,\n",
+        )
+        .unwrap();
         let d = super::distributions(sp);
         assert_eq!(d["good-pkg"].missing, Vec::<String>::new());
         assert_eq!(d["good-pkg"].version, "1.0");

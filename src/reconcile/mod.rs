@@ -439,6 +439,7 @@ impl<'a> Session<'a> {
             uv_lock: &resolved.uv_lock,
             live,
             venvs: &venvs,
+            python_full: crate::python::installed::python_full_version(&self.env.venv),
         };
         let models = plan::ModelTarget {
             mode: self.link_mode,

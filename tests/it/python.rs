@@ -384,7 +384,10 @@ fn a_package_deleted_from_the_venv_is_found_by_verify_and_repaired() {
         .find(|p| p.is_dir())
         .unwrap();
     let package = site.join("comfy_mini_dep");
-    assert!(package.exists(), "the fixture's requirement is installed as a package folder");
+    assert!(
+        package.exists(),
+        "the fixture's requirement is installed as a package folder"
+    );
     std::fs::remove_dir_all(&package).unwrap();
     t.run(&["verify"])
         .failure()
