@@ -602,6 +602,24 @@ pub enum NodeCommand {
         #[arg(long)]
         no_apply: bool,
     },
+    /// Keep untracked folders of custom_nodes/ (installed with ComfyUI-Manager or `git clone`) as
+    /// declared packs, where they are: a git checkout at its origin and commit, a Manager
+    /// registry install at its version, or with --dev any folder linked in place
+    #[command(group = clap::ArgGroup::new("which").required(true).args(["names", "all"]))]
+    Adopt {
+        /// Folder names in custom_nodes/
+        #[arg(value_name = "NAME")]
+        names: Vec<String>,
+        /// Every untracked folder (those that cannot be adopted are listed and left as they are)
+        #[arg(long, conflicts_with = "names")]
+        all: bool,
+        /// Keep the folders as local packs, linked in place (never copied, moved or deleted)
+        #[arg(long)]
+        dev: bool,
+        /// Print the report as JSON
+        #[arg(long)]
+        json: bool,
+    },
     /// The node packs of the environment and their state
     List {
         /// Print JSON

@@ -198,6 +198,12 @@ fn model_state(path: &std::path::Path, m: &InstalledModel) -> NodeState {
 
 fn node_state(dir: &std::path::Path, node: &InstalledNode) -> NodeState {
     if let Some(target) = &node.link {
+        // A dev pack adopted in place (`node adopt --dev`): the folder is the pack itself.
+        if dir.symlink_metadata().is_ok_and(|m| m.is_dir())
+            && fs::canonicalize(dir).is_ok_and(|c| c.as_os_str() == target.as_str())
+        {
+            return NodeState::Intact;
+        }
         return match fs::read_link(dir) {
             Ok(t) if t.to_string_lossy() == target.as_str() && dir.exists() => NodeState::Intact,
             Ok(_) => NodeState::Modified {

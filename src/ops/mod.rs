@@ -4,6 +4,7 @@
 //! prints: progress goes through `progress::Reporter`, and a plan about to be applied is handed
 //! to the caller's `on_plan`, so each edge shows it its own way.
 
+pub mod adopt;
 pub mod edit;
 
 use serde::Serialize;

@@ -3,6 +3,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod adopt;
 mod cli;
 mod drift;
 mod env_models;
