@@ -28,6 +28,7 @@ mod registry_mappings;
 mod registry_mirror;
 mod registry_nodes;
 mod schemas;
+mod serve;
 mod snapshots_plan;
 mod store_remote;
 mod trust;
