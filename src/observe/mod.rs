@@ -263,6 +263,32 @@ pub fn added_files(dir: &std::path::Path, node: &InstalledNode) -> Vec<String> {
     added
 }
 
+/// Entries of `custom_nodes/` that are neither installed by comfydock nor part of ComfyUI's own
+/// tree (its `example_node.py.example`). Hidden entries, `__pycache__` and `*.disabled` are
+/// left alone: ComfyUI does not load them.
+fn untracked_entries(env: &EnvPaths, commit: &str, installed: &Installed) -> std::io::Result<Vec<String>> {
+    let Ok(read) = fs::read_dir(env.custom_nodes()) else {
+        return Ok(Vec::new());
+    };
+    let shipped: BTreeSet<String> = crate::git::list_dir_at(&env.comfyui, commit, "custom_nodes").unwrap_or_default();
+    let placed: BTreeSet<&str> = installed.nodes.iter().map(|(id, n)| n.folder(id)).collect();
+    let mut out = Vec::new();
+    for entry in read {
+        let name = entry?.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.')
+            || name == "__pycache__"
+            || name.ends_with(".disabled")
+            || shipped.contains(&name)
+            || placed.contains(name.as_str())
+        {
+            continue;
+        }
+        out.push(name);
+    }
+    out.sort();
+    Ok(out)
+}
+
 #[cfg(test)]
 mod added_tests {
     #[test]
@@ -288,30 +314,4 @@ mod added_tests {
         };
         assert_eq!(super::added_files(dir.path(), &node), vec!["mine.txt".to_string()]);
     }
-}
-
-/// Entries of `custom_nodes/` that are neither installed by comfydock nor part of ComfyUI's own
-/// tree (its `example_node.py.example`). Hidden entries, `__pycache__` and `*.disabled` are
-/// left alone: ComfyUI does not load them.
-fn untracked_entries(env: &EnvPaths, commit: &str, installed: &Installed) -> std::io::Result<Vec<String>> {
-    let Ok(read) = fs::read_dir(env.custom_nodes()) else {
-        return Ok(Vec::new());
-    };
-    let shipped: BTreeSet<String> = crate::git::list_dir_at(&env.comfyui, commit, "custom_nodes").unwrap_or_default();
-    let placed: BTreeSet<&str> = installed.nodes.iter().map(|(id, n)| n.folder(id)).collect();
-    let mut out = Vec::new();
-    for entry in read {
-        let name = entry?.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.')
-            || name == "__pycache__"
-            || name.ends_with(".disabled")
-            || shipped.contains(&name)
-            || placed.contains(name.as_str())
-        {
-            continue;
-        }
-        out.push(name);
-    }
-    out.sort();
-    Ok(out)
 }
