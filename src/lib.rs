@@ -33,5 +33,6 @@ pub mod registry;
 pub mod resolve;
 pub mod store;
 pub mod types;
+pub mod web;
 pub mod workflow;
 pub mod workspace;

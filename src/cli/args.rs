@@ -109,6 +109,16 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// A local web view: environments, generations (rollback), the plan (apply), tracked workflows
+    /// and the model index, on 127.0.0.1 with a token in the printed URL
+    Serve {
+        /// The port (default: a free one)
+        #[arg(long)]
+        port: Option<u16>,
+        /// Open the URL in a browser (xdg-open)
+        #[arg(long)]
+        open: bool,
+    },
     /// Generations, newest first
     Log {
         /// Print JSON
