@@ -34,5 +34,6 @@ pub mod resolve;
 pub mod shell;
 pub mod store;
 pub mod types;
+pub mod web;
 pub mod workflow;
 pub mod workspace;

@@ -148,6 +148,9 @@ pub(super) fn stage_action(ctx: &Ctx, action: &Action) -> Result<Staged> {
         }
         Action::LinkDevNode { id, path } => {
             let live = env.custom_nodes().join(id);
+            // A folder adopted in place (`node adopt --dev`) is its own pack: nothing to link.
+            let in_place = live.symlink_metadata().is_ok_and(|m| m.is_dir())
+                && std::fs::canonicalize(&live).is_ok_and(|c| c.as_os_str() == path.as_str());
             if let Some(old) = ctx.observed.installed.nodes.get(id.as_str())
                 && old.folder(id) != id.as_str()
             {
@@ -155,11 +158,13 @@ pub(super) fn stage_action(ctx: &Ctx, action: &Action) -> Result<Staged> {
                     .steps
                     .extend(clear_slot(ctx, id, &env.custom_nodes().join(old.folder(id)))?);
             }
-            staged.steps.extend(clear_slot(ctx, id, &live)?);
-            staged.steps.push(Step::Symlink {
-                target: PathBuf::from(path),
-                link: live,
-            });
+            if !in_place {
+                staged.steps.extend(clear_slot(ctx, id, &live)?);
+                staged.steps.push(Step::Symlink {
+                    target: PathBuf::from(path),
+                    link: live,
+                });
+            }
             let record = InstalledNode {
                 source: NodeSource::Local,
                 version: Some(path.clone()),

@@ -109,6 +109,16 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// A local web view: environments, generations (rollback), the plan (apply), tracked workflows
+    /// and the model index, on 127.0.0.1 with a token in the printed URL
+    Serve {
+        /// The port (default: a free one)
+        #[arg(long)]
+        port: Option<u16>,
+        /// Open the URL in a browser (xdg-open)
+        #[arg(long)]
+        open: bool,
+    },
     /// Generations, newest first
     Log {
         /// Print JSON
@@ -601,6 +611,24 @@ pub enum NodeCommand {
         /// Only edit the manifest
         #[arg(long)]
         no_apply: bool,
+    },
+    /// Keep untracked folders of custom_nodes/ (installed with ComfyUI-Manager or `git clone`) as
+    /// declared packs, where they are: a git checkout at its origin and commit, a Manager
+    /// registry install at its version, or with --dev any folder linked in place
+    #[command(group = clap::ArgGroup::new("which").required(true).args(["names", "all"]))]
+    Adopt {
+        /// Folder names in custom_nodes/
+        #[arg(value_name = "NAME")]
+        names: Vec<String>,
+        /// Every untracked folder (those that cannot be adopted are listed and left as they are)
+        #[arg(long, conflicts_with = "names")]
+        all: bool,
+        /// Keep the folders as local packs, linked in place (never copied, moved or deleted)
+        #[arg(long)]
+        dev: bool,
+        /// Print the report as JSON
+        #[arg(long)]
+        json: bool,
     },
     /// The node packs of the environment and their state
     List {

@@ -4,69 +4,26 @@ use super::reconcile::report_recovery;
 use super::ui::confirm;
 use super::{ExitStatus, Globals};
 use crate::apply::{gc as collect, generations};
-use crate::observe::Installed;
+use crate::ops::generations::TimelineEntry;
 use crate::plan::render_text;
 use miette::{Result, miette};
 
 pub fn log(g: &Globals, json: bool) -> Result<ExitStatus> {
     let (_ws, env) = g.env()?;
-    let read_err = |e| miette!("could not read generations: {e}");
-    let gens = generations::index(&env.state).map_err(read_err)?.generations;
-    let live = Installed::load(&env.state).map(|i| i.generation).unwrap_or(0);
-    // .cec commits no generation applied (pulled, or committed by hand), in history order.
-    let history = crate::git::cec::history(&env.cec, CEC_HISTORY_LIMIT).unwrap_or_default();
-    let timeline = crate::cec::timeline(&gens, &history);
+    let report = crate::ops::generations::log(&env)?;
     if json {
-        let mut rows = Vec::new();
-        for g in gens.iter().rev() {
-            // The action lines are in the full record; a compacted generation has only its count.
-            let actions = match g.compacted {
-                true => Vec::new(),
-                false => generations::read(&env.state, g.number)
-                    .map_err(read_err)?
-                    .map(|r| r.actions)
-                    .unwrap_or_default(),
-            };
-            rows.push(serde_json::json!({
-                "number": g.number,
-                "created": g.created,
-                "cec_commit": g.cec_commit,
-                "summary": g.summary,
-                "actions": actions,
-                "action_count": g.actions,
-                "compacted": g.compacted,
-                "current": g.number == live,
-            }));
-        }
-        let commits: Vec<_> = timeline
-            .iter()
-            .filter_map(|e| match e {
-                crate::cec::LogEntry::Commit(c) => Some(serde_json::json!({
-                    "commit": c.id.as_str(),
-                    "time": c.time,
-                    "summary": c.summary,
-                })),
-                crate::cec::LogEntry::Generation(_) => None,
-            })
-            .collect();
-        outln!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({
-                "format_version": "1",
-                "generations": rows,
-                "unapplied_cec_commits": commits,
-            }))
-            .expect("serializable")
-        );
+        // Through a `Value`: its keys come out sorted, as this command has always printed them.
+        let doc = serde_json::to_value(crate::ops::Envelope::new(&report)).expect("serializable");
+        outln!("{}", serde_json::to_string_pretty(&doc).expect("serializable"));
         return Ok(ExitStatus::Success);
     }
-    if gens.is_empty() {
+    if report.generations.is_empty() {
         errln!("No generations yet.");
     }
-    for entry in &timeline {
+    for entry in &report.timeline {
         match entry {
-            crate::cec::LogEntry::Generation(g) => {
-                let mark = if g.number == live { "*" } else { " " };
+            TimelineEntry::Generation(g) => {
+                let mark = if g.current { "*" } else { " " };
                 let commit = g.cec_commit.as_deref().map(crate::plan::short).unwrap_or("-");
                 let compacted = if g.compacted { "  [compacted]" } else { "" };
                 outln!(
@@ -74,13 +31,13 @@ pub fn log(g: &Globals, json: bool) -> Result<ExitStatus> {
                     g.number,
                     generations::format_time(g.created),
                     g.summary,
-                    g.actions
+                    g.action_count
                 );
             }
-            crate::cec::LogEntry::Commit(c) => outln!(
+            TimelineEntry::Commit(c) => outln!(
                 "    -  {}  {}  {} (.cec commit, not applied)",
                 generations::format_time(u64::try_from(c.time).unwrap_or(0)),
-                crate::plan::short(c.id.as_str()),
+                crate::plan::short(&c.commit),
                 c.summary
             ),
         }
@@ -88,47 +45,32 @@ pub fn log(g: &Globals, json: bool) -> Result<ExitStatus> {
     Ok(ExitStatus::Success)
 }
 
-/// How far back `log` reads the .cec history for commits no generation applied.
-const CEC_HISTORY_LIMIT: usize = 200;
-
 pub fn rollback(g: &Globals, generation: Option<u64>, yes: bool) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
     let mut session = g.writer(&ws, env, "rollback")?;
     report_recovery(&session.recovery);
-    let backup = session.backup_desired();
-    let result = (|| -> Result<ExitStatus> {
-        let (target, resolved) = session.restore_generation(generation)?;
-        let planned = session.plan(&resolved)?;
-        out!("{}", render_text(&planned.plan));
-        if !planned.plan.is_empty()
-            && !confirm(
-                &format!("\nRoll back to generation {}?", target.number),
-                yes,
-                "rollback",
-            )?
-        {
-            return Ok(ExitStatus::Failure);
+    let report = crate::ops::generations::rollback(&mut session, generation, &mut |plan, target| {
+        out!("{}", render_text(plan));
+        if plan.is_empty() {
+            return Ok(true);
         }
-        if let Some(new) = session.apply(
-            &resolved,
-            &planned,
-            &format!("Rollback to generation {}", target.number),
-        )? {
-            outln!(
-                "\nRolled back to generation {} (recorded as generation {}).",
-                target.number,
-                new.number
-            );
-        }
-        Ok(ExitStatus::Success)
-    })();
-    if !matches!(result, Ok(ExitStatus::Success)) {
-        backup.restore();
-        if matches!(result, Ok(ExitStatus::Failure)) {
-            errln!("Rollback cancelled; nothing changed.");
-        }
+        Ok(confirm(
+            &format!("\nRoll back to generation {target}?"),
+            yes,
+            "rollback",
+        )?)
+    })?;
+    if !report.applied {
+        errln!("Rollback cancelled; nothing changed.");
+        return Ok(ExitStatus::Failure);
     }
-    result
+    if let Some(new) = report.generation {
+        outln!(
+            "\nRolled back to generation {} (recorded as generation {new}).",
+            report.target
+        );
+    }
+    Ok(ExitStatus::Success)
 }
 
 pub fn recover(g: &Globals) -> Result<ExitStatus> {

@@ -145,6 +145,7 @@ pub fn main() -> ExitCode {
         Command::Apply(a) => reconcile::apply(&globals, a),
         Command::Status { json } => reconcile::status(&globals, *json),
         Command::Verify { models, json } => reconcile::verify(&globals, *models, *json),
+        Command::Serve { port, open } => serve(&globals, *port, *open),
         Command::Log { json } => generations::log(&globals, *json),
         Command::Rollback { generation, yes } => generations::rollback(&globals, *generation, *yes),
         Command::Recover => generations::recover(&globals),
@@ -251,4 +252,27 @@ fn workflow_command(g: &Globals, w: &args::WorkflowCommand) -> miette::Result<Ex
             workflow_resolve::resolve(g, name, *auto, *json)
         }
     }
+}
+
+/// `serve`: the URL goes to stdout (a script or test reads it from there), then the server runs
+/// until interrupted.
+fn serve(g: &Globals, port: Option<u16>, open: bool) -> miette::Result<ExitStatus> {
+    let ws = g.workspace()?;
+    let options = crate::web::ServeOptions { port };
+    crate::web::serve(ws, options, |url| {
+        outln!("{url}");
+        errln!("Serving comfydock on {url} (Ctrl-C stops it; the token in the URL is the key: keep it to yourself)");
+        if open {
+            let opened = std::process::Command::new("xdg-open")
+                .arg(url)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn();
+            if opened.is_err() {
+                errln!("xdg-open is not available: open the URL yourself.");
+            }
+        }
+    })
+    .map_err(|e| miette::miette!("comfydock serve: {e}"))?;
+    Ok(ExitStatus::Success)
 }

@@ -29,7 +29,49 @@ pub fn node(g: &Globals, cmd: &NodeCommand) -> Result<ExitStatus> {
             no_apply,
         } => update(g, name.as_deref(), version.as_deref(), *no_apply),
         NodeCommand::List { json } => list(g, *json),
+        NodeCommand::Adopt { names, all, dev, json } => adopt(g, names, *all, *dev, *json),
     }
+}
+
+fn adopt(g: &Globals, names: &[String], all: bool, dev: bool, json: bool) -> Result<ExitStatus> {
+    use crate::ops::adopt::{AdoptInput, AdoptedSource};
+    let (ws, env) = g.env()?;
+    let mut session = g.writer(&ws, env, "node adopt")?;
+    report_recovery(&session.recovery);
+    let input = AdoptInput {
+        names: names.to_vec(),
+        all,
+        dev,
+    };
+    let report = crate::ops::adopt::adopt(&mut session, &input, &mut |plan| {
+        if !json {
+            out!("{}", render_text(plan))
+        }
+    })?;
+    if json {
+        outln!(
+            "{}",
+            serde_json::to_string_pretty(&crate::ops::Envelope::new(&report)).expect("serializable")
+        );
+        return Ok(ExitStatus::Success);
+    }
+    for a in &report.adopted {
+        let what = match &a.source {
+            AdoptedSource::Git { repository, commit } => format!("git {repository} at {}", crate::plan::short(commit)),
+            AdoptedSource::Registry {
+                registry_id, version, ..
+            } => format!("registry {registry_id} {version}"),
+            AdoptedSource::Local { path } => format!("dev, in place at {path}"),
+        };
+        errln!("Adopted custom_nodes/{} as `{}` ({what}).", a.folder, a.id);
+    }
+    for r in &report.skipped {
+        errln!("Left {r}");
+    }
+    if report.adopted.is_empty() && report.skipped.is_empty() {
+        errln!("No untracked folders in custom_nodes/: nothing to adopt.");
+    }
+    Ok(ExitStatus::Success)
 }
 
 fn add(

@@ -6,7 +6,7 @@ use super::{ExitStatus, Globals};
 use crate::manifest::{Manifest, Requires, TrackedWorkflow};
 use crate::observe::Installed;
 use crate::observe::workflows::{self, WorkflowCopy};
-use crate::plan::{WorkflowChange, render_text, workflow_change};
+use crate::plan::render_text;
 use crate::reconcile::{LockMode, Session};
 use crate::types::{Blake3, RelPath, WorkflowName};
 use crate::workflow::requires::Needs;
@@ -52,65 +52,20 @@ fn read_tracked<'m>(manifest: &'m Manifest, cec: &Path, name: &WorkflowName) -> 
     Ok((tracked, bytes))
 }
 
-/// The state of one tracked workflow, for `status`.
-#[derive(serde::Serialize)]
-struct Row {
-    name: String,
-    file: String,
-    /// The user's own labels from the manifest, shown as written.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    version: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    description: Option<String>,
-    state: &'static str,
-    requires: Requires,
-}
-
-fn state_text(change: Option<WorkflowChange>) -> &'static str {
-    match change {
-        None => "in sync",
-        Some(WorkflowChange::Place) => "not in ComfyUI yet (apply places it)",
-        Some(WorkflowChange::Restore) => "deleted in ComfyUI (apply places it again)",
-        Some(WorkflowChange::Update) => "changed in .cec (apply updates ComfyUI's copy)",
-        Some(WorkflowChange::Adopt) => "same in both (apply records it)",
-        Some(WorkflowChange::Edited) => "edited in ComfyUI (`workflow sync` takes it into .cec)",
-        Some(WorkflowChange::Beside) => "edited in ComfyUI and changed in .cec",
-    }
-}
-
 pub fn status(g: &Globals, json: bool) -> Result<ExitStatus> {
     let (_ws, env) = g.env()?;
-    let manifest = Manifest::load(&env.pyproject())?;
-    let installed = Installed::load(&env.state).into_diagnostic()?;
-    let mut rows = Vec::new();
-    for (name, t) in &manifest.config().workflows.tracked {
-        let state = match crate::workflow::read_tracked(env.cec.join(t.file.as_str())) {
-            Err(_) => "missing in .cec (`workflow untrack` or put the file back)",
-            Ok(bytes) => {
-                let desired = Blake3::of_bytes(&bytes).to_string();
-                let record = installed.workflows.get(name.as_str());
-                let copy = workflows::observe_copy(&env, name, record);
-                state_text(workflow_change(&desired, record, &copy))
-            }
-        };
-        rows.push(Row {
-            name: name.to_string(),
-            file: t.file.to_string(),
-            version: t.version.clone(),
-            description: t.description.clone(),
-            state,
-            requires: t.requires.clone(),
-        });
-    }
+    let report = crate::ops::workflows::status(&env)?;
+    let rows = &report.workflows;
     if json {
-        let doc = serde_json::json!({ "format_version": "1", "environment": env.name, "workflows": rows });
+        // Through a `Value`: its keys come out sorted, as this command has always printed them.
+        let doc = serde_json::to_value(crate::ops::Envelope::new(&report)).into_diagnostic()?;
         outln!("{}", serde_json::to_string_pretty(&doc).into_diagnostic()?);
         return Ok(ExitStatus::Success);
     }
     if rows.is_empty() {
         outln!("No tracked workflows. `comfydock workflow track NAME` (or --all) tracks ComfyUI's.");
     }
-    for r in &rows {
+    for r in rows {
         let label = match &r.version {
             Some(v) => format!("{} {v}", r.name),
             None => r.name.clone(),

@@ -198,6 +198,12 @@ fn model_state(path: &std::path::Path, m: &InstalledModel) -> NodeState {
 
 fn node_state(dir: &std::path::Path, node: &InstalledNode) -> NodeState {
     if let Some(target) = &node.link {
+        // A dev pack adopted in place (`node adopt --dev`): the folder is the pack itself.
+        if dir.symlink_metadata().is_ok_and(|m| m.is_dir())
+            && fs::canonicalize(dir).is_ok_and(|c| c.as_os_str() == target.as_str())
+        {
+            return NodeState::Intact;
+        }
         return match fs::read_link(dir) {
             Ok(t) if t.to_string_lossy() == target.as_str() && dir.exists() => NodeState::Intact,
             Ok(_) => NodeState::Modified {
@@ -257,6 +263,32 @@ pub fn added_files(dir: &std::path::Path, node: &InstalledNode) -> Vec<String> {
     added
 }
 
+/// Entries of `custom_nodes/` that are neither installed by comfydock nor part of ComfyUI's own
+/// tree (its `example_node.py.example`). Hidden entries, `__pycache__` and `*.disabled` are
+/// left alone: ComfyUI does not load them.
+fn untracked_entries(env: &EnvPaths, commit: &str, installed: &Installed) -> std::io::Result<Vec<String>> {
+    let Ok(read) = fs::read_dir(env.custom_nodes()) else {
+        return Ok(Vec::new());
+    };
+    let shipped: BTreeSet<String> = crate::git::list_dir_at(&env.comfyui, commit, "custom_nodes").unwrap_or_default();
+    let placed: BTreeSet<&str> = installed.nodes.iter().map(|(id, n)| n.folder(id)).collect();
+    let mut out = Vec::new();
+    for entry in read {
+        let name = entry?.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.')
+            || name == "__pycache__"
+            || name.ends_with(".disabled")
+            || shipped.contains(&name)
+            || placed.contains(name.as_str())
+        {
+            continue;
+        }
+        out.push(name);
+    }
+    out.sort();
+    Ok(out)
+}
+
 #[cfg(test)]
 mod added_tests {
     #[test]
@@ -282,30 +314,4 @@ mod added_tests {
         };
         assert_eq!(super::added_files(dir.path(), &node), vec!["mine.txt".to_string()]);
     }
-}
-
-/// Entries of `custom_nodes/` that are neither installed by comfydock nor part of ComfyUI's own
-/// tree (its `example_node.py.example`). Hidden entries, `__pycache__` and `*.disabled` are
-/// left alone: ComfyUI does not load them.
-fn untracked_entries(env: &EnvPaths, commit: &str, installed: &Installed) -> std::io::Result<Vec<String>> {
-    let Ok(read) = fs::read_dir(env.custom_nodes()) else {
-        return Ok(Vec::new());
-    };
-    let shipped: BTreeSet<String> = crate::git::list_dir_at(&env.comfyui, commit, "custom_nodes").unwrap_or_default();
-    let placed: BTreeSet<&str> = installed.nodes.iter().map(|(id, n)| n.folder(id)).collect();
-    let mut out = Vec::new();
-    for entry in read {
-        let name = entry?.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.')
-            || name == "__pycache__"
-            || name.ends_with(".disabled")
-            || shipped.contains(&name)
-            || placed.contains(name.as_str())
-        {
-            continue;
-        }
-        out.push(name);
-    }
-    out.sort();
-    Ok(out)
 }

@@ -4,9 +4,9 @@
 
 use crate::apply::Generation;
 use crate::manifest::Manifest;
-use crate::plan::Plan;
+use crate::plan::{Action, Plan};
 use crate::reconcile::Session;
-use crate::resolve::Update;
+use crate::resolve::{Resolved, Update};
 use miette::{Result, miette};
 
 /// What an edit did: the plan it applied (None under `no_apply`) and the generation it made
@@ -27,6 +27,33 @@ pub fn edit_and_apply(
     message: &str,
     on_plan: &mut dyn FnMut(&Plan),
 ) -> Result<Edited> {
+    let mut hooks = Hooks {
+        prepare: &mut |_, _| Ok(()),
+        leave_out: &|_| false,
+    };
+    edit_and_apply_with(session, manifest, update, no_apply, message, &mut hooks, on_plan)
+}
+
+/// What an edit may add to the transaction.
+pub struct Hooks<'a> {
+    /// Runs once the new lock is resolved, before the plan is made (`node adopt` checks the
+    /// folder against the locked tree there and records it as installed). Whatever it writes
+    /// besides the desired state it must put back itself when the edit fails.
+    pub prepare: &'a mut dyn FnMut(&Session, &Resolved) -> Result<()>,
+    /// Actions this edit leaves out of its plan; the next `apply` still has them.
+    pub leave_out: &'a dyn Fn(&Action) -> bool,
+}
+
+/// [`edit_and_apply`] with [`Hooks`].
+pub fn edit_and_apply_with(
+    session: &mut Session,
+    manifest: &Manifest,
+    update: Update,
+    no_apply: bool,
+    message: &str,
+    hooks: &mut Hooks,
+    on_plan: &mut dyn FnMut(&Plan),
+) -> Result<Edited> {
     let backup = session.backup_desired();
     let result = (|| -> Result<Edited> {
         manifest
@@ -36,7 +63,9 @@ pub fn edit_and_apply(
             return Ok(Edited::default());
         }
         let resolved = session.resolve(manifest, &update)?;
-        let planned = session.plan(&resolved)?;
+        (hooks.prepare)(session, &resolved)?;
+        let mut planned = session.plan(&resolved)?;
+        planned.plan.leave_out(hooks.leave_out);
         on_plan(&planned.plan);
         let generation = session.apply(&resolved, &planned, message)?;
         if generation.is_none() {

@@ -4,7 +4,12 @@
 //! prints: progress goes through `progress::Reporter`, and a plan about to be applied is handed
 //! to the caller's `on_plan`, so each edge shows it its own way.
 
+pub mod adopt;
+pub mod apply;
 pub mod edit;
+pub mod generations;
+pub mod models;
+pub mod workflows;
 
 use serde::Serialize;
 
@@ -26,4 +31,16 @@ impl<'a, T: Serialize> Envelope<'a, T> {
             report,
         }
     }
+}
+
+/// `list --json`: the workspace's environments.
+#[derive(Debug, Serialize)]
+pub struct EnvironmentsReport {
+    pub environments: Vec<crate::workspace::EnvInfo>,
+}
+
+pub fn environments(ws: &crate::workspace::Workspace) -> miette::Result<EnvironmentsReport> {
+    Ok(EnvironmentsReport {
+        environments: ws.list()?,
+    })
 }

@@ -216,7 +216,9 @@ impl Action {
                 linked: false,
                 required_by,
             } => format!("node {id} (moved to trash){}", required_note(required_by)),
-            Action::TrashUntracked { name } => format!("custom_nodes/{name} (untracked; moved to trash)"),
+            Action::TrashUntracked { name } => {
+                format!("custom_nodes/{name} (untracked; moved to trash; to keep it: comfydock node adopt {name})")
+            }
             Action::LinkModel {
                 key,
                 path,

@@ -113,6 +113,27 @@ impl Plan {
         waves
     }
 
+    /// Drops the actions `leave_out` picks, with their edges (an edit that applies only part of
+    /// what `apply` would: `node adopt` leaves the folders it was not asked about alone).
+    pub fn leave_out(&mut self, leave_out: &dyn Fn(&Action) -> bool) {
+        let mut index = Vec::with_capacity(self.actions.len());
+        let mut kept = Vec::new();
+        for action in self.actions.drain(..) {
+            if leave_out(&action) {
+                index.push(None);
+            } else {
+                index.push(Some(kept.len()));
+                kept.push(action);
+            }
+        }
+        self.actions = kept;
+        self.edges = self
+            .edges
+            .iter()
+            .filter_map(|&(a, b)| Some((index[a]?, index[b]?)))
+            .collect();
+    }
+
     pub fn depends_on(&self, i: usize) -> Vec<usize> {
         self.edges.iter().filter(|(_, b)| *b == i).map(|(a, _)| *a).collect()
     }

@@ -147,7 +147,9 @@ mod tests {
             name: "evil```\n# injected".into(),
         });
         let text = render_markdown(&plan, "fresh");
-        assert!(text.contains("````diff\n- custom_nodes/evil``` # injected (untracked; moved to trash)\n````\n"));
+        assert!(text.contains(
+            "````diff\n- custom_nodes/evil``` # injected (untracked; moved to trash; to keep it: comfydock node adopt evil``` # injected)\n````\n"
+        ));
         assert!(text.contains("````untracked.evil``` # injected````"));
         assert!(!text.contains("\n# injected"));
     }

@@ -3,6 +3,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod adopt;
 mod cec_rules;
 mod cli;
 mod drift;
@@ -28,6 +29,7 @@ mod registry_mappings;
 mod registry_mirror;
 mod registry_nodes;
 mod schemas;
+mod serve;
 mod snapshots_plan;
 mod store_remote;
 mod trust;

@@ -131,7 +131,7 @@ fn drift_is_planned_and_repaired_without_losing_anything() {
         .stdout_has("~ comfyui")
         .stdout_has("~ node alpha")
         .stdout_has("edited on disk (modified: __init__.py)")
-        .stdout_has("- custom_nodes/stray (untracked; moved to trash)");
+        .stdout_has("- custom_nodes/stray (untracked; moved to trash; to keep it: comfydock node adopt stray)");
     let json: serde_json::Value = serde_json::from_str(&t.run(&["plan", "--json"]).stdout).unwrap();
     assert_eq!(json["format_version"], "1");
     assert_eq!(json["summary"]["change"], 2);
