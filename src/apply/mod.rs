@@ -17,7 +17,7 @@ mod stage_workflows;
 
 pub use env_lock::{EnvLock, Locked};
 pub use generations::Generation;
-pub use journal::{Recovery, recover};
+pub use journal::{JOURNAL_FILE, Recovery, recover};
 
 use crate::observe::{INSTALLED_FILE, Installed, Observed};
 use crate::plan::{Action, Plan};

@@ -246,7 +246,9 @@ pub fn status(g: &Globals, json: bool) -> Result<ExitStatus> {
         None => None,
     };
     let generation = planned.as_ref().map_or(0, |p| p.observed.installed.generation);
-    let in_sync = freshness == Freshness::Fresh && planned.as_ref().is_some_and(|p| p.plan.is_empty());
+    let in_sync = freshness == Freshness::Fresh
+        && planned.as_ref().is_some_and(|p| p.plan.is_empty())
+        && !session.env.state.join(crate::apply::JOURNAL_FILE).exists();
     let lock_text = match &freshness {
         Freshness::Fresh => "up to date".to_string(),
         Freshness::Missing => "missing (run `comfydock lock`)".to_string(),
@@ -290,13 +292,22 @@ pub fn status(g: &Globals, json: bool) -> Result<ExitStatus> {
             } = action
             {
                 drift.push(format!(
-                    "workflow {name} was edited in ComfyUI (`comfydock workflow sync {name}` keeps it)"
+                    "workflow {name} was edited in ComfyUI (`comfydock workflow sync {}` keeps it)",
+                    crate::shell::quote(name)
                 ));
             }
         }
         for name in &p.observed.untracked {
             drift.push(format!("custom_nodes/{name} is not managed by comfydock"));
         }
+    }
+    // An apply cut off (kill, power loss) leaves its journal: said first, it explains the rest.
+    let interrupted = session.env.state.join(crate::apply::JOURNAL_FILE).exists();
+    if interrupted {
+        drift.insert(
+            0,
+            "an apply was interrupted; the next command that changes the environment finishes or undoes it (`comfydock recover` does it now)".to_string(),
+        );
     }
     // Locked models this machine leaves out (`import --models skip`): not drift, but said.
     let skipped = planned.as_ref().map_or(0, |p| p.plan.skipped_models.len());

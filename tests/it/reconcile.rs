@@ -292,6 +292,11 @@ fn a_crash_at_any_journal_step_recovers_to_old_or_new() {
         .output()
         .unwrap();
     assert!(out.status.code().is_none(), "the failpoint aborts");
+    // status says so before anything recovers it (issue 23).
+    t.run(&["status"])
+        .success()
+        .stdout_has("an apply was interrupted")
+        .stdout_has("comfydock recover");
     t.run(&["recover"]).success().stderr_has("was complete");
     t.run(&["plan", "--detailed-exitcode"]).success();
     assert!(nodes.join("gamma/__init__.py").is_file());
