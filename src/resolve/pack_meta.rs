@@ -114,41 +114,21 @@ pub fn parse_version(text: &str) -> Option<Vec<u64>> {
     parts.filter(|p| !p.is_empty())
 }
 
-/// Whether `version` satisfies a specifier set such as `>=0.3.40,<0.4` (`>=`, `>`, `<=`, `<`,
-/// `==`, `!=`, `~=`, or a bare version meaning `>=`). None when a clause cannot be read.
+/// Whether `version` satisfies a specifier set such as `>=0.3.40,<0.4` or `~=0.3.2`, by PEP 440
+/// as uv reads it (`pep440_rs`); a bare version means `>=`. None when it cannot be read.
 pub fn satisfies(version: &[u64], spec: &str) -> Option<bool> {
-    let mut ok = true;
-    for clause in spec.split(',').map(str::trim).filter(|c| !c.is_empty()) {
-        let ops = ["~=", ">=", "<=", "==", "!=", ">", "<"];
-        let (op, rest) = ops
-            .iter()
-            .find_map(|op| clause.strip_prefix(op).map(|rest| (*op, rest)))
-            .unwrap_or((">=", clause));
-        let want = parse_version(rest.trim_end_matches(".*"))?;
-        if op == "==" && rest.ends_with(".*") {
-            ok &= version.starts_with(&want);
-            continue;
-        }
-        let cmp = cmp_versions(version, &want);
-        ok &= match op {
-            ">=" | "~=" => cmp.is_ge(),
-            "<=" => cmp.is_le(),
-            ">" => cmp.is_gt(),
-            "<" => cmp.is_lt(),
-            "==" => cmp.is_eq(),
-            _ => cmp.is_ne(),
-        };
-    }
-    Some(ok)
-}
-
-fn cmp_versions(a: &[u64], b: &[u64]) -> std::cmp::Ordering {
-    let len = a.len().max(b.len());
-    let at = |v: &[u64], i: usize| v.get(i).copied().unwrap_or(0);
-    (0..len)
-        .map(|i| at(a, i).cmp(&at(b, i)))
-        .find(|o| o.is_ne())
-        .unwrap_or(std::cmp::Ordering::Equal)
+    use std::str::FromStr;
+    let clauses: Vec<String> = spec
+        .split(',')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(|c| match c.starts_with(|ch: char| ch.is_ascii_digit() || ch == 'v') {
+            true => format!(">={}", c.trim_start_matches('v')),
+            false => c.to_string(),
+        })
+        .collect();
+    let specifiers = pep440_rs::VersionSpecifiers::from_str(&clauses.join(",")).ok()?;
+    Some(specifiers.contains(&pep440_rs::Version::new(version.iter().copied())))
 }
 
 #[cfg(test)]
@@ -177,5 +157,9 @@ mod tests {
         assert_eq!(satisfies(&v, "==0.3.*"), Some(true));
         assert_eq!(satisfies(&v, "==0.4.*"), Some(false));
         assert_eq!(satisfies(&v, ">=x"), None);
+        // `~=` is compatible release, not `>=` (issue 23: the two comparers disagreed).
+        assert_eq!(satisfies(&v, "~=0.3.2"), Some(true));
+        assert_eq!(satisfies(&v, "~=0.2.0"), Some(false));
+        assert_eq!(satisfies(&v, "0.3.1"), Some(true));
     }
 }
