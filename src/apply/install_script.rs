@@ -55,11 +55,36 @@ fn python_packages(uv_lock: &[u8]) -> Blake3 {
     Blake3::of_bytes(lines.as_bytes())
 }
 
-/// A build of these inputs whose output is whole in the store.
+/// A build of these inputs whose output is whole in the store: this workspace's, else the
+/// remote store's (its record and its tree, verified like any node object).
 pub(super) fn reusable(ctx: &Ctx, store: &NodeStore, inputs: &DerivedInputs) -> Option<DerivedRecord> {
-    DerivedStore::new(&ctx.ws.store_dir())
-        .get(inputs)
-        .filter(|r| store.contains(&r.tree))
+    let local = DerivedStore::new(&ctx.ws.store_dir());
+    if let Some(record) = local.get(inputs).filter(|r| store.contains(&r.tree)) {
+        return Some(record);
+    }
+    let remote = ctx.remote.as_ref()?;
+    let record = match remote.get_derived(inputs) {
+        crate::store::remote::Lookup::Found(record) => record,
+        crate::store::remote::Lookup::Absent => return None,
+        crate::store::remote::Lookup::Unusable(e) => {
+            ctx.reporter.warn(&format!(
+                "remote store: a build record was not used ({e}); the script runs here"
+            ));
+            return None;
+        }
+    };
+    let label = "install.py build (remote store)";
+    match remote.fetch_node(&record.tree, &ctx.ws.store_dir(), (&*ctx.transfers, label)) {
+        crate::store::remote::Lookup::Found(()) => {
+            ctx.reporter
+                .step(&format!("Build of install.py from the remote store {}", remote.url()));
+            if let Err(e) = local.put(&record) {
+                tracing::debug!("could not keep the build record: {e}");
+            }
+            Some(record)
+        }
+        _ => None,
+    }
 }
 
 /// Runs every pending script, stores what each left as a derived entry, then records the staged

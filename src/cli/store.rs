@@ -36,6 +36,20 @@ fn push(g: &Globals, models: bool, all: bool) -> Result<ExitStatus> {
     let wanted: Vec<&Needed> = needed.iter().filter(|n| models || n.kind == Kind::Node).collect();
     let items = wanted.iter().filter_map(|n| n.push_item()).collect();
     let report = remote.push(items, &ws.store_dir(), &super::ui::StderrReporter)?;
+    // The records naming those builds go once their trees are there: a fleet machine with the
+    // same inputs then uses the build instead of running the script.
+    let uploaded: std::collections::BTreeSet<String> = needed
+        .iter()
+        .filter(|n| n.kind == Kind::Node && (n.remote.is_some() || n.local.is_some()))
+        .map(|n| n.hash.to_string())
+        .collect();
+    for record in crate::store::derived::DerivedStore::new(&ws.store_dir()).records() {
+        if uploaded.contains(&record.tree.to_string())
+            && !report.failed.iter().any(|(label, _)| label.contains(record.tree.hex()))
+        {
+            remote.put_derived(&record)?;
+        }
+    }
     for label in &report.uploaded {
         outln!("+ {label}");
     }

@@ -336,3 +336,66 @@ fn a_missing_or_bad_remote_address_is_a_clear_error() {
         .failure()
         .stderr_has("only s3:// addresses are supported");
 }
+
+/// Issue 20: a pack's install.py build pushed to the remote store is used by another machine
+/// with the pack's source unreachable: the script does not run there, the pack folder is the
+/// build, and verify is clean.
+#[test]
+fn an_install_script_build_from_the_remote_store_is_used_without_running_the_script() {
+    let t = TestContext::new();
+    let s3 = S3Server::start();
+    s3.create_bucket(BUCKET);
+    let counter = t.path("build-counter.txt");
+    let run = |ws: Option<&Path>, env: Option<&str>, args: &[&str]| -> Run {
+        let mut cmd = t.cmd();
+        cmd.env("AWS_ENDPOINT_URL", s3.endpoint())
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ALLOW_HTTP", "true")
+            .env("COMFYDOCK_STORE_REMOTE", format!("s3://{BUCKET}/comfy"))
+            .env("BUILD_COUNTER", &counter);
+        if let Some(ws) = ws {
+            cmd.arg("--workspace").arg(ws);
+        }
+        if let Some(env) = env {
+            cmd.args(["-e", env]);
+        }
+        Run::from(cmd.args(args).output().unwrap())
+    };
+    let builds = || fs::read_to_string(&counter).map_or(0, |s| s.lines().count());
+    let first = t.create_env("first");
+    let script = "import os\nwith open(os.environ['BUILD_COUNTER'], 'a') as f:\n    f.write('built\\n')\nos.makedirs('fetched', exist_ok=True)\nopen('fetched/weights.txt', 'w').write('from the network\\n')\n";
+    let pack = repos::node_pack_with(&t.path("packs/built-pack"), "BuiltNode", &[("install.py", script)]);
+    run(None, None, &["node", "add", "--run-install", pack.to_str().unwrap()]).success();
+    assert_eq!(builds(), 1);
+    run(None, None, &["store", "push"]).success();
+
+    // Another machine: the first one's .cec, the pack's repository gone.
+    fs::rename(&pack, t.path("packs/built-pack-gone")).unwrap();
+    let ws = t.path("third");
+    let w = ws.to_str().unwrap();
+    t.run(&["--workspace", w, "init"]).success();
+    t.run(&[
+        "--workspace",
+        w,
+        "create",
+        "env",
+        "--comfyui-repo",
+        t.comfyui_repo.to_str().unwrap(),
+    ])
+    .success();
+    let env = ws.join("environments/env");
+    for f in ["pyproject.toml", "comfydock.lock", "uv.lock"] {
+        fs::copy(first.join(".cec").join(f), env.join(".cec").join(f)).unwrap();
+    }
+    run(Some(&ws), Some("env"), &["apply", "--locked", "--yes"])
+        .success()
+        .stderr_has("Build of install.py from the remote store");
+    assert_eq!(builds(), 1, "the script ran on the machine that had its build");
+    assert_eq!(
+        fs::read_to_string(env.join("ComfyUI/custom_nodes/built-pack/fetched/weights.txt")).unwrap(),
+        "from the network\n"
+    );
+    run(Some(&ws), Some("env"), &["verify"]).success();
+}

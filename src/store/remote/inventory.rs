@@ -77,6 +77,20 @@ pub fn needed(ws: &Workspace, envs: &[EnvPaths]) -> Result<Vec<Needed>> {
             };
             add(Kind::Node, tree, id.as_str(), &env.name, None, vec![source]);
         }
+        // What an install script built from a pinned tree: an ordinary node tree to share.
+        let installed = crate::observe::Installed::load(&env.state).unwrap_or_default();
+        for (id, node) in &installed.nodes {
+            if let Some(derived) = node.derived.as_deref().and_then(|d| d.parse::<Blake3>().ok()) {
+                add(
+                    Kind::Node,
+                    &derived,
+                    id,
+                    &env.name,
+                    None,
+                    vec![format!("the build of {id}'s install.py")],
+                );
+            }
+        }
         for (key, model) in &lock.models {
             let sources = model.sources.iter().map(describe_source).collect();
             add(

@@ -119,6 +119,11 @@ impl Keys {
         self.key(&format!("{}/{}.json", kind.folder(), hash.hex()))
     }
 
+    /// The record of an install script's build with the inputs hashing to `key`.
+    pub fn derived(&self, key: &Blake3) -> Key {
+        self.key(&format!("derived/{}.json", key.hex()))
+    }
+
     /// The folder whose records list what the remote holds of a kind.
     pub fn folder(&self, kind: Kind) -> Key {
         self.key(kind.folder())

@@ -7,6 +7,7 @@
 //! the hash in its key before use (`fetch`); writes commit by a conditional copy from a
 //! temporary key and write the record last (`push`), so readers never see a torn object.
 
+mod derived;
 mod error;
 mod fetch;
 pub mod inventory;
