@@ -7,6 +7,10 @@
 //! is the same model row, whose path is updated. Files gone from disk leave the index; a model
 //! with no file left is kept, marked missing. Results are written in batched transactions, so a
 //! killed scan keeps the batches it finished and never leaves a torn index.
+//!
+//! Only what changed is written: an unchanged file costs a `stat` and nothing in the index. The
+//! scan ends with one transaction that removes the files gone and records the scan time of each
+//! folder walked (`model_scans`), which is what "last seen" of a present model reads.
 
 use super::hash::{hash_file, sha256_file};
 use super::index::{Fingerprint, Location, ModelIndex, NewModel};
@@ -20,9 +24,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-/// Results written per transaction, and the longest a finished hash waits to be written.
-const BATCH_FILES: usize = 128;
-const BATCH_DELAY: Duration = Duration::from_millis(250);
+/// Results written per transaction, and the longest a finished hash waits to be written. A
+/// transaction costs a WAL commit and rewrites the pages it touched, and new hashes land at
+/// random places of the hash table: few large transactions keep a first index of many small
+/// files linear, while a killed scan still keeps what finished more than `BATCH_DELAY` ago.
+const BATCH_FILES: usize = 8192;
+const BATCH_DELAY: Duration = Duration::from_millis(500);
 
 #[derive(Debug, Clone, Default)]
 pub struct ScanOptions {
@@ -142,7 +149,8 @@ pub fn scan(
     report.files_seen = seen.len() as u64;
 
     // 2. Compare with the index.
-    let all = index.locations(None)?;
+    let all = index.locations(None, opts.sha256)?;
+    let scans_before = index.scans()?;
     let in_scope = |p: &str| scanned.iter().any(|d| under(p, d));
     let mut known: HashMap<&str, &Location> = HashMap::new();
     for loc in all.iter().filter(|l| in_scope(&l.path)) {
@@ -276,19 +284,29 @@ pub fn scan(
     // 4. What is left of the vanished files is gone from disk.
     let gone: Vec<String> = vanished_by_model.into_values().flatten().collect();
     report.missing = gone.len() as u64;
+    if gone.is_empty() {
+        // Nothing changed here: the scan times alone, without a checkpoint or fsync.
+        index.record_scans(&scanned, now)?;
+        report.elapsed_ms = started.elapsed().as_millis() as u64;
+        return Ok(report);
+    }
     index.write(|w| {
-        let mut models = HashSet::new();
+        // model -> the last scan that saw one of its files now gone.
+        let mut models: HashMap<i64, i64> = HashMap::new();
         for p in &gone {
             if let Some(loc) = known.get(p.as_str()) {
-                models.insert(loc.model_id);
+                let seen = models.entry(loc.model_id).or_default();
+                *seen = (*seen).max(scans_before.covering(p));
             }
             w.delete_location(p)?;
         }
-        for id in models {
-            w.refresh_model(id, now)?;
+        for (id, seen) in models {
+            if w.refresh_model(id, now)? {
+                w.seen_at_least(id, seen)?;
+            }
         }
         for d in &scanned {
-            w.touch_under(d, now)?;
+            w.record_scan(d, now)?;
         }
         Ok(())
     })?;
@@ -374,6 +392,7 @@ fn write_batch(
                     report.files_hashed += 1;
                     report.bytes_hashed += seen.fp.size;
                     let category = seen.category.as_deref();
+                    let mut inserted = false;
                     let id = match w.model_by_hash("blake3", &blake3)? {
                         Some(id) => {
                             if previous == Some(id) {
@@ -410,6 +429,7 @@ fn write_batch(
                                 now,
                             })?;
                             w.add_hash(id, "blake3", &blake3)?;
+                            inserted = true;
                             id
                         }
                     };
@@ -417,7 +437,10 @@ fn write_batch(
                         w.add_hash(id, "sha256", sha)?;
                     }
                     w.put_location(&seen.path, id, category, &seen.fp, now)?;
-                    w.refresh_model(id, now)?;
+                    // A model inserted just now already has this file as its primary one.
+                    if !inserted {
+                        w.refresh_model(id, now)?;
+                    }
                     if let Some(old) = previous.filter(|&old| old != id) {
                         w.refresh_model(old, now)?;
                     }
@@ -537,11 +560,7 @@ fn fingerprint(m: &std::fs::Metadata) -> Fingerprint {
     }
 }
 
-/// True when `path` is `dir` or below it.
-fn under(path: &str, dir: &str) -> bool {
-    let dir = dir.trim_end_matches('/');
-    path == dir || (path.starts_with(dir) && path.as_bytes().get(dir.len()) == Some(&b'/'))
-}
+use super::index::is_under as under;
 
 /// Drops targets inside other targets (and repeats), so no file is walked twice.
 fn outermost(targets: &[ScanTarget]) -> Vec<ScanTarget> {
