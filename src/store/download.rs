@@ -531,6 +531,13 @@ impl StreamHasher {
 /// Downloads `req.url`, resuming what an earlier call left, verifies it against `req.expected`,
 /// and keeps it in `store/downloads/` or places it at `req.dest`. See the module's documentation.
 pub fn fetch(http: &Http, req: &Request<'_>, reporter: &dyn Reporter) -> Result<Fetched> {
+    fetch_with(http, req, reporter, true)
+}
+
+/// `fetch`, with `durable` false: no fsync of the partial file, the kept file or its folder. For
+/// callers that write a set of files and make them durable at once afterwards (one `syncfs`),
+/// and that never trust a partial or kept file an earlier, possibly crashed, run left.
+fn fetch_with(http: &Http, req: &Request<'_>, reporter: &dyn Reporter, durable: bool) -> Result<Fetched> {
     let shown = redact(req.url);
     if let Some(dest) = req.dest
         && dest.symlink_metadata().is_ok()
@@ -581,6 +588,7 @@ pub fn fetch(http: &Http, req: &Request<'_>, reporter: &dyn Reporter) -> Result<
         want_sha256,
         hashed: &mut hashed,
         bar: &bar,
+        durable,
     };
     let outcome = http.retry(&shown, req.attempts, reporter, || {
         requests += 1;
@@ -624,7 +632,9 @@ pub fn fetch(http: &Http, req: &Request<'_>, reporter: &dyn Reporter) -> Result<
             actual,
         });
     }
-    file.sync_all().map_err(StoreError::io(&part))?;
+    if durable {
+        file.sync_all().map_err(StoreError::io(&part))?;
+    }
     drop(file);
     let path = match req.dest {
         Some(dest) => {
@@ -634,7 +644,11 @@ pub fn fetch(http: &Http, req: &Request<'_>, reporter: &dyn Reporter) -> Result<
         None => {
             let sha = hashes.sha256.as_deref().expect("computed for kept archives");
             let path = dir.join(format!("sha256-{sha}"));
-            crate::fsx::rename_durable(&part, &path).map_err(StoreError::io(&path))?;
+            if durable {
+                crate::fsx::rename_durable(&part, &path).map_err(StoreError::io(&path))?;
+            } else {
+                fs::rename(&part, &path).map_err(StoreError::io(&path))?;
+            }
             path
         }
     };
@@ -668,6 +682,30 @@ pub fn download(
     expected_sha256: Option<&str>,
     reporter: &dyn Reporter,
 ) -> Result<Downloaded> {
+    download_with(http, url, downloads_dir, expected_sha256, reporter, true)
+}
+
+/// `download` without any fsync (see `fetch_with`): the caller syncs the files it keeps, all at
+/// once, and starts from an empty `downloads_dir`, so nothing an earlier run left unsynced is
+/// trusted.
+pub fn download_unsynced(
+    http: &Http,
+    url: &str,
+    downloads_dir: &Path,
+    expected_sha256: Option<&str>,
+    reporter: &dyn Reporter,
+) -> Result<Downloaded> {
+    download_with(http, url, downloads_dir, expected_sha256, reporter, false)
+}
+
+fn download_with(
+    http: &Http,
+    url: &str,
+    downloads_dir: &Path,
+    expected_sha256: Option<&str>,
+    reporter: &dyn Reporter,
+    durable: bool,
+) -> Result<Downloaded> {
     let expected = Expected {
         sha256: expected_sha256.map(str::to_string),
         ..Expected::default()
@@ -680,7 +718,7 @@ pub fn download(
         dest: None,
         attempts: None,
     };
-    let got = fetch(http, &request, reporter)?;
+    let got = fetch_with(http, &request, reporter, durable)?;
     Ok(Downloaded {
         path: got.path,
         sha256: got.sha256.expect("computed for kept archives"),
@@ -753,6 +791,8 @@ struct Transfer<'a> {
     /// Covers the first `count()` bytes of the partial file, when known.
     hashed: &'a mut Option<StreamHasher>,
     bar: &'a TransferBar<'a>,
+    /// Whether what arrived is fsync'd at the end of each request (see `fetch_with`).
+    durable: bool,
 }
 
 impl Transfer<'_> {
@@ -879,7 +919,9 @@ impl Transfer<'_> {
             }
         };
         // What arrived stays for the next try (or the next run), so it must reach the disk.
-        if let Err(e) = self.file.sync_data() {
+        if self.durable
+            && let Err(e) = self.file.sync_data()
+        {
             return io_fatal(e);
         }
         let broken = broken.or_else(|| {
