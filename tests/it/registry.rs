@@ -503,7 +503,10 @@ fn a_whole_registry_snapshot_fetches_packs_side_by_side_and_keeps_their_order() 
     .success()
     .stderr_has("24 archives downloaded");
     let took = started.elapsed();
-    assert!(took < Duration::from_secs(5), "{took:?}: packs are fetched side by side");
+    assert!(
+        took < Duration::from_secs(5),
+        "{took:?}: packs are fetched side by side"
+    );
 
     // The packs in the order the registry lists them, each archive byte for byte.
     let doc: serde_json::Value =
