@@ -21,13 +21,16 @@ pub fn hash_file(path: &Path, sha256: bool) -> io::Result<FileHashes> {
     if sha256 {
         return hash_both(path);
     }
-    let len = std::fs::metadata(path)?.len();
+    // Opened once, its size from the descriptor: one path lookup per file, not two.
+    let mut file = File::open(path)?;
+    let len = file.metadata()?.len();
     let mut hasher = blake3::Hasher::new();
     if len < MMAP_THRESHOLD {
         let mut buf = Vec::with_capacity(len as usize);
-        File::open(path)?.read_to_end(&mut buf)?;
+        file.read_to_end(&mut buf)?;
         hasher.update(&buf);
     } else {
+        drop(file);
         hasher.update_mmap_rayon(path)?;
     }
     Ok(FileHashes {

@@ -7,6 +7,10 @@
 //!   device) that lets a rescan skip unchanged files. A model can sit in several files (copies,
 //!   hardlinks); a model whose files are all gone stays, marked missing, so its hashes still
 //!   resolve and it is recognised by hash when it comes back.
+//! - `model_scans`: when each folder was last scanned. A scan that finds a file unchanged writes
+//!   nothing for it: a present model was last seen by the latest scan of a folder holding one of
+//!   its files, which [`ModelIndex`] reads from here; a row's own `last_seen` is the last time
+//!   the row was written (or, for a missing model, the last scan that saw a file of it).
 
 use super::{ModelError, Result};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -15,7 +19,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 /// Schema version, kept in `PRAGMA user_version`.
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA_V1: &str = r#"
 CREATE TABLE models (
@@ -50,6 +54,25 @@ CREATE TABLE model_locations (
 ) WITHOUT ROWID;
 CREATE INDEX model_locations_by_model ON model_locations(model_id);
 "#;
+
+/// Version 2: one row per scanned folder, so a rescan that changes nothing rewrites no row of
+/// `models` or `model_locations` (version 1 stamped `last_seen` on every one of them).
+const SCHEMA_V2: &str = r#"
+CREATE TABLE model_scans (
+    dir        TEXT PRIMARY KEY,
+    scanned_at INTEGER NOT NULL
+) WITHOUT ROWID;
+"#;
+
+/// Page cache of a connection, in KiB (SQLite's default is 2 MiB). A first index of 100,000
+/// files inserts hashes at random places of a 10 MB B-tree: with the default cache most inserts
+/// read a page back from disk and every transaction writes most of the tree again. Memory is
+/// taken only as pages are read.
+const CACHE_KIB: i64 = 64 * 1024;
+
+/// WAL pages (4 KiB) written before SQLite copies them into the database (its default is 1,000).
+/// A large first index otherwise checkpoints hundreds of times, each with two fsyncs.
+const WAL_AUTOCHECKPOINT_PAGES: i64 = 16 * 1024;
 
 /// What identifies a file's state without reading it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -94,6 +117,18 @@ pub struct Model {
 pub struct ModelIndex {
     conn: Connection,
     path: PathBuf,
+    /// Rows were written through [`ModelIndex::write`]: closing checkpoints the WAL into the
+    /// database (two fsyncs), so what was written is durable when the command ends.
+    dirty: bool,
+}
+
+impl Drop for ModelIndex {
+    fn drop(&mut self) {
+        if self.dirty {
+            // An error here leaves the WAL for the next connection, which reads it as usual.
+            let _ = self.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
+        }
+    }
 }
 
 impl ModelIndex {
@@ -120,9 +155,18 @@ impl ModelIndex {
         }
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(err)?;
         conn.pragma_update(None, "foreign_keys", true).map_err(err)?;
+        conn.pragma_update(None, "cache_size", -CACHE_KIB).map_err(err)?;
+        conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)
+            .map_err(err)?;
+        // Closing a connection does not checkpoint on its own: one that wrote rows does it
+        // explicitly (see `Drop`), one that only read, or only recorded scan times, writes and
+        // syncs nothing.
+        conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
+            .map_err(err)?;
         let mut index = ModelIndex {
             conn,
             path: path.to_path_buf(),
+            dirty: false,
         };
         index.migrate()?;
         Ok(index)
@@ -173,6 +217,9 @@ impl ModelIndex {
         if version < 1 {
             tx.execute_batch(SCHEMA_V1).map_err(err)?;
         }
+        if version < 2 {
+            tx.execute_batch(SCHEMA_V2).map_err(err)?;
+        }
         tx.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(err)?;
         tx.commit().map_err(err)
     }
@@ -184,17 +231,43 @@ impl ModelIndex {
             path: path.clone(),
             source,
         };
+        self.dirty = true;
         let tx = self.conn.transaction().map_err(err)?;
         let out = f(&Writer { conn: &tx }).map_err(err)?;
         tx.commit().map_err(err)?;
         Ok(out)
     }
 
+    /// Records that `dirs` were scanned at `now` (see [`Writer::record_scan`]) when nothing else
+    /// changed: one small transaction in the WAL, with no checkpoint and no fsync of its own (a
+    /// power cut that loses it only makes "last seen" older). It lands in the database with the
+    /// next checkpoint.
+    pub fn record_scans(&mut self, dirs: &[String], now: i64) -> Result<()> {
+        let path = self.path.clone();
+        let err = |source| ModelError::Index {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(err)?;
+        let w = Writer { conn: &tx };
+        for d in dirs {
+            w.record_scan(d, now).map_err(err)?;
+        }
+        tx.commit().map_err(err)
+    }
+
     /// Known files whose path is `dir` or below it; every known file when `dir` is `None`.
-    pub fn locations(&self, dir: Option<&str>) -> Result<Vec<Location>> {
-        let sql = "SELECT l.path, l.model_id, l.category, l.size, l.mtime_ns, l.inode, l.dev,
-                          EXISTS(SELECT 1 FROM model_hashes h WHERE h.model_id = l.model_id AND h.hash_type = 'sha256')
-                   FROM model_locations l WHERE l.path >= ?1 AND l.path < ?2";
+    /// `has_sha256` is looked up (one indexed probe per file) only when `with_sha256` is true,
+    /// else it is false.
+    pub fn locations(&self, dir: Option<&str>, with_sha256: bool) -> Result<Vec<Location>> {
+        let sql = if with_sha256 {
+            "SELECT l.path, l.model_id, l.category, l.size, l.mtime_ns, l.inode, l.dev,
+                    EXISTS(SELECT 1 FROM model_hashes h WHERE h.model_id = l.model_id AND h.hash_type = 'sha256')
+             FROM model_locations l WHERE l.path >= ?1 AND l.path < ?2"
+        } else {
+            "SELECT l.path, l.model_id, l.category, l.size, l.mtime_ns, l.inode, l.dev, 0
+             FROM model_locations l WHERE l.path >= ?1 AND l.path < ?2"
+        };
         let (lo, hi) = match dir {
             Some(d) => dir_range(d),
             None => (String::new(), "\u{10FFFF}".to_string()),
@@ -217,6 +290,18 @@ impl ModelIndex {
             })
             .map_err(self.err())?;
         rows.collect::<rusqlite::Result<_>>().map_err(self.err())
+    }
+
+    /// When each folder was last scanned (Unix seconds), one row per folder ever scanned.
+    pub fn scans(&self) -> Result<Scans> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT dir, scanned_at FROM model_scans")
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+            .map_err(self.err())?;
+        Ok(Scans(rows.collect::<rusqlite::Result<_>>().map_err(self.err())?))
     }
 
     /// Every model, sorted by name.
@@ -326,10 +411,19 @@ impl ModelIndex {
             for m in &mut models {
                 self.fill_one(m)?;
             }
-            return Ok(models);
+        } else {
+            self.fill_all(&mut models)?;
         }
-        // Many models (a listing): hashes and locations of all models at once, one pass each,
-        // not one query per model.
+        let scans = self.scans()?;
+        for m in models.iter_mut().filter(|m| !m.missing) {
+            m.last_seen = m.last_seen.max(scans.last_seen(&m.locations));
+        }
+        Ok(models)
+    }
+
+    /// Fills the hashes and locations of many models: one pass over each table, not one query
+    /// per model.
+    fn fill_all(&self, models: &mut [Model]) -> Result<()> {
         let pos: HashMap<i64, usize> = models.iter().enumerate().map(|(i, m)| (m.id, i)).collect();
         let mut stmt = self
             .conn
@@ -359,7 +453,7 @@ impl ModelIndex {
                 models[i].locations.push(p);
             }
         }
-        Ok(models)
+        Ok(())
     }
 
     /// Fills one model's hashes and locations.
@@ -385,6 +479,34 @@ impl ModelIndex {
         m.locations = rows.collect::<rusqlite::Result<_>>().map_err(self.err())?;
         Ok(())
     }
+}
+
+/// The `model_scans` table: when each folder was last scanned.
+#[derive(Debug, Clone, Default)]
+pub struct Scans(Vec<(String, i64)>);
+
+impl Scans {
+    /// The latest scan of a folder holding `path` (0 when none did).
+    pub fn covering(&self, path: &str) -> i64 {
+        self.0
+            .iter()
+            .filter(|(dir, _)| is_under(path, dir))
+            .map(|(_, at)| *at)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The latest scan that saw one of `paths` (files a model is known to be in): a scan of a
+    /// folder either finds each of its known files or removes it from the index.
+    pub fn last_seen(&self, paths: &[String]) -> i64 {
+        paths.iter().map(|p| self.covering(p)).max().unwrap_or(0)
+    }
+}
+
+/// True when `path` is `dir` or below it.
+pub(super) fn is_under(path: &str, dir: &str) -> bool {
+    let dir = dir.trim_end_matches('/');
+    path == dir || (path.starts_with(dir) && path.as_bytes().get(dir.len()) == Some(&b'/'))
 }
 
 /// Up to this many models, [`ModelIndex::models_where`] reads each one's hashes and locations by
@@ -494,19 +616,24 @@ impl Writer<'_> {
         )
     }
 
-    /// Marks every file at or below `dir` as seen now (a rescan found them unchanged), in one
-    /// statement rather than one per file.
-    pub fn touch_under(&self, dir: &str, now: i64) -> rusqlite::Result<()> {
-        let (lo, hi) = dir_range(dir);
-        self.conn.execute(
-            "UPDATE model_locations SET last_seen = ?3 WHERE path >= ?1 AND path < ?2",
-            params![lo, hi, now],
-        )?;
-        self.conn.execute(
-            "UPDATE models SET last_seen = ?3
-             WHERE id IN (SELECT model_id FROM model_locations WHERE path >= ?1 AND path < ?2)",
-            params![lo, hi, now],
-        )?;
+    /// Records that `dir` was scanned at `now`: every file still indexed at or below it was
+    /// seen then. One row per folder; the rows of unchanged files are not written.
+    pub fn record_scan(&self, dir: &str, now: i64) -> rusqlite::Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO model_scans (dir, scanned_at) VALUES (?1, ?2)
+                 ON CONFLICT(dir) DO UPDATE SET scanned_at = max(scanned_at, excluded.scanned_at)",
+            )?
+            .execute(params![dir.trim_end_matches('/'), now])?;
+        Ok(())
+    }
+
+    /// A model's `last_seen` becomes at least `at` (a model gone missing keeps the time of the
+    /// last scan that saw one of its files).
+    pub fn seen_at_least(&self, model_id: i64, at: i64) -> rusqlite::Result<()> {
+        self.conn
+            .prepare_cached("UPDATE models SET last_seen = max(last_seen, ?2) WHERE id = ?1")?
+            .execute(params![model_id, at])?;
         Ok(())
     }
 
@@ -619,8 +746,8 @@ mod tests {
         assert_eq!(ix.by_name("A_B").unwrap().len(), 1);
         // `_` is literal, not a wildcard.
         assert_eq!(ix.by_name("a_c").unwrap().len(), 0);
-        assert_eq!(ix.locations(Some("/m")).unwrap().len(), 1);
-        assert_eq!(ix.locations(Some("/m/lo")).unwrap().len(), 0);
+        assert_eq!(ix.locations(Some("/m"), false).unwrap().len(), 1);
+        assert_eq!(ix.locations(Some("/m/lo"), false).unwrap().len(), 0);
 
         let missing = ix
             .write(|w| {

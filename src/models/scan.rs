@@ -7,6 +7,10 @@
 //! is the same model row, whose path is updated. Files gone from disk leave the index; a model
 //! with no file left is kept, marked missing. Results are written in batched transactions, so a
 //! killed scan keeps the batches it finished and never leaves a torn index.
+//!
+//! Only what changed is written: an unchanged file costs a `stat` and nothing in the index. The
+//! scan ends with one transaction that removes the files gone and records the scan time of each
+//! folder walked (`model_scans`), which is what "last seen" of a present model reads.
 
 use super::hash::{hash_file, sha256_file};
 use super::index::{Fingerprint, Location, ModelIndex, NewModel};
@@ -20,9 +24,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-/// Results written per transaction, and the longest a finished hash waits to be written.
-const BATCH_FILES: usize = 128;
-const BATCH_DELAY: Duration = Duration::from_millis(250);
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+/// Results written per transaction, and the longest a finished hash waits to be written. A
+/// transaction costs a WAL commit and rewrites the pages it touched, and new hashes land at
+/// random places of the hash table: few large transactions keep a first index of many small
+/// files linear, while a killed scan still keeps what finished more than `BATCH_DELAY` ago.
+const BATCH_FILES: usize = 8192;
+const BATCH_DELAY: Duration = Duration::from_millis(500);
 
 #[derive(Debug, Clone, Default)]
 pub struct ScanOptions {
@@ -142,24 +151,30 @@ pub fn scan(
     report.files_seen = seen.len() as u64;
 
     // 2. Compare with the index.
-    let all = index.locations(None)?;
+    let all = index.locations(None, opts.sha256)?;
+    let scans_before = index.scans()?;
     let in_scope = |p: &str| scanned.iter().any(|d| under(p, d));
-    let mut known: HashMap<&str, &Location> = HashMap::new();
-    for loc in all.iter().filter(|l| in_scope(&l.path)) {
-        known.insert(loc.path.as_str(), loc);
+    // Hashed once per file found and once per file known (foldhash: these maps are built from
+    // paths of the user's own folders, nothing an attacker chooses to collide).
+    let mut known: FastMap<&str, usize> = FastMap::with_capacity_and_hasher(all.len(), Default::default());
+    for (i, loc) in all.iter().enumerate().filter(|(_, l)| in_scope(&l.path)) {
+        known.insert(loc.path.as_str(), i);
     }
-    let seen_paths: HashSet<&str> = seen.iter().map(|s| s.path.as_str()).collect();
+    let matched: Vec<Option<usize>> = seen.iter().map(|s| known.get(s.path.as_str()).copied()).collect();
+    let mut found = vec![false; all.len()];
+    for &i in matched.iter().flatten() {
+        found[i] = true;
+    }
     let mut vanished: HashSet<String> = known
-        .keys()
-        .filter(|p| !seen_paths.contains(*p) && !blind.iter().any(|b| under(p, b)))
-        .map(|p| p.to_string())
+        .values()
+        .filter(|&&i| !found[i] && !blind.iter().any(|b| under(&all[i].path, b)))
+        .map(|&i| all[i].path.clone())
         .collect();
-
     let mut jobs = Vec::new();
     let mut relinks = Vec::new(); // (seen, model_id, old path to drop)
     let mut by_fp: Option<HashMap<Fingerprint, Vec<&Location>>> = None;
-    for s in seen {
-        match known.get(s.path.as_str()) {
+    for (s, matched) in seen.into_iter().zip(matched) {
+        match matched.map(|i| &all[i]) {
             Some(loc) if loc.fingerprint == s.fp => {
                 report.unchanged += 1;
                 if opts.sha256 && !loc.has_sha256 {
@@ -221,8 +236,8 @@ pub fn scan(
     progress.begin(jobs.len() as u64, total_bytes);
     let mut vanished_by_model: HashMap<i64, Vec<String>> = HashMap::new();
     for p in &vanished {
-        if let Some(loc) = known.get(p.as_str()) {
-            vanished_by_model.entry(loc.model_id).or_default().push(p.clone());
+        if let Some(&i) = known.get(p.as_str()) {
+            vanished_by_model.entry(all[i].model_id).or_default().push(p.clone());
         }
     }
     let cancel = AtomicBool::new(false);
@@ -276,19 +291,29 @@ pub fn scan(
     // 4. What is left of the vanished files is gone from disk.
     let gone: Vec<String> = vanished_by_model.into_values().flatten().collect();
     report.missing = gone.len() as u64;
+    if gone.is_empty() {
+        // Nothing changed here: the scan times alone, without a checkpoint or fsync.
+        index.record_scans(&scanned, now)?;
+        report.elapsed_ms = started.elapsed().as_millis() as u64;
+        return Ok(report);
+    }
     index.write(|w| {
-        let mut models = HashSet::new();
+        // model -> the last scan that saw one of its files now gone.
+        let mut models: HashMap<i64, i64> = HashMap::new();
         for p in &gone {
-            if let Some(loc) = known.get(p.as_str()) {
-                models.insert(loc.model_id);
+            if let Some(&i) = known.get(p.as_str()) {
+                let seen = models.entry(all[i].model_id).or_default();
+                *seen = (*seen).max(scans_before.covering(p));
             }
             w.delete_location(p)?;
         }
-        for id in models {
-            w.refresh_model(id, now)?;
+        for (id, seen) in models {
+            if w.refresh_model(id, now)? {
+                w.seen_at_least(id, seen)?;
+            }
         }
         for d in &scanned {
-            w.touch_under(d, now)?;
+            w.record_scan(d, now)?;
         }
         Ok(())
     })?;
@@ -374,6 +399,7 @@ fn write_batch(
                     report.files_hashed += 1;
                     report.bytes_hashed += seen.fp.size;
                     let category = seen.category.as_deref();
+                    let mut inserted = false;
                     let id = match w.model_by_hash("blake3", &blake3)? {
                         Some(id) => {
                             if previous == Some(id) {
@@ -410,6 +436,7 @@ fn write_batch(
                                 now,
                             })?;
                             w.add_hash(id, "blake3", &blake3)?;
+                            inserted = true;
                             id
                         }
                     };
@@ -417,7 +444,10 @@ fn write_batch(
                         w.add_hash(id, "sha256", sha)?;
                     }
                     w.put_location(&seen.path, id, category, &seen.fp, now)?;
-                    w.refresh_model(id, now)?;
+                    // A model inserted just now already has this file as its primary one.
+                    if !inserted {
+                        w.refresh_model(id, now)?;
+                    }
                     if let Some(old) = previous.filter(|&old| old != id) {
                         w.refresh_model(old, now)?;
                     }
@@ -472,6 +502,10 @@ fn job_size(job: &Job) -> u64 {
     }
 }
 
+/// Walks `t.dir` (following symlinks, skipping hidden entries below it) into `seen`. A file is
+/// stat'ed through its folder's descriptor (`statx(dirfd, name)`), not by its full path: on
+/// 100,000 files the kernel's path lookups were a sixth of a rescan. Folders and files that
+/// cannot be read go to `blind`: their files must not look deleted.
 fn walk(
     t: &ScanTarget,
     seen: &mut Vec<Seen>,
@@ -479,52 +513,113 @@ fn walk(
     report: &mut ScanReport,
     progress: &dyn ModelProgress,
 ) {
-    let walker = walkdir::WalkDir::new(&t.dir)
-        .follow_links(true)
-        .into_iter()
-        // Hidden folders hold tool state (.cache, .git, .ipynb_checkpoints), not models.
-        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
-    for entry in walker {
-        let entry = match entry {
-            Ok(e) => e,
-            Err(e) => {
-                if let Some(p) = e.path() {
-                    blind.push(p.to_string_lossy().into_owned());
+    let mut walker = Walker {
+        t,
+        seen,
+        blind,
+        report,
+        progress,
+    };
+    match std::fs::metadata(&t.dir) {
+        Ok(m) => walker.dir(&t.dir, &mut vec![(m.dev(), m.ino())]),
+        Err(e) => walker.cannot_read(&t.dir, &e),
+    }
+}
+
+struct Walker<'a> {
+    t: &'a ScanTarget,
+    seen: &'a mut Vec<Seen>,
+    blind: &'a mut Vec<String>,
+    report: &'a mut ScanReport,
+    progress: &'a dyn ModelProgress,
+}
+
+impl Walker<'_> {
+    /// `ancestors`: (device, inode) of the folders from the target down to `dir`, so that a
+    /// symlink back up the tree is reported instead of followed forever.
+    fn dir(&mut self, dir: &Path, ancestors: &mut Vec<(u64, u64)>) {
+        let entries = match std::fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(e) => return self.cannot_read(dir, &e),
+        };
+        for entry in entries {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(e) => {
+                    self.cannot_read(dir, &e);
+                    continue;
                 }
-                report.skipped += 1;
-                progress.warn(&format!("cannot read {e}"));
+            };
+            // Hidden folders hold tool state (.cache, .git, .ipynb_checkpoints), not models.
+            if entry.file_name().as_encoded_bytes().starts_with(b".") {
                 continue;
             }
-        };
-        if !entry.file_type().is_file() {
-            continue;
+            let path = entry.path();
+            let file_type = match entry.file_type() {
+                Ok(ft) => ft,
+                Err(e) => {
+                    self.cannot_read(&path, &e);
+                    continue;
+                }
+            };
+            if file_type.is_file() {
+                self.file(&path, || entry.metadata());
+                continue;
+            }
+            let meta = if file_type.is_symlink() {
+                std::fs::metadata(&path)
+            } else if file_type.is_dir() {
+                entry.metadata()
+            } else {
+                continue;
+            };
+            match meta {
+                Ok(m) if m.is_dir() => {
+                    let id = (m.dev(), m.ino());
+                    if ancestors.contains(&id) {
+                        let e = std::io::Error::other("a symlink loops back to a folder above it");
+                        self.cannot_read(&path, &e);
+                        continue;
+                    }
+                    ancestors.push(id);
+                    self.dir(&path, ancestors);
+                    ancestors.pop();
+                }
+                Ok(m) if m.is_file() => self.file(&path, || Ok(m)),
+                Ok(_) => {}
+                Err(e) => self.cannot_read(&path, &e),
+            }
         }
-        let Ok(rel) = entry.path().strip_prefix(&t.root) else {
-            continue;
+    }
+
+    /// A file: kept when it is a model file of a category; `stat` runs only then.
+    fn file(&mut self, path: &Path, stat: impl FnOnce() -> std::io::Result<std::fs::Metadata>) {
+        let Ok(rel) = path.strip_prefix(&self.t.root) else {
+            return;
         };
         let Some(category) = super::categories::classify(rel) else {
-            continue;
+            return;
         };
-        let Some(path) = entry.path().to_str() else {
-            report.skipped += 1;
-            progress.warn(&format!(
-                "skipped {}: the index keeps UTF-8 paths only",
-                entry.path().display()
-            ));
-            continue;
+        let Some(text) = path.to_str() else {
+            self.report.skipped += 1;
+            self.progress
+                .warn(&format!("skipped {}: the index keeps UTF-8 paths only", path.display()));
+            return;
         };
-        match entry.metadata() {
-            Ok(m) => seen.push(Seen {
-                path: path.to_string(),
+        match stat() {
+            Ok(m) => self.seen.push(Seen {
+                path: text.to_string(),
                 category,
                 fp: fingerprint(&m),
             }),
-            Err(e) => {
-                blind.push(path.to_string());
-                report.skipped += 1;
-                progress.warn(&format!("cannot read {path}: {e}"));
-            }
+            Err(e) => self.cannot_read(path, &e),
         }
+    }
+
+    fn cannot_read(&mut self, path: &Path, e: &std::io::Error) {
+        self.blind.push(path.to_string_lossy().into_owned());
+        self.report.skipped += 1;
+        self.progress.warn(&format!("cannot read {}: {e}", path.display()));
     }
 }
 
@@ -537,11 +632,7 @@ fn fingerprint(m: &std::fs::Metadata) -> Fingerprint {
     }
 }
 
-/// True when `path` is `dir` or below it.
-fn under(path: &str, dir: &str) -> bool {
-    let dir = dir.trim_end_matches('/');
-    path == dir || (path.starts_with(dir) && path.as_bytes().get(dir.len()) == Some(&b'/'))
-}
+use super::index::is_under as under;
 
 /// Drops targets inside other targets (and repeats), so no file is walked twice.
 fn outermost(targets: &[ScanTarget]) -> Vec<ScanTarget> {
@@ -580,5 +671,46 @@ mod tests {
         };
         let r = scan(&mut index, &[target], &ScanOptions::default(), &NoProgress).unwrap();
         assert_eq!((r.unchanged, r.files_hashed, r.new), (1, 0, 0));
+    }
+
+    #[test]
+    fn the_walk_follows_links_skips_hidden_entries_and_reports_loops_and_broken_links() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("models");
+        let put = |rel: &str| {
+            let p = root.join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(&p, rel.as_bytes()).unwrap();
+        };
+        put("loras/a.safetensors");
+        put("loras/notes.txt");
+        put("loras/.cache/hidden.safetensors");
+        put("loras/.hidden.safetensors");
+        let outside = dir.path().join("elsewhere");
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::write(outside.join("b.safetensors"), b"b").unwrap();
+        std::os::unix::fs::symlink(&outside, root.join("loras/linked")).unwrap();
+        std::os::unix::fs::symlink(root.join("loras"), root.join("loras/loop")).unwrap();
+        std::os::unix::fs::symlink(root.join("gone.safetensors"), root.join("loras/broken.safetensors")).unwrap();
+        let target = ScanTarget {
+            root: root.clone(),
+            dir: root.clone(),
+        };
+        let (mut seen, mut blind, mut report) = (Vec::new(), Vec::new(), ScanReport::default());
+        walk(&target, &mut seen, &mut blind, &mut report, &NoProgress);
+        let mut paths: Vec<&str> = seen
+            .iter()
+            .map(|s| s.path.strip_prefix(root.to_str().unwrap()).unwrap())
+            .collect();
+        paths.sort();
+        assert_eq!(paths, ["/loras/a.safetensors", "/loras/linked/b.safetensors"]);
+        assert!(seen.iter().all(|s| s.category.as_deref() == Some("loras")));
+        let mut blind: Vec<&str> = blind
+            .iter()
+            .map(|b| b.strip_prefix(root.to_str().unwrap()).unwrap())
+            .collect();
+        blind.sort();
+        assert_eq!(blind, ["/loras/broken.safetensors", "/loras/loop"]);
+        assert_eq!(report.skipped, 2);
     }
 }

@@ -11,6 +11,8 @@ use crate::store;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
 
 pub const SNAPSHOT_FILE: &str = "registry-snapshot.json";
 pub const FORMAT: &str = "comfydock-registry-snapshot";
@@ -207,10 +209,17 @@ pub struct SnapshotSummary {
     pub bytes_downloaded: u64,
 }
 
+/// Packs fetched at once by `registry snapshot`: each takes a few requests of a few
+/// milliseconds, which one after another make minutes of waiting on a large registry.
+const PARALLEL_PACKS: usize = 8;
+
 /// Builds (or extends) the snapshot in `out` from `client`'s registry. Packs already in `out`
 /// and not asked for are kept; archives already there with a recorded hash are not fetched
-/// again. The snapshot file is rewritten every few seconds, so an interrupted run keeps most of
-/// its work.
+/// again. Up to [`PARALLEL_PACKS`] packs are fetched at once; they are merged into the snapshot
+/// in the order they were asked for. Archives are written without an fsync each: before each
+/// save of the snapshot file (every few seconds, so an interrupted run keeps most of its work,
+/// and at the end) one `syncfs` makes every archive written so far durable, so the file never
+/// names an archive that a crash could lose.
 pub fn build_snapshot(client: &RegistryClient, out: &Path, request: &SnapshotRequest) -> Result<SnapshotSummary> {
     let reporter = client.reporter();
     std::fs::create_dir_all(out).map_err(RegistryError::io(out))?;
@@ -237,82 +246,184 @@ pub fn build_snapshot(client: &RegistryClient, out: &Path, request: &SnapshotReq
         }
     };
 
-    let mut summary = SnapshotSummary::default();
+    // Downloads land here unsynced: what an earlier (maybe crashed) run left is not trusted.
     let partial = out.join(".partial");
-    let mut last_save = std::time::Instant::now();
-    for (node, spec) in wanted {
-        let id = node.id.clone();
-        reporter.step(&format!("Snapshotting {id}"));
-        let all = match client.versions(&id) {
-            Ok(v) => v,
-            Err(RegistryError::BannedNode { .. }) => {
-                reporter.warn(&format!("{id} is banned in the registry; keeping its metadata only"));
-                Vec::new()
-            }
-            Err(e) => return Err(e),
-        };
-        let chosen: Vec<NodeVersion> = match (&spec, request.all_versions) {
-            (Some(VersionSpec::Exact(v)), _) => match client.version(&id, v)? {
-                Some(found) => vec![found],
-                None => {
-                    return Err(RegistryError::NoVersion {
-                        id: id.clone(),
-                        wanted: v.clone(),
-                        available: "see `comfydock node find`".into(),
-                    });
-                }
-            },
-            (Some(s), false) => resolve::choose(&all, s).cloned().into_iter().collect(),
-            (None, false) => resolve::latest(&all).cloned().into_iter().collect(),
-            (_, true) => all
-                .iter()
-                .filter(|v| !v.download_url.is_empty() && v.status != super::types::VersionStatus::Deleted)
-                .cloned()
-                .collect(),
-        };
-        let previous: BTreeMap<String, SnapshotVersion> = snap
-            .packs
-            .iter()
-            .find(|p| p.node.id == id)
-            .map(|p| {
-                p.versions
-                    .iter()
-                    .map(|v| (v.node_version.version.clone(), v.clone()))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let mut versions: BTreeMap<String, SnapshotVersion> = previous.clone();
-        for v in chosen {
-            let entry = snapshot_version(client, out, &partial, &id, v, &previous, &mut summary)?;
-            versions.insert(entry.node_version.version.clone(), entry);
-        }
-        let mut versions: Vec<SnapshotVersion> = versions.into_values().collect();
-        versions.sort_by(|a, b| {
-            resolve::parse_version(&b.node_version.version).cmp(&resolve::parse_version(&a.node_version.version))
-        });
-        let mut node = node;
-        node.latest_version = None;
-        match snap.packs.iter_mut().find(|p| p.node.id == id) {
-            Some(existing) => {
-                existing.node = node;
-                existing.versions = versions;
-            }
-            None => snap.packs.push(SnapshotPack {
-                versions,
-                ..SnapshotPack::new(node)
-            }),
-        }
-        // A checkpoint now and then, not per pack: rewriting a large file per pack is quadratic.
-        if last_save.elapsed() >= std::time::Duration::from_secs(5) {
-            snap.save(out)?;
-            last_save = std::time::Instant::now();
-        }
+    match std::fs::remove_dir_all(&partial) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(RegistryError::io(&partial)(e)),
+        _ => {}
     }
+    let previous: Vec<BTreeMap<String, SnapshotVersion>> = wanted
+        .iter()
+        .map(|(node, _)| {
+            snap.packs
+                .iter()
+                .find(|p| p.node.id == node.id)
+                .map(|p| {
+                    p.versions
+                        .iter()
+                        .map(|v| (v.node_version.version.clone(), v.clone()))
+                        .collect()
+                })
+                .unwrap_or_default()
+        })
+        .collect();
+
+    let mut summary = SnapshotSummary::default();
+    let mut last_save = std::time::Instant::now();
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let (tx, rx) = mpsc::channel::<(usize, Result<FetchedPack>)>();
+    let merged: Result<()> = std::thread::scope(|s| {
+        for worker in 0..PARALLEL_PACKS.min(wanted.len()) {
+            let tx = tx.clone();
+            let (wanted, previous, next, failed) = (&wanted, &previous, &next, &failed);
+            let partial = partial.join(format!("w{worker}"));
+            s.spawn(move || {
+                while !failed.load(Ordering::Relaxed) {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some((node, spec)) = wanted.get(i) else { break };
+                    let got = fetch_pack(client, out, &partial, node, spec.as_ref(), request, &previous[i]);
+                    if got.is_err() {
+                        failed.store(true, Ordering::Relaxed);
+                    }
+                    if tx.send((i, got)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        // Packs are merged in the order asked, as soon as all before them are in.
+        let mut waiting: BTreeMap<usize, FetchedPack> = BTreeMap::new();
+        let mut merge_from = 0;
+        for (i, got) in rx.iter() {
+            let pack = match got {
+                Ok(pack) => pack,
+                Err(e) => {
+                    failed.store(true, Ordering::Relaxed);
+                    return Err(e);
+                }
+            };
+            waiting.insert(i, pack);
+            while let Some(pack) = waiting.remove(&merge_from) {
+                merge_from += 1;
+                summary.archives_downloaded += pack.archives_downloaded;
+                summary.archives_reused += pack.archives_reused;
+                summary.bytes_downloaded += pack.bytes_downloaded;
+                merge_pack(&mut snap, pack.node, pack.versions);
+            }
+            // A checkpoint now and then, not per pack: rewriting a large file per pack is quadratic.
+            if last_save.elapsed() >= std::time::Duration::from_secs(5) {
+                sync_files(out)?;
+                snap.save(out)?;
+                last_save = std::time::Instant::now();
+            }
+        }
+        Ok(())
+    });
+    merged?;
     let _ = std::fs::remove_dir_all(&partial);
     summary.packs = snap.packs.len();
     summary.versions = snap.packs.iter().map(|p| p.versions.len()).sum();
+    sync_files(out)?;
     snap.save(out)?;
     Ok(summary)
+}
+
+/// One pack as fetched: its node, the versions to keep, and what it took.
+struct FetchedPack {
+    node: Node,
+    versions: Vec<SnapshotVersion>,
+    archives_downloaded: usize,
+    archives_reused: usize,
+    bytes_downloaded: u64,
+}
+
+/// Fetches one pack's versions, node classes and archives (the requests of one pack run one
+/// after another; packs run side by side).
+fn fetch_pack(
+    client: &RegistryClient,
+    out: &Path,
+    partial: &Path,
+    node: &Node,
+    spec: Option<&VersionSpec>,
+    request: &SnapshotRequest,
+    previous: &BTreeMap<String, SnapshotVersion>,
+) -> Result<FetchedPack> {
+    let reporter = client.reporter();
+    let id = node.id.clone();
+    reporter.step(&format!("Snapshotting {id}"));
+    let all = match client.versions(&id) {
+        Ok(v) => v,
+        Err(RegistryError::BannedNode { .. }) => {
+            reporter.warn(&format!("{id} is banned in the registry; keeping its metadata only"));
+            Vec::new()
+        }
+        Err(e) => return Err(e),
+    };
+    let chosen: Vec<NodeVersion> = match (spec, request.all_versions) {
+        (Some(VersionSpec::Exact(v)), _) => match client.version(&id, v)? {
+            Some(found) => vec![found],
+            None => {
+                return Err(RegistryError::NoVersion {
+                    id: id.clone(),
+                    wanted: v.clone(),
+                    available: "see `comfydock node find`".into(),
+                });
+            }
+        },
+        (Some(s), false) => resolve::choose(&all, s).cloned().into_iter().collect(),
+        (None, false) => resolve::latest(&all).cloned().into_iter().collect(),
+        (_, true) => all
+            .iter()
+            .filter(|v| !v.download_url.is_empty() && v.status != super::types::VersionStatus::Deleted)
+            .cloned()
+            .collect(),
+    };
+    let mut summary = SnapshotSummary::default();
+    let mut versions: BTreeMap<String, SnapshotVersion> = previous.clone();
+    for v in chosen {
+        let entry = snapshot_version(client, out, partial, &id, v, previous, &mut summary)?;
+        versions.insert(entry.node_version.version.clone(), entry);
+    }
+    let mut versions: Vec<SnapshotVersion> = versions.into_values().collect();
+    versions.sort_by(|a, b| {
+        resolve::parse_version(&b.node_version.version).cmp(&resolve::parse_version(&a.node_version.version))
+    });
+    let mut node = node.clone();
+    node.latest_version = None;
+    Ok(FetchedPack {
+        node,
+        versions,
+        archives_downloaded: summary.archives_downloaded,
+        archives_reused: summary.archives_reused,
+        bytes_downloaded: summary.bytes_downloaded,
+    })
+}
+
+fn merge_pack(snap: &mut Snapshot, node: Node, versions: Vec<SnapshotVersion>) {
+    match snap.packs.iter_mut().find(|p| p.node.id == node.id) {
+        Some(existing) => {
+            existing.node = node;
+            existing.versions = versions;
+        }
+        None => snap.packs.push(SnapshotPack {
+            versions,
+            ..SnapshotPack::new(node)
+        }),
+    }
+}
+
+/// Makes every archive written into `out` so far durable, with one `syncfs` of its filesystem
+/// rather than an fsync per file and per folder.
+fn sync_files(out: &Path) -> Result<()> {
+    use std::os::fd::AsRawFd;
+    let dir = std::fs::File::open(out).map_err(RegistryError::io(out))?;
+    // SAFETY: `dir` is an open descriptor for the duration of the call.
+    if unsafe { libc::syncfs(dir.as_raw_fd()) } != 0 {
+        return Err(RegistryError::io(out)(std::io::Error::last_os_error()));
+    }
+    Ok(())
 }
 
 fn snapshot_version(
@@ -352,7 +463,7 @@ fn snapshot_version(
         summary.archives_reused += 1;
         return Ok(entry);
     }
-    let got = download_archive(client, out, partial, id, &mut entry)?;
+    let got = fetch_archive(client, out, partial, id, &mut entry, false)?;
     summary.archives_downloaded += 1;
     summary.bytes_downloaded += got;
     Ok(entry)
@@ -367,9 +478,26 @@ pub(crate) fn download_archive(
     id: &str,
     entry: &mut SnapshotVersion,
 ) -> Result<u64> {
+    fetch_archive(client, out, partial, id, entry, true)
+}
+
+/// `download_archive`; with `durable` false nothing is fsync'd (the caller syncs the set, see
+/// [`build_snapshot`]).
+fn fetch_archive(
+    client: &RegistryClient,
+    out: &Path,
+    partial: &Path,
+    id: &str,
+    entry: &mut SnapshotVersion,
+    durable: bool,
+) -> Result<u64> {
     let v = entry.node_version.version.clone();
     let url = entry.node_version.download_url.clone();
-    let got = store::download(client.http(), &url, partial, None, client.reporter())?;
+    let got = if durable {
+        store::download(client.http(), &url, partial, None, client.reporter())?
+    } else {
+        store::download_unsynced(client.http(), &url, partial, None, client.reporter())?
+    };
     let rel = format!(
         "archives/{}/{}/{}",
         safe_name(id),
@@ -380,7 +508,11 @@ pub(crate) fn download_archive(
     if let Some(parent) = dest.parent() {
         std::fs::create_dir_all(parent).map_err(RegistryError::io(parent))?;
     }
-    crate::fsx::rename_durable(&got.path, &dest).map_err(RegistryError::io(&dest))?;
+    if durable {
+        crate::fsx::rename_durable(&got.path, &dest).map_err(RegistryError::io(&dest))?;
+    } else {
+        std::fs::rename(&got.path, &dest).map_err(RegistryError::io(&dest))?;
+    }
     entry.archive = Some(rel);
     entry.sha256 = Some(got.sha256);
     Ok(got.size)

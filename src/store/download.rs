@@ -518,14 +518,14 @@ impl StreamHasher {
 /// Downloads `req.url`, resuming what an earlier call left, verifies it against `req.expected`,
 /// and keeps it in `store/downloads/` or places it at `req.dest`. See the module's documentation.
 pub fn fetch(http: &Http, req: &Request<'_>, reporter: &dyn Reporter) -> Result<Fetched> {
-    fetch_inner(http, req, None, reporter)
+    fetch_inner(http, req, None, reporter, true)
 }
 
 /// [`fetch`] refusing a body larger than `max_size` bytes, by its `Content-Length` before
 /// anything is written or as soon as the stream passes the limit (data files whose size is not
 /// known in advance, such as ComfyUI-Manager's lists). The partial file is removed.
 pub fn fetch_at_most(http: &Http, req: &Request<'_>, max_size: u64, reporter: &dyn Reporter) -> Result<Fetched> {
-    let got = fetch_inner(http, req, Some(max_size), reporter);
+    let got = fetch_inner(http, req, Some(max_size), reporter, true);
     if matches!(got, Err(StoreError::DownloadTooLarge { .. })) {
         let key = Normalised::new(req.expected).key(req.url);
         let _ = fs::remove_file(req.downloads_dir.join(format!("{key}.part")));
@@ -534,7 +534,17 @@ pub fn fetch_at_most(http: &Http, req: &Request<'_>, max_size: u64, reporter: &d
     got
 }
 
-fn fetch_inner(http: &Http, req: &Request<'_>, max_size: Option<u64>, reporter: &dyn Reporter) -> Result<Fetched> {
+/// `fetch` under a caller's size bound (`max_size`), and with `durable` false: no fsync of the
+/// partial file, the kept file or its folder. For callers that write a set of files and make
+/// them durable at once afterwards (one `syncfs`), and that never trust a partial or kept file
+/// an earlier, possibly crashed, run left.
+fn fetch_inner(
+    http: &Http,
+    req: &Request<'_>,
+    max_size: Option<u64>,
+    reporter: &dyn Reporter,
+    durable: bool,
+) -> Result<Fetched> {
     let shown = redact(req.url);
     if let Some(dest) = req.dest
         && dest.symlink_metadata().is_ok()
@@ -602,6 +612,7 @@ fn fetch_inner(http: &Http, req: &Request<'_>, max_size: Option<u64>, reporter: 
         hashed: &mut hashed,
         bar: &bar,
         cap,
+        durable,
     };
     let outcome = http.retry(&shown, req.attempts, reporter, || {
         requests += 1;
@@ -645,7 +656,9 @@ fn fetch_inner(http: &Http, req: &Request<'_>, max_size: Option<u64>, reporter: 
             actual,
         });
     }
-    file.sync_all().map_err(StoreError::io(&part))?;
+    if durable {
+        file.sync_all().map_err(StoreError::io(&part))?;
+    }
     drop(file);
     let path = match req.dest {
         Some(dest) => {
@@ -655,7 +668,11 @@ fn fetch_inner(http: &Http, req: &Request<'_>, max_size: Option<u64>, reporter: 
         None => {
             let sha = hashes.sha256.as_deref().expect("computed for kept archives");
             let path = dir.join(format!("sha256-{sha}"));
-            crate::fsx::rename_durable(&part, &path).map_err(StoreError::io(&path))?;
+            if durable {
+                crate::fsx::rename_durable(&part, &path).map_err(StoreError::io(&path))?;
+            } else {
+                fs::rename(&part, &path).map_err(StoreError::io(&path))?;
+            }
             path
         }
     };
@@ -689,6 +706,30 @@ pub fn download(
     expected_sha256: Option<&str>,
     reporter: &dyn Reporter,
 ) -> Result<Downloaded> {
+    download_with(http, url, downloads_dir, expected_sha256, reporter, true)
+}
+
+/// `download` without any fsync (see `fetch_inner`): the caller syncs the files it keeps, all at
+/// once, and starts from an empty `downloads_dir`, so nothing an earlier run left unsynced is
+/// trusted.
+pub fn download_unsynced(
+    http: &Http,
+    url: &str,
+    downloads_dir: &Path,
+    expected_sha256: Option<&str>,
+    reporter: &dyn Reporter,
+) -> Result<Downloaded> {
+    download_with(http, url, downloads_dir, expected_sha256, reporter, false)
+}
+
+fn download_with(
+    http: &Http,
+    url: &str,
+    downloads_dir: &Path,
+    expected_sha256: Option<&str>,
+    reporter: &dyn Reporter,
+    durable: bool,
+) -> Result<Downloaded> {
     let expected = Expected {
         sha256: expected_sha256.map(str::to_string),
         ..Expected::default()
@@ -701,7 +742,7 @@ pub fn download(
         dest: None,
         attempts: None,
     };
-    let got = fetch(http, &request, reporter)?;
+    let got = fetch_inner(http, &request, None, reporter, durable)?;
     Ok(Downloaded {
         path: got.path,
         sha256: got.sha256.expect("computed for kept archives"),
@@ -776,6 +817,8 @@ struct Transfer<'a> {
     bar: &'a TransferBar<'a>,
     /// The most the whole file may be, and what that bound is (for the message).
     cap: (u64, &'static str),
+    /// Whether what arrived is fsync'd at the end of each request (see `fetch_inner`).
+    durable: bool,
 }
 
 impl Transfer<'_> {
@@ -908,7 +951,9 @@ impl Transfer<'_> {
             }
         };
         // What arrived stays for the next try (or the next run), so it must reach the disk.
-        if let Err(e) = self.file.sync_data() {
+        if self.durable
+            && let Err(e) = self.file.sync_data()
+        {
             return io_fatal(e);
         }
         let broken = broken.or_else(|| {

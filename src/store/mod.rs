@@ -15,7 +15,9 @@ pub mod remote;
 mod treehash;
 
 pub use archive::{ArchiveFormat, Extracted, Limits, extract, pack_root};
-pub use download::{Downloaded, Expected, Fetched, Http, HttpConfig, Request, Token, download, fetch};
+pub use download::{
+    Downloaded, Expected, Fetched, Http, HttpConfig, Request, Token, download, download_unsynced, fetch,
+};
 pub use error::StoreError;
 pub use git_cache::GitCache;
 pub use nodes::{EntryCheck, NodeStore};

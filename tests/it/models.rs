@@ -747,3 +747,95 @@ fn a_killed_scan_keeps_its_finished_batches_and_the_next_scan_completes() {
     assert!(unchanged >= at_kill as u64, "{r}");
     assert_eq!(models(&t).len(), total, "nothing indexed twice");
 }
+
+/// Every row of `models` and `model_locations`, as text, in a stable order.
+fn rows(db: &Path) -> Vec<String> {
+    let c = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let mut out = Vec::new();
+    for sql in [
+        "SELECT id, name, size, local_path, category, first_seen, last_seen, missing FROM models ORDER BY id",
+        "SELECT path, model_id, size, mtime_ns, inode, last_seen FROM model_locations ORDER BY path",
+    ] {
+        let mut stmt = c.prepare(sql).unwrap();
+        let n = stmt.column_count();
+        let found = stmt
+            .query_map([], |r| {
+                Ok((0..n)
+                    .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
+                    .collect::<Vec<_>>()
+                    .join("|"))
+            })
+            .unwrap()
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .unwrap();
+        out.extend(found);
+    }
+    out
+}
+
+fn scanned_at(db: &Path) -> i64 {
+    let c = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    c.query_row("SELECT max(scanned_at) FROM model_scans", [], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn a_rescan_with_nothing_changed_rewrites_no_row_and_last_seen_keeps_its_meaning() {
+    let t = TestContext::new();
+    let ws = workspace(&t);
+    let m = ws.join("models");
+    for i in 0..3 {
+        put(&m.join(format!("loras/l{i}.safetensors")), &content(10_000, 500 + i));
+    }
+    let db = ws.join(".metadata/model_index.db");
+    scan(&t);
+    let first = scanned_at(&db);
+    let before = rows(&db);
+    // Timestamps are in seconds: let one pass so a rewrite would show.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let again = scan(&t);
+    assert_eq!(counters(&again, &["unchanged", "files_hashed"]), [3, 0]);
+    assert_eq!(rows(&db), before, "a rescan that finds nothing changed rewrites no row");
+    let second = scanned_at(&db);
+    assert!(
+        second > first,
+        "the scan of the folder is recorded: {first} -> {second}"
+    );
+    // "Last seen" of a present model is the last scan that saw it.
+    for model in models(&t) {
+        assert_eq!(model["last_seen"], second, "{model}");
+    }
+
+    // A changed file is still read again; a removed one leaves the index, and its model, now
+    // missing, was last seen by the scan before.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    put(&m.join("loras/l1.safetensors"), &content(10_000, 999));
+    fs::remove_file(m.join("loras/l2.safetensors")).unwrap();
+    let r = scan(&t);
+    assert_eq!(
+        counters(&r, &["files_hashed", "changed", "unchanged", "missing"]),
+        [1, 1, 1, 1],
+        "{r}"
+    );
+    let third = scanned_at(&db);
+    let list = models(&t);
+    let by = |path: &str| {
+        list.iter()
+            .find(|m| m["local_path"].as_str().is_some_and(|p| p.ends_with(path)))
+            .unwrap_or_else(|| panic!("{path} not in {list:?}"))
+            .clone()
+    };
+    let gone = by("l2.safetensors");
+    assert_eq!(gone["missing"], true);
+    assert_eq!(
+        gone["last_seen"], second,
+        "missing since the scan after {second}: {gone}"
+    );
+    assert!(gone["locations"].as_array().unwrap().is_empty());
+    let changed = list
+        .iter()
+        .find(|m| m["hashes"]["blake3"] == b3(&content(10_000, 999)))
+        .unwrap();
+    assert_eq!(changed["last_seen"], third);
+    assert_eq!(by("l0.safetensors")["last_seen"], third);
+}

@@ -462,3 +462,78 @@ fn the_mirror_reads_nothing_outside_its_snapshot() {
     .failure()
     .stderr_has("must not contain `..`");
 }
+
+#[test]
+fn a_whole_registry_snapshot_fetches_packs_side_by_side_and_keeps_their_order() {
+    let t = TestContext::new();
+    t.run(&["init"]).success();
+    let mut fixture = SnapshotFixture::new(&t.path("snap-a"));
+    let packs = 24;
+    let archives: Vec<Vec<u8>> = (0..packs)
+        .map(|i| zip_archive(&[("__init__.py", format!("# pack {i}\n").as_bytes())]))
+        .collect();
+    for (i, archive) in archives.iter().enumerate() {
+        fixture.add_pack(
+            &format!("pack-{i:02}"),
+            &format!("Pack {i}"),
+            1000 - i as u64,
+            "NodeStatusActive",
+            vec![FixtureVersion::active("1.0.0", "node.zip", archive.clone())],
+        );
+    }
+    let mirror = Mirror::start(&fixture.save());
+    // Each answer takes 100 ms: one pack after another, the 3 requests of 24 packs take 7 s.
+    let slow = FaultyServer::start(Some(&mirror.url), Vec::new());
+    slow.set_delay(Duration::from_millis(100));
+    let listed: Vec<String> = client(&mirror.url)
+        .all_nodes()
+        .unwrap()
+        .into_iter()
+        .map(|n| n.id)
+        .collect();
+    assert_eq!(listed.len(), packs);
+
+    let copy = t.path("snap-b");
+    let started = Instant::now();
+    run(
+        &t,
+        &url_env(&slow.url),
+        &["registry", "snapshot", "--out", copy.to_str().unwrap()],
+    )
+    .success()
+    .stderr_has("24 archives downloaded");
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(5),
+        "{took:?}: packs are fetched side by side"
+    );
+
+    // The packs in the order the registry lists them, each archive byte for byte.
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(copy.join("registry-snapshot.json")).unwrap()).unwrap();
+    let ids: Vec<&str> = doc["packs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["node"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, listed);
+    for p in doc["packs"].as_array().unwrap() {
+        let i: usize = p["node"]["id"].as_str().unwrap()[5..].parse().unwrap();
+        let v = &p["versions"][0];
+        let bytes = std::fs::read(copy.join(v["archive"].as_str().unwrap())).unwrap();
+        assert_eq!(bytes, archives[i]);
+        assert_eq!(v["sha256"].as_str().unwrap(), hex::encode(Sha256::digest(&bytes)));
+    }
+    assert!(!copy.join(".partial").exists(), "no scratch left");
+
+    // Again: every archive is reused.
+    run(
+        &t,
+        &url_env(&mirror.url),
+        &["registry", "snapshot", "--out", copy.to_str().unwrap()],
+    )
+    .success()
+    .stderr_has("0 archives downloaded")
+    .stderr_has("24 already present");
+}
