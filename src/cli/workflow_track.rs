@@ -301,6 +301,7 @@ pub fn track(g: &Globals, names: &[String], all: bool) -> Result<ExitStatus> {
                 requires: needs.requires,
                 version: None,
                 description: None,
+                test: None,
             },
         );
         tracked.push(name.clone());
@@ -408,6 +409,7 @@ pub(super) fn sync_once(g: &Globals, raw: Option<&str>, quiet: bool) -> Result<u
                 requires: needs.requires,
                 version: None,
                 description: None,
+                test: None,
             },
         );
         files.push((cec_file, Some(bytes)));
@@ -462,6 +464,7 @@ pub fn import(g: &Globals, file: &Path, name: Option<&str>) -> Result<ExitStatus
             requires: needs.requires,
             version: None,
             description: None,
+            test: None,
         },
     );
     save_and_apply(

@@ -281,6 +281,9 @@ impl Manifest {
         if let Some(description) = &spec.description {
             set_str(table, "description", description);
         }
+        if let Some(test) = spec.test {
+            set_str(table, "test", test.as_str());
+        }
         let list = |items: &[String]| {
             let mut a = Array::new();
             for i in items {
@@ -515,6 +518,7 @@ requires = {
             file: "workflows/my flow.json".parse().unwrap(),
             version: None,
             description: None,
+            test: None,
             requires: crate::manifest::Requires {
                 nodes: vec!["comfyui-impact-pack".into()],
                 models: vec![],
