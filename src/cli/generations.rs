@@ -91,44 +91,53 @@ pub fn log(g: &Globals, json: bool) -> Result<ExitStatus> {
 /// How far back `log` reads the .cec history for commits no generation applied.
 const CEC_HISTORY_LIMIT: usize = 200;
 
-pub fn rollback(g: &Globals, generation: Option<u64>, yes: bool) -> Result<ExitStatus> {
+pub fn rollback(g: &Globals, generation: Option<u64>, yes: bool, test: bool) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
     let mut session = g.writer(&ws, env, "rollback")?;
     report_recovery(&session.recovery);
-    let backup = session.backup_desired();
-    let result = (|| -> Result<ExitStatus> {
-        let (target, resolved) = session.restore_generation(generation)?;
-        let planned = session.plan(&resolved)?;
-        out!("{}", render_text(&planned.plan));
-        if !planned.plan.is_empty()
-            && !confirm(
-                &format!("\nRoll back to generation {}?", target.number),
-                yes,
-                "rollback",
-            )?
-        {
-            return Ok(ExitStatus::Failure);
+    let mut declined = None;
+    let mut on_plan = |target: &crate::apply::Generation, plan: &crate::plan::Plan| {
+        out!("{}", render_text(plan));
+        if plan.is_empty() {
+            return true;
         }
-        if let Some(new) = session.apply(
-            &resolved,
-            &planned,
-            &format!("Rollback to generation {}", target.number),
-        )? {
-            outln!(
-                "\nRolled back to generation {} (recorded as generation {}).",
-                target.number,
-                new.number
-            );
+        match confirm(
+            &format!("\nRoll back to generation {}?", target.number),
+            yes,
+            "rollback",
+        ) {
+            Ok(true) => true,
+            Ok(false) => false,
+            Err(e) => {
+                declined = Some(e);
+                false
+            }
         }
-        Ok(ExitStatus::Success)
-    })();
-    if !matches!(result, Ok(ExitStatus::Success)) {
-        backup.restore();
-        if matches!(result, Ok(ExitStatus::Failure)) {
-            errln!("Rollback cancelled; nothing changed.");
+    };
+    match crate::ops::rollback::roll_back(&mut session, generation, "", &mut on_plan) {
+        Ok((target, Some(new))) => outln!(
+            "\nRolled back to generation {} (recorded as generation {}).",
+            target.number,
+            new.number
+        ),
+        Ok((_, None)) => {}
+        Err(e) => {
+            if let Some(e) = declined {
+                return Err(e.into());
+            }
+            if e.code()
+                .is_some_and(|c| c.to_string() == "comfydock::rollback::cancelled")
+            {
+                errln!("Rollback cancelled; nothing changed.");
+                return Ok(ExitStatus::Failure);
+            }
+            return Err(e);
         }
     }
-    result
+    if test {
+        return super::test::after_switch(&ws, &mut session);
+    }
+    Ok(ExitStatus::Success)
 }
 
 pub fn recover(g: &Globals) -> Result<ExitStatus> {

@@ -4,7 +4,11 @@
 //! prints: progress goes through `progress::Reporter`, and a plan about to be applied is handed
 //! to the caller's `on_plan`, so each edge shows it its own way.
 
+pub mod comfyui_client;
+pub mod comfyui_process;
 pub mod edit;
+pub mod rollback;
+pub mod test_suite;
 
 use serde::Serialize;
 
