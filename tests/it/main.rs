@@ -4,6 +4,7 @@
 mod support;
 
 mod cli;
+mod comfy_test;
 mod drift;
 mod env_models;
 mod environments;
