@@ -154,7 +154,7 @@ pub enum Event {
 }
 
 impl Events {
-    pub fn next(&mut self) -> Event {
+    pub fn read_event(&mut self) -> Event {
         match self.socket.read() {
             Ok(tungstenite::Message::Text(text)) => match serde_json::from_str::<Value>(text.as_str()) {
                 Ok(v) => Event::Message {

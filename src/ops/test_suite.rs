@@ -651,7 +651,7 @@ fn run_prompt(
         if interrupted_at.is_some_and(|i| now >= i + INTERRUPT_GRACE) {
             break;
         }
-        match events.as_mut().map(|e| e.next()) {
+        match events.as_mut().map(|e| e.read_event()) {
             Some(Event::Message { kind, data }) => {
                 let ours = data.get("prompt_id").and_then(Value::as_str) == Some(prompt_id.as_str());
                 if !ours {

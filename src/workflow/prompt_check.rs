@@ -104,7 +104,7 @@ pub fn check(prompt: &Prompt, defs: &NodeDefs) -> Vec<PromptError> {
         }
     }
     let mut ids: Vec<String> = errors.keys().cloned().collect();
-    ids.sort_by(|a, b| natural(a).cmp(&natural(b)));
+    ids.sort_by_key(|id| natural(id));
     ids.into_iter()
         .flat_map(|id| errors.remove(&id).unwrap_or_default())
         .collect()

@@ -472,7 +472,7 @@ fn group_graph<'a>(def: &'a Obj, defs: &NodeDefs) -> Graph<'a> {
                 // Linked from outside, or not linked inside: an input of the instance.
                 _ => {
                     let is_widget_only = widget.is_some() || def_inputs.iter().any(|d| d.name == name && d.is_widget());
-                    if is_widget_only && feeds.get(&(*index, slot)).is_none() {
+                    if is_widget_only && !feeds.contains_key(&(*index, slot)) {
                         Source::None
                     } else {
                         outer += 1;
