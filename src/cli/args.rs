@@ -132,6 +132,9 @@ pub enum Command {
         /// Do not ask for confirmation
         #[arg(long, short = 'y')]
         yes: bool,
+        /// Then run `comfydock test`; when a workflow fails, switch back to the generation before
+        #[arg(long)]
+        test: bool,
     },
     /// Finish or undo an apply that was interrupted (every changing command does this first)
     Recover,
@@ -147,6 +150,8 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The tracked workflows as a test suite: start ComfyUI once, then import, validate or run each
+    Test(TestArgs),
     /// Start ComfyUI in the environment, passing ARGS to its main.py
     Run {
         /// Refuse to start unless the environment is exactly its lock (no drift, lock not stale)
@@ -190,6 +195,9 @@ pub enum Command {
         /// Then apply the pulled lock, exactly as `apply --locked --yes`
         #[arg(long)]
         apply: bool,
+        /// With --apply: then run `comfydock test`, switching back when a workflow fails
+        #[arg(long, requires = "apply")]
+        test: bool,
     },
     /// Workspace settings (workspace.toml) and model-source tokens: get, set, unset, list
     #[command(subcommand)]
@@ -751,6 +759,54 @@ pub struct ApplyArgs {
     /// The torch backend to sync, or auto (this machine's) (default: workspace.toml's torch_backend, else the live one, else cpu)
     #[arg(long, value_name = "BACKEND", value_parser = parse_torch_backend)]
     pub torch_backend: Option<String>,
+    /// Then run `comfydock test`; when a workflow fails, switch back to the generation before
+    #[arg(long, conflicts_with = "planfile")]
+    pub test: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// Tracked workflows to test (default: all)
+    #[arg(value_name = "NAME")]
+    pub names: Vec<String>,
+    /// How far to go: import, validate or run (default: each workflow's `test`, else validate)
+    #[arg(long, value_enum)]
+    pub level: Option<LevelArg>,
+    /// Print the report as JSON (schema/test-report.schema.json)
+    #[arg(long)]
+    pub json: bool,
+    /// Also write the report as JUnit XML to FILE
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<std::path::PathBuf>,
+    /// Bound on each workflow's run, in seconds; a stuck one is interrupted
+    #[arg(long, value_name = "SECS", default_value_t = 600)]
+    pub timeout: u64,
+    /// How long ComfyUI may take to start, in seconds
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub start_timeout: u64,
+    /// Run ComfyUI on the GPU (default: `--cpu`)
+    #[arg(long)]
+    pub gpu: bool,
+    /// Keep the prompts (API format) sent or checked, one NAME.json each, in DIR
+    #[arg(long, value_name = "DIR")]
+    pub keep_prompts: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum LevelArg {
+    Import,
+    Validate,
+    Run,
+}
+
+impl From<LevelArg> for crate::manifest::TestLevel {
+    fn from(l: LevelArg) -> Self {
+        match l {
+            LevelArg::Import => crate::manifest::TestLevel::Import,
+            LevelArg::Validate => crate::manifest::TestLevel::Validate,
+            LevelArg::Run => crate::manifest::TestLevel::Run,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

@@ -67,7 +67,7 @@ pub fn push(g: &Globals, remote: &str) -> Result<ExitStatus> {
     Ok(ExitStatus::Success)
 }
 
-pub fn pull(g: &Globals, remote: &str, apply: bool) -> Result<ExitStatus> {
+pub fn pull(g: &Globals, remote: &str, apply: bool, test: bool) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
     let outcome = {
         // The writer lock: no apply may read .cec while it moves.
@@ -105,6 +105,7 @@ pub fn pull(g: &Globals, remote: &str, apply: bool) -> Result<ExitStatus> {
             rebuild: Vec::new(),
             rebuild_venv: false,
             torch_backend: None,
+            test,
         },
     )
 }

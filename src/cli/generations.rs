@@ -45,30 +45,51 @@ pub fn log(g: &Globals, json: bool) -> Result<ExitStatus> {
     Ok(ExitStatus::Success)
 }
 
-pub fn rollback(g: &Globals, generation: Option<u64>, yes: bool) -> Result<ExitStatus> {
+pub fn rollback(g: &Globals, generation: Option<u64>, yes: bool, test: bool) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
     let mut session = g.writer(&ws, env, "rollback")?;
     report_recovery(&session.recovery);
-    let report = crate::ops::generations::rollback(&mut session, generation, &mut |plan, target| {
+    let mut declined = None;
+    let mut on_plan = |target: &crate::apply::Generation, plan: &crate::plan::Plan| {
         out!("{}", render_text(plan));
         if plan.is_empty() {
-            return Ok(true);
+            return true;
         }
-        Ok(confirm(
-            &format!("\nRoll back to generation {target}?"),
+        match confirm(
+            &format!("\nRoll back to generation {}?", target.number),
             yes,
             "rollback",
-        )?)
-    })?;
-    if !report.applied {
-        errln!("Rollback cancelled; nothing changed.");
-        return Ok(ExitStatus::Failure);
+        ) {
+            Ok(true) => true,
+            Ok(false) => false,
+            Err(e) => {
+                declined = Some(e);
+                false
+            }
+        }
+    };
+    match crate::ops::rollback::roll_back(&mut session, generation, "", &mut on_plan) {
+        Ok((target, Some(new))) => outln!(
+            "\nRolled back to generation {} (recorded as generation {}).",
+            target.number,
+            new.number
+        ),
+        Ok((_, None)) => {}
+        Err(e) => {
+            if let Some(e) = declined {
+                return Err(e.into());
+            }
+            if e.code()
+                .is_some_and(|c| c.to_string() == "comfydock::rollback::cancelled")
+            {
+                errln!("Rollback cancelled; nothing changed.");
+                return Ok(ExitStatus::Failure);
+            }
+            return Err(e);
+        }
     }
-    if let Some(new) = report.generation {
-        outln!(
-            "\nRolled back to generation {} (recorded as generation {new}).",
-            report.target
-        );
+    if test {
+        return super::test::after_switch(&ws, &mut session);
     }
     Ok(ExitStatus::Success)
 }

@@ -1,8 +1,9 @@
 //! The edge of the program: parses arguments, runs a command, renders errors. The only module
 //! that prints or prompts.
 //!
-//! Exit codes, stated once: 0 success, 1 error (usage errors included), 2 "changes present"
-//! (only under `plan --detailed-exitcode`).
+//! Exit codes, stated once: 0 success, 1 error (usage errors included, and a test that
+//! failed), 2 "changes present" (only under `plan --detailed-exitcode`) or "ComfyUI could not
+//! start" (only from `test`; the two commands never share it).
 
 #[macro_use]
 mod printer;
@@ -24,6 +25,7 @@ mod reconcile;
 mod registry;
 mod run;
 mod store;
+mod test;
 mod ui;
 mod workflow;
 mod workflow_resolve;
@@ -43,6 +45,8 @@ pub enum ExitStatus {
     Failure,
     /// `plan --detailed-exitcode` found changes.
     Changes,
+    /// `test`: ComfyUI could not start (its log's tail is shown).
+    NotStarted,
 }
 
 impl From<ExitStatus> for ExitCode {
@@ -50,7 +54,7 @@ impl From<ExitStatus> for ExitCode {
         match s {
             ExitStatus::Success => ExitCode::SUCCESS,
             ExitStatus::Failure => ExitCode::from(1),
-            ExitStatus::Changes => ExitCode::from(2),
+            ExitStatus::Changes | ExitStatus::NotStarted => ExitCode::from(2),
         }
     }
 }
@@ -147,7 +151,8 @@ pub fn main() -> ExitCode {
         Command::Verify { models, json } => reconcile::verify(&globals, *models, *json),
         Command::Serve { port, open } => serve(&globals, *port, *open),
         Command::Log { json } => generations::log(&globals, *json),
-        Command::Rollback { generation, yes } => generations::rollback(&globals, *generation, *yes),
+        Command::Rollback { generation, yes, test } => generations::rollback(&globals, *generation, *yes, *test),
+        Command::Test(a) => test::test(&globals, a),
         Command::Recover => generations::recover(&globals),
         Command::Gc { keep, dry_run, json } => generations::gc(&globals, *keep, *dry_run, *json),
         Command::Registry(c) => registry::registry(&globals, c),
@@ -158,7 +163,7 @@ pub fn main() -> ExitCode {
         Command::Commit { message } => cec::commit(&globals, message.as_deref()),
         Command::Remote(c) => cec::remote(&globals, c),
         Command::Push { remote } => cec::push(&globals, remote),
-        Command::Pull { remote, apply } => cec::pull(&globals, remote, *apply),
+        Command::Pull { remote, apply, test } => cec::pull(&globals, remote, *apply, *test),
         Command::Export(a) => portability::export(&globals, a),
         Command::Import(a) => portability::import(&globals, a),
         Command::Workflow(w) => workflow_command(&globals, w),

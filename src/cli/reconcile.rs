@@ -183,6 +183,9 @@ pub fn apply(g: &Globals, args: &ApplyArgs) -> Result<ExitStatus> {
                 );
             }
             report_trash(&session.env, generation.number);
+            if args.test {
+                return super::test::after_switch(&ws, &mut session);
+            }
         }
         None if args.planfile.is_some() => outln!("No changes."),
         None => {}

@@ -136,6 +136,7 @@ pub fn resolve(g: &Globals, raw: &str, auto: bool, json: bool) -> Result<ExitSta
             requires: needs.requires,
             version: None,
             description: None,
+            test: None,
         },
     );
     super::edit::edit_and_apply(

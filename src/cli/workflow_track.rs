@@ -264,6 +264,7 @@ pub fn track(g: &Globals, names: &[String], all: bool) -> Result<ExitStatus> {
                 requires: needs.requires,
                 version: None,
                 description: None,
+                test: None,
             },
         );
         tracked.push(name.clone());
@@ -371,6 +372,7 @@ pub(super) fn sync_once(g: &Globals, raw: Option<&str>, quiet: bool) -> Result<u
                 requires: needs.requires,
                 version: None,
                 description: None,
+                test: None,
             },
         );
         files.push((cec_file, Some(bytes)));
@@ -428,6 +430,7 @@ pub fn import(g: &Globals, file: &Path, name: Option<&str>) -> Result<ExitStatus
             requires: needs.requires,
             version: None,
             description: None,
+            test: None,
         },
     );
     save_and_apply(

@@ -297,6 +297,9 @@ impl Manifest {
         if let Some(description) = &spec.description {
             set_str(table, "description", description);
         }
+        if let Some(test) = spec.test {
+            set_str(table, "test", test.as_str());
+        }
         let list = |items: &[String]| {
             let mut a = Array::new();
             for i in items {
@@ -525,12 +528,30 @@ requires = {
     }
 
     #[test]
+    fn a_workflow_test_level_is_read_and_kept_through_edits() {
+        let text = format!(
+            "{DESIGN_EXAMPLE}\n[tool.comfydock.workflows.tracked.slow]\nfile = \"workflows/slow.json\"\ntest = \"validate\"\n"
+        );
+        let mut m = parse(&text);
+        let slow = m.config().workflows.tracked["slow"].clone();
+        assert_eq!(slow.test, Some(crate::manifest::TestLevel::Validate));
+        // An edit that does not name the level (track, sync, resolve) keeps it.
+        m.set_workflow("slow", &crate::manifest::TrackedWorkflow { test: None, ..slow });
+        assert!(m.render().contains("test = \"validate\""), "{}", m.render());
+        assert_eq!(
+            parse(&m.render()).config().workflows.tracked["slow"].test,
+            Some(crate::manifest::TestLevel::Validate)
+        );
+    }
+
+    #[test]
     fn tracking_a_workflow_keeps_the_seed_table_and_names_are_checked() {
         let mut m = parse(DESIGN_EXAMPLE);
         let spec = crate::manifest::TrackedWorkflow {
             file: "workflows/my flow.json".parse().unwrap(),
             version: None,
             description: None,
+            test: None,
             requires: crate::manifest::Requires {
                 nodes: vec!["comfyui-impact-pack".into()],
                 models: vec![],

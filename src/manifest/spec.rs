@@ -253,8 +253,37 @@ pub struct TrackedWorkflow {
     /// The user's own description, kept and shown like `version`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// How far `comfydock test` takes this workflow (`run`, `validate`, `import`, `skip`); unset:
+    /// the command's `--level` (default `validate`). Kept through every edit like `version`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test: Option<TestLevel>,
     #[serde(default)]
     pub requires: Requires,
+}
+
+/// A level of `comfydock test`, in order: each level includes the ones before it.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum TestLevel {
+    /// Not tested.
+    Skip,
+    /// Every node type the workflow uses is registered (`/object_info`).
+    Import,
+    /// Converted to a prompt and checked as ComfyUI's own validation would.
+    Validate,
+    /// Queued and executed; success is ComfyUI's `status_str == "success"`.
+    Run,
+}
+
+impl TestLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TestLevel::Skip => "skip",
+            TestLevel::Import => "import",
+            TestLevel::Validate => "validate",
+            TestLevel::Run => "run",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]

@@ -123,31 +123,38 @@ pub fn rollback(
     number: Option<u64>,
     confirm: &mut dyn FnMut(&Plan, u64) -> Result<bool>,
 ) -> Result<RollbackReport> {
-    let backup = session.backup_desired();
-    let result = (|| -> Result<RollbackReport> {
-        let (target, resolved) = session.restore_generation(number)?;
-        let planned = session.plan(&resolved)?;
-        let go = confirm(&planned.plan, target.number)?;
-        if !planned.plan.is_empty() && !go {
-            return Ok(RollbackReport {
-                target: target.number,
-                generation: None,
-                applied: false,
-            });
-        }
-        let new = session.apply(
-            &resolved,
-            &planned,
-            &format!("Rollback to generation {}", target.number),
-        )?;
-        Ok(RollbackReport {
+    // The one rollback transaction (`ops::rollback`), with this edge's confirmation.
+    let (mut refused, mut declined) = (None, None);
+    let outcome = super::rollback::roll_back(
+        session,
+        number,
+        "",
+        &mut |target, plan| match confirm(plan, target.number) {
+            Ok(go) if go || plan.is_empty() => true,
+            Ok(_) => {
+                declined = Some(target.number);
+                false
+            }
+            Err(e) => {
+                refused = Some(e);
+                false
+            }
+        },
+    );
+    if let Some(e) = refused {
+        return Err(e);
+    }
+    match (outcome, declined) {
+        (Ok((target, new)), _) => Ok(RollbackReport {
             target: target.number,
             generation: new.map(|g| g.number),
             applied: true,
-        })
-    })();
-    if !matches!(result, Ok(RollbackReport { applied: true, .. })) {
-        backup.restore();
+        }),
+        (Err(_), Some(target)) => Ok(RollbackReport {
+            target,
+            generation: None,
+            applied: false,
+        }),
+        (Err(e), None) => Err(e),
     }
-    result
 }

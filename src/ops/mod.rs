@@ -6,9 +6,13 @@
 
 pub mod adopt;
 pub mod apply;
+pub mod comfyui_client;
+pub mod comfyui_process;
 pub mod edit;
 pub mod generations;
 pub mod models;
+pub mod rollback;
+pub mod test_suite;
 pub mod workflows;
 
 use serde::Serialize;

@@ -9,11 +9,13 @@ pub mod builtin_scan;
 pub mod embedded;
 mod error;
 pub mod ignore;
+pub mod prompt_check;
 pub mod requires;
 pub mod resolve;
 pub mod semantic_diff;
 mod shape;
 mod tables;
+pub mod to_prompt;
 mod ui;
 
 pub use analysis::{

@@ -6,6 +6,7 @@ mod support;
 mod adopt;
 mod cec_rules;
 mod cli;
+mod comfy_test;
 mod drift;
 mod env_models;
 mod environments;

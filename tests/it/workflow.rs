@@ -652,7 +652,7 @@ fn builtins_come_from_the_environments_comfyui() {
     let run = t.run(&["analyze", "--json", file.to_str().unwrap()]);
     run.success();
     let doc: Value = serde_json::from_str(&run.stdout).unwrap();
-    // The miniature ComfyUI registers only CheckpointLoaderSimple and KSampler.
+    // The miniature ComfyUI registers a few of ComfyUI's node types (fixtures/comfyui-mini/nodes.py).
     let builtins = doc["builtins"].as_str().unwrap();
     assert!(
         builtins.starts_with("ComfyUI checkout at ") && builtins.ends_with("(environment demo)"),
@@ -677,7 +677,10 @@ fn builtins_come_from_the_environments_comfyui() {
     let cached = t
         .workspace
         .join(format!(".metadata/builtin-nodes-{}.txt", commit.trim()));
-    assert_eq!(fs::read_to_string(cached).unwrap(), "CheckpointLoaderSimple\nKSampler");
+    assert_eq!(
+        fs::read_to_string(cached).unwrap(),
+        "CheckpointLoaderSimple\nEmptyLatentImage\nFailOnDemand\nKSampler\nSaveImage\nSleep\nSolidImage\nVAEDecode"
+    );
 }
 
 #[test]
