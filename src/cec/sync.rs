@@ -153,6 +153,15 @@ fn check_state(cec_dir: &Path, commit: &GitCommit) -> Result<()> {
             links.join(", ")
         )));
     }
+    // uv runs the interpreter `.python-version` names: it must be a version, never a path.
+    if let Some(pinned) = read(".python-version")?
+        && pinned.trim().parse::<crate::types::PythonVersion>().is_err()
+    {
+        return Err(invalid(format!(
+            ".python-version holds `{}`, not a Python version",
+            pinned.trim().chars().take(80).collect::<String>()
+        )));
+    }
     let manifest = read("pyproject.toml")?.ok_or_else(|| invalid("it has no pyproject.toml".into()))?;
     Manifest::parse(&in_commit("pyproject.toml"), &manifest).map_err(bad_file)?;
     if let Some(lock) = read(LOCK_FILE)? {

@@ -6,7 +6,7 @@ use super::{ExitStatus, Globals};
 use crate::cec::{self, PullOutcome};
 use crate::plan::short;
 use crate::resolve::Freshness;
-use miette::Result;
+use miette::{IntoDiagnostic, Result};
 
 pub fn commit(g: &Globals, message: Option<&str>) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
@@ -86,6 +86,9 @@ pub fn pull(g: &Globals, remote: &str, apply: bool, test: bool) -> Result<ExitSt
             short(to.as_str())
         ),
     }
+    if let PullOutcome::FastForwarded { to, .. } = &outcome {
+        mark_if_stale(g, to)?;
+    }
     if !apply {
         if matches!(outcome, PullOutcome::FastForwarded { .. }) {
             errln!("`comfydock plan` shows what applying it changes; `comfydock apply --locked` applies it.");
@@ -108,4 +111,25 @@ pub fn pull(g: &Globals, remote: &str, apply: bool, test: bool) -> Result<ExitSt
             test,
         },
     )
+}
+
+/// A pulled commit whose lock is out of date with its manifest is marked: `plan` and `apply`
+/// will not resolve it (that runs the commit's build scripts) until the user runs `lock`.
+fn mark_if_stale(g: &Globals, commit: &crate::types::GitCommit) -> Result<()> {
+    let (ws, env) = g.env()?;
+    let session = g.reader(&ws, env);
+    let manifest = session.manifest()?;
+    let marker = session.env.state.join(crate::reconcile::PULLED_STALE);
+    match session.freshness(&manifest)? {
+        crate::resolve::Freshness::Fresh => {
+            let _ = std::fs::remove_file(&marker);
+        }
+        _ => {
+            crate::fsx::write_atomic(&marker, commit.as_str().as_bytes()).into_diagnostic()?;
+            errln!(
+                "warning: the pulled lock is out of date with its manifest; `plan` and `apply` will not resolve it (that runs the pulled commit's build scripts) until you review it and run `comfydock lock`."
+            );
+        }
+    }
+    Ok(())
 }

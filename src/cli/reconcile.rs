@@ -35,6 +35,8 @@ pub fn lock(g: &Globals, check: bool) -> Result<ExitStatus> {
     let manifest = session.manifest()?;
     let resolved = session.resolve(&manifest, &Update::Nothing)?;
     session.write_lock(&resolved)?;
+    // Resolved on purpose: a pulled stale lock no longer waits.
+    let _ = std::fs::remove_file(session.env.state.join(crate::reconcile::PULLED_STALE));
     errln!(
         "Locked {} node(s), ComfyUI {}.",
         resolved.lock.nodes.len(),

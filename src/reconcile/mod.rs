@@ -22,8 +22,20 @@ use crate::workspace::{EnvPaths, Workspace};
 use miette::Diagnostic;
 use thiserror::Error;
 
+/// `.comfydock/pulled-stale`: the commit a `pull` brought with a lock out of date.
+pub const PULLED_STALE: &str = "pulled-stale";
+
 #[derive(Debug, Error, Diagnostic)]
 pub enum ReconcileError {
+    #[error("the lock arrived out of date with its manifest from a pull ({commit}): {reason}")]
+    #[diagnostic(
+        code(comfydock::lock::pulled_stale),
+        help(
+            "resolving it runs code of the pulled commit (uv lock builds git and source requirements): review the pull, then run `comfydock lock` to resolve it here, or pull a commit whose lock is up to date"
+        )
+    )]
+    PulledStale { commit: String, reason: String },
+
     #[error("the lock is out of date: {reason}")]
     #[diagnostic(
         code(comfydock::lock::stale),
@@ -386,11 +398,23 @@ impl<'a> Session<'a> {
             }
             (LockMode::Locked, Freshness::Missing) => Err(ReconcileError::NoLock),
             (LockMode::Locked, Freshness::Stale(reason)) => Err(ReconcileError::StaleLock { reason }),
+            // A stale lock that came with a pull is resolved only when the user says `lock`.
+            (LockMode::Resolve, Freshness::Stale(reason)) if let Some(commit) = self.pulled_stale() => {
+                Err(ReconcileError::PulledStale { commit, reason })
+            }
             (LockMode::Resolve, _) => Ok(Desired {
                 resolved: self.resolve(manifest, &Update::Nothing)?,
                 status: "updated",
             }),
         }
+    }
+
+    /// The pulled commit whose stale lock waits for an explicit `lock`, while `.cec` is still
+    /// at that commit (`.comfydock/pulled-stale`, written by `pull`).
+    fn pulled_stale(&self) -> Option<String> {
+        let marked = std::fs::read_to_string(self.env.state.join(PULLED_STALE)).ok()?;
+        let head = crate::git::head_commit(&self.env.cec).ok().flatten()?;
+        (marked.trim() == head.as_str()).then(|| crate::plan::short(head.as_str()).to_string())
     }
 
     /// Writes `comfydock.lock` and `uv.lock` into `.cec` (each atomically), and the manifest

@@ -201,6 +201,21 @@ impl Resolver<'_> {
             .prefix(".comfydock-uv-")
             .tempdir_in(&self.env.state)?;
         fs::write(scratch.path().join("pyproject.toml"), manifest.render())?;
+        // `.python-version` names the interpreter uv runs: only a version, never a path.
+        let pinned = self.env.cec.join(".python-version");
+        if let Ok(text) = fs::read_to_string(&pinned)
+            && text.trim().parse::<crate::types::PythonVersion>().is_err()
+        {
+            return Err(ResolveError::Other(
+                miette::miette!(
+                    code = "comfydock::resolve::python_version_file",
+                    help = "write a version such as `3.11` in .cec/.python-version (or remove the file)",
+                    ".cec/.python-version holds `{}`, not a Python version",
+                    text.trim().chars().take(80).collect::<String>()
+                )
+                .into(),
+            ));
+        }
         for name in ["uv.lock", ".python-version"] {
             let from = self.env.cec.join(name);
             if from.is_file() {

@@ -526,3 +526,43 @@ fn an_import_from_git_keeps_the_history_and_pull_follows_it() {
     );
     assert_eq!(head(&cec_b), head(&env_a.join(".cec")));
 }
+
+/// Issue 23 row 9: a pulled lock out of date with its manifest is not resolved by `plan` or
+/// `apply` (resolving runs the pulled commit's build scripts) until the user runs `lock`; a
+/// `.python-version` that is not a version (a path to an executable) is refused at pull.
+#[test]
+fn a_stale_pulled_lock_waits_for_an_explicit_lock_and_python_version_is_checked() {
+    let t = TestContext::new();
+    let (env_a, ws_b, env_b) = two_machines(&t);
+    let cec_a = env_a.join(".cec");
+    t.run(&["-e", "prod", "py", "add", "comfy-mini-dep>=0.1", "--no-apply"])
+        .success();
+    repos::git(&cec_a, &["add", "-A"]);
+    repos::git(&cec_a, &["commit", "--quiet", "-m", "a requirement, lock not updated"]);
+    t.run(&["-e", "prod", "push"]).success();
+
+    in_ws(&t, &ws_b, &["-e", "prod", "pull"])
+        .success()
+        .stderr_has("the pulled lock is out of date");
+    in_ws(&t, &ws_b, &["-e", "prod", "plan"])
+        .failure()
+        .stderr_has("arrived out of date with its manifest from a pull")
+        .stderr_has("comfydock lock");
+    in_ws(&t, &ws_b, &["-e", "prod", "apply", "--yes"])
+        .failure()
+        .stderr_has("from a pull");
+    in_ws(&t, &ws_b, &["-e", "prod", "lock"]).success();
+    in_ws(&t, &ws_b, &["-e", "prod", "plan"]).success();
+
+    fs::write(cec_a.join(".python-version"), "/tmp/evil/python\n").unwrap();
+    repos::git(&cec_a, &["add", "-A"]);
+    repos::git(&cec_a, &["commit", "--quiet", "-m", "an interpreter path"]);
+    t.run(&["-e", "prod", "push"]).success();
+    // B's own lock, not committed, goes: B is back at the pulled commit.
+    repos::git(&env_b.join(".cec"), &["checkout", "--quiet", "--", "."]);
+    let before = head(&env_b.join(".cec"));
+    in_ws(&t, &ws_b, &["-e", "prod", "pull"])
+        .failure()
+        .stderr_has(".python-version holds `/tmp/evil/python`");
+    assert_eq!(head(&env_b.join(".cec")), before);
+}
