@@ -72,6 +72,9 @@ pub fn doctor(g: &Globals) -> Result<ExitStatus> {
 
     if let Ok(ws) = Workspace::open(&root) {
         checks.push(node_index_check(&ws, config.as_ref()));
+        if let Some(check) = ws.select_env(g.env.as_deref()).ok().and_then(|env| python_check(&env)) {
+            checks.push(check);
+        }
     }
 
     let registry = std::env::var("COMFYDOCK_REGISTRY_URL")
@@ -170,6 +173,27 @@ fn node_index_check(ws: &Workspace, config: Option<&crate::workspace::WorkspaceC
             }
         }
     }
+}
+
+/// The Python the selected environment asks for (`python_version`) against the one its venv
+/// runs; None when the environment has no venv or asks for none.
+fn python_check(env: &crate::workspace::EnvPaths) -> Option<Check> {
+    let manifest = crate::manifest::Manifest::load(&env.pyproject()).ok()?;
+    let wanted = manifest.config().python_version.clone()?;
+    let live = crate::python::installed::python_full_version(&env.venv)?;
+    let matches = live == wanted.as_str() || live.starts_with(&format!("{wanted}."));
+    Some(Check {
+        name: "env python",
+        ok: matches,
+        required: false,
+        detail: format!(
+            "environment `{}` asks for Python {wanted}; its venv runs {live}",
+            env.name
+        ),
+        fix: format!(
+            "`comfydock apply --rebuild-venv` builds the venv with Python {wanted} (uv installs it when it is missing)"
+        ),
+    })
 }
 
 /// The first line a tool prints for `args`, when it runs and succeeds.

@@ -271,6 +271,31 @@ fn doctor_completions_and_verbosity() {
     t.run(&["-q", "node", "remove", "nope"])
         .failure()
         .stderr_has("no node `nope`");
+
+    // The Python the environment asks for, against the one its venv runs (issue 23).
+    let running = doctor("uv");
+    let line = running
+        .stdout
+        .lines()
+        .find(|l| l.contains("env python"))
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        line.starts_with("ok    env python") && line.contains("asks for Python 3.11; its venv runs 3.11."),
+        "{}",
+        running.stdout
+    );
+    let manifest = t.workspace.join("environments/demo/.cec/pyproject.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(
+        &manifest,
+        text.replace("python_version = \"3.11\"", "python_version = \"3.12\""),
+    )
+    .unwrap();
+    doctor("uv")
+        .stdout_has("warn  env python")
+        .stdout_has("asks for Python 3.12; its venv runs 3.11.")
+        .stdout_has("--rebuild-venv");
 }
 
 #[test]
