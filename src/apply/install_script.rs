@@ -173,18 +173,11 @@ impl Limits {
             .filter(|n| (1..=crate::workspace::settings::MAX_SECONDS).contains(n));
         let configured = ctx.ws.config().ok().and_then(|c| c.install_timeout);
         let workspace = Duration::from_secs(from_env.or(configured).unwrap_or(DEFAULT_INSTALL_TIMEOUT_SECS));
-        // The manifest the session wrote before applying; unreadable means no per-node limits.
-        let nodes = crate::manifest::Manifest::load(&ctx.env.pyproject())
-            .map(|m| {
-                m.config()
-                    .nodes
-                    .iter()
-                    .filter_map(|(id, spec)| {
-                        Some((id.to_string(), Duration::from_secs(spec.install_timeout?.seconds())))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        let nodes = ctx
+            .declared
+            .iter()
+            .filter_map(|(id, spec)| Some((id.to_string(), Duration::from_secs(spec.install_timeout?.seconds()))))
+            .collect();
         Limits { workspace, nodes }
     }
 

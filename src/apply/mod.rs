@@ -198,8 +198,9 @@ pub struct Ctx<'a> {
     model_index: std::sync::Mutex<Option<crate::models::ModelIndex>>,
     /// The workspace's remote store, asked before original sources (None: none configured).
     remote: Option<crate::store::remote::Remote>,
-    /// Each node's declared `runtime_paths`, from the manifest the session wrote.
-    runtime_paths: BTreeMap<String, Vec<String>>,
+    /// The node tables of the manifest the session wrote (read once): each node's
+    /// `runtime_paths` and `install_timeout`.
+    declared: BTreeMap<crate::types::NodeId, crate::manifest::NodeSpec>,
 }
 
 impl<'a> std::ops::Deref for Ctx<'a> {
@@ -212,7 +213,10 @@ impl<'a> std::ops::Deref for Ctx<'a> {
 impl Ctx<'_> {
     /// What node `id` declares it writes at run time.
     fn runtime_paths(&self, id: &str) -> Vec<String> {
-        self.runtime_paths.get(id).cloned().unwrap_or_default()
+        self.declared
+            .get(id)
+            .map(|spec| spec.runtime_paths.iter().map(ToString::to_string).collect())
+            .unwrap_or_default()
     }
 
     /// Where a replaced or removed entry goes: `.comfydock/trash/<generation>/<name>`.
@@ -301,19 +305,9 @@ pub fn apply(input: ApplyInput<'_>) -> Result<Option<Generation>> {
         } else {
             None
         },
-        runtime_paths: crate::manifest::Manifest::load(&env.pyproject())
-            .map(|m| {
-                m.config()
-                    .nodes
-                    .iter()
-                    .map(|(id, spec)| {
-                        (
-                            id.to_string(),
-                            spec.runtime_paths.iter().map(ToString::to_string).collect(),
-                        )
-                    })
-                    .collect()
-            })
+        // Unreadable means no runtime paths and no per-node time limits, nothing worse.
+        declared: crate::manifest::Manifest::load(&env.pyproject())
+            .map(|m| m.config().nodes.clone())
             .unwrap_or_default(),
     };
 
