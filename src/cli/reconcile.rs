@@ -158,16 +158,7 @@ pub fn apply(g: &Globals, args: &ApplyArgs) -> Result<ExitStatus> {
         }
     };
     let summary = planned.plan.summary();
-    let message = format!(
-        "Apply: {}",
-        planned
-            .plan
-            .actions
-            .iter()
-            .map(|a| format!("{}{}", a.kind().symbol(), a.id()))
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
+    let message = crate::ops::apply::message(&planned.plan);
     match session.apply(&resolved, &planned, &message)? {
         Some(generation) => {
             outln!(

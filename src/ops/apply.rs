@@ -41,6 +41,16 @@ pub struct ApplyReport {
     pub broken_workflows: Vec<String>,
 }
 
+/// The generation's message for an apply: `Apply: +node.a ~python`, the actions by id.
+pub fn message(plan: &Plan) -> String {
+    let ids: Vec<String> = plan
+        .actions
+        .iter()
+        .map(|a| format!("{}{}", a.kind().symbol(), a.id()))
+        .collect();
+    format!("Apply: {}", ids.join(" "))
+}
+
 /// Plans and applies. With `expected`, the plan must have been made from the same state as the
 /// one the user confirmed (its fingerprint), else nothing is done.
 pub fn apply(session: &mut Session, expected: Option<&str>, on_plan: &mut dyn FnMut(&Plan)) -> Result<ApplyReport> {
@@ -55,16 +65,7 @@ pub fn apply(session: &mut Session, expected: Option<&str>, on_plan: &mut dyn Fn
         ));
     }
     on_plan(&planned.plan);
-    let message = format!(
-        "Apply: {}",
-        planned
-            .plan
-            .actions
-            .iter()
-            .map(|a| format!("{}{}", a.kind().symbol(), a.id()))
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
+    let message = message(&planned.plan);
     let generation = session.apply(&desired.resolved, &planned, &message)?;
     Ok(ApplyReport {
         generation: generation.map(|g| g.number),
