@@ -48,18 +48,8 @@ pub fn analyze(g: &Globals, a: &AnalyzeArgs) -> miette::Result<ExitStatus> {
     let manifest = env
         .as_ref()
         .and_then(|env| crate::manifest::Manifest::load(&env.pyproject()).ok());
-    let lock = env
-        .as_ref()
-        .and_then(|env| crate::manifest::Lock::load(&env.cec.join(crate::manifest::LOCK_FILE)).ok())
-        .flatten();
     let local = match (&ws, &env, &manifest) {
-        (Some(ws), Some(env), Some(manifest)) => Some(crate::registry::local_packs::LocalPacks::of_env(
-            &crate::store::NodeStore::new(&ws.store_dir()),
-            env,
-            manifest.config(),
-            lock.as_ref(),
-            nodes.as_ref(),
-        )),
+        (Some(ws), Some(env), Some(manifest)) => Some(env_providers(ws, env, manifest, nodes.as_ref())),
         _ => None,
     };
     let mut files = Vec::new();
@@ -145,6 +135,22 @@ fn read(path: &Path, file: &str) -> Result<Vec<u8>, WorkflowError> {
         file: file.to_string(),
         reason: e.to_string(),
     })
+}
+
+/// The node providers of environment `env`: its declared packs (from the lock's store entries
+/// when it has a lock), the workspace's other environments, then `index`. A lock that does not
+/// parse (a hand edit in progress) only means fewer packs are known.
+pub(super) fn env_providers<'a>(
+    ws: &Workspace,
+    env: &crate::workspace::EnvPaths,
+    manifest: &crate::manifest::Manifest,
+    index: Option<&'a crate::registry::node_index::NodeIndex>,
+) -> crate::registry::local_packs::LocalPacks<'a> {
+    let lock = crate::manifest::Lock::load(&env.cec.join(crate::manifest::LOCK_FILE))
+        .ok()
+        .flatten();
+    let store = crate::store::NodeStore::new(&ws.store_dir());
+    crate::registry::local_packs::LocalPacks::of_env(&store, env, manifest.config(), lock.as_ref(), index)
 }
 
 /// The workspace's model index, when it has one; never created here.

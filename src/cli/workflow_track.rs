@@ -112,13 +112,7 @@ pub(super) fn resolution_of(
         Some(i) => i,
         None => &crate::workflow::resolve::NoModels,
     };
-    // A lock that does not parse (a hand edit in progress) only means fewer packs are known.
-    let lock = crate::manifest::Lock::load(&env.cec.join(crate::manifest::LOCK_FILE))
-        .ok()
-        .flatten();
-    let store = crate::store::NodeStore::new(&ws.store_dir());
-    let providers =
-        crate::registry::local_packs::LocalPacks::of_env(&store, env, manifest.config(), lock.as_ref(), nodes.as_ref());
+    let providers = super::workflow::env_providers(ws, env, manifest, nodes.as_ref());
     Ok(crate::workflow::resolve::resolve(&analysis, &providers, lookup))
 }
 
