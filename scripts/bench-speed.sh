@@ -151,30 +151,7 @@ bench_snapshot() {
   export COMFYDOCK_HOME="$WORK/ws-snap"
   "$BIN" init >/dev/null 2>&1
   echo "[snapshot] generating a mirror of $PACKS packs..." >&2
-  python3 - "$WORK/snap" "$PACKS" <<'PY'
-import json, os, sys, zipfile
-out, n = sys.argv[1], int(sys.argv[2])
-packs = []
-for i in range(n):
-    pid = f"bench-pack-{i:04d}"
-    versions = []
-    for v in ("1.9.0", "1.10.0"):
-        rel = f"archives/{pid}/{v}/node.zip"
-        os.makedirs(os.path.join(out, os.path.dirname(rel)), exist_ok=True)
-        with zipfile.ZipFile(os.path.join(out, rel), "w", zipfile.ZIP_DEFLATED) as z:
-            z.writestr("__init__.py", f"# {pid} {v}\nNODE_CLASS_MAPPINGS = {{}}\n")
-            z.writestr("nodes.py", "x = 1\n" * 2000)
-        versions.append({"node_version": {"id": f"{pid}-{v}", "node_id": pid, "version": v,
-                         "createdAt": "2025-01-01T00:00:00Z", "dependencies": [],
-                         "deprecated": False, "downloadUrl": "", "status": "NodeVersionStatusActive"},
-                         "archive": rel,
-                         "comfy_nodes": [{"comfy_node_name": f"Bench{i}", "input_types": "{}",
-                                          "return_types": "[]", "return_names": "[]"}]})
-    packs.append({"node": {"id": pid, "name": f"Bench Pack {i}", "downloads": i,
-                           "status": "NodeStatusActive"}, "versions": versions})
-json.dump({"format": "comfydock-registry-snapshot", "format_version": 1, "packs": packs},
-          open(os.path.join(out, "registry-snapshot.json"), "w"))
-PY
+  python3 "$ROOT/scripts/lib/snapshot.py" "$WORK/snap" "$PACKS"
   "$BIN" registry serve --snapshot "$WORK/snap" --addr 127.0.0.1:0 >"$WORK/url" 2>/dev/null &
   SERVER=$!
   for _ in $(seq 100); do [ -s "$WORK/url" ] && break; sleep 0.05; done
