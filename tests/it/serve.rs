@@ -2,18 +2,8 @@
 //! 127.0.0.1 and in a headless browser; and the CLI output of the operations both edges share,
 //! pinned before they moved to `ops/`.
 
+use crate::support::snap::filtered;
 use crate::support::{TestContext, repos};
-
-fn filtered(t: &TestContext) -> insta::Settings {
-    let mut settings = insta::Settings::clone_current();
-    settings.add_filter(&regex::escape(&t.dir.path().display().to_string()), "[TMP]");
-    settings.add_filter(r"blake3:[0-9a-f]{64}", "blake3:[HASH]");
-    settings.add_filter(r"\b[0-9a-f]{40}\b", "[COMMIT]");
-    settings.add_filter(r"\b[0-9a-f]{10}\b", "[SHORT]");
-    settings.add_filter(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2})?Z?", "[TIME]");
-    settings.add_filter(r#""(created|time)": \d+"#, "\"$1\": [SECS]");
-    settings
-}
 
 /// An environment with three generations: created, a node added, rolled back.
 fn env_with_history(t: &TestContext) -> std::path::PathBuf {

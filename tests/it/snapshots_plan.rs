@@ -1,30 +1,9 @@
 //! What people and CI read, pinned as snapshots: the plan in both forms. Commits, hashes and
 //! paths are filtered so the snapshots say only what is stable.
 
+use crate::support::snap::filtered;
 use crate::support::{TestContext, repos};
 use std::fs;
-
-fn filtered(t: &TestContext) -> insta::Settings {
-    let mut settings = insta::Settings::clone_current();
-    settings.add_filter(&regex_escape(&t.dir.path().display().to_string()), "[TMP]");
-    settings.add_filter(r"blake3:[0-9a-f]{64}", "blake3:[HASH]");
-    settings.add_filter(r"\b[0-9a-f]{40}\b", "[COMMIT]");
-    settings.add_filter(r"\b[0-9a-f]{10}\b", "[SHORT]");
-    settings.add_filter(r"/tmp/\.tmp[A-Za-z0-9]+", "[TMP]");
-    settings
-}
-
-fn regex_escape(s: &str) -> String {
-    s.chars()
-        .flat_map(|c| {
-            if c.is_ascii_alphanumeric() || c == '/' || c == '_' || c == '-' {
-                vec![c]
-            } else {
-                vec!['\\', c]
-            }
-        })
-        .collect()
-}
 
 #[test]
 fn plan_output_for_people_and_for_machines() {

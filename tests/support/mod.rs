@@ -12,6 +12,7 @@ pub mod registry;
 pub mod registry_data;
 pub mod repos;
 pub mod s3;
+pub mod snap;
 pub mod wheel;
 
 use std::path::{Path, PathBuf};
