@@ -9,6 +9,11 @@ pub trait Reporter: Sync {
     fn warn(&self, message: &str) {
         self.step(message);
     }
+    /// A remark that explains what the operation will do ("`x` is pinned to 1.2 in the
+    /// manifest").
+    fn note(&self, message: &str) {
+        self.step(message);
+    }
     /// A transfer (download) named `label` has `done` of `total` bytes (None: size unknown).
     /// Several may run at once; each label is one transfer.
     fn transfer(&self, _label: &str, _done: u64, _total: Option<u64>) {}

@@ -15,7 +15,8 @@ pub(super) fn edit_and_apply(
     no_apply: bool,
     message: &str,
 ) -> Result<()> {
-    crate::ops::edit::edit_and_apply(session, manifest, update, no_apply, message, &mut |plan| {
+    let reach = crate::ops::edit::Reach::unless(no_apply);
+    crate::ops::edit::edit_and_apply(session, manifest, update, reach, message, &mut |plan| {
         out!("{}", render_text(plan))
     })
     .map(|_| ())

@@ -178,18 +178,7 @@ pub fn main() -> ExitCode {
 }
 
 /// A typed value from a command-line argument, or a diagnostic that says why it is not one.
-pub(crate) fn typed<T>(value: &str) -> miette::Result<T>
-where
-    T: std::str::FromStr<Err = crate::types::InvalidValue>,
-{
-    value.parse().map_err(|e: crate::types::InvalidValue| {
-        miette::miette!(
-            code = "comfydock::invalid_value",
-            help = "nothing was changed; correct the value and run the command again",
-            "{e}"
-        )
-    })
-}
+pub(crate) use crate::ops::typed;
 
 /// `--color`: Some(on) when the user decided (`always`, `never`, or NO_COLOR set), None for auto.
 fn color_choice(flag: &str) -> Option<bool> {

@@ -42,6 +42,9 @@ impl Reporter for StderrReporter {
     fn warn(&self, message: &str) {
         line(&format!("warning: {message}"));
     }
+    fn note(&self, message: &str) {
+        line(&format!("note: {message}"));
+    }
     fn transfer(&self, label: &str, done: u64, total: Option<u64>) {
         show_bar(BYTES, label, done, total);
     }

@@ -17,7 +17,7 @@
 //! bookkeeping (`.git`, `.tracking`) recorded as run-time paths: not drift, and not carried to
 //! the pack's next version, which comes from the store without them.
 
-use super::edit::{Hooks, edit_and_apply_with};
+use super::edit::{Hooks, Reach, edit_and_apply_with};
 use crate::manifest::{LockedNode, NodeSource, NodeSpec};
 use crate::observe::runtime_paths::RuntimePaths;
 use crate::observe::{INSTALLED_FILE, Installed, InstalledNode, observe};
@@ -165,7 +165,7 @@ pub fn adopt(session: &mut Session, input: &AdoptInput, on_plan: &mut dyn FnMut(
         session,
         &manifest,
         Update::Nodes(ids),
-        false,
+        Reach::Apply,
         &message,
         &mut hooks,
         on_plan,

@@ -9,21 +9,39 @@ use crate::reconcile::Session;
 use crate::resolve::{Resolved, Update};
 use miette::{Result, miette};
 
-/// What an edit did: the plan it applied (None under `no_apply`) and the generation it made
-/// (None when the plan was empty).
+/// How far an edit goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// Save the manifest only (`--no-apply`): the next `lock` or `apply` takes it from there.
+    Save,
+    /// Save and lock, without applying (`node update --no-apply`: resolving is its point).
+    Lock,
+    /// Save, lock, plan and apply.
+    Apply,
+}
+
+impl Reach {
+    /// `--no-apply` as given on the command line.
+    pub fn unless(no_apply: bool) -> Reach {
+        if no_apply { Reach::Save } else { Reach::Apply }
+    }
+}
+
+/// What an edit did: the plan it applied (None unless it reached the apply) and the generation
+/// it made (None when the plan was empty).
 #[derive(Debug, Default)]
 pub struct Edited {
     pub plan: Option<Plan>,
     pub generation: Option<Generation>,
 }
 
-/// Saves `manifest`, then (unless `no_apply`) locks, plans, hands the plan to `on_plan` and
+/// Saves `manifest`, then as far as `reach` says locks, plans, hands the plan to `on_plan` and
 /// applies it. Any failure puts the manifest and the locks back.
 pub fn edit_and_apply(
     session: &mut Session,
     manifest: &Manifest,
     update: Update,
-    no_apply: bool,
+    reach: Reach,
     message: &str,
     on_plan: &mut dyn FnMut(&Plan),
 ) -> Result<Edited> {
@@ -31,7 +49,7 @@ pub fn edit_and_apply(
         prepare: &mut |_, _| Ok(()),
         leave_out: &|_| false,
     };
-    edit_and_apply_with(session, manifest, update, no_apply, message, &mut hooks, on_plan)
+    edit_and_apply_with(session, manifest, update, reach, message, &mut hooks, on_plan)
 }
 
 /// What an edit may add to the transaction.
@@ -49,7 +67,7 @@ pub fn edit_and_apply_with(
     session: &mut Session,
     manifest: &Manifest,
     update: Update,
-    no_apply: bool,
+    reach: Reach,
     message: &str,
     hooks: &mut Hooks,
     on_plan: &mut dyn FnMut(&Plan),
@@ -59,10 +77,14 @@ pub fn edit_and_apply_with(
         manifest
             .save()
             .map_err(|e| miette!("could not write {}: {e}", manifest.path().display()))?;
-        if no_apply {
+        if reach == Reach::Save {
             return Ok(Edited::default());
         }
         let resolved = session.resolve(manifest, &update)?;
+        if reach == Reach::Lock {
+            session.write_lock(&resolved)?;
+            return Ok(Edited::default());
+        }
         (hooks.prepare)(session, &resolved)?;
         let mut planned = session.plan(&resolved)?;
         planned.plan.leave_out(hooks.leave_out);

@@ -11,6 +11,7 @@ pub mod comfyui_process;
 pub mod edit;
 pub mod generations;
 pub mod models;
+pub mod nodes;
 pub mod rollback;
 pub mod test_suite;
 pub mod workflows;
@@ -46,5 +47,19 @@ pub struct EnvironmentsReport {
 pub fn environments(ws: &crate::workspace::Workspace) -> miette::Result<EnvironmentsReport> {
     Ok(EnvironmentsReport {
         environments: ws.list()?,
+    })
+}
+
+/// A value typed by the user, as the typed value it names; refused with what was wrong.
+pub(crate) fn typed<T>(value: &str) -> miette::Result<T>
+where
+    T: std::str::FromStr<Err = crate::types::InvalidValue>,
+{
+    value.parse().map_err(|e: crate::types::InvalidValue| {
+        miette::miette!(
+            code = "comfydock::invalid_value",
+            help = "nothing was changed; correct the value and run the command again",
+            "{e}"
+        )
     })
 }
