@@ -7,6 +7,7 @@ pub fn filtered(t: &TestContext) -> insta::Settings {
     let mut settings = insta::Settings::clone_current();
     settings.add_filter(&regex::escape(&t.dir.path().display().to_string()), "[TMP]");
     settings.add_filter(r"/tmp/\.tmp[A-Za-z0-9]+", "[TMP]");
+    settings.add_filter(r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]");
     settings.add_filter(r"blake3:[0-9a-f]{64}", "blake3:[HASH]");
     settings.add_filter(r"\b[0-9a-f]{40}\b", "[COMMIT]");
     settings.add_filter(r"\b[0-9a-f]{10}\b", "[SHORT]");
