@@ -8,6 +8,7 @@ pub mod adopt;
 pub mod apply;
 pub mod comfyui_client;
 pub mod comfyui_process;
+pub mod declared_models;
 pub mod edit;
 pub mod generations;
 pub mod models;
