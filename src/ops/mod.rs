@@ -9,6 +9,7 @@ pub mod apply;
 pub mod comfyui_client;
 pub mod comfyui_process;
 pub mod declared_models;
+pub mod doctor;
 pub mod edit;
 pub mod generations;
 pub mod models;
