@@ -98,10 +98,12 @@ fn read_secret_line(key: &str) -> Result<String> {
         errln!("Paste the value of {key} and press Enter:");
     }
     let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .map_err(|e| miette!("could not read {key} from stdin: {e}"))?;
+    std::io::stdin().lock().read_line(&mut line).map_err(|e| {
+        miette!(
+            code = "comfydock::config::stdin",
+            "could not read {key} from stdin: {e}"
+        )
+    })?;
     Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }
 

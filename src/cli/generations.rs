@@ -116,9 +116,9 @@ pub fn gc(g: &Globals, keep: usize, dry_run: bool, json: bool) -> Result<ExitSta
         Err(_) if g.env.is_none() => collect::gc_workspace(&ws, dry_run),
         Err(e) => return Err(e.into()),
     }
-    .map_err(|e| miette!("gc failed: {e}"))?;
+    .map_err(|e| miette!(code = "comfydock::gc::failed", "gc failed: {e}"))?;
     if json {
-        outln!("{}", serde_json::to_string_pretty(&report).map_err(|e| miette!("{e}"))?);
+        outln!("{}", serde_json::to_string_pretty(&report).expect("serializable"));
         return Ok(ExitStatus::Success);
     }
     let verb = if dry_run { "would remove" } else { "removed" };

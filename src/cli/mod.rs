@@ -267,6 +267,6 @@ fn serve(g: &Globals, port: Option<u16>, open: bool) -> miette::Result<ExitStatu
             }
         }
     })
-    .map_err(|e| miette::miette!("comfydock serve: {e}"))?;
+    .map_err(|e| miette::miette!(code = "comfydock::serve::failed", "comfydock serve: {e}"))?;
     Ok(ExitStatus::Success)
 }

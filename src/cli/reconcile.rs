@@ -77,8 +77,13 @@ pub fn plan(g: &Globals, args: &PlanArgs) -> Result<ExitStatus> {
         saved.torch_backend = planned.torch_backend.clone();
         saved.link_mode = Some(session.link_mode);
         saved.pyproject = desired.resolved.pyproject.clone();
-        crate::fsx::write_atomic(out, saved.to_json().as_bytes())
-            .map_err(|e| miette::miette!("could not write {}: {e}", out.display()))?;
+        crate::fsx::write_atomic(out, saved.to_json().as_bytes()).map_err(|e| {
+            miette::miette!(
+                code = "comfydock::plan::write",
+                "could not write {}: {e}",
+                out.display()
+            )
+        })?;
         errln!(
             "Saved the plan to {}; `comfydock apply {}` applies exactly this plan.",
             out.display(),

@@ -186,7 +186,15 @@ fn mappings_augment(a: &MappingsAugmentArgs) -> Result<ExitStatus> {
             ..Mappings::default()
         },
     };
-    let read = |p: &std::path::Path| std::fs::read(p).map_err(|e| miette::miette!("{}: {e}", p.display()));
+    let read = |p: &std::path::Path| {
+        std::fs::read(p).map_err(|e| {
+            miette::miette!(
+                code = "comfydock::registry::read",
+                "could not read {}: {e}",
+                p.display()
+            )
+        })
+    };
     let data = augment::ManagerData {
         map: augment::load_manager_map(&a.manager)?,
         stats: match &a.stats {

@@ -108,10 +108,7 @@ pub fn analyze(g: &Globals, a: &AnalyzeArgs) -> miette::Result<ExitStatus> {
             builtins: &builtins.source,
             files,
         };
-        outln!(
-            "{}",
-            serde_json::to_string_pretty(&report).map_err(|e| miette::miette!("{e}"))?
-        );
+        outln!("{}", serde_json::to_string_pretty(&report).expect("serializable"));
     } else {
         let ok: Vec<&FileReport> = files.iter().filter(|f| f.ok).collect();
         for (i, f) in ok.iter().enumerate() {
