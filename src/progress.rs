@@ -14,6 +14,11 @@ pub trait Reporter: Sync {
     fn note(&self, message: &str) {
         self.step(message);
     }
+    /// Whether a tool comfydock runs (uv) may draw its own progress on the user's terminal:
+    /// only a reporter that owns a terminal, and not under `-q`, says yes.
+    fn terminal(&self) -> bool {
+        false
+    }
     /// A transfer (download) named `label` has `done` of `total` bytes (None: size unknown).
     /// Several may run at once; each label is one transfer.
     fn transfer(&self, _label: &str, _done: u64, _total: Option<u64>) {}

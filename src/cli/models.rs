@@ -3,15 +3,12 @@
 use super::args::{ModelCommand, ModelDirsCommand};
 use super::{ExitStatus, Globals};
 use crate::models::{
-    self, Model, ModelDirs, ModelError, ModelIndex, ModelProgress, ScanOptions, ScanReport, ScanTarget, dirs, find,
-    paths_yaml,
+    self, Model, ModelDirs, ModelError, ModelIndex, ScanOptions, ScanReport, ScanTarget, dirs, find, paths_yaml,
 };
 use crate::workspace::Workspace;
-use indicatif::{HumanBytes, ProgressBar, ProgressStyle};
+use indicatif::HumanBytes;
 use miette::Result;
-use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 pub fn run(g: &Globals, cmd: &ModelCommand) -> Result<ExitStatus> {
     let ws = g.workspace()?;
@@ -157,8 +154,12 @@ fn scan(ws: &Workspace, dirs: &[PathBuf], sha256: bool, json: bool) -> Result<Ex
     let index_path = models::index_path(ws);
     let _lock = models::scan::lock_index(&index_path)?;
     let mut index = ModelIndex::open(&index_path)?;
-    let progress = Bar::new("Hashing");
-    let report = models::scan(&mut index, &targets, &ScanOptions { sha256 }, &progress)?;
+    let report = models::scan(
+        &mut index,
+        &targets,
+        &ScanOptions { sha256 },
+        &super::ui::StderrReporter,
+    )?;
     if json {
         let mut doc = serde_json::to_value(&report).expect("serializable");
         doc["format_version"] = "1".into();
@@ -285,77 +286,4 @@ fn print_json(v: serde_json::Value) {
 
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
-}
-
-/// Files and bytes on stderr, on a terminal only; warnings always reach stderr.
-struct Bar {
-    bar: Option<ProgressBar>,
-    files_total: AtomicU64,
-    files_done: AtomicU64,
-}
-
-impl Bar {
-    fn new(what: &'static str) -> Self {
-        let bar = (std::io::stderr().is_terminal() && !super::printer::quiet()).then(|| {
-            let pb = ProgressBar::hidden();
-            pb.set_style(
-                ProgressStyle::with_template(
-                    "{prefix} {msg} [{bar:30}] {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} eta {eta}",
-                )
-                .expect("valid template")
-                .progress_chars("=> "),
-            );
-            pb.set_prefix(what);
-            pb
-        });
-        Bar {
-            bar,
-            files_total: AtomicU64::new(0),
-            files_done: AtomicU64::new(0),
-        }
-    }
-
-    fn message(&self) -> String {
-        format!(
-            "{}/{} files",
-            self.files_done.load(Ordering::Relaxed),
-            self.files_total.load(Ordering::Relaxed)
-        )
-    }
-}
-
-impl ModelProgress for Bar {
-    fn begin(&self, files: u64, bytes: u64) {
-        self.files_total.store(files, Ordering::Relaxed);
-        if let Some(pb) = &self.bar
-            && files > 0
-        {
-            pb.set_length(bytes);
-            pb.set_message(self.message());
-            pb.set_draw_target(indicatif::ProgressDrawTarget::stderr());
-        }
-    }
-
-    fn advance(&self, files: u64, bytes: u64) {
-        self.files_done.fetch_add(files, Ordering::Relaxed);
-        if let Some(pb) = &self.bar {
-            pb.inc(bytes);
-            if files > 0 {
-                pb.set_message(self.message());
-            }
-        }
-    }
-
-    fn warn(&self, message: &str) {
-        match &self.bar {
-            Some(pb) if !pb.is_hidden() => pb.suspend(|| errln!("warning: {message}")),
-            _ => errln!("warning: {message}"),
-        }
-    }
-
-    fn finish(&self) {
-        if let Some(pb) = &self.bar {
-            pb.finish_and_clear();
-        }
-    }
 }

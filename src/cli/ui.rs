@@ -45,6 +45,9 @@ impl Reporter for StderrReporter {
     fn note(&self, message: &str) {
         line(&format!("note: {message}"));
     }
+    fn terminal(&self) -> bool {
+        std::io::stderr().is_terminal() && !super::printer::quiet()
+    }
     fn transfer(&self, label: &str, done: u64, total: Option<u64>) {
         show_bar(BYTES, label, done, total);
     }

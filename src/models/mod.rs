@@ -1,7 +1,7 @@
 //! Models at the workspace level: the model index (`.metadata/model_index.db`), content
 //! hashing, scanning model folders, downloads with resume and verification, and ComfyUI's
-//! `extra_model_paths.yaml`. Nothing here prints; progress goes through [`ModelProgress`] (scans)
-//! and [`crate::progress::Reporter`] (downloads).
+//! `extra_model_paths.yaml`. Nothing here prints; progress (scans and downloads) goes through
+//! [`crate::progress::Reporter`].
 
 pub mod categories;
 pub mod dirs;
@@ -25,22 +25,6 @@ use crate::workspace::Workspace;
 use std::path::PathBuf;
 
 pub type Result<T, E = ModelError> = std::result::Result<T, E>;
-
-/// Progress of hashing many files (scans). Implementations live in `cli`.
-pub trait ModelProgress: Sync {
-    /// The work ahead is known: `files` to process holding `bytes`.
-    fn begin(&self, _files: u64, _bytes: u64) {}
-    /// `files` more are done (0 while a file is still in progress), and `bytes` more.
-    fn advance(&self, _files: u64, _bytes: u64) {}
-    /// Something skipped or odd that does not stop the work.
-    fn warn(&self, _message: &str) {}
-    /// The work is over (the bar can go).
-    fn finish(&self) {}
-}
-
-/// Reports nothing.
-pub struct NoProgress;
-impl ModelProgress for NoProgress {}
 
 /// A file on disk whose content is `blake3` (`blake3:<hex>` or hex), if the index knows one that
 /// still exists.

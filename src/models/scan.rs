@@ -14,13 +14,14 @@
 
 use super::hash::{hash_file, sha256_file};
 use super::index::{Fingerprint, Location, ModelIndex, NewModel};
-use super::{ModelError, ModelProgress, Result};
+use super::{ModelError, Result};
+use crate::progress::Reporter;
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -126,7 +127,7 @@ pub fn scan(
     index: &mut ModelIndex,
     targets: &[ScanTarget],
     opts: &ScanOptions,
-    progress: &dyn ModelProgress,
+    progress: &dyn Reporter,
 ) -> Result<ScanReport> {
     let started = Instant::now();
     let now = super::now();
@@ -233,7 +234,7 @@ pub fn scan(
     // 3. Hash what must be read, largest first, writing results in batches as they come.
     jobs.sort_by_key(|j| std::cmp::Reverse(job_size(j)));
     let total_bytes: u64 = jobs.iter().map(job_size).sum();
-    progress.begin(jobs.len() as u64, total_bytes);
+    let hashing = Hashing::new(progress, jobs.len() as u64, total_bytes);
     let mut vanished_by_model: HashMap<i64, Vec<String>> = HashMap::new();
     for p in &vanished {
         if let Some(&i) = known.get(p.as_str()) {
@@ -245,6 +246,7 @@ pub fn scan(
     let want_sha = opts.sha256;
     let written: Result<()> = std::thread::scope(|scope| {
         let cancel = &cancel;
+        let hashing = &hashing;
         scope.spawn(move || {
             jobs.into_par_iter().for_each_with(tx, |tx, job| {
                 if cancel.load(Ordering::Relaxed) {
@@ -252,7 +254,7 @@ pub fn scan(
                 }
                 let size = job_size(&job);
                 let out = run_job(job, want_sha);
-                progress.advance(1, size);
+                hashing.advance(size);
                 let _ = tx.send(out);
             });
         });
@@ -285,8 +287,8 @@ pub fn scan(
         }
         result
     });
+    hashing.finish();
     written?;
-    progress.finish();
 
     // 4. What is left of the vanished files is gone from disk.
     let gone: Vec<String> = vanished_by_model.into_values().flatten().collect();
@@ -371,13 +373,52 @@ pub fn record_file(
     })
 }
 
+/// Progress of the hashing step: bytes as a transfer, files as a count (two bars on a terminal).
+struct Hashing<'a> {
+    reporter: &'a dyn Reporter,
+    files: u64,
+    bytes: u64,
+    files_done: AtomicU64,
+    bytes_done: AtomicU64,
+}
+
+impl<'a> Hashing<'a> {
+    const BYTES: &'static str = "Hashing";
+    const FILES: &'static str = "files hashed";
+
+    fn new(reporter: &'a dyn Reporter, files: u64, bytes: u64) -> Self {
+        Hashing {
+            reporter,
+            files,
+            bytes,
+            files_done: AtomicU64::new(0),
+            bytes_done: AtomicU64::new(0),
+        }
+    }
+
+    /// One more file of `size` bytes is hashed.
+    fn advance(&self, size: u64) {
+        let bytes = self.bytes_done.fetch_add(size, Ordering::Relaxed) + size;
+        let files = self.files_done.fetch_add(1, Ordering::Relaxed) + 1;
+        self.reporter.transfer(Self::BYTES, bytes, Some(self.bytes));
+        self.reporter.count(Self::FILES, files, self.files);
+    }
+
+    fn finish(&self) {
+        if self.files > 0 {
+            self.reporter.transfer_end(Self::BYTES);
+            self.reporter.count_end(Self::FILES);
+        }
+    }
+}
+
 fn write_batch(
     index: &mut ModelIndex,
     outcomes: Vec<Outcome>,
     vanished_by_model: &mut HashMap<i64, Vec<String>>,
     report: &mut ScanReport,
     now: i64,
-    progress: &dyn ModelProgress,
+    progress: &dyn Reporter,
 ) -> Result<()> {
     index.write(|w| {
         for o in outcomes {
@@ -511,7 +552,7 @@ fn walk(
     seen: &mut Vec<Seen>,
     blind: &mut Vec<String>,
     report: &mut ScanReport,
-    progress: &dyn ModelProgress,
+    progress: &dyn Reporter,
 ) {
     let mut walker = Walker {
         t,
@@ -531,7 +572,7 @@ struct Walker<'a> {
     seen: &'a mut Vec<Seen>,
     blind: &'a mut Vec<String>,
     report: &'a mut ScanReport,
-    progress: &'a dyn ModelProgress,
+    progress: &'a dyn Reporter,
 }
 
 impl Walker<'_> {
@@ -649,7 +690,7 @@ fn outermost(targets: &[ScanTarget]) -> Vec<ScanTarget> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::models::NoProgress;
+    use crate::progress::Silent as NoProgress;
 
     #[test]
     fn a_recorded_file_is_unchanged_for_the_next_scan() {

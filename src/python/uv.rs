@@ -115,18 +115,18 @@ impl Uv {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
-    /// Runs a long uv command (a sync may download gigabytes). On a terminal uv draws its own
-    /// progress on the user's stderr; elsewhere (CI logs) its output is kept for the error and a
-    /// line every 30 s (`COMFYDOCK_PROGRESS_INTERVAL`) says it is still at work, so a log never
+    /// Runs a long uv command (a sync may download gigabytes). On a terminal (the reporter's: never
+    /// under `-q`) uv draws its own progress on the user's stderr; elsewhere (CI logs, the web
+    /// view) its output is kept for the error and a line every 30 s (`COMFYDOCK_PROGRESS_INTERVAL`) says it is still at work, so a log never
     /// looks hung.
     fn run_with_progress(&self, mut cmd: Command, reporter: &dyn crate::progress::Reporter) -> Result<()> {
-        use std::io::{IsTerminal, Read};
+        use std::io::Read;
         let shown = cmd
             .get_args()
             .map(|a| a.to_string_lossy())
             .collect::<Vec<_>>()
             .join(" ");
-        if std::io::stderr().is_terminal() {
+        if reporter.terminal() {
             cmd.env_remove("UV_NO_PROGRESS")
                 .stdout(Stdio::null())
                 .stderr(Stdio::inherit());

@@ -400,3 +400,40 @@ fn a_package_deleted_from_the_venv_is_found_by_verify_and_repaired() {
     t.run(&["run", "--", "--quick-test-for-ci"]).success();
     t.run(&["plan", "--detailed-exitcode"]).success();
 }
+
+/// `-q` on a terminal: uv's own progress and summary stay off the user's terminal too (uv drew
+/// on it whenever stderr was a terminal, `-q` or not). Run under a pseudo-terminal (`script`).
+#[test]
+fn quiet_on_a_terminal_silences_uv_too() {
+    let t = TestContext::new();
+    wheel(&t.wheels, "loud-lib", "1.0.0", "");
+    wheel(&t.wheels, "quiet-lib", "1.0.0", "");
+    t.create_env("demo");
+    let under_terminal = |args: &str| {
+        let base = t.std_cmd();
+        let bin = base.get_program().to_string_lossy().into_owned();
+        let mut cmd = std::process::Command::new("script");
+        cmd.env_clear();
+        for (k, v) in base.get_envs() {
+            if let Some(v) = v {
+                cmd.env(k, v);
+            }
+        }
+        let out = cmd
+            .current_dir(t.dir.path())
+            .args(["-qec", &format!("{bin} {args}"), "/dev/null"])
+            .output()
+            .expect("this test needs `script` (util-linux) on PATH");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let loud = under_terminal("py add loud-lib==1.0.0");
+    let uv_said = |text: &str| {
+        ["Using CPython", "Prepared", "Installed", "Uninstalled", "Audited"]
+            .iter()
+            .any(|w| text.contains(w))
+    };
+    assert!(uv_said(&loud), "uv shows its work on a terminal: {loud}");
+    let quiet = under_terminal("-q py add quiet-lib==1.0.0");
+    assert!(!uv_said(&quiet), "-q printed: {quiet}");
+}
