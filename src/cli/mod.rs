@@ -86,7 +86,11 @@ impl Globals {
     }
 
     /// A session that only reads `env` (plan, status, lists).
-    pub fn reader<'a>(&self, ws: &'a Workspace, env: crate::workspace::EnvPaths) -> crate::reconcile::Session<'a> {
+    pub fn reader<'a>(
+        &self,
+        ws: &'a Workspace,
+        env: crate::workspace::EnvPaths,
+    ) -> crate::reconcile::Session<'a, crate::reconcile::Reads> {
         crate::reconcile::Session::reader(ws, env, &ui::StderrReporter)
             .offline(self.offline)
             .transfers(std::sync::Arc::new(ui::StderrReporter))

@@ -22,7 +22,7 @@ impl PlanView {
     }
 }
 
-pub fn plan(session: &mut Session) -> Result<PlanView> {
+pub fn plan<A>(session: &mut Session<'_, A>) -> Result<PlanView> {
     let (desired, planned) = session.survey(LockMode::Resolve)?;
     Ok(PlanView {
         plan: planned.plan,

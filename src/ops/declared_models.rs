@@ -164,7 +164,7 @@ impl DeclaredState {
     }
 }
 
-pub fn list(session: &Session) -> Result<DeclaredModels> {
+pub fn list<A>(session: &Session<'_, A>) -> Result<DeclaredModels> {
     let manifest = session.manifest()?;
     let index = ModelIndex::open(&models::index_path(session.ws))?;
     let observed = crate::observe::observe(&session.env).map_err(|e| miette!("{e}"))?;

@@ -246,7 +246,7 @@ impl NodeListState {
     }
 }
 
-pub fn list(session: &Session) -> Result<NodeList> {
+pub fn list<A>(session: &Session<'_, A>) -> Result<NodeList> {
     let manifest = session.manifest()?;
     let lock = session.lock_on_disk()?;
     let observed = observe(&session.env).map_err(|e| miette!("could not read {}: {e}", session.env.root.display()))?;

@@ -63,7 +63,7 @@ pub struct Exported {
     pub models_manifest: Option<PathBuf>,
 }
 
-pub fn export(session: &Session, opts: &ExportOptions) -> Result<Exported> {
+pub fn export<A>(session: &Session<'_, A>, opts: &ExportOptions) -> Result<Exported> {
     if opts.out.exists() {
         return Err(PortabilityError::OutputExists { path: opts.out.clone() });
     }

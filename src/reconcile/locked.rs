@@ -7,7 +7,7 @@ use crate::manifest::Manifest;
 use crate::resolve::{Freshness, Resolved};
 
 /// Ok when the environment matches its lock; otherwise why not, with the plan's summary.
-pub fn check_locked(session: &Session<'_>, manifest: &Manifest) -> Result<()> {
+pub fn check_locked<A>(session: &Session<'_, A>, manifest: &Manifest) -> Result<()> {
     let refuse = |reason: String, fix: &str| ReconcileError::NotAsLocked {
         reason,
         fix: fix.to_string(),

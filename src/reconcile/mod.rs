@@ -149,7 +149,7 @@ impl DesiredBackup {
     }
 }
 
-pub struct Session<'a> {
+pub struct Session<'a, A = Writes> {
     /// `--offline`: registry answers come from the cache only.
     pub offline: bool,
     pub ws: &'a Workspace,
@@ -175,9 +175,25 @@ pub struct Session<'a> {
     pub transfers: std::sync::Arc<dyn Reporter + Send + Sync>,
     /// The manifest last parsed, with the bytes it was parsed from (see `manifest`).
     parsed: std::sync::Mutex<Option<(Vec<u8>, Manifest)>>,
+    access: std::marker::PhantomData<A>,
 }
 
-impl<'a> Session<'a> {
+/// A session that holds the environment's writer lock: it may write the lock, apply, and
+/// restore generations.
+pub struct Writes;
+
+/// A session without the lock (plan, status, lists): it reads, resolves and plans like a writer,
+/// and the type has no method that writes, so a reader cannot apply by mistake:
+///
+/// ```compile_fail
+/// use comfydock::reconcile::{Reads, Session};
+/// fn restore_without_the_lock(session: &mut Session<'_, Reads>) {
+///     let _ = session.restore_generation(None);
+/// }
+/// ```
+pub struct Reads;
+
+impl<'a> Session<'a, Writes> {
     /// A session that may change the environment: takes the writer lock, then finishes or undoes
     /// an interrupted apply.
     pub fn writer(ws: &'a Workspace, env: EnvPaths, reporter: &'a dyn Reporter, command: &str) -> Result<Self> {
@@ -198,21 +214,12 @@ impl<'a> Session<'a> {
             rebuild_venv: false,
             transfers: std::sync::Arc::new(crate::progress::Silent),
             parsed: Default::default(),
+            access: std::marker::PhantomData,
         })
     }
+}
 
-    /// Download progress goes to `transfers` (bars on a terminal).
-    pub fn transfers(mut self, transfers: std::sync::Arc<dyn Reporter + Send + Sync>) -> Self {
-        self.transfers = transfers;
-        self
-    }
-
-    /// Registry answers from the cache only (`--offline`).
-    pub fn offline(mut self, offline: bool) -> Self {
-        self.offline = offline;
-        self
-    }
-
+impl<'a> Session<'a, Reads> {
     /// A session that only reads (plan, status): no lock, no recovery.
     pub fn reader(ws: &'a Workspace, env: EnvPaths, reporter: &'a dyn Reporter) -> Self {
         Session {
@@ -230,7 +237,22 @@ impl<'a> Session<'a> {
             rebuild_venv: false,
             transfers: std::sync::Arc::new(crate::progress::Silent),
             parsed: Default::default(),
+            access: std::marker::PhantomData,
         }
+    }
+}
+
+impl<'a, A> Session<'a, A> {
+    /// Download progress goes to `transfers` (bars on a terminal).
+    pub fn transfers(mut self, transfers: std::sync::Arc<dyn Reporter + Send + Sync>) -> Self {
+        self.transfers = transfers;
+        self
+    }
+
+    /// Registry answers from the cache only (`--offline`).
+    pub fn offline(mut self, offline: bool) -> Self {
+        self.offline = offline;
+        self
     }
 
     fn uv(&mut self) -> Result<Uv> {
@@ -416,7 +438,9 @@ impl<'a> Session<'a> {
         let head = crate::git::head_commit(&self.env.cec).ok().flatten()?;
         (marked.trim() == head.as_str()).then(|| crate::plan::short(head.as_str()).to_string())
     }
+}
 
+impl<'a> Session<'a, Writes> {
     /// Writes `comfydock.lock` and `uv.lock` into `.cec` (each atomically), and the manifest
     /// when resolution completed it.
     /// A file whose bytes are already these is left alone (no rewrite, no new mtime).
@@ -428,7 +452,9 @@ impl<'a> Session<'a> {
         write_if_changed(&self.env.cec.join(LOCK_FILE), resolved.lock.render().as_bytes())?;
         Ok(())
     }
+}
 
+impl<'a, A> Session<'a, A> {
     pub fn plan(&self, resolved: &Resolved) -> Result<Planned> {
         self.plan_observed(resolved, observe(&self.env)?)
     }
@@ -583,7 +609,9 @@ impl<'a> Session<'a> {
             .or_else(|| Some("cpu".to_string()).filter(covered))
             .or_else(|| available.first().cloned()))
     }
+}
 
+impl<'a> Session<'a, Writes> {
     /// Applies a plan made from `resolved`, writing the lock first when it was newly resolved.
     pub fn apply(&mut self, resolved: &Resolved, planned: &Planned, message: &str) -> Result<Option<Generation>> {
         self.write_lock(resolved)?;
@@ -617,7 +645,9 @@ impl<'a> Session<'a> {
         }
         Ok(generation)
     }
+}
 
+impl<'a, A> Session<'a, A> {
     /// `apply --rebuild NODE`: the node is staged again (its install.py runs) even when nothing
     /// else about it changed.
     fn add_rebuilds(&self, plan: &mut plan::Plan, resolved: &Resolved, observed: &Observed) -> Result<()> {
@@ -659,7 +689,9 @@ impl<'a> Session<'a> {
         }
         Ok(())
     }
+}
 
+impl<'a> Session<'a, Writes> {
     /// Tells the workspace's node index what this environment now has installed, so workflows
     /// resolved in other environments find packs the user already has. A cache: a failure is
     /// logged, never fatal.
