@@ -24,6 +24,7 @@ pub mod observe;
 pub mod ops;
 pub mod pack_scan;
 pub mod plan;
+pub mod pool;
 pub mod portability;
 pub mod process;
 pub mod progress;

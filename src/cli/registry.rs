@@ -487,30 +487,13 @@ pub fn find(g: &Globals, a: &FindArgs) -> Result<ExitStatus> {
 /// `latest_version` in search results compares strings). Fetched a few at a time; a banned pack
 /// has none.
 fn latest_versions(client: &RegistryClient, nodes: &[Node]) -> Result<Vec<Option<String>>, RegistryError> {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    let next = AtomicUsize::new(0);
-    type Slot = std::sync::Mutex<Option<Result<Option<String>, RegistryError>>>;
-    let results: Vec<Slot> = nodes.iter().map(|_| std::sync::Mutex::new(None)).collect();
-    std::thread::scope(|s| {
-        for _ in 0..nodes.len().min(4) {
-            s.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(node) = nodes.get(i) else { break };
-                    let r = match client.latest_version(&node.id) {
-                        Ok(v) => Ok(v.map(|v| v.version)),
-                        Err(RegistryError::BannedNode { .. }) => Ok(None),
-                        Err(e) => Err(e),
-                    };
-                    *results[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
-                }
-            });
-        }
-    });
-    results
-        .into_iter()
-        .map(|m| m.into_inner().unwrap_or_else(|p| p.into_inner()).unwrap_or(Ok(None)))
-        .collect()
+    crate::pool::map(nodes, 4, |node| match client.latest_version(&node.id) {
+        Ok(v) => Ok(v.map(|v| v.version)),
+        Err(RegistryError::BannedNode { .. }) => Ok(None),
+        Err(e) => Err(e),
+    })
+    .into_iter()
+    .collect()
 }
 
 /// A four-column table with a header, columns as wide as their widest cell; the last column

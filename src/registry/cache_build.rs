@@ -19,7 +19,7 @@ use super::{RegistryError, Result};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 /// Written beside the snapshot: what was built, when, from where, and its counts.
@@ -223,7 +223,7 @@ pub fn build_cache(client: &RegistryClient, options: &CacheBuildOptions) -> Resu
         let mut done = 0;
         for batch in todo.chunks(interval) {
             let ids: Vec<String> = batch.iter().map(|&i| snap.packs[i].node.id.clone()).collect();
-            let results = in_parallel(&ids, concurrency, |id| {
+            let results = crate::pool::map(&ids, concurrency, |id| {
                 let r = with_retries(|| fetch_versions(client, id, &requests));
                 tally.tick();
                 r
@@ -275,7 +275,7 @@ pub fn build_cache(client: &RegistryClient, options: &CacheBuildOptions) -> Resu
                 .iter()
                 .map(|(i, vs)| (snap.packs[*i].node.id.clone(), vs.clone()))
                 .collect();
-            let results = in_parallel(&jobs, concurrency, |(id, versions)| {
+            let results = crate::pool::map(&jobs, concurrency, |(id, versions)| {
                 let r = versions
                     .iter()
                     .map(|v| with_retries(|| fetch_comfy_nodes(client, id, v, &requests)).map(|n| (v.clone(), n)))
@@ -545,29 +545,6 @@ impl Drop for Tally<'_> {
     fn drop(&mut self) {
         self.reporter.count_end(self.label);
     }
-}
-
-fn in_parallel<I: Sync, T: Send>(items: &[I], workers: usize, f: impl Fn(&I) -> T + Sync) -> Vec<T> {
-    let next = AtomicUsize::new(0);
-    let slots: Vec<std::sync::Mutex<Option<T>>> = items.iter().map(|_| std::sync::Mutex::new(None)).collect();
-    std::thread::scope(|s| {
-        for _ in 0..workers.min(items.len()) {
-            s.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let (Some(item), Some(slot)) = (items.get(i), slots.get(i)) else {
-                        break;
-                    };
-                    let r = f(item);
-                    *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
-                }
-            });
-        }
-    });
-    slots
-        .into_iter()
-        .filter_map(|m| m.into_inner().unwrap_or_else(|p| p.into_inner()))
-        .collect()
 }
 
 pub fn counts(snap: &Snapshot) -> CacheCounts {

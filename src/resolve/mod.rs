@@ -139,22 +139,9 @@ impl Resolver<'_> {
         if !registry_nodes.is_empty() {
             registry()?; // opened once, before the threads share it
         }
-        for chunk in registry_nodes.chunks(PARALLEL_FETCHES) {
-            let results: Vec<Result<(crate::types::NodeId, crate::manifest::LockedNode)>> = std::thread::scope(|s| {
-                let handles: Vec<_> = chunk
-                    .iter()
-                    .map(|(id, spec)| s.spawn(|| resolve_one(id, spec)))
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().expect("resolver thread panicked"))
-                    .collect()
-            });
-            for result in results {
-                let (id, node) = result?;
-                locked_nodes.insert(id, node);
-            }
-        }
+        // Registry packs are fetched a few at a time, each worker taking the next as it is done.
+        let fetched = crate::pool::try_map(&registry_nodes, PARALLEL_FETCHES, |(id, spec)| resolve_one(id, spec))?;
+        locked_nodes.extend(fetched);
         check_folders(&locked_nodes)?;
         let notes = python::node_groups(&mut manifest, &locked_nodes, previous, &store, self.reporter)?;
 
