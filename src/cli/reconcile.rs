@@ -4,7 +4,6 @@ use super::args::{ApplyArgs, PlanArgs, PlanFormat};
 use super::ui::confirm;
 use super::{ExitStatus, Globals};
 use crate::apply::Recovery;
-use crate::observe::NodeState;
 use crate::plan::{SavedPlan, SavedPlanError, render_json, render_text};
 use crate::reconcile::LockMode;
 use crate::resolve::{Freshness, Resolved, Update};
@@ -228,124 +227,33 @@ pub fn verify(g: &Globals, models: bool, json: bool) -> Result<ExitStatus> {
 pub fn status(g: &Globals, json: bool) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
     let session = g.reader(&ws, env);
-    let state = session.read_state()?;
-    let freshness = session.freshness_of(&state.manifest, state.lock.as_ref(), state.uv_lock.as_deref());
-    let lock = state.lock;
-    let planned = match &lock {
-        Some(lock) => Some(
-            session
-                .plan_observed(
-                    &Resolved {
-                        lock: lock.clone(),
-                        uv_lock: state.uv_lock.unwrap_or_default(),
-                        pyproject: None,
-                    },
-                    state.observed,
-                )
-                .map_err(miette::Report::new)?,
-        ),
-        None => None,
-    };
-    let generation = planned.as_ref().map_or(0, |p| p.observed.installed.generation);
-    let in_sync = freshness == Freshness::Fresh
-        && planned.as_ref().is_some_and(|p| p.plan.is_empty())
-        && !session.env.state.join(crate::apply::JOURNAL_FILE).exists();
-    let lock_text = match &freshness {
-        Freshness::Fresh => "up to date".to_string(),
-        Freshness::Missing => "missing (run `comfydock lock`)".to_string(),
-        Freshness::Stale(reason) => format!("out of date: {reason}"),
-    };
-    let mut drift = Vec::new();
-    if let Some(p) = &planned {
-        if let (Some(head), Some(lock)) = (&p.observed.comfyui_commit, &lock)
-            && *head != lock.comfyui.commit
-        {
-            drift.push(format!(
-                "ComfyUI is at {} instead of {}",
-                crate::plan::short(head),
-                crate::plan::short(&lock.comfyui.commit)
-            ));
-        }
-        if let NodeState::Modified { .. } = &p.observed.comfyui_files {
-            drift.push(format!(
-                "ComfyUI's own files: {}",
-                p.observed.comfyui_files.describe_changes()
-            ));
-        }
-        for (id, state) in &p.observed.nodes {
-            match state {
-                NodeState::Intact => {}
-                NodeState::Missing => drift.push(format!("node {id} is missing from custom_nodes/")),
-                NodeState::Modified { .. } => drift.push(format!("node {id}: {}", state.describe_changes())),
-            }
-        }
-        for (key, state) in &p.observed.models {
-            match state {
-                NodeState::Intact => {}
-                NodeState::Missing => drift.push(format!("model {key} is missing from ComfyUI/models/")),
-                NodeState::Modified { .. } => drift.push(format!("model {key} was changed or relinked by hand")),
-            }
-        }
-        for action in &p.plan.actions {
-            if let crate::plan::Action::Workflow {
-                name,
-                change: crate::plan::WorkflowChange::Edited | crate::plan::WorkflowChange::Beside,
-            } = action
-            {
-                drift.push(format!(
-                    "workflow {name} was edited in ComfyUI (`comfydock workflow sync {}` keeps it)",
-                    crate::shell::quote(name)
-                ));
-            }
-        }
-        for name in &p.observed.untracked {
-            drift.push(format!("custom_nodes/{name} is not managed by comfydock"));
-        }
-    }
-    // An apply cut off (kill, power loss) leaves its journal: said first, it explains the rest.
-    let interrupted = session.env.state.join(crate::apply::JOURNAL_FILE).exists();
-    if interrupted {
-        drift.insert(
-            0,
-            "an apply was interrupted; the next command that changes the environment finishes or undoes it (`comfydock recover` does it now)".to_string(),
-        );
-    }
-    // Locked models this machine leaves out (`import --models skip`): not drift, but said.
-    let skipped = planned.as_ref().map_or(0, |p| p.plan.skipped_models.len());
+    let report = crate::ops::status::status(&session)?;
     if json {
-        let doc = serde_json::json!({
-            "format_version": "1",
-            "environment": session.env.name,
-            "generation": generation,
-            "in_sync": in_sync,
-            "lock": lock_text,
-            "pending_actions": planned.as_ref().map_or(0, |p| p.plan.actions.len()),
-            "drift": drift,
-            "skipped_models": skipped,
-        });
+        // Through a `Value`: keys in alphabetical order, as `status --json` has always printed them.
+        let doc = serde_json::to_value(crate::ops::Envelope::new(&report)).expect("serializable");
         outln!("{}", serde_json::to_string_pretty(&doc).expect("serializable"));
         return Ok(ExitStatus::Success);
     }
-    outln!("Environment: {} ({})", session.env.name, session.env.root.display());
-    outln!("Generation:  {generation}");
-    outln!("Lock:        {lock_text}");
-    match &planned {
-        Some(p) if in_sync => outln!("State:       in sync"),
-        Some(p) => {
-            let s = p.plan.summary();
-            outln!(
-                "State:       {} to add, {} to change, {} to destroy (`comfydock plan` shows them)",
-                s.add,
-                s.change,
-                s.destroy
-            )
-        }
+    outln!("Environment: {} ({})", report.environment, report.root.display());
+    outln!("Generation:  {}", report.generation);
+    outln!("Lock:        {}", report.lock);
+    match &report.pending {
+        Some(_) if report.in_sync => outln!("State:       in sync"),
+        Some(s) => outln!(
+            "State:       {} to add, {} to change, {} to destroy (`comfydock plan` shows them)",
+            s.add,
+            s.change,
+            s.destroy
+        ),
         None => outln!("State:       unknown until the environment is locked"),
     }
-    if skipped > 0 {
-        outln!("Models:      {skipped} not placed on this machine (`comfydock apply --place-models` places them)");
+    if report.skipped_models > 0 {
+        outln!(
+            "Models:      {} not placed on this machine (`comfydock apply --place-models` places them)",
+            report.skipped_models
+        );
     }
-    for line in &drift {
+    for line in &report.drift {
         outln!("  drift: {line}");
     }
     Ok(ExitStatus::Success)

@@ -15,6 +15,7 @@ pub mod generations;
 pub mod models;
 pub mod nodes;
 pub mod rollback;
+pub mod status;
 pub mod test_suite;
 pub mod workflows;
 
