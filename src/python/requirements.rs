@@ -67,7 +67,7 @@ fn classify(line: &str, number: usize, out: &mut Requirements) {
         ))
     } else if looks_like_bare_url(text) {
         Some(reject("a URL without a package name; write it as `name @ URL`"))
-    } else if !starts_with_name(text) {
+    } else if !starts_with_name(text) || text.parse::<pep508_rs::Requirement>().is_err() {
         Some(reject("not a PEP 508 requirement"))
     } else {
         None
@@ -200,6 +200,14 @@ mod tests {
         );
         let lines: Vec<usize> = r.rejected.iter().map(|r| r.line).collect();
         assert_eq!(lines, vec![5, 6, 7, 9]);
+    }
+
+    #[test]
+    fn text_that_only_starts_like_a_name_is_refused_here_not_by_uv_later() {
+        let r = parse_requirements("not a requirement!\nnumpy >=\nrich[jupyter]>=13,<14 ; sys_platform != 'win32'\n");
+        assert_eq!(r.accepted, vec!["rich[jupyter]>=13,<14 ; sys_platform != 'win32'"]);
+        let lines: Vec<usize> = r.rejected.iter().map(|r| r.line).collect();
+        assert_eq!(lines, vec![1, 2]);
     }
 
     #[test]

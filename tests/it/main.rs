@@ -34,6 +34,7 @@ mod serve;
 mod snapshots_models;
 mod snapshots_nodes;
 mod snapshots_plan;
+mod snapshots_python;
 mod snapshots_status;
 mod store_remote;
 mod trust;
