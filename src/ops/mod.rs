@@ -14,6 +14,7 @@ pub mod edit;
 pub mod generations;
 pub mod models;
 pub mod nodes;
+pub mod python_deps;
 pub mod rollback;
 pub mod status;
 pub mod test_suite;
