@@ -53,10 +53,7 @@ pub fn list(g: &Globals, json: bool) -> Result<ExitStatus> {
     let session = g.reader(&ws, env);
     let report = declared_models::list(&session)?;
     if json {
-        outln!(
-            "{}",
-            serde_json::to_string_pretty(&crate::ops::Envelope::new(&report)).expect("serializable")
-        );
+        super::print_report(&report);
         return Ok(ExitStatus::Success);
     }
     if report.models.is_empty() {

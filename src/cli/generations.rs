@@ -12,9 +12,7 @@ pub fn log(g: &Globals, json: bool) -> Result<ExitStatus> {
     let (_ws, env) = g.env()?;
     let report = crate::ops::generations::log(&env)?;
     if json {
-        // Through a `Value`: its keys come out sorted, as this command has always printed them.
-        let doc = serde_json::to_value(crate::ops::Envelope::new(&report)).expect("serializable");
-        outln!("{}", serde_json::to_string_pretty(&doc).expect("serializable"));
+        super::print_report_sorted(&report);
         return Ok(ExitStatus::Success);
     }
     if report.generations.is_empty() {

@@ -184,6 +184,20 @@ pub fn main() -> ExitCode {
 /// A typed value from a command-line argument, or a diagnostic that says why it is not one.
 pub(crate) use crate::ops::typed;
 
+/// Prints an operation's report as `--json` does: in its [`Envelope`](crate::ops::Envelope),
+/// fields in the report's order after `format_version`.
+pub(crate) fn print_report<T: serde::Serialize>(report: &T) {
+    let doc = crate::ops::Envelope::new(report);
+    outln!("{}", serde_json::to_string_pretty(&doc).expect("serializable"));
+}
+
+/// [`print_report`] with every object's keys in alphabetical order: the order of the commands
+/// whose JSON was written as `serde_json::Value` before they had a typed report.
+pub(crate) fn print_report_sorted<T: serde::Serialize>(report: &T) {
+    let doc = serde_json::to_value(crate::ops::Envelope::new(report)).expect("serializable");
+    outln!("{}", serde_json::to_string_pretty(&doc).expect("serializable"));
+}
+
 /// `--color`: Some(on) when the user decided (`always`, `never`, or NO_COLOR set), None for auto.
 fn color_choice(flag: &str) -> Option<bool> {
     match flag {

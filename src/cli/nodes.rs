@@ -46,10 +46,7 @@ fn adopt(g: &Globals, names: &[String], all: bool, dev: bool, json: bool) -> Res
         }
     })?;
     if json {
-        outln!(
-            "{}",
-            serde_json::to_string_pretty(&crate::ops::Envelope::new(&report)).expect("serializable")
-        );
+        super::print_report(&report);
         return Ok(ExitStatus::Success);
     }
     for a in &report.adopted {
@@ -128,10 +125,7 @@ fn list(g: &Globals, json: bool) -> Result<ExitStatus> {
     let session = g.reader(&ws, env);
     let report = nodes::list(&session)?;
     if json {
-        outln!(
-            "{}",
-            serde_json::to_string_pretty(&crate::ops::Envelope::new(&report)).expect("serializable")
-        );
+        super::print_report(&report);
         return Ok(ExitStatus::Success);
     }
     if report.nodes.is_empty() {

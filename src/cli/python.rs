@@ -71,9 +71,7 @@ fn list(g: &Globals, json: bool) -> Result<ExitStatus> {
     let session = g.reader(&ws, env);
     let report = python_deps::list(&session)?;
     if json {
-        // Through a `Value`: keys in alphabetical order, as `py list --json` has always printed them.
-        let doc = serde_json::to_value(crate::ops::Envelope::new(&report)).expect("serializable");
-        outln!("{}", serde_json::to_string_pretty(&doc).expect("serializable"));
+        super::print_report_sorted(&report);
         return Ok(ExitStatus::Success);
     }
     for r in &report.requirements {

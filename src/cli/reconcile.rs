@@ -229,9 +229,7 @@ pub fn status(g: &Globals, json: bool) -> Result<ExitStatus> {
     let session = g.reader(&ws, env);
     let report = crate::ops::status::status(&session)?;
     if json {
-        // Through a `Value`: keys in alphabetical order, as `status --json` has always printed them.
-        let doc = serde_json::to_value(crate::ops::Envelope::new(&report)).expect("serializable");
-        outln!("{}", serde_json::to_string_pretty(&doc).expect("serializable"));
+        super::print_report_sorted(&report);
         return Ok(ExitStatus::Success);
     }
     outln!("Environment: {} ({})", report.environment, report.root.display());

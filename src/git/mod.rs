@@ -51,4 +51,18 @@ pub enum GitError {
     },
 }
 
+impl GitError {
+    /// The error as the user knows the repository: a revision looked up in the store's cache of
+    /// `repo` is reported as missing from `repo`, not from the cache's path.
+    pub fn in_repo(self, repo: &str) -> GitError {
+        match self {
+            GitError::RevNotFound { rev, .. } => GitError::RevNotFound {
+                rev,
+                repo: repo.to_string(),
+            },
+            other => other,
+        }
+    }
+}
+
 pub type Result<T, E = GitError> = std::result::Result<T, E>;

@@ -6,6 +6,7 @@
 
 pub mod adopt;
 pub mod apply;
+pub mod comfyui;
 pub mod comfyui_client;
 pub mod comfyui_process;
 pub mod declared_models;

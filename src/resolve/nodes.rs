@@ -111,11 +111,5 @@ pub(crate) fn store_commit(mirror: &Path, commit: &GitCommit, store: &NodeStore)
 
 /// Errors about a mirror name the repository the user wrote, not the cache folder.
 pub(super) fn name_repo(e: GitError, repo: &str) -> GitError {
-    match e {
-        GitError::RevNotFound { rev, .. } => GitError::RevNotFound {
-            rev,
-            repo: repo.to_string(),
-        },
-        other => other,
-    }
+    e.in_repo(repo)
 }

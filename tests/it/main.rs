@@ -31,6 +31,7 @@ mod registry_mirror;
 mod registry_nodes;
 mod schemas;
 mod serve;
+mod snapshots_comfyui;
 mod snapshots_models;
 mod snapshots_nodes;
 mod snapshots_plan;
