@@ -47,7 +47,7 @@ pub fn remote(g: &Globals, cmd: &RemoteCommand) -> Result<ExitStatus> {
                     .iter()
                     .map(|(n, u)| serde_json::json!({ "name": n, "url": u }))
                     .collect();
-                outln!("{}", serde_json::to_string_pretty(&rows).expect("serializable"));
+                super::print_report(&serde_json::json!({ "remotes": rows }));
             } else if remotes.is_empty() {
                 errln!("No remotes; `comfydock remote add URL` adds one.");
             } else {

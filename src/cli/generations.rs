@@ -116,7 +116,7 @@ pub fn gc(g: &Globals, keep: usize, dry_run: bool, json: bool) -> Result<ExitSta
     }
     .map_err(|e| miette!(code = "comfydock::gc::failed", "gc failed: {e}"))?;
     if json {
-        outln!("{}", serde_json::to_string_pretty(&report).expect("serializable"));
+        super::print_report(&report);
         return Ok(ExitStatus::Success);
     }
     let verb = if dry_run { "would remove" } else { "removed" };

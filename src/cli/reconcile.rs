@@ -203,7 +203,7 @@ pub fn verify(g: &Globals, models: bool, json: bool) -> Result<ExitStatus> {
     let installed = crate::observe::Installed::load(&session.env.state).into_diagnostic()?;
     let report = crate::reconcile::verify(&ws, &session.env, &lock, &installed, models).into_diagnostic()?;
     if json {
-        outln!("{}", serde_json::to_string_pretty(&report).into_diagnostic()?);
+        super::print_report(&report);
     } else {
         for p in &report.problems {
             outln!("{}: {}", p.subject, p.detail);

@@ -119,7 +119,7 @@ fn cache_build(g: &Globals, a: &CacheBuildArgs) -> Result<ExitStatus> {
     };
     let s = build_cache(&client, &options)?;
     if a.json {
-        outln!("{}", serde_json::to_string_pretty(&s).unwrap_or_default());
+        super::print_report(&s);
     }
     let c = &s.counts;
     errln!(
@@ -229,7 +229,7 @@ fn mappings_augment(a: &MappingsAugmentArgs) -> Result<ExitStatus> {
 fn validate(a: &ValidateArgs) -> Result<ExitStatus> {
     let report = crate::registry::mappings::validate::validate(&a.cache, a.mappings.as_deref());
     if a.json {
-        outln!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+        super::print_report(&report);
     }
     for w in &report.warnings {
         errln!("warning: {w}");

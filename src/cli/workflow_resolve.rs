@@ -10,7 +10,7 @@ use crate::resolve::Update;
 use crate::types::{Blake3, ModelFile, ModelKey, NodeId, RelPath};
 use crate::workflow::requires::provides;
 use crate::workflow::resolve::{ModelResolution, NodeRule, Resolution};
-use miette::{IntoDiagnostic, Result, miette};
+use miette::{Result, miette};
 use std::io::IsTerminal;
 
 #[derive(serde::Serialize)]
@@ -74,7 +74,7 @@ pub fn resolve(g: &Globals, raw: &str, auto: bool, json: bool) -> Result<ExitSta
     let interactive = !auto && !json && std::io::stdin().is_terminal();
     let proposal = propose(&name, &resolution, &manifest, auto, interactive)?;
     if json {
-        outln!("{}", serde_json::to_string_pretty(&proposal).into_diagnostic()?);
+        super::print_report(&proposal);
     }
     if !proposal.choices.is_empty() || !proposal.unresolved.is_empty() {
         if !json {
