@@ -173,6 +173,13 @@ fn update(g: &Globals, id: Option<&str>, version: Option<&str>, no_apply: bool) 
                     // `latest` lifts the pin: the manifest then follows the registry, the lock pins.
                     NodeSource::Registry => spec.version = if v == "latest" { None } else { Some(super::typed(v)?) },
                     NodeSource::Git => spec.rev = Some(super::typed(v)?),
+                    NodeSource::Comfydock => {
+                        return Err(miette!(
+                            code = "comfydock::node::panel_version",
+                            help = "`comfydock panel enable` pins this comfydock's panel",
+                            "`{id}` is comfydock's panel: its version is comfydock's"
+                        ));
+                    }
                     NodeSource::Local => {
                         return Err(miette!(
                             code = "comfydock::node::dev_version",
@@ -334,6 +341,7 @@ fn list(g: &Globals, json: bool) -> Result<ExitStatus> {
             NodeSource::Git => "git",
             NodeSource::Local => "dev",
             NodeSource::Registry => "registry",
+            NodeSource::Comfydock => "comfydock",
         };
         let version = locked
             .map(|l| l.describe())

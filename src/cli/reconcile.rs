@@ -316,6 +316,8 @@ pub fn status(g: &Globals, json: bool) -> Result<ExitStatus> {
             "lock": lock_text,
             "pending_actions": planned.as_ref().map_or(0, |p| p.plan.actions.len()),
             "drift": drift,
+            // Folders in custom_nodes/ comfydock does not manage: `node adopt NAME` declares one.
+            "untracked": planned.as_ref().map_or(Vec::new(), |p| p.observed.untracked.iter().map(|u| u.to_string()).collect()),
             "skipped_models": skipped,
         });
         outln!("{}", serde_json::to_string_pretty(&doc).expect("serializable"));

@@ -647,6 +647,7 @@ impl<'a> Session<'a> {
                         crate::manifest::NodeSource::Registry => "registry",
                         crate::manifest::NodeSource::Git => "git",
                         crate::manifest::NodeSource::Local => "local",
+                        crate::manifest::NodeSource::Comfydock => "comfydock",
                     }
                     .to_string(),
                     from,
