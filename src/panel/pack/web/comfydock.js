@@ -63,6 +63,7 @@ async function act(question, path, body) {
   setBusy(true);
   const doc = await call(path, body);
   setBusy(false);
+  progress.length = 0; // shown in full below as the command's log
   const out = root?.querySelector("[data-section=result]");
   if (out) {
     out.replaceChildren(
