@@ -194,7 +194,7 @@ fn non_loopback_ip() -> std::net::IpAddr {
 #[test]
 fn panel_changes_need_the_token_and_come_from_this_machine() {
     let t = TestContext::new();
-    t.create_env("demo");
+    let env = t.create_env("demo");
     t.run(&["panel", "enable"]).success();
     let comfy = Running::start(&t, &["--listen", "0.0.0.0"], &[]);
     let token = comfy.token();
@@ -234,6 +234,38 @@ fn panel_changes_need_the_token_and_come_from_this_machine() {
     // From this machine with the token: comfydock runs.
     let (code, body) = comfy.post("/api/comfydock/apply", Some(&token), "{}");
     assert_eq!((code, &body["ok"]), (200, &Value::Bool(true)), "{body}");
+
+    // A pack cloned by hand shows as untracked, and Adopt declares it in place.
+    let origin = repos::node_pack(&t.path("origins/manual-pack"), "ManualNode");
+    repos::git(
+        &env.join("ComfyUI/custom_nodes"),
+        &["clone", "--quiet", origin.to_str().unwrap(), "manual-pack"],
+    );
+    let status: Value = serde_json::from_str(&cdp::http_get(comfy.port, "/api/comfydock/status").unwrap()).unwrap();
+    assert_eq!(
+        status["report"]["untracked"],
+        serde_json::json!(["manual-pack"]),
+        "{status}"
+    );
+    let (code, body) = comfy.post("/api/comfydock/adopt", Some(&token), r#"{"name": "manual-pack"}"#);
+    assert_eq!((code, &body["ok"]), (200, &Value::Bool(true)), "{body}");
+    let manifest = fs::read_to_string(env.join(".cec/pyproject.toml")).unwrap();
+    assert!(manifest.contains("[tool.comfydock.nodes.manual-pack]"), "{manifest}");
+    assert!(
+        env.join("ComfyUI/custom_nodes/manual-pack/.git").is_dir(),
+        "adopted in place"
+    );
+    let (code, body) = comfy.post("/api/comfydock/adopt", Some(&token), r#"{"name": "--all"}"#);
+    assert_eq!(code, 400, "an option is not a folder name: {body}");
+
+    // SIGHUP to `comfydock run` starts ComfyUI again.
+    unsafe { libc::kill(comfy.child.id() as i32, libc::SIGHUP) };
+    cdp::wait_for(Duration::from_secs(60), || {
+        comfy.log(&t).contains("starting ComfyUI again").then_some(())
+    })
+    .unwrap_or_else(|| panic!("no restart after SIGHUP: {}", comfy.log(&t)));
+    comfy.wait_up(&t);
+    assert_ne!(comfy.token(), token, "a new ComfyUI process, a new session token");
     drop(comfy);
 
     // The setting lets the network in.

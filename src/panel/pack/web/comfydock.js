@@ -66,11 +66,12 @@ async function act(question, path, body) {
   progress.length = 0; // shown in full below as the command's log
   const out = root?.querySelector("[data-section=result]");
   if (out) {
-    out.replaceChildren(
+    const parts = [
       doc.ok ? h("p", { class: "comfydock-ok" }, "Done.") : failure(doc),
       doc.ok && doc.log ? h("pre", {}, doc.log.trim()) : null,
       doc.ok && session?.supervised ? button("Restart ComfyUI", "restart", restart) : null,
-    );
+    ];
+    out.replaceChildren(...parts.filter(Boolean));
   }
   await refresh({ keepResult: true });
 }
