@@ -155,7 +155,8 @@ pub enum Command {
     /// comfydock's panel inside ComfyUI (a sidebar tab), declared as a node of the environment
     #[command(subcommand)]
     Panel(PanelCommand),
-    /// Start ComfyUI in the environment, passing ARGS to its main.py
+    /// Start ComfyUI in the environment, passing ARGS to its main.py; supervised: started again
+    /// on the current generation when it exits with code 75 (the panel's restart) or on SIGHUP
     Run {
         /// Refuse to start unless the environment is exactly its lock (no drift, lock not stale)
         #[arg(long)]
