@@ -23,6 +23,7 @@ pub mod models;
 pub mod observe;
 pub mod ops;
 pub mod pack_scan;
+pub mod panel;
 pub mod plan;
 pub mod pool;
 pub mod portability;

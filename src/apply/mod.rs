@@ -44,6 +44,15 @@ pub enum ApplyError {
     )]
     DevNodeHasNoTree { id: crate::types::NodeId },
 
+    #[error("the lock pins the panel of comfydock {locked}; this is comfydock {running}, whose panel differs")]
+    #[diagnostic(
+        code(comfydock::apply::panel_version),
+        help(
+            "`comfydock panel enable` pins this comfydock's panel (a new lock, shared like any edit); or fetch the locked entry from the shared store"
+        )
+    )]
+    PanelVersion { locked: String, running: &'static str },
+
     #[error("{} exists and comfydock did not put it there", path.display())]
     #[diagnostic(
         code(comfydock::apply::model_slot_taken),

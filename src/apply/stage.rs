@@ -295,6 +295,20 @@ fn ensure_in_store(ctx: &Ctx, id: &NodeId, node: &LockedNode) -> Result<Blake3> 
             }
             return fetch_registry_pack(ctx, id, pin);
         }
+        LockedNode::Panel(pin) => {
+            if store.contains(&pin.tree) || super::stage_remote::node(ctx, id.as_str(), &pin.tree) {
+                return Ok(pin.tree.clone());
+            }
+            // This binary can only write its own panel's files.
+            let actual = crate::panel::store_tree(&store)?;
+            if actual != pin.tree {
+                return Err(ApplyError::PanelVersion {
+                    locked: pin.version.to_string(),
+                    running: crate::panel::VERSION,
+                });
+            }
+            return Ok(actual);
+        }
         LockedNode::Git(pin) => pin,
     };
     if store.contains(&pin.tree) || super::stage_remote::node(ctx, id.as_str(), &pin.tree) {

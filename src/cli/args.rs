@@ -152,7 +152,11 @@ pub enum Command {
     },
     /// The tracked workflows as a test suite: start ComfyUI once, then import, validate or run each
     Test(TestArgs),
-    /// Start ComfyUI in the environment, passing ARGS to its main.py
+    /// comfydock's panel inside ComfyUI (a sidebar tab), declared as a node of the environment
+    #[command(subcommand)]
+    Panel(PanelCommand),
+    /// Start ComfyUI in the environment, passing ARGS to its main.py; supervised: started again
+    /// on the current generation when it exits with code 75 (the panel's restart) or on SIGHUP
     Run {
         /// Refuse to start unless the environment is exactly its lock (no drift, lock not stale)
         #[arg(long)]
@@ -329,7 +333,11 @@ pub enum WorkflowCommand {
     Diff { name: String },
     /// Add what a tracked workflow needs to the manifest (node packs, models), then lock and apply
     Resolve {
-        name: String,
+        #[arg(required_unless_present = "file")]
+        name: Option<String>,
+        /// A workflow file instead of a tracked workflow: its needs are added, it is not tracked
+        #[arg(long, value_name = "FILE", conflicts_with = "name")]
+        file: Option<PathBuf>,
         /// Take the best ranked pack when several provide a node type
         #[arg(long)]
         auto: bool,
@@ -580,6 +588,22 @@ pub enum ComfyuiCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum PanelCommand {
+    /// Declare the panel (this comfydock's version) in the manifest, lock and apply
+    Enable {
+        /// Only edit the manifest
+        #[arg(long)]
+        no_apply: bool,
+    },
+    /// Remove the panel from the manifest and from custom_nodes/ (to the trash)
+    Disable {
+        /// Only edit the manifest
+        #[arg(long)]
+        no_apply: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum NodeCommand {
     /// Search the registry: id, name, latest version (by semver) and downloads
     Find(FindArgs),
@@ -775,6 +799,9 @@ pub struct TestArgs {
     /// Print the report as JSON (schema/test-report.schema.json)
     #[arg(long)]
     pub json: bool,
+    /// Print the report of the last test run (kept in .comfydock/last-test.json) and run nothing
+    #[arg(long, requires = "json", conflicts_with_all = ["names", "level", "junit", "keep_prompts"])]
+    pub last: bool,
     /// Also write the report as JUnit XML to FILE
     #[arg(long, value_name = "FILE")]
     pub junit: Option<std::path::PathBuf>,

@@ -19,12 +19,14 @@ mod escape;
 mod generations;
 mod models;
 mod nodes;
+mod panel;
 mod portability;
 mod python;
 mod reconcile;
 mod registry;
 mod run;
 mod store;
+mod supervise;
 mod test;
 mod ui;
 mod workflow;
@@ -146,6 +148,7 @@ pub fn main() -> ExitCode {
         Command::Delete { name, yes } => environments::delete(&globals, name, *yes),
         Command::Run { locked, args } => run::run(&globals, *locked, args),
         Command::Node(cmd) => nodes::node(&globals, cmd),
+        Command::Panel(cmd) => panel::panel(&globals, cmd),
         Command::Py(cmd) => python::py(&globals, cmd),
         Command::Constraint(cmd) => python::constraint(&globals, cmd),
         Command::Lock { check } => reconcile::lock(&globals, *check),
@@ -258,10 +261,15 @@ fn workflow_command(g: &Globals, w: &args::WorkflowCommand) -> miette::Result<Ex
             with_deps,
         } => workflow_track::export(g, name, output.as_deref(), *with_deps),
         W::Diff { name } => workflow_track::diff(g, name),
-        W::Resolve { name, auto, json } => {
+        W::Resolve { name, file, auto, json } => {
             // The node index first: refreshed when older than `mappings_max_age_days`.
             registry::refresh_if_stale(g);
-            workflow_resolve::resolve(g, name, *auto, *json)
+            let target = match (name, file) {
+                (_, Some(file)) => workflow_resolve::Target::File(file),
+                (Some(name), None) => workflow_resolve::Target::Tracked(name),
+                (None, None) => return Err(miette::miette!("give a tracked workflow's name or --file FILE")),
+            };
+            workflow_resolve::resolve(g, target, *auto, *json)
         }
     }
 }

@@ -3,7 +3,6 @@
 use super::{ExitStatus, Globals};
 use crate::manifest::Manifest;
 use miette::{Result, miette};
-use std::os::unix::process::CommandExt;
 use std::process::Command;
 
 pub fn run(g: &Globals, locked: bool, args: &[String]) -> Result<ExitStatus> {
@@ -30,14 +29,29 @@ pub fn run(g: &Globals, locked: bool, args: &[String]) -> Result<ExitStatus> {
     if args.iter().any(|a| a == "--quick-test-for-ci") {
         return quick_test(&python, &env.comfyui, args);
     }
-    // exec: ComfyUI becomes this process, so its exit code and signals are the user's directly.
-    let err = Command::new(&python)
-        .arg("main.py")
-        .args(args)
-        .current_dir(&env.comfyui)
-        .exec();
-    Err(miette!("could not start {}: {err}", python.display()))
+    let remote = match std::env::var(PANEL_REMOTE_VAR) {
+        Ok(v) => v,
+        Err(_) => {
+            let setting = crate::workspace::settings::find("panel_remote_changes")?;
+            crate::workspace::settings::get(ws.root(), setting)?.unwrap_or_default()
+        }
+    };
+    let exe = std::env::current_exe().map_err(|e| miette!("cannot find comfydock's own binary: {e}"))?;
+    let panel_env = [
+        ("COMFYDOCK_BIN", exe.into_os_string()),
+        ("COMFYDOCK_ENV", env.name.clone().into()),
+        ("COMFYDOCK_HOME", ws.root().as_os_str().to_owned()),
+        ("COMFYDOCK_SUPERVISED", "1".into()),
+        (
+            PANEL_REMOTE_VAR,
+            if remote == "true" || remote == "1" { "1" } else { "0" }.into(),
+        ),
+    ];
+    super::supervise::run(&python, &env.comfyui, args, &panel_env)
 }
+
+/// Read by the panel pack: changes accepted from other machines (`panel_remote_changes`).
+const PANEL_REMOTE_VAR: &str = "COMFYDOCK_PANEL_REMOTE_CHANGES";
 
 /// ComfyUI's quick test as a child, its stderr passed through and read: a module it imports but
 /// nothing installed (ComfyUI imports `requests` without listing it) gets a hint.

@@ -9,8 +9,20 @@ use crate::workspace::{EnvPaths, Workspace};
 use miette::{IntoDiagnostic, Result};
 use std::time::Duration;
 
+/// The last report of an environment, as `test --json` printed it (the panel shows it).
+const LAST_REPORT: &str = "last-test.json";
+
 pub fn test(g: &Globals, args: &TestArgs) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
+    let last = env.state.join(LAST_REPORT);
+    if args.last {
+        match std::fs::read_to_string(&last) {
+            Ok(text) => outln!("{}", text.trim_end()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => errln!("No test has run in this environment yet."),
+            Err(e) => return Err(miette::miette!("cannot read {}: {e}", last.display())),
+        }
+        return Ok(ExitStatus::Success);
+    }
     let input = TestInput {
         names: args.names.clone(),
         level: args.level.map(Into::into),
@@ -28,9 +40,13 @@ pub fn test(g: &Globals, args: &TestArgs) -> Result<ExitStatus> {
     if let Some(path) = &args.junit {
         crate::fsx::write_atomic(path, junit(&report).as_bytes()).into_diagnostic()?;
     }
+    let doc = serde_json::to_string_pretty(&crate::ops::Envelope::new(&report)).into_diagnostic()?;
+    // Kept for `test --last`; a state folder that cannot take it does not fail the test.
+    if env.state.is_dir() {
+        let _ = crate::fsx::write_atomic(&last, doc.as_bytes());
+    }
     if args.json {
-        let doc = crate::ops::Envelope::new(&report);
-        outln!("{}", serde_json::to_string_pretty(&doc).into_diagnostic()?);
+        outln!("{doc}");
     } else {
         render(&report);
     }

@@ -55,21 +55,45 @@ struct Choice {
     candidates: Vec<Candidate>,
 }
 
-pub fn resolve(g: &Globals, raw: &str, auto: bool, json: bool) -> Result<ExitStatus> {
-    let name = super::workflow_track::parse_name(raw)?;
+/// Which workflow `workflow resolve` reads: a tracked one (whose `requires` it also records), or
+/// a file (the ComfyUI panel's open graph), whose needs are added without tracking it.
+pub enum Target<'a> {
+    Tracked(&'a str),
+    File(&'a std::path::Path),
+}
+
+pub fn resolve(g: &Globals, target: Target, auto: bool, json: bool) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
     let mut session = g.writer(&ws, env, "workflow resolve")?;
     super::reconcile::report_recovery(&session.recovery);
     let mut manifest = session.manifest()?;
-    let tracked = manifest.config().workflows.tracked.get(&name).cloned().ok_or_else(|| {
-        miette!(
-            code = "comfydock::workflow::not_tracked",
-            "workflow `{name}` is not tracked"
-        )
-    })?;
-    let path = session.env.cec.join(tracked.file.as_str());
-    let bytes = crate::workflow::read_tracked(&path).map_err(|e| miette!("cannot read {}: {e}", path.display()))?;
-    let label = format!(".cec/{}", tracked.file);
+    let (name, tracked, bytes, label) = match target {
+        Target::Tracked(raw) => {
+            let name = super::workflow_track::parse_name(raw)?;
+            let tracked = manifest.config().workflows.tracked.get(&name).cloned().ok_or_else(|| {
+                miette!(
+                    code = "comfydock::workflow::not_tracked",
+                    "workflow `{name}` is not tracked"
+                )
+            })?;
+            let path = session.env.cec.join(tracked.file.as_str());
+            let bytes =
+                crate::workflow::read_tracked(&path).map_err(|e| miette!("cannot read {}: {e}", path.display()))?;
+            let label = format!(".cec/{}", tracked.file);
+            (name.to_string(), Some((name, tracked)), bytes, label)
+        }
+        Target::File(path) => {
+            let bytes = std::fs::read(path).map_err(|e| {
+                miette!(
+                    code = "comfydock::workflow::unreadable",
+                    "cannot read {}: {e}",
+                    path.display()
+                )
+            })?;
+            let label = path.display().to_string();
+            (label.clone(), None, bytes, label)
+        }
+    };
     let resolution = super::workflow_track::resolution_of(g, &ws, &session.env, &manifest, &bytes, &label)?;
     let interactive = !auto && !json && std::io::stdin().is_terminal();
     let proposal = propose(&name, &resolution, &manifest, auto, interactive)?;
@@ -128,17 +152,19 @@ pub fn resolve(g: &Globals, raw: &str, auto: bool, json: bool) -> Result<ExitSta
         manifest.set_model(&m.key, &m.spec);
         errln!("model {} for {}", m.key, m.path);
     }
-    let needs = crate::workflow::requires::needs(&resolution, manifest.config());
-    manifest.set_workflow(
-        &name,
-        &TrackedWorkflow {
-            file: tracked.file.clone(),
-            requires: needs.requires,
-            version: None,
-            description: None,
-            test: None,
-        },
-    );
+    if let Some((key, tracked)) = &tracked {
+        let needs = crate::workflow::requires::needs(&resolution, manifest.config());
+        manifest.set_workflow(
+            key,
+            &TrackedWorkflow {
+                file: tracked.file.clone(),
+                requires: needs.requires,
+                version: None,
+                description: None,
+                test: None,
+            },
+        );
+    }
     super::edit::edit_and_apply(
         &mut session,
         &manifest,

@@ -116,6 +116,19 @@ pub enum LockedNode {
     /// A dev node (`source = "local"`): linked, never copied or deleted.
     #[serde(rename = "local")]
     Dev(DevLink),
+    /// comfydock's panel pack: files embedded in the comfydock binary that pinned it.
+    #[serde(rename = "comfydock")]
+    Panel(PanelPin),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PanelPin {
+    /// The comfydock version whose embedded files these are (only that version can place them
+    /// without the store).
+    pub version: PackVersion,
+    /// blake3 tree hash of the files: the entry's name in `store/nodes/`.
+    pub tree: Blake3,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -164,6 +177,7 @@ impl LockedNode {
             LockedNode::Registry(_) => NodeSource::Registry,
             LockedNode::Git(_) => NodeSource::Git,
             LockedNode::Dev(_) => NodeSource::Local,
+            LockedNode::Panel(_) => NodeSource::Comfydock,
         }
     }
 
@@ -182,7 +196,7 @@ impl LockedNode {
         match &mut self {
             LockedNode::Registry(p) => p.folder = recorded,
             LockedNode::Git(p) => p.folder = recorded,
-            LockedNode::Dev(_) => {}
+            LockedNode::Dev(_) | LockedNode::Panel(_) => {}
         }
         self
     }
@@ -192,6 +206,7 @@ impl LockedNode {
         match self {
             LockedNode::Registry(p) => Some(&p.tree),
             LockedNode::Git(p) => Some(&p.tree),
+            LockedNode::Panel(p) => Some(&p.tree),
             LockedNode::Dev(_) => None,
         }
     }
@@ -201,6 +216,7 @@ impl LockedNode {
         match self {
             LockedNode::Dev(d) => d.path.clone(),
             LockedNode::Registry(p) => p.version.to_string(),
+            LockedNode::Panel(p) => p.version.to_string(),
             LockedNode::Git(p) => {
                 let commit = p.commit.short();
                 match &p.rev {
@@ -268,6 +284,7 @@ impl Lock {
                             .and_then(|p| std::fs::canonicalize(p).ok())
                             .is_some_and(|p| p.display().to_string() != dev.path)
                 }
+                LockedNode::Panel(_) => spec.source != Some(NodeSource::Comfydock),
             } || node.folder(id) != spec.folder(id).as_str();
             if differs {
                 return Some(format!("node `{id}` in the lock is not the one the manifest declares"));

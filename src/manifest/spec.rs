@@ -34,6 +34,8 @@ pub enum NodeSource {
     Registry,
     Git,
     Local,
+    /// comfydock's own ComfyUI panel, embedded in the binary (`comfydock panel enable`).
+    Comfydock,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Default)]
@@ -97,7 +99,7 @@ impl NodeSpec {
                 .and_then(|r| crate::types::CanonicalRepo::parse(r.as_str()))
                 .and_then(|r| NodeId::sanitize(r.name())),
             NodeSource::Registry => self.registry_id.clone(),
-            NodeSource::Local => None,
+            NodeSource::Local | NodeSource::Comfydock => None,
         };
         named.unwrap_or_else(|| key.clone())
     }

@@ -176,6 +176,13 @@ fn with_version(id: &str, mut spec: NodeSpec, v: &str) -> Result<NodeSpec> {
     match spec.source.unwrap_or(NodeSource::Git) {
         NodeSource::Registry => spec.version = if v == "latest" { None } else { Some(typed(v)?) },
         NodeSource::Git => spec.rev = Some(typed(v)?),
+        NodeSource::Comfydock => {
+            return Err(miette!(
+                code = "comfydock::node::panel_version",
+                help = "`comfydock panel enable` pins this comfydock's panel",
+                "`{id}` is comfydock's panel: its version is comfydock's"
+            ));
+        }
         NodeSource::Local => {
             return Err(miette!(
                 code = "comfydock::node::dev_version",
@@ -209,6 +216,8 @@ pub enum SourceKind {
     Git,
     Dev,
     Registry,
+    /// comfydock's own ComfyUI panel (`panel enable`).
+    Comfydock,
 }
 
 impl SourceKind {
@@ -217,6 +226,7 @@ impl SourceKind {
             SourceKind::Git => "git",
             SourceKind::Dev => "dev",
             SourceKind::Registry => "registry",
+            SourceKind::Comfydock => "comfydock",
         }
     }
 }
@@ -258,6 +268,7 @@ pub fn list<A>(session: &Session<'_, A>) -> Result<NodeList> {
             NodeSource::Git => SourceKind::Git,
             NodeSource::Local => SourceKind::Dev,
             NodeSource::Registry => SourceKind::Registry,
+            NodeSource::Comfydock => SourceKind::Comfydock,
         };
         let version = locked
             .map(|l| l.describe())

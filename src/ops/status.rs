@@ -19,6 +19,8 @@ pub struct StatusReport {
     pub pending_actions: usize,
     /// Locked models this machine leaves out (`import --models skip`): not drift, but said.
     pub skipped_models: usize,
+    /// Folders in custom_nodes/ comfydock does not manage: `node adopt NAME` declares one.
+    pub untracked: Vec<String>,
     /// The plan's counts, when the environment is locked.
     #[serde(skip)]
     pub pending: Option<crate::plan::Summary>,
@@ -191,6 +193,9 @@ pub fn status<A>(session: &Session<'_, A>) -> Result<StatusReport> {
         lock: LockState(freshness),
         pending_actions: planned.as_ref().map_or(0, |p| p.plan.actions.len()),
         skipped_models: planned.as_ref().map_or(0, |p| p.plan.skipped_models.len()),
+        untracked: planned.as_ref().map_or(Vec::new(), |p| {
+            p.observed.untracked.iter().map(|u| u.to_string()).collect()
+        }),
         pending: planned.as_ref().map(|p| p.plan.summary()),
         root: session.env.root.clone(),
     })

@@ -675,8 +675,15 @@ fn run_prompt(
                 std::thread::sleep(Duration::from_millis(50));
             }
         }
-        // Without events (or as a safety net), the history says when it is over.
-        if (events.is_none() || end_event.is_some()) && last_poll.elapsed() >= Duration::from_millis(100) {
+        // Without events (or as a safety net), the history says when it is over. The net is
+        // needed even with a socket: ComfyUI registers a websocket only after its handshake
+        // answer, so a prompt queued at once can finish before its events have anywhere to go.
+        let poll_every = if events.is_none() || end_event.is_some() {
+            Duration::from_millis(100)
+        } else {
+            Duration::from_secs(1)
+        };
+        if last_poll.elapsed() >= poll_every {
             last_poll = Instant::now();
             if client.history(&prompt_id).ok().flatten().is_some() {
                 break;

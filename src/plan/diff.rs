@@ -299,6 +299,7 @@ fn source_name(source: NodeSource) -> &'static str {
         NodeSource::Registry => "registry",
         NodeSource::Git => "git",
         NodeSource::Local => "dev",
+        NodeSource::Comfydock => "comfydock",
     }
 }
 

@@ -677,6 +677,7 @@ impl<'a, A> Session<'a, A> {
                         crate::manifest::NodeSource::Registry => "registry",
                         crate::manifest::NodeSource::Git => "git",
                         crate::manifest::NodeSource::Local => "local",
+                        crate::manifest::NodeSource::Comfydock => "comfydock",
                     }
                     .to_string(),
                     from,

@@ -105,7 +105,7 @@ fn shared_name(id: &str, node: &LockedNode) -> String {
     match node {
         LockedNode::Registry(pin) => pin.registry_id.to_string(),
         LockedNode::Git(pin) => pin.repository.to_string(),
-        LockedNode::Dev(_) => id.to_string(),
+        LockedNode::Dev(_) | LockedNode::Panel(_) => id.to_string(),
     }
 }
 

@@ -2,7 +2,7 @@
 
 use super::{ResolveError, Result};
 use crate::git::GitError;
-use crate::manifest::{DevLink, GitPin, LockedNode, NodeSource, NodeSpec, RegistryPin};
+use crate::manifest::{DevLink, GitPin, LockedNode, NodeSource, NodeSpec, PanelPin, RegistryPin};
 use crate::progress::Reporter;
 use crate::registry::{RegistryClient, VersionSpec, fetch_and_extract};
 use crate::store::{GitCache, NodeStore};
@@ -22,6 +22,14 @@ pub(super) fn resolve_node<'c>(
     reporter: &dyn Reporter,
 ) -> Result<LockedNode> {
     match spec.source.unwrap_or(NodeSource::Git) {
+        // The panel stays at the version that pinned it until `panel enable` pins this binary's.
+        NodeSource::Comfydock => match prior {
+            Some(LockedNode::Panel(p)) if !force => Ok(LockedNode::Panel(p.clone())),
+            _ => Ok(LockedNode::Panel(PanelPin {
+                version: crate::panel::VERSION.parse().map_err(ResolveError::invalid_answer)?,
+                tree: crate::panel::store_tree(store)?,
+            })),
+        },
         NodeSource::Local => {
             let raw = spec.path.clone().unwrap_or_default();
             let path = std::fs::canonicalize(&raw).map_err(|_| ResolveError::MissingPath {

@@ -34,7 +34,9 @@ pub(super) fn node_groups(
         }
         let dir: PathBuf = match node {
             LockedNode::Dev(dev) => PathBuf::from(&dev.path),
-            LockedNode::Git(_) | LockedNode::Registry(_) => node.tree().map(|t| store.path(t)).unwrap_or_default(),
+            LockedNode::Git(_) | LockedNode::Registry(_) | LockedNode::Panel(_) => {
+                node.tree().map(|t| store.path(t)).unwrap_or_default()
+            }
         };
         let dir = Some(dir);
         let Some(dir) = dir.filter(|d| d.is_dir()) else {

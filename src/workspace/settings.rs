@@ -27,6 +27,8 @@ pub enum ValueKind {
     UrlOrFolder,
     /// A whole number of days.
     Days,
+    /// `true` or `false`; written as a TOML boolean.
+    Bool,
 }
 
 pub struct Setting {
@@ -100,6 +102,12 @@ pub const SETTINGS: &[Setting] = &[
         kind: ValueKind::Path,
         env: Some("COMFYDOCK_UV_CACHE"),
         help: "uv's cache, shareable by several workspaces (keep it on the venvs' filesystem)",
+    },
+    Setting {
+        key: "panel_remote_changes",
+        kind: ValueKind::Bool,
+        env: Some("COMFYDOCK_PANEL_REMOTE_CHANGES"),
+        help: "the ComfyUI panel accepts changes from other machines (ComfyUI has no login: see docs/security.md; default false)",
     },
 ];
 
@@ -190,6 +198,8 @@ pub fn validate(setting: &Setting, value: &str) -> Result<()> {
         ValueKind::UrlOrFolder => http_url(value).map_err(|r| invalid(&r, "give an http(s) URL or an absolute folder")),
         ValueKind::Days if value.trim().parse::<u64>().is_ok() => Ok(()),
         ValueKind::Days => Err(invalid("not a whole number", "give a number of days, e.g. 7")),
+        ValueKind::Bool if value == "true" || value == "false" => Ok(()),
+        ValueKind::Bool => Err(invalid("not a boolean", "give true or false")),
     }
 }
 
@@ -298,6 +308,7 @@ pub fn set(root: &Path, setting: &Setting, value: &str) -> Result<()> {
 fn typed_value(setting: &Setting, value: &str) -> toml_edit::Item {
     match (setting.kind, value.parse::<i64>()) {
         (ValueKind::Seconds, Ok(n)) => toml_edit::value(n),
+        (ValueKind::Bool, _) => toml_edit::value(value == "true"),
         _ => toml_edit::value(value),
     }
 }

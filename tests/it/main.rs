@@ -17,6 +17,7 @@ mod install_scripts;
 mod manifest_brief;
 mod models;
 mod pack_identity;
+mod panel;
 mod portability;
 mod properties;
 mod python;

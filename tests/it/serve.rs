@@ -314,23 +314,9 @@ fn apply_streams_its_progress_as_server_sent_events() {
     assert!(stream.contains("changed since the plan was shown"), "{stream}");
 }
 
-/// Tests that need chromium fail when it is missing: `.ci/run` installs it.
-fn chromium() -> &'static str {
-    for name in ["chromium", "chromium-browser"] {
-        if std::process::Command::new(name)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-        {
-            return name;
-        }
-    }
-    panic!("this test needs chromium on PATH (`apt-get install -y chromium`; .ci/run installs it)");
-}
-
 #[test]
 fn a_browser_shows_the_generations_page() {
-    let browser = chromium();
+    let browser = crate::support::cdp::chromium();
     let t = TestContext::new();
     env_with_history(&t);
     t.run(&["rollback", "1", "--yes"]).success();

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod brief;
+pub mod cdp;
 pub mod comfy;
 pub mod http;
 pub mod manager_data;

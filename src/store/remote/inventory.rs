@@ -73,6 +73,7 @@ pub fn needed(ws: &Workspace, envs: &[EnvPaths]) -> Result<Vec<Needed>> {
             let (tree, source) = match node {
                 LockedNode::Registry(pin) => (&pin.tree, pin.url.clone()),
                 LockedNode::Git(pin) => (&pin.tree, format!("{}@{}", pin.repository, pin.commit.as_str())),
+                LockedNode::Panel(pin) => (&pin.tree, format!("comfydock {} panel", pin.version)),
                 LockedNode::Dev(_) => continue,
             };
             add(Kind::Node, tree, id.as_str(), &env.name, None, vec![source]);
