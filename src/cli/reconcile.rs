@@ -277,9 +277,12 @@ pub fn status(g: &Globals, json: bool) -> Result<ExitStatus> {
         for (key, state) in &p.observed.models {
             match state {
                 NodeState::Intact => {}
-                NodeState::Missing => drift.push(format!("model {key} is missing from ComfyUI/models/")),
+                NodeState::Missing => drift.push(format!("model {key} is missing from its model folder")),
                 NodeState::Modified { .. } => drift.push(format!("model {key} was changed or relinked by hand")),
             }
+        }
+        if let Some(why) = &p.observed.model_paths {
+            drift.push(format!("ComfyUI/extra_model_paths.yaml: {why}"));
         }
         for action in &p.plan.actions {
             if let crate::plan::Action::Workflow {
