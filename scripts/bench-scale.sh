@@ -137,7 +137,7 @@ PY
   quiet "$BIN" lock
   local t_apply t_plan t_status t_scan t_rb_out t_rb_in t_second placed generations
   t_apply=$(ms "$BIN" apply --yes)
-  placed=$(find "$env/ComfyUI/models/checkpoints" -name 'm-*.safetensors' | wc -l)
+  placed=$(find "$env/.comfydock/models/checkpoints/" -name 'm-*.safetensors' | wc -l)
   generations=$("$BIN" log --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["generations"]))')
   t_plan=$(best "$BIN" plan --detailed-exitcode)
   t_status=$(best "$BIN" status)

@@ -83,9 +83,12 @@ pub(super) fn prepare(ctx: &Ctx, plan: &Plan, observed: &Observed, installed: &m
         .collect();
     let id = id(&installed.models);
     let dir = ensure(ctx, &id, &mut installed.models, &placing, from.as_deref())?;
+    let (stamps, stamped_at) = stamps(&dir, &installed.models);
     let tree = ModelTree {
         categories: categories(ctx, installed),
         id,
+        stamps,
+        stamped_at,
     };
     let yaml = ctx.env.comfyui.join(paths_yaml::FILE_NAME);
     let old = match fs::read(&yaml) {
@@ -171,8 +174,41 @@ fn ensure(
     }
     fs::rename(&tmp, &dir)?;
     crate::fsx::sync_dir(&trees)?;
+    // The tree never changes once built: its folders are dated a second back, so the stamps
+    // taken now are not racily new (a change by hand later gets the time of that change).
+    let settled = std::time::SystemTime::now() - std::time::Duration::from_secs(1);
+    for folder in folders.iter().chain([&tmp]) {
+        let built = dir.join(folder.strip_prefix(&tmp).unwrap_or(Path::new("")));
+        fs::File::open(&built)?.set_modified(settled)?;
+    }
     fill_fingerprints(&dir, models)?;
     Ok(dir)
+}
+
+/// Stamps of the tree's folders and of the folders the symlinks point into (what observe
+/// compares to trust the symlinks), and when they were taken.
+fn stamps(dir: &Path, models: &BTreeMap<String, InstalledModel>) -> (Vec<crate::observe::DirStamp>, i64) {
+    let mut folders: BTreeSet<PathBuf> = BTreeSet::from([dir.to_path_buf()]);
+    for m in models.values() {
+        let mut entry = dir.join(tree_rel(&m.path));
+        while entry.pop() && entry.starts_with(dir) && entry != dir {
+            folders.insert(entry.clone());
+        }
+        if m.mode == LinkMode::Symlink
+            && let Some(parent) = Path::new(&m.target).parent()
+        {
+            folders.insert(parent.to_path_buf());
+        }
+    }
+    let stamped_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64);
+    let stamps = folders
+        .iter()
+        .map(|f| crate::observe::DirStamp::of(f))
+        .collect::<Option<Vec<_>>>()
+        .unwrap_or_default();
+    (stamps, stamped_at)
 }
 
 fn make_entry(ctx: &Ctx, m: &InstalledModel, entry: &Path) -> Result<()> {

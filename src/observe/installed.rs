@@ -42,6 +42,48 @@ pub struct ModelTree {
     pub id: String,
     /// Category folders of the tree, as that section lists them.
     pub categories: Vec<String>,
+    /// The tree's folders and those of the files its symlinks point to, as apply left them:
+    /// while each is unchanged (git's racy-clean rule against `stamped_at`), no entry was added,
+    /// removed or renamed in them, so observe trusts the symlinks without reading each one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stamps: Vec<DirStamp>,
+    /// When the stamps were taken, in nanoseconds since the epoch.
+    #[serde(default)]
+    pub stamped_at: i64,
+}
+
+/// A folder's modification time (ns) and inode.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirStamp {
+    pub path: String,
+    pub mtime: i64,
+    pub ino: u64,
+}
+
+/// How much older than the stamps a folder's mtime must be for the stamp to vouch for it: more
+/// than a filesystem timestamp tick, so a change right after the stamp cannot keep the mtime.
+const RACY_NS: i64 = 50_000_000;
+
+impl DirStamp {
+    pub fn of(path: &Path) -> Option<DirStamp> {
+        let meta = std::fs::metadata(path).ok()?;
+        Some(DirStamp {
+            path: path.to_string_lossy().into_owned(),
+            mtime: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
+            ino: meta.ino(),
+        })
+    }
+}
+
+impl ModelTree {
+    /// Whether every stamped folder is as it was and was not racily new when stamped.
+    pub fn stamps_hold(&self) -> bool {
+        !self.stamps.is_empty()
+            && self
+                .stamps
+                .iter()
+                .all(|s| s.mtime + RACY_NS < self.stamped_at && DirStamp::of(Path::new(&s.path)).as_ref() == Some(s))
+    }
 }
 
 /// The folder of the workspace's store holding model trees.

@@ -67,6 +67,14 @@ fn placed_models_are_one_tree_that_comfyui_reads_through_its_yaml_and_rollback_s
     );
     t.run(&["plan", "--detailed-exitcode"]).success();
     t.run(&["verify"]).success();
+    // The model file moved away: its folder changed, so the link is read again and is drift.
+    let moved = file.with_file_name("moved.bin");
+    fs::rename(&file, &moved).unwrap();
+    t.run(&["status"])
+        .success()
+        .stdout_has("drift: model tree was changed or relinked by hand");
+    fs::rename(&moved, &file).unwrap();
+    t.run(&["plan", "--detailed-exitcode"]).success();
 
     // ComfyUI (the miniature, reading the yaml as ComfyUI does) lists and loads it.
     crate::support::comfy::user_workflow(&env, "loads", &loader_workflow("tree.safetensors"));
