@@ -14,13 +14,14 @@
 # Sizes: small = 10 nodes / 100 declared / 1,000 indexed / 20 generations / 20 workflows;
 #        goal  = 100 nodes / 2,000 declared / 20,000 indexed / 230 generations / 200 workflows.
 # COMFYDOCK_BIN=path runs another build (e.g. an older one, to compare); the default builds
-# and runs the release binary. Each timed figure is the best of BENCH_RUNS (default 3) runs,
-# except apply, rollback and the second environment, which change state and run once.
+# and runs the release binary. Each timed figure is the median of BENCH_RUNS (default 5) runs
+# (rollbacks alternate away and back), except apply and the second environment, which change
+# state and run once; each row has its goal (issue 25) and the 1-minute load average beside it.
 # BENCH_KEEP=1 keeps the generated workspaces (the path is printed) for a closer look.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 . "$ROOT/scripts/lib/bench.sh"
-RUNS=${BENCH_RUNS:-3}
+RUNS=${BENCH_RUNS:-5}
 BIN="$(bench_binary "${COMFYDOCK_BIN:-}")"
 WORK="$(mktemp -d -t comfydock-bench-scale-XXXXXX)"
 if [ -n "${BENCH_KEEP:-}" ]; then echo "workspace kept in $WORK" >&2; else trap 'rm -rf "$WORK"' EXIT; fi
@@ -41,15 +42,15 @@ ms() {
   e=$(date +%s%N)
   echo $(((e - s) / 1000000))
 }
-# best CMD...: the shortest of $RUNS runs, in milliseconds.
+# med N...: the median of the numbers given.
+med() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : int((a[NR / 2] + a[NR / 2 + 1]) / 2) }'; }
+# best CMD...: the median of $RUNS runs, in milliseconds (the name is older than the median).
 best() {
-  local b="" t
-  for _ in $(seq "$RUNS"); do
-    t=$(ms "$@")
-    if [ -z "$b" ] || [ "$t" -lt "$b" ]; then b=$t; fi
-  done
-  echo "$b"
+  local ts=()
+  for _ in $(seq "$RUNS"); do ts+=("$(ms "$@")"); done
+  med "${ts[@]}"
 }
+load() { cut -d' ' -f1 /proc/loadavg; }
 quiet() { "$@" >/dev/null 2>"$WORK/last.err" || { cat "$WORK/last.err" >&2; echo "failed: $*" >&2; exit 1; }; }
 
 # Shared by both sizes: wheels for ComfyUI's requirement and one per node pack (up to 100 packs),
@@ -137,15 +138,21 @@ PY
   quiet "$BIN" lock
   local t_apply t_plan t_status t_scan t_rb_out t_rb_in t_second placed generations
   t_apply=$(ms "$BIN" apply --yes)
-  placed=$(find "$env/ComfyUI/models/checkpoints" -name 'm-*.safetensors' | wc -l)
+  placed=$(find "$env/.comfydock/models/checkpoints/" -name 'm-*.safetensors' | wc -l)
   generations=$("$BIN" log --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["generations"]))')
   t_plan=$(best "$BIN" plan --detailed-exitcode)
   t_status=$(best "$BIN" status)
   t_scan=$(best "$BIN" model scan)
   local live
   live=$("$BIN" log --json | python3 -c 'import json,sys; print(max(g["number"] for g in json.load(sys.stdin)["generations"]))')
-  t_rb_out=$(ms "$BIN" rollback --yes)
-  t_rb_in=$(ms "$BIN" rollback "$live" --yes)
+  local outs=() ins=()
+  for _ in $(seq "$RUNS"); do
+    outs+=("$(ms "$BIN" rollback --yes)")
+    ins+=("$(ms "$BIN" rollback "$live" --yes)")
+    live=$("$BIN" log --json | python3 -c 'import json,sys; print(max(g["number"] for g in json.load(sys.stdin)["generations"]))')
+  done
+  t_rb_out=$(med "${outs[@]}")
+  t_rb_in=$(med "${ins[@]}")
   # A second environment from the store: the same .cec, applied as it is.
   quiet "$BIN" create second --comfyui-repo "$WORK/ComfyUI" --comfyui v0.1.0
   local second="$COMFYDOCK_HOME/environments/second"
@@ -158,16 +165,18 @@ PY
   tracked=$(find "$env/.cec/workflows" -name '*.json' 2>/dev/null | wc -l)
   printf '\n%s: %d nodes, %d declared models (%d placed), %d indexed, %d generations, %d tracked workflows\n' \
     "$label" "$nodes" "$declared" "$placed" "$indexed" "$generations" "$tracked"
-  printf '  %-44s %8s\n' "no-op plan" "$t_plan ms"
-  printf '  %-44s %8s\n' "status" "$t_status ms"
-  printf '  %-44s %8s\n' "apply placing $declared models" "$t_apply ms"
-  printf '  %-44s %8s\n' "rollback (unlink $declared models)" "$t_rb_out ms"
-  printf '  %-44s %8s\n' "rollback (link $declared models again)" "$t_rb_in ms"
-  printf '  %-44s %8s\n' "second environment from the store" "$t_second ms"
-  printf '  %-44s %8s\n' "model scan, no change ($indexed files)" "$t_scan ms"
+  local l
+  l=$(load)
+  printf '  %-44s %8s   %-26s load %s\n' "no-op plan" "$t_plan ms" "goal <= 100 ms wall" "$l"
+  printf '  %-44s %8s   %-26s load %s\n' "status" "$t_status ms" "" "$l"
+  printf '  %-44s %8s   %-26s load %s\n' "apply placing $declared models" "$t_apply ms" "(once)" "$l"
+  printf '  %-44s %8s   %-26s load %s\n' "rollback (unlink $declared models)" "$t_rb_out ms" "goal <= 100 ms" "$l"
+  printf '  %-44s %8s   %-26s load %s\n' "rollback (link $declared models again)" "$t_rb_in ms" "goal <= 100 ms" "$l"
+  printf '  %-44s %8s   %-26s load %s\n' "second environment from the store" "$t_second ms" "goal <= 500 ms + uv (once)" "$l"
+  printf '  %-44s %8s   %-26s load %s\n' "model scan, no change ($indexed files)" "$t_scan ms" "" "$l"
 }
 
-echo "comfydock scale benchmark: $BIN, $(nproc) cores, best of $RUNS where repeatable" >&2
+echo "comfydock scale benchmark: $BIN, $(nproc) cores, median of $RUNS where repeatable; load average beside each row" >&2
 case "${1:-both}" in
   small) setup_sources 10; run_size small 10 100 1000 20 20 ;;
   goal) setup_sources 100; run_size goal 100 2000 20000 230 200 ;;

@@ -142,6 +142,7 @@ pub fn gc(ws: &Workspace, env: &EnvPaths, keep: usize, dry_run: bool) -> std::io
     // Trees in use anywhere in the workspace: this environment's kept generations, every other
     // environment's generations, and every environment's current lock and installed nodes.
     let mut used: BTreeSet<String> = BTreeSet::new();
+    let mut used_model_trees: BTreeSet<String> = BTreeSet::new();
     for name in ws.env_names().map_err(std::io::Error::other)? {
         let other = EnvPaths::new(ws.environments_dir().join(&name), &name);
         // Full records only exist for generations not compacted; the others need no trees.
@@ -151,19 +152,23 @@ pub fn gc(ws: &Workspace, env: &EnvPaths, keep: usize, dry_run: bool) -> std::io
             }
             if let Some(g) = generations::read(&other.state, row.number)? {
                 used.extend(g.trees);
+                used_model_trees.extend(g.model_tree);
             }
         }
         if let Ok(Some(lock)) = Lock::load(&other.cec.join(LOCK_FILE)) {
             used.extend(lock.nodes.values().filter_map(|n| n.tree()).map(ToString::to_string));
         }
         // The pack's tree and, when its install.py ran, the build placed from it.
+        let installed = Installed::load(&other.state)?;
+        used_model_trees.extend(installed.model_tree.map(|t| t.id));
         used.extend(
-            Installed::load(&other.state)?
+            installed
                 .nodes
                 .into_values()
                 .flat_map(|n| n.tree.into_iter().chain(n.derived)),
         );
     }
+    model_trees(ws, &used_model_trees, &mut report, &mut inodes)?;
     let store = NodeStore::new(&ws.store_dir());
     for tree in store.entries()? {
         if !used.contains(&tree.to_string()) {
@@ -213,6 +218,41 @@ fn workspace_scratch(ws: &Workspace, report: &mut GcReport, inodes: &mut Inodes)
                 remove(&path, "interrupted import", report, inodes)?;
             }
         }
+    }
+    Ok(())
+}
+
+/// Model trees no kept generation and no live environment uses, trees set aside as damaged,
+/// and scratch trees of builds whose process is gone. The model files their links point to are
+/// never touched (a copy in a tree is comfydock's own copy).
+fn model_trees(
+    ws: &Workspace,
+    used: &BTreeSet<String>,
+    report: &mut GcReport,
+    inodes: &mut Inodes,
+) -> std::io::Result<()> {
+    use super::model_tree::{DAMAGED, SCRATCH};
+    let Ok(read) = std::fs::read_dir(ws.store_dir().join(crate::observe::MODEL_TREES)) else {
+        return Ok(());
+    };
+    for path in read.flatten().map(|e| e.path()) {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let what = if name.starts_with(DAMAGED) {
+            "model tree found damaged".to_string()
+        } else if name.starts_with(SCRATCH) {
+            if !crate::fsx::scratch_abandoned(&path, SCRATCH) {
+                continue;
+            }
+            "interrupted model tree build".to_string()
+        } else if used.contains(&name) {
+            continue;
+        } else {
+            format!("model tree {name} (links only; the model files stay)")
+        };
+        remove(&path, &what, report, inodes)?;
     }
     Ok(())
 }

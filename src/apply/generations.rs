@@ -30,6 +30,9 @@ pub struct Generation {
     pub torch_backend: Option<String>,
     /// Store entries (node trees) this generation uses; gc keeps them while it is kept.
     pub trees: Vec<String>,
+    /// The model tree (`store/model-trees/<id>`) holding its placed models; gc keeps it too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_tree: Option<String>,
 }
 
 /// One generation's row in the index.
@@ -187,6 +190,7 @@ mod tests {
             venv: Some(format!(".venv-gen-{number}")),
             torch_backend: None,
             trees: vec![],
+            model_tree: None,
         }
     }
 

@@ -50,6 +50,13 @@ pub enum Step {
         modified: Vec<String>,
         deleted: Vec<String>,
     },
+    /// Points `link` (`.comfydock/models`) at another model tree, or removes it (`to` None):
+    /// a generation's placed models switched by one rename, whatever they hold.
+    SwitchModels {
+        link: PathBuf,
+        from: Option<PathBuf>,
+        to: Option<PathBuf>,
+    },
     /// Many small steps (the model links of an apply) as one journal step: one journal line and
     /// one fsync per folder touched, instead of one journal line and fsyncs per link. Undone as
     /// a whole, each part idempotently, in reverse.
@@ -91,6 +98,7 @@ impl Step {
             Step::SwitchVenv { link, to, .. } => crate::fsx::replace_symlink(Path::new(to), link),
             Step::WriteFile { path, new, .. } => crate::fsx::write_atomic(path, new.as_bytes()),
             Step::RestoreTracked { repo, commit, .. } => git::checkout_detached(repo, commit).map_err(io::Error::other),
+            Step::SwitchModels { link, to, .. } => point(link, to.as_deref()),
             Step::Batch { steps } => {
                 let mut touched = std::collections::BTreeSet::new();
                 for step in steps {
@@ -114,6 +122,10 @@ impl Step {
             Step::SwitchVenv { link, to, .. } => format!("switch {} -> {to}", link.display()),
             Step::WriteFile { path, .. } => format!("write {}", path.display()),
             Step::RestoreTracked { repo, .. } => format!("restore edited files in {}", repo.display()),
+            Step::SwitchModels { link, to, .. } => match to {
+                Some(to) => format!("switch {} -> {}", link.display(), to.display()),
+                None => format!("remove {}", link.display()),
+            },
             Step::Batch { steps } => format!("{} model links", steps.len()),
         }
     }
@@ -206,10 +218,44 @@ impl Step {
                 }
                 Ok(())
             }
+            Step::SwitchModels { link, from, .. } => point(link, from.as_deref()),
             Step::Batch { steps } => steps.iter().rev().try_for_each(Step::undo),
         }
     }
 }
+
+/// `link` pointing at `target` (an atomic rename of a new link over it), or gone (None); either
+/// way durable. Idempotent, so it serves as run and as undo; a temporary link a kill left
+/// behind goes too.
+fn point(link: &Path, target: Option<&Path>) -> io::Result<()> {
+    let parent = link.parent().unwrap_or(Path::new("."));
+    let suffix = format!("-{}", link.file_name().and_then(|n| n.to_str()).unwrap_or("link"));
+    if let Ok(read) = fs::read_dir(parent) {
+        for entry in read.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with(TEMP_LINK) && name.ends_with(&suffix) {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+    }
+    match target {
+        Some(target) if fs::read_link(link).is_ok_and(|t| t == target) => Ok(()),
+        Some(target) => {
+            let tmp = parent.join(format!("{TEMP_LINK}{}{suffix}", std::process::id()));
+            std::os::unix::fs::symlink(target, &tmp)?;
+            super::failpoint("model-tree-rename");
+            fs::rename(&tmp, link)?;
+            crate::fsx::sync_dir(parent)
+        }
+        None => match fs::remove_file(link) {
+            Ok(()) => crate::fsx::sync_dir(parent),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        },
+    }
+}
+
+const TEMP_LINK: &str = ".comfydock-link-";
 
 pub struct Journal {
     file: fs::File,

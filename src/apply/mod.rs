@@ -10,6 +10,7 @@ pub mod gc;
 pub mod generations;
 mod install_script;
 mod journal;
+mod model_tree;
 mod stage;
 mod stage_models;
 mod stage_remote;
@@ -243,7 +244,7 @@ impl Ctx<'_> {
 
 /// Aborts the process at a named point when `COMFYDOCK_FAILPOINT` names it (debug builds and the
 /// `failpoints` feature only): how the tests crash an apply at every journal step.
-fn failpoint(name: &str) {
+pub(crate) fn failpoint(name: &str) {
     #[cfg(any(debug_assertions, feature = "failpoints"))]
     if std::env::var("COMFYDOCK_FAILPOINT").is_ok_and(|v| v == name) {
         std::process::abort();
@@ -322,17 +323,29 @@ pub fn apply(input: ApplyInput<'_>) -> Result<Option<Generation>> {
 
     // Phase 1: stage.
     let started = std::time::Instant::now();
+    let abandon = || {
+        let _ = std::fs::remove_dir_all(&ctx.staging);
+        let fresh = env.root.join(format!(".venv-gen-{generation}"));
+        if observed.venv.as_deref() != Some(&format!(".venv-gen-{generation}")) {
+            let _ = std::fs::remove_dir_all(fresh);
+        }
+    };
     let staged = match stage_all(&ctx, plan).and_then(|mut staged| {
         install_script::run_all(&ctx, &mut staged)?;
         Ok(staged)
     }) {
         Ok(s) => s,
         Err(e) => {
-            let _ = std::fs::remove_dir_all(&ctx.staging);
-            let fresh = env.root.join(format!(".venv-gen-{generation}"));
-            if observed.venv.as_deref() != Some(&format!(".venv-gen-{generation}")) {
-                let _ = std::fs::remove_dir_all(fresh);
-            }
+            abandon();
+            return Err(e);
+        }
+    };
+    let mut installed = next_installed(observed, plan, &staged, resolved, generation);
+    // The generation's model tree is built (or found) in the store before anything switches.
+    let model_steps = match model_tree::prepare(&ctx, plan, observed, &mut installed) {
+        Ok(steps) => steps,
+        Err(e) => {
+            abandon();
             return Err(e);
         }
     };
@@ -344,7 +357,6 @@ pub fn apply(input: ApplyInput<'_>) -> Result<Option<Generation>> {
     // is later undone: it is still the desired state).
     let cec_commit = crate::git::commit_all(&env.cec, &message).ok();
 
-    let mut installed = next_installed(observed, plan, &staged, resolved, generation);
     let venv = staged
         .iter()
         .find_map(|s| s.venv.clone())
@@ -374,22 +386,14 @@ pub fn apply(input: ApplyInput<'_>) -> Result<Option<Generation>> {
             .filter_map(|n| n.tree().map(ToString::to_string))
             .chain(installed.nodes.values().filter_map(|n| n.derived.clone()))
             .collect(),
+        model_tree: installed.model_tree.as_ref().map(|t| t.id.clone()),
     };
 
-    // Phase 2 and 3: the journaled switch, ending with the records.
-    // Model links and unlinks go last, as one batch step: thousands of links cost one journal
-    // line and a few folder fsyncs, not an fsync'd line and two folder fsyncs each.
-    let mut steps: Vec<Step> = Vec::new();
-    let mut model_steps: Vec<Step> = Vec::new();
-    for (action, s) in plan.actions.iter().zip(staged) {
-        match action {
-            Action::LinkModel { .. } | Action::UnlinkModel { .. } => model_steps.extend(s.steps),
-            _ => steps.extend(s.steps),
-        }
-    }
-    if !model_steps.is_empty() {
-        steps.push(Step::Batch { steps: model_steps });
-    }
+    // Phase 2 and 3: the journaled switch, ending with the records. The models go last: the
+    // removal of an older comfydock's links, the section of extra_model_paths.yaml, and one
+    // switch of the model tree link, whatever the number of models.
+    let mut steps: Vec<Step> = staged.into_iter().flat_map(|s| s.steps).collect();
+    steps.extend(model_steps);
     let installed_path = env.state.join(INSTALLED_FILE);
     steps.push(Step::WriteFile {
         path: installed_path.clone(),

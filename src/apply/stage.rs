@@ -30,7 +30,8 @@ pub(super) fn stage_action(ctx: &Ctx, action: &Action) -> Result<Staged> {
     let mut staged = Staged::default();
     match action {
         Action::LinkModel { key, path, mode, .. } => return super::stage_models::stage_link(ctx, key, path, *mode),
-        Action::UnlinkModel { key, path, .. } => return super::stage_models::stage_unlink(ctx, key, path),
+        // The model tree holds what stays; a removed model's entry leaves with the old tree.
+        Action::UnlinkModel { .. } | Action::ModelPaths { .. } => return Ok(staged),
         Action::Workflow { name, change } => return super::stage_workflows::stage_workflow(ctx, name, *change),
         Action::CloneComfyui { commit, .. } => {
             ctx.reporter

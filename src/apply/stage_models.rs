@@ -1,9 +1,8 @@
 //! Phase 1 for models: find a local file with the locked content (the model index), or
-//! download it from the model's sources in order (verified by blake3, and sha256 when known),
-//! then make the entry ComfyUI will see — a symlink, hardlink or copy — in the staging folder.
-//! The switch renames it into `ComfyUI/models/<category>/`. Model files are never deleted.
+//! download it from the model's sources in order (verified by blake3, and sha256 when known).
+//! The entries ComfyUI sees (symlink, hardlink or copy) are made in the generation's model tree
+//! (`model_tree.rs`). Model files are never deleted.
 
-use super::journal::Step;
 use super::stage::Staged;
 use super::{ApplyError, Ctx, Result};
 use crate::manifest::{LockedModel, ModelSource};
@@ -18,84 +17,31 @@ pub(super) fn stage_link(ctx: &Ctx, key: &str, path: &str, mode: LinkMode) -> Re
         .models
         .get(key)
         .ok_or_else(|| ApplyError::NotInLock { id: key.to_string() })?;
+    // ComfyUI reads its own `models/` first: a file of the user's there, of the same name, would
+    // hide the declared model. Links an older comfydock made there are moved out by this apply.
+    let live = ctx.env.comfyui.join(path);
+    let installed = &ctx.observed.installed;
+    let legacy_ours = installed.legacy_models() && installed.models.values().any(|m| m.path == path);
+    if live.symlink_metadata().is_ok() && !legacy_ours && ctx.observed.comfyui_commit.is_some() {
+        return Err(ApplyError::ModelSlotTaken { path: live });
+    }
     let source = locate_or_download(ctx, key, model)?;
-    let mut staged = Staged::default();
-    let live = ctx.env.comfyui.join(path);
-    let ours = |p: &str| ctx.observed.installed.models.values().any(|m| m.path == p);
-    match live.symlink_metadata() {
-        Err(_) => {}
-        Ok(m) if ours(path) && m.file_type().is_symlink() => staged.steps.push(Step::Unlink {
-            link: live.clone(),
-            target: std::fs::read_link(&live)?,
-        }),
-        Ok(_) if ours(path) => staged.steps.push(Step::Rename {
-            from: live.clone(),
-            to: ctx.trash_path(key),
-        }),
-        Ok(_) => return Err(ApplyError::ModelSlotTaken { path: live }),
-    }
-    let fingerprint = match mode {
-        // Nothing to stage for a symlink: the switch makes it, one filesystem operation rather
-        // than a staged link and a rename. Observe checks a symlink by its target; the
-        // fingerprint recorded is the target file's.
-        LinkMode::Symlink => {
-            let fingerprint = Fingerprint::of(&source.metadata()?);
-            staged.steps.push(Step::Symlink {
-                target: source.clone(),
-                link: live,
-            });
-            fingerprint
-        }
-        LinkMode::Hardlink | LinkMode::Copy => {
-            let staged_entry = ctx.staging.join("models").join(key);
-            std::fs::create_dir_all(ctx.staging.join("models"))?;
-            if mode == LinkMode::Hardlink {
-                std::fs::hard_link(&source, &staged_entry).map_err(|e| ApplyError::Hardlink {
-                    path: source.clone(),
-                    reason: e.to_string(),
-                })?;
-            } else {
-                ctx.reporter.step(&format!("Copying model {key}"));
-                std::fs::copy(&source, &staged_entry)?;
-                std::fs::File::open(&staged_entry)?.sync_all()?;
-            }
-            let fingerprint = Fingerprint::of(&staged_entry.symlink_metadata()?);
-            staged.steps.push(Step::Rename {
-                from: staged_entry,
-                to: live,
-            });
-            fingerprint
-        }
-    };
-    staged.model = Some((
-        key.to_string(),
-        InstalledModel {
-            blake3: model.blake3.to_string(),
-            path: path.to_string(),
-            mode,
-            target: source.display().to_string(),
-            fingerprint,
-        },
-    ));
-    Ok(staged)
-}
-
-pub(super) fn stage_unlink(ctx: &Ctx, key: &str, path: &str) -> Result<Staged> {
-    let mut staged = Staged::default();
-    let live = ctx.env.comfyui.join(path);
-    match live.symlink_metadata() {
-        Ok(m) if m.file_type().is_symlink() => staged.steps.push(Step::Unlink {
-            link: live.clone(),
-            target: std::fs::read_link(&live)?,
-        }),
-        // A hardlink or copy: the trash keeps it (the model file it came from is untouched).
-        Ok(_) => staged.steps.push(Step::Rename {
-            from: live,
-            to: ctx.trash_path(key),
-        }),
-        Err(_) => {}
-    }
-    Ok(staged)
+    // The entry itself is made when the model tree is built (`model_tree`), once every model of
+    // the generation is known; a hardlink's or copy's own fingerprint is taken then.
+    let fingerprint = Fingerprint::of(&source.metadata()?);
+    Ok(Staged {
+        model: Some((
+            key.to_string(),
+            InstalledModel {
+                blake3: model.blake3.to_string(),
+                path: path.to_string(),
+                mode,
+                target: source.display().to_string(),
+                fingerprint,
+            },
+        )),
+        ..Staged::default()
+    })
 }
 
 /// A file with the model's content: one the index knows, else a download into the workspace's

@@ -87,9 +87,68 @@ fn yaml_string(s: &str) -> String {
     out
 }
 
+/// First and last lines of the section apply manages in ComfyUI's `extra_model_paths.yaml`: the
+/// environment's placed models (its model tree). Whatever else the file holds is the user's (or
+/// `model export-paths`'s) and is kept as it is, byte for byte.
+pub const BLOCK_START: &str =
+    "# >>> comfydock: the models this environment's lock places (rewritten by apply; edit outside this block) >>>";
+pub const BLOCK_END: &str = "# <<< comfydock <<<";
+
+/// The managed section: one YAML section reading each category from `tree` (the environment's
+/// model tree link, absolute). No `is_default`: ComfyUI's own `models/` stays first, so what the
+/// user puts there wins and what ComfyUI downloads goes there, never into the tree.
+pub fn placed_block(tree: &Path, categories: &[String]) -> String {
+    let mut out = format!(
+        "{BLOCK_START}\ncomfydock_placed_models:\n  base_path: {}\n",
+        yaml_string(&tree.to_string_lossy())
+    );
+    for c in categories {
+        out.push_str(&format!("  {}: {}\n", yaml_string(c), yaml_string(c)));
+    }
+    out.push_str(BLOCK_END);
+    out.push('\n');
+    out
+}
+
+/// The managed section of `text`, if it has one (from its start line to its end line, included).
+pub fn current_block(text: &str) -> Option<&str> {
+    let start = text.find(BLOCK_START)?;
+    let end = start + text[start..].find(BLOCK_END)? + BLOCK_END.len();
+    let end = if text[end..].starts_with('\n') { end + 1 } else { end };
+    Some(&text[start..end])
+}
+
+/// `existing` (None: no file) with its managed section replaced by `block`, or `block` appended
+/// after the user's text (on a line of its own).
+pub fn with_block(existing: Option<&str>, block: &str) -> String {
+    let text = existing.unwrap_or("");
+    if let Some(old) = current_block(text) {
+        let at = text.find(old).unwrap_or(0);
+        return format!("{}{block}{}", &text[..at], &text[at + old.len()..]);
+    }
+    let mut out = text.to_string();
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    out.push_str(block);
+    out
+}
+
+/// `text` without the managed section.
+fn without_block(text: &str) -> String {
+    match current_block(text) {
+        Some(block) => text.replacen(block, "", 1).trim_end_matches('\n').to_string() + "\n",
+        None => text.to_string(),
+    }
+}
+
 /// Writes the file into `comfyui_dir` atomically. A file there that comfydock did not write is
 /// the user's: without `force` it is refused; with `force` it is first copied to `backup_dir`.
-/// Returns the path written and the backup made, if any.
+/// Apply's section for the placed models is kept. Returns the path written and the backup made,
+/// if any.
 pub fn export(
     comfyui_dir: &Path,
     dirs: &[PathBuf],
@@ -98,20 +157,28 @@ pub fn export(
 ) -> Result<(PathBuf, Option<PathBuf>)> {
     let path = comfyui_dir.join(FILE_NAME);
     let mut backup = None;
+    let mut block = None;
     match std::fs::read_to_string(&path) {
-        Ok(existing) if !existing.starts_with(MARKER) => {
-            let target = backup_dir.join(format!("{FILE_NAME}.{}", super::now()));
-            if !force {
-                return Err(ModelError::ForeignFile { path, backup: target });
+        Ok(existing) => {
+            block = current_block(&existing).map(str::to_string);
+            let rest = without_block(&existing);
+            if !rest.trim().is_empty() && !rest.starts_with(MARKER) {
+                let target = backup_dir.join(format!("{FILE_NAME}.{}", super::now()));
+                if !force {
+                    return Err(ModelError::ForeignFile { path, backup: target });
+                }
+                crate::fsx::write_atomic(&target, existing.as_bytes()).map_err(ModelError::io(&target))?;
+                backup = Some(target);
             }
-            crate::fsx::write_atomic(&target, existing.as_bytes()).map_err(ModelError::io(&target))?;
-            backup = Some(target);
         }
-        Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(ModelError::Io { path, source: e }),
     }
-    crate::fsx::write_atomic(&path, render(dirs).as_bytes()).map_err(ModelError::io(&path))?;
+    let text = match &block {
+        Some(block) => with_block(Some(&render(dirs)), block),
+        None => render(dirs),
+    };
+    crate::fsx::write_atomic(&path, text.as_bytes()).map_err(ModelError::io(&path))?;
     Ok((path, backup))
 }
 
@@ -137,5 +204,20 @@ mod tests {
         );
         assert!(text.contains(&format!("base_path: \"{}/my models: \\\"x\\\"\"", dir.path().display())));
         assert!(!text.contains("is_default"));
+    }
+
+    #[test]
+    fn the_managed_section_is_appended_replaced_and_leaves_the_users_text_alone() {
+        let user = "# mine\nmy_models:\n    base_path: /data\n    loras: loras";
+        let block = placed_block(Path::new("/env/.comfydock/models"), &["checkpoints".into()]);
+        let once = with_block(Some(user), &block);
+        assert!(once.starts_with(&format!("{user}\n\n{BLOCK_START}\n")), "{once}");
+        assert!(once.contains("  base_path: \"/env/.comfydock/models\"\n  \"checkpoints\": \"checkpoints\"\n"));
+        assert_eq!(current_block(&once), Some(block.as_str()));
+        let other = placed_block(Path::new("/env/.comfydock/models"), &["loras".into()]);
+        let twice = with_block(Some(&once), &other);
+        assert_eq!(twice, once.replace(&block, &other));
+        assert_eq!(without_block(&twice), format!("{user}\n"));
+        assert_eq!(with_block(None, &block), block);
     }
 }

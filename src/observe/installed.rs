@@ -24,12 +24,94 @@ pub struct Installed {
     pub nodes: BTreeMap<String, InstalledNode>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub models: BTreeMap<String, InstalledModel>,
+    /// The model tree `.comfydock/models` links to, holding `models`. None with models: they
+    /// were placed in `ComfyUI/models/` by a comfydock from before model trees, and the next
+    /// apply moves them into a tree.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_tree: Option<ModelTree>,
     /// Tracked workflows placed in `ComfyUI/user/default/workflows/`, by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub workflows: BTreeMap<String, super::workflows::InstalledWorkflow>,
 }
 
-/// How a model file reaches `ComfyUI/models/<category>/`.
+/// A generation's placed models as one tree, built once in `store/model-trees/<id>/` (the id is
+/// a hash of what it holds) and switched by one symlink, `.comfydock/models`. ComfyUI reads
+/// its categories through comfydock's section of `extra_model_paths.yaml`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelTree {
+    pub id: String,
+    /// Category folders of the tree, as that section lists them.
+    pub categories: Vec<String>,
+    /// The tree's folders and those of the files its symlinks point to, as apply left them:
+    /// while each is unchanged (git's racy-clean rule against `stamped_at`), no entry was added,
+    /// removed or renamed in them, so observe trusts the symlinks without reading each one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stamps: Vec<DirStamp>,
+    /// When the stamps were taken, in nanoseconds since the epoch.
+    #[serde(default)]
+    pub stamped_at: i64,
+}
+
+/// A folder's modification time (ns) and inode.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirStamp {
+    pub path: String,
+    pub mtime: i64,
+    pub ino: u64,
+}
+
+/// How much older than the stamps a folder's mtime must be for the stamp to vouch for it: more
+/// than a filesystem timestamp tick, so a change right after the stamp cannot keep the mtime.
+const RACY_NS: i64 = 50_000_000;
+
+impl DirStamp {
+    pub fn of(path: &Path) -> Option<DirStamp> {
+        let meta = std::fs::metadata(path).ok()?;
+        Some(DirStamp {
+            path: path.to_string_lossy().into_owned(),
+            mtime: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
+            ino: meta.ino(),
+        })
+    }
+}
+
+impl ModelTree {
+    /// Whether every stamped folder is as it was and was not racily new when stamped.
+    pub fn stamps_hold(&self) -> bool {
+        !self.stamps.is_empty()
+            && self
+                .stamps
+                .iter()
+                .all(|s| s.mtime + RACY_NS < self.stamped_at && DirStamp::of(Path::new(&s.path)).as_ref() == Some(s))
+    }
+}
+
+/// The folder of the workspace's store holding model trees.
+pub const MODEL_TREES: &str = "model-trees";
+
+impl Installed {
+    /// Where the placed model at `path` (`models/<category>/<file>`) is: in the model tree,
+    /// through the environment's link, or in `ComfyUI/` for models placed before model trees.
+    pub fn model_entry(&self, env: &crate::workspace::EnvPaths, path: &str) -> std::path::PathBuf {
+        if self.model_tree.is_some() {
+            env.placed_models().join(tree_rel(path))
+        } else {
+            env.comfyui.join(path)
+        }
+    }
+
+    /// Models placed in `ComfyUI/models/` by a comfydock from before model trees.
+    pub fn legacy_models(&self) -> bool {
+        self.model_tree.is_none() && !self.models.is_empty()
+    }
+}
+
+/// A model's path in a model tree: its path under ComfyUI without `models/`.
+pub fn tree_rel(path: &str) -> &str {
+    path.strip_prefix("models/").unwrap_or(path)
+}
+
+/// How a model file reaches ComfyUI (its entry in the model tree).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum LinkMode {

@@ -7,7 +7,8 @@ pub mod runtime_paths;
 pub mod workflows;
 
 pub use installed::{
-    Fingerprint, INSTALLED_FILE, Installed, InstalledModel, InstalledNode, LinkMode, fingerprint_tree,
+    DirStamp, Fingerprint, INSTALLED_FILE, Installed, InstalledModel, InstalledNode, LinkMode, MODEL_TREES, ModelTree,
+    fingerprint_tree, tree_rel,
 };
 
 use crate::workspace::EnvPaths;
@@ -39,6 +40,10 @@ pub struct Observed {
     /// out of the plan on this machine (see `EnvPaths::models_skipped_marker`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub models_skipped: bool,
+    /// Why comfydock's section of `ComfyUI/extra_model_paths.yaml` must be written again (gone,
+    /// or not the one for the live model tree); None when it is as apply left it, or not needed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_paths: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -144,17 +149,46 @@ pub fn observe(env: &EnvPaths) -> std::io::Result<Observed> {
         .ok()
         .filter(|_| crate::python::venv_is_whole(&env.venv))
         .map(|t| t.to_string_lossy().into_owned());
-    // Two system calls per model, thousands of models: spread over the cores.
-    let models = {
+    // The model tree is the one recorded when `.comfydock/models` links to it; otherwise every
+    // placed model is missing from ComfyUI's view (the apply that follows switches the link).
+    let tree_linked = match &installed.model_tree {
+        Some(tree) => fs::read_link(env.placed_models())
+            .is_ok_and(|t| t.file_name().is_some_and(|n| n.to_string_lossy() == tree.id)),
+        None => true,
+    };
+    // Unchanged folders vouch for the symlinks in them (one stat per folder, not two calls per
+    // model); otherwise two system calls per model, thousands of models: spread over the cores.
+    let trusted = tree_linked && installed.model_tree.as_ref().is_some_and(ModelTree::stamps_hold);
+    let models = if trusted {
+        let mut states = BTreeMap::new();
+        for (key, m) in &installed.models {
+            let state = match m.mode {
+                LinkMode::Symlink => NodeState::Intact,
+                _ => model_state(&installed.model_entry(env, &m.path), m),
+            };
+            states.insert(key.clone(), state);
+        }
+        states
+    } else if tree_linked {
         use rayon::prelude::*;
         let placed: Vec<_> = installed.models.iter().collect();
         placed
             .into_par_iter()
-            .map(|(key, m)| (key.clone(), model_state(&env.comfyui.join(&m.path), m)))
+            .map(|(key, m)| (key.clone(), model_state(&installed.model_entry(env, &m.path), m)))
             .collect::<Vec<_>>()
             .into_iter()
             .collect()
+    } else {
+        installed
+            .models
+            .keys()
+            .map(|k| (k.clone(), NodeState::Missing))
+            .collect()
     };
+    let model_paths = installed
+        .model_tree
+        .as_ref()
+        .and_then(|tree| model_paths_drift(env, tree));
     let workflows = workflows::observe_placed(env, &installed);
     Ok(Observed {
         models_skipped: env.models_skipped_marker().exists(),
@@ -166,13 +200,28 @@ pub fn observe(env: &EnvPaths) -> std::io::Result<Observed> {
         untracked,
         venv,
         models,
+        model_paths,
     })
+}
+
+/// Why comfydock's section of `extra_model_paths.yaml` is not the one for `tree`, if it is not.
+fn model_paths_drift(env: &EnvPaths, tree: &ModelTree) -> Option<String> {
+    use crate::models::paths_yaml;
+    let expected = paths_yaml::placed_block(&env.placed_models(), &tree.categories);
+    match fs::read_to_string(env.comfyui.join(paths_yaml::FILE_NAME)) {
+        Ok(text) => match paths_yaml::current_block(&text) {
+            Some(block) if block == expected => None,
+            Some(_) => Some("comfydock's section was changed".into()),
+            None => Some("comfydock's section is missing".into()),
+        },
+        Err(_) => Some("the file is missing".into()),
+    }
 }
 
 /// A model entry is intact when it is what was placed: the same symlink (to a file that still
 /// exists), or the same hardlink or copy (same size, mtime and inode). Two system calls for a
 /// symlink (read it, stat its target) and one for a file: this runs once per placed model.
-fn model_state(path: &std::path::Path, m: &InstalledModel) -> NodeState {
+pub fn model_state(path: &std::path::Path, m: &InstalledModel) -> NodeState {
     let intact = match m.mode {
         LinkMode::Symlink => match fs::read_link(path) {
             Ok(t) => t.as_os_str().as_encoded_bytes() == m.target.as_bytes() && path.exists(),

@@ -74,6 +74,10 @@ pub enum Drift {
     ModelModified {
         key: String,
     },
+    /// comfydock's section of `ComfyUI/extra_model_paths.yaml` is missing or was edited.
+    ModelPaths {
+        why: String,
+    },
     WorkflowEdited {
         name: String,
     },
@@ -95,8 +99,9 @@ impl std::fmt::Display for Drift {
             Drift::ComfyuiFiles { changes } => write!(f, "ComfyUI's own files: {changes}"),
             Drift::NodeMissing { id } => write!(f, "node {id} is missing from custom_nodes/"),
             Drift::NodeModified { id, changes } => write!(f, "node {id}: {changes}"),
-            Drift::ModelMissing { key } => write!(f, "model {key} is missing from ComfyUI/models/"),
+            Drift::ModelMissing { key } => write!(f, "model {key} is missing from its model folder"),
             Drift::ModelModified { key } => write!(f, "model {key} was changed or relinked by hand"),
+            Drift::ModelPaths { why } => write!(f, "ComfyUI/extra_model_paths.yaml: {why}"),
             Drift::WorkflowEdited { name } => write!(
                 f,
                 "workflow {name} was edited in ComfyUI (`comfydock workflow sync {}` keeps it)",
@@ -168,6 +173,9 @@ pub fn status<A>(session: &Session<'_, A>) -> Result<StatusReport> {
                 NodeState::Missing => drift.push(Drift::ModelMissing { key: key.to_string() }),
                 NodeState::Modified { .. } => drift.push(Drift::ModelModified { key: key.to_string() }),
             }
+        }
+        if let Some(why) = &observed.model_paths {
+            drift.push(Drift::ModelPaths { why: why.to_string() });
         }
         for action in &p.plan.actions {
             if let crate::plan::Action::Workflow {

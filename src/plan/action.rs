@@ -79,6 +79,10 @@ pub enum Action {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         required_by: Vec<String>,
     },
+    /// ComfyUI reads the placed models (the live model tree) through comfydock's section of
+    /// `ComfyUI/extra_model_paths.yaml`: written again when it is gone or was changed, and once
+    /// when links an older comfydock made in `ComfyUI/models/` move into a model tree.
+    ModelPaths { reason: String },
     /// A tracked workflow and ComfyUI's copy of it (`user/default/workflows/NAME.json`).
     Workflow { name: String, change: WorkflowChange },
     /// The venv does not match uv.lock (for the chosen torch backend): build it, or reuse a
@@ -149,6 +153,7 @@ impl Action {
             | Action::RemoveNode { id, .. } => format!("node.{id}"),
             Action::TrashUntracked { name } => format!("untracked.{name}"),
             Action::SyncPython { .. } => "python".into(),
+            Action::ModelPaths { .. } => "model_paths".into(),
             Action::LinkModel { key, .. } | Action::UnlinkModel { key, .. } => format!("model.{key}"),
             Action::Workflow { name, .. } => format!("workflow.{name}"),
         }
@@ -167,6 +172,7 @@ impl Action {
             | Action::RestoreComfyui { .. }
             | Action::UpdateNode { .. }
             | Action::SyncPython { .. }
+            | Action::ModelPaths { .. }
             | Action::LinkModel { replace: Some(_), .. } => Kind::Update,
             Action::RemoveNode { .. } | Action::TrashUntracked { .. } | Action::UnlinkModel { .. } => Kind::Delete,
         }
@@ -235,6 +241,9 @@ impl Action {
                 "model {key} (link {path} removed; the model file is kept){}",
                 required_note(required_by)
             ),
+            Action::ModelPaths { reason } => {
+                format!("ComfyUI/extra_model_paths.yaml: comfydock's section for the placed models ({reason})")
+            }
             Action::Workflow { name, change } => match change {
                 WorkflowChange::Place => format!(
                     "workflow {name} -> {}/{name}.json",

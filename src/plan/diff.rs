@@ -205,6 +205,25 @@ pub fn diff(environment: &str, lock: &Lock, observed: &Observed, python: &Python
         }
     }
 
+    let legacy = observed.installed.legacy_models() && !fresh_checkout;
+    let reason = if legacy {
+        Some(format!(
+            "{} model link(s) comfydock made in ComfyUI/models/ move into its model tree, which ComfyUI reads \
+             through this file; ComfyUI/models/ stays yours",
+            observed.installed.models.len()
+        ))
+    } else if lock.models.is_empty() {
+        None
+    } else {
+        observed.model_paths.clone()
+    };
+    if let Some(reason) = reason {
+        let i = plan.push(Action::ModelPaths { reason });
+        if let Some(c) = comfyui {
+            plan.edge(c, i);
+        }
+    }
+
     for (name, w) in &lock.workflows {
         let record = observed.installed.workflows.get(name.as_str());
         let copy = observed.workflows.get(name.as_str()).unwrap_or(&WorkflowCopy::Missing);

@@ -153,7 +153,7 @@ pub fn verify(
                 continue;
             }
             report.checked += 1;
-            let path = env.comfyui.join(model.link_path().as_str());
+            let path = installed.model_entry(env, model.link_path().as_str());
             match file_hash(&path) {
                 Some(h) if h == model.blake3.hex() => {}
                 Some(_) => report.problem(

@@ -38,6 +38,12 @@ impl EnvPaths {
         self.venv.join("bin").join("python")
     }
 
+    /// The link to the live generation's model tree (`store/model-trees/<id>`), which ComfyUI
+    /// reads through comfydock's section of `ComfyUI/extra_model_paths.yaml`.
+    pub fn placed_models(&self) -> PathBuf {
+        self.state.join("models")
+    }
+
     /// Present while `create` is still building the environment (or after it was killed).
     pub fn creating_marker(&self) -> PathBuf {
         self.state.join("creating")

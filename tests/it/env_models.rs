@@ -2,7 +2,7 @@
 //! sources when no local file has their content, never deleted.
 
 use crate::support::http::HttpServer;
-use crate::support::{TestContext, tree};
+use crate::support::{TestContext, placed_model, tree};
 use std::fs;
 
 /// Bytes that look like nothing in particular, different per `seed`.
@@ -24,7 +24,7 @@ fn links_are_created_switched_and_removed_by_plan_and_apply() {
     t.run(&["model", "add", file.to_str().unwrap()])
         .success()
         .stdout_has("+ model mini 195.3 KiB -> models/checkpoints/mini.safetensors (symlink from ");
-    let link = env.join("ComfyUI/models/checkpoints/mini.safetensors");
+    let link = placed_model(&env, "checkpoints/mini.safetensors");
     assert_eq!(fs::read_link(&link).unwrap(), file);
     let manifest = fs::read_to_string(env.join(".cec/pyproject.toml")).unwrap();
     assert!(
@@ -51,7 +51,7 @@ fn links_are_created_switched_and_removed_by_plan_and_apply() {
     fs::remove_file(&link).unwrap();
     t.run(&["status"])
         .success()
-        .stdout_has("drift: model mini is missing from ComfyUI/models/");
+        .stdout_has("drift: model mini is missing from its model folder");
     t.run(&["apply", "--yes", "--link-mode", "copy"])
         .success()
         .stdout_has("~ model mini");
@@ -78,7 +78,7 @@ fn a_declared_model_is_downloaded_in_a_fresh_workspace() {
         .success()
         .stdout_has("+ model lora-mini");
     assert_eq!(
-        fs::read(first.join("ComfyUI/models/loras/lora-mini.safetensors")).unwrap(),
+        fs::read(placed_model(&first, "loras/lora-mini.safetensors")).unwrap(),
         body
     );
 
@@ -106,7 +106,7 @@ fn a_declared_model_is_downloaded_in_a_fresh_workspace() {
     t.run(&["--workspace", ws, "-e", "second", "apply", "--yes", "--frozen"])
         .success();
     assert!(server.log().len() > before, "the model came over HTTP");
-    let placed = second.join("ComfyUI/models/loras/lora-mini.safetensors");
+    let placed = placed_model(&second, "loras/lora-mini.safetensors");
     assert_eq!(fs::read(&placed).unwrap(), body);
     assert!(fs::read_link(&placed).unwrap().starts_with(other.join("models/loras")));
     // Downloaded models are indexed: findable by hash at once.
@@ -198,7 +198,7 @@ fn a_crash_while_switching_many_model_links_recovers_to_the_old_links() {
     }
     t.run(&["model", "remove", "one", "--no-apply"]).success();
     t.run(&["lock"]).success();
-    let models = env.join("ComfyUI/models");
+    let models = env.join(".comfydock/models");
     let old_links = tree(&models);
     // Generation rows only: the crashed apply's .cec commit is listed as not applied, truly.
     let generations = |log: &str| -> Vec<String> {

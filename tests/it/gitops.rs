@@ -2,7 +2,7 @@
 //! environment through a real bare repository, `commit` of hand edits, `run --locked`, the
 //! Markdown plan for pull requests, and `config` with tokens that are never printed.
 
-use crate::support::{Run, TestContext, http::HttpServer, repos};
+use crate::support::{Run, TestContext, http::HttpServer, placed_model, repos};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -400,7 +400,7 @@ fn model_downloads_use_the_stored_token_unless_the_environment_has_one() {
         Some("Bearer hf_fromFILE")
     );
     assert_eq!(
-        fs::read(env.join("ComfyUI/models/checkpoints/tiny.safetensors")).unwrap(),
+        fs::read(placed_model(&env, "checkpoints/tiny.safetensors")).unwrap(),
         body
     );
 }

@@ -15,6 +15,7 @@ mod gc;
 mod gitops;
 mod install_scripts;
 mod manifest_brief;
+mod model_tree;
 mod models;
 mod pack_identity;
 mod panel;

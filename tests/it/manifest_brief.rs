@@ -4,7 +4,7 @@
 
 use crate::support::brief::{self, BriefSources};
 use crate::support::registry::{FixtureVersion, Mirror, SnapshotFixture, zip_archive};
-use crate::support::{Run, TestContext, repos};
+use crate::support::{Run, TestContext, placed_model, repos};
 use std::fs;
 
 fn with_registry(t: &TestContext, url: &str, args: &[&str]) -> Run {
@@ -80,7 +80,7 @@ fn the_briefs_example_is_locked_applied_and_kept_through_edits() {
     with_registry(&t, &mirror.url, &["apply", "--yes"]).success();
 
     // The model is where `local_path` says, with the declared content.
-    let placed = env.join("ComfyUI/models/checkpoints/sd15_base.safetensors");
+    let placed = placed_model(&env, "checkpoints/sd15_base.safetensors");
     assert_eq!(fs::read(&placed).unwrap(), content);
     assert!(env.join("ComfyUI/custom_nodes/my-git-node/__init__.py").is_file());
     with_registry(&t, &mirror.url, &["plan", "--detailed-exitcode"])

@@ -4,7 +4,7 @@
 
 use crate::support::packs::{schema_pack, styled_pack, styled_types, unstamped_workflow};
 use crate::support::registry::{FixtureVersion, Mirror, SnapshotFixture, zip_archive};
-use crate::support::{Run, TestContext};
+use crate::support::{Run, TestContext, placed_model};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -183,7 +183,7 @@ fn a_model_in_a_subfolder_is_placed_where_the_workflow_looks() {
     let text = pyproject(&env);
     assert!(text.contains("filename = \"SD1.5/dream_v2.safetensors\""), "{text}");
     assert!(text.contains("models = [\"dream_v2\"]"), "{text}");
-    let placed = env.join("ComfyUI/models/checkpoints/SD1.5/dream_v2.safetensors");
+    let placed = placed_model(&env, "checkpoints/SD1.5/dream_v2.safetensors");
     assert_eq!(fs::read(&placed).unwrap(), content);
     t.run(&["plan", "--detailed-exitcode"]).success();
     // Tracked again after an edit: the declared model is found by its path.

@@ -2,7 +2,7 @@
 //! bundle, a .cec folder or a git repository, rebuilt from its lock and verified.
 
 use crate::support::http::HttpServer;
-use crate::support::{Run, TestContext, repos, tree};
+use crate::support::{Run, TestContext, placed_model, repos, tree};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -120,7 +120,7 @@ fn export_then_import_rebuilds_the_same_environment() {
     assert_eq!(node_trees(&env), node_trees(&copy));
     assert_eq!(pip_freeze(&t, &env), pip_freeze(&t, &copy));
     assert_eq!(
-        fs::read(copy.join("ComfyUI/models/loras/lora-mini.safetensors")).unwrap(),
+        fs::read(placed_model(&copy, "loras/lora-mini.safetensors")).unwrap(),
         model_bytes(3, 150_000)
     );
     o.run(&["-e", "demo", "plan", "--detailed-exitcode"])
@@ -151,7 +151,7 @@ fn export_then_import_rebuilds_the_same_environment() {
     c.run(&["import", bundle.to_str().unwrap(), "--models", "link"])
         .success();
     assert_eq!(
-        fs::read_link(c.env("demo").join("ComfyUI/models/loras/lora-mini.safetensors")).unwrap(),
+        fs::read_link(placed_model(&c.env("demo"), "loras/lora-mini.safetensors")).unwrap(),
         local
     );
     assert_eq!(server.log().len(), asked);
@@ -173,7 +173,7 @@ fn models_skipped_at_import_are_left_out_until_placed() {
         .success()
         .stdout_has("`plan --detailed-exitcode` would exit 0")
         .stdout_has("Models were skipped: 1 model(s)");
-    let model = o.env("demo").join("ComfyUI/models/loras/lora-mini.safetensors");
+    let model = placed_model(&o.env("demo"), "loras/lora-mini.safetensors");
     assert!(fs::symlink_metadata(&model).is_err(), "the model was placed");
     assert_eq!(server.log().len(), asked, "the model was downloaded");
     o.run(&["-e", "demo", "plan", "--detailed-exitcode"])
@@ -415,7 +415,7 @@ fn export_lists_what_another_machine_could_not_rebuild() {
     assert!(!out.exists());
 
     // Drift and a stale lock are refused too.
-    fs::remove_file(env.join("ComfyUI/models/checkpoints/local-only.safetensors")).unwrap();
+    fs::remove_file(placed_model(&env, "checkpoints/local-only.safetensors")).unwrap();
     let manifest = env.join(".cec/pyproject.toml");
     let text = fs::read_to_string(&manifest).unwrap();
     t.run(&[

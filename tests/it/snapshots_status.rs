@@ -35,7 +35,7 @@ fn status_output_is_pinned() {
     let nodes = env.join("ComfyUI/custom_nodes");
     fs::remove_dir_all(nodes.join("alpha")).unwrap();
     fs::write(nodes.join("beta/__init__.py"), "edited = True\n").unwrap();
-    let link = env.join("ComfyUI/models/checkpoints/mini.safetensors");
+    let link = crate::support::placed_model(&env, "checkpoints/mini.safetensors");
     fs::remove_file(&link).unwrap();
     fs::write(&link, b"not the model").unwrap();
     fs::create_dir_all(nodes.join("manual-pack")).unwrap();

@@ -4,7 +4,7 @@
 
 use crate::support::http::HttpServer;
 use crate::support::s3::{CutProxy, S3Server};
-use crate::support::{Run, TestContext, on_a_terminal, repos};
+use crate::support::{Run, TestContext, on_a_terminal, placed_model, repos};
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -191,7 +191,7 @@ fn a_second_machine_applies_nodes_and_models_from_the_remote_with_the_sources_go
     );
     assert!(!applied.stderr.contains("not used"), "{}", applied.stderr);
     for (name, body) in &f.models {
-        let placed = env.join(format!("ComfyUI/models/checkpoints/{name}.safetensors"));
+        let placed = placed_model(&env, &format!("checkpoints/{name}.safetensors"));
         assert_eq!(&fs::read(&placed).unwrap(), body, "{name}");
     }
     let node = env.join("ComfyUI/custom_nodes/alpha");
@@ -265,10 +265,7 @@ fn a_corrupt_or_vanished_remote_object_is_reported_and_never_installed() {
         "{}",
         applied.stderr
     );
-    assert_eq!(
-        fs::read(env.join("ComfyUI/models/checkpoints/m.safetensors")).unwrap(),
-        body
-    );
+    assert_eq!(fs::read(placed_model(&env, "checkpoints/m.safetensors")).unwrap(), body);
     assert!(env.join("ComfyUI/custom_nodes/alpha/__init__.py").is_file());
 
     // With the sources gone, the corrupt model is refused and nothing is placed.
@@ -278,7 +275,7 @@ fn a_corrupt_or_vanished_remote_object_is_reported_and_never_installed() {
     failed.failure();
     assert!(failed.stderr.contains("not used"), "{}", failed.stderr);
     assert!(
-        env3.join("ComfyUI/models/checkpoints/m.safetensors")
+        placed_model(&env3, "checkpoints/m.safetensors")
             .symlink_metadata()
             .is_err()
     );

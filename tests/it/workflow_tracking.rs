@@ -1,7 +1,7 @@
 //! Tracking workflows in the reconcile loop: `.cec/workflows/` is the tracked copy, ComfyUI's
 //! `user/default/workflows/` the working copy, and an edit made in ComfyUI is never overwritten.
 
-use crate::support::{TestContext, repos};
+use crate::support::{TestContext, placed_model, repos};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -282,7 +282,7 @@ fn resolve_adds_a_git_pack_and_a_model_found_by_hash_offline() {
         "{pyproject}"
     );
     assert!(env.join("ComfyUI/custom_nodes/gamma-nodes/__init__.py").is_file());
-    let link = env.join("ComfyUI/models/checkpoints/renamed.safetensors");
+    let link = placed_model(&env, "checkpoints/renamed.safetensors");
     assert_eq!(fs::read(&link).unwrap(), content);
     let lock = fs::read_to_string(env.join(".cec/comfydock.lock")).unwrap();
     assert!(

@@ -199,3 +199,9 @@ pub fn on_a_terminal(t: &TestContext, envs: &[(&str, &str)], args: &[&str]) -> S
 fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
+
+/// Where ComfyUI finds the model an environment placed at `models/<rel>`: the environment's model
+/// tree (`.comfydock/models`, a link into the store), read through `extra_model_paths.yaml`.
+pub fn placed_model(env: &Path, rel: &str) -> PathBuf {
+    env.join(".comfydock/models").join(rel)
+}
