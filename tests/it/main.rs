@@ -32,6 +32,7 @@ mod registry_nodes;
 mod schemas;
 mod serve;
 mod snapshots_plan;
+mod snapshots_workflow;
 mod store_remote;
 mod trust;
 mod workflow;
