@@ -281,6 +281,12 @@ pub enum Recovery {
     Completed {
         generation: u64,
     },
+    /// An edit of the desired state (`workflow sync`, `node add`, ...) was interrupted (see
+    /// `edit_journal`); `apply` is what the apply journal's own recovery did first.
+    Edit {
+        edit: super::edit_journal::EditRecovery,
+        apply: Box<Recovery>,
+    },
 }
 
 /// Finishes or undoes an interrupted switch. Safe to run any number of times.

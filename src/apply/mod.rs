@@ -5,6 +5,7 @@
 //!    in reverse on failure and by `recover` after a crash;
 //! 3. commit: the installed record and the generation record, the last journaled steps.
 
+pub mod edit_journal;
 mod env_lock;
 pub mod gc;
 pub mod generations;
@@ -234,7 +235,7 @@ impl Ctx<'_> {
 
 /// Aborts the process at a named point when `COMFYDOCK_FAILPOINT` names it (debug builds and the
 /// `failpoints` feature only): how the tests crash an apply at every journal step.
-fn failpoint(name: &str) {
+pub(crate) fn failpoint(name: &str) {
     #[cfg(any(debug_assertions, feature = "failpoints"))]
     if std::env::var("COMFYDOCK_FAILPOINT").is_ok_and(|v| v == name) {
         std::process::abort();

@@ -157,6 +157,16 @@ pub fn links_at(repo_path: &Path, commit: &str) -> Result<Vec<String>> {
     Ok(links)
 }
 
+/// Moves the current branch back to `commit`, the work tree left as it is (`git reset
+/// --mixed`): what puts `.cec` back after an interrupted edit that had committed.
+pub fn reset_to(repo_path: &Path, commit: &str) -> Result<()> {
+    let repo = open(repo_path)?;
+    let err = local(repo_path);
+    let oid = Oid::from_str(commit).map_err(&err)?;
+    let target = repo.find_object(oid, None).map_err(&err)?;
+    repo.reset(&target, git2::ResetType::Mixed, None).map_err(&err)
+}
+
 /// Creates an empty repository (harmless on an existing one).
 pub fn init_repo(path: &Path) -> Result<()> {
     Repository::init(path).map(drop).map_err(local(path))

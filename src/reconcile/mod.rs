@@ -158,6 +158,8 @@ pub struct Session<'a> {
     uv: Option<Uv>,
     _lock: Option<EnvLock>,
     pub recovery: Recovery,
+    /// The command this session serves (`workflow sync`), as the writer lock names it.
+    pub command: String,
     /// `--torch-backend`: the backend to sync; None picks one (see `choose_backend`).
     pub torch_backend: Option<String>,
     /// `--link-mode`: how models reach ComfyUI/models (symlink unless asked).
@@ -182,7 +184,16 @@ impl<'a> Session<'a> {
     /// an interrupted apply.
     pub fn writer(ws: &'a Workspace, env: EnvPaths, reporter: &'a dyn Reporter, command: &str) -> Result<Self> {
         let lock = EnvLock::acquire(&env.state, &env.name, command)?;
-        let recovery = apply::recover(&env.state)?;
+        let mut recovery = apply::recover(&env.state)?;
+        // After the apply journal's recovery: the live generation says whether an interrupted
+        // edit's apply had finished.
+        let live = crate::observe::Installed::load(&env.state)?.generation;
+        if let Some(edit) = apply::edit_journal::recover(&env.state, &env.cec, live)? {
+            recovery = Recovery::Edit {
+                edit,
+                apply: Box::new(recovery),
+            };
+        }
         Ok(Session {
             ws,
             offline: false,
@@ -191,6 +202,7 @@ impl<'a> Session<'a> {
             uv: None,
             _lock: Some(lock),
             recovery,
+            command: command.to_string(),
             torch_backend: None,
             link_mode: Default::default(),
             place_models: false,
@@ -223,6 +235,7 @@ impl<'a> Session<'a> {
             uv: None,
             _lock: None,
             recovery: Recovery::Nothing,
+            command: String::new(),
             torch_backend: None,
             link_mode: Default::default(),
             place_models: false,

@@ -14,7 +14,10 @@ fn filtered(t: &TestContext) -> insta::Settings {
 
 /// One command's whole output: exit code, stdout and stderr.
 fn shown(run: &Run) -> String {
-    format!("exit {}\n--- stdout\n{}--- stderr\n{}", run.code, run.stdout, run.stderr)
+    format!(
+        "exit {}\n--- stdout\n{}--- stderr\n{}",
+        run.code, run.stdout, run.stderr
+    )
 }
 
 fn workflow(steps: u32) -> String {
