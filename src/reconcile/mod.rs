@@ -599,8 +599,28 @@ impl<'a> Session<'a> {
 
     /// Applies a plan made from `resolved`, writing the lock first when it was newly resolved.
     pub fn apply(&mut self, resolved: &Resolved, planned: &Planned, message: &str) -> Result<Option<Generation>> {
+        self.apply_or_record(resolved, planned, message, false)
+    }
+
+    /// [`Session::apply`], making a generation even when the plan has nothing to do on disk.
+    pub fn apply_recorded(
+        &mut self,
+        resolved: &Resolved,
+        planned: &Planned,
+        message: &str,
+    ) -> Result<Option<Generation>> {
+        self.apply_or_record(resolved, planned, message, true)
+    }
+
+    fn apply_or_record(
+        &mut self,
+        resolved: &Resolved,
+        planned: &Planned,
+        message: &str,
+        record_empty: bool,
+    ) -> Result<Option<Generation>> {
         self.write_lock(resolved)?;
-        if !planned.plan.has_work() {
+        if !planned.plan.has_work() && !record_empty {
             self.stop_skipping_models()?;
             return Ok(None);
         }
@@ -617,6 +637,7 @@ impl<'a> Session<'a> {
             offline: self.offline,
             transfers: self.transfers.clone(),
             rebuild: self.rebuild.clone(),
+            record_empty,
         });
         self.log_apply(
             &planned.plan,

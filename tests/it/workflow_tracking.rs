@@ -524,3 +524,29 @@ fn a_sync_killed_half_way_is_put_back_by_recover() {
     t.run(&["workflow", "status"]).success().stdout_has("in sync");
     t.run(&["plan", "--detailed-exitcode"]).success();
 }
+
+/// #23: `rollback N` to a generation that differs only in what is tracked (an untracked
+/// workflow stays in ComfyUI, so nothing on disk changes) is still a rollback: recorded as a
+/// generation, `.cec` committed.
+#[test]
+fn a_rollback_that_changes_only_tracking_is_recorded() {
+    let t = TestContext::new();
+    let env = t.create_env("demo");
+    write_user_workflow(&env, "one", &ui_workflow(20, "MyNode", "beta"));
+    write_user_workflow(&env, "two", &ui_workflow(10, "MyNode", "beta"));
+    let tracked = t.run(&["workflow", "track", "one"]);
+    tracked.success();
+    let first = generation_of(&tracked.stdout);
+    t.run(&["workflow", "track", "two"]).success();
+
+    let rolled = t.run(&["rollback", &first.to_string(), "--yes"]);
+    rolled.success().stdout_has("recorded as generation");
+    assert_eq!(cec_status(&env), "", ".cec is committed");
+    let pyproject = fs::read_to_string(env.join(".cec/pyproject.toml")).unwrap();
+    assert!(!pyproject.contains("tracked.two"), "{pyproject}");
+    t.run(&["log"])
+        .success()
+        .stdout_has(&format!("Rollback to generation {first}"));
+    assert!(user_dir(&env).join("two.json").is_file(), "ComfyUI's copy stays");
+    t.run(&["plan", "--detailed-exitcode"]).success();
+}
