@@ -163,8 +163,9 @@ impl Http {
 
     /// GET and read the whole body, retrying 429, 5xx, network errors and timeouts (including a
     /// body that stalls). Returns the status and body of the first answer that is not retried.
+    /// A body larger than [`MAX_BODY_BYTES`] is refused as soon as it is (not retried).
     pub fn get_body(&self, url: &str, reporter: &dyn Reporter) -> Result<(u16, Vec<u8>), HttpFailure> {
-        self.retry(url, None, reporter, || {
+        let answer = self.retry(url, None, reporter, || {
             let mut resp = match self.send(url, HeaderMap::new()) {
                 Ok(resp) => resp,
                 Err(reason) => return Try::Failed(Failed::new(reason, None)),
@@ -174,10 +175,18 @@ impl Http {
                 return Try::Failed(Failed::status(&resp));
             }
             let mut body = Vec::new();
-            match resp.read_to_end(&mut body) {
-                Ok(_) => Try::Done((status.as_u16(), body)),
+            match (&mut resp).take(MAX_BODY_BYTES + 1).read_to_end(&mut body) {
+                Ok(_) if body.len() as u64 > MAX_BODY_BYTES => Try::Done(Err(status.as_u16())),
+                Ok(_) => Try::Done(Ok((status.as_u16(), body))),
                 Err(e) => Try::Failed(Failed::new(describe_io(&e, &self.config), Some(status.as_u16()))),
             }
+        })?;
+        answer.map_err(|status| {
+            let reason = format!(
+                "the answer is larger than {} MiB (MAX_BODY_BYTES); the rest was not read",
+                MAX_BODY_BYTES >> 20
+            );
+            self.give_up(url, 1, reason, Some(status))
         })
     }
 
@@ -427,6 +436,10 @@ impl std::fmt::Debug for Token {
 /// (model files: the largest checkpoints are tens of GiB). A server that sends more is cut off
 /// and the partial file deleted.
 pub const MAX_DOWNLOAD_BYTES: u64 = 128 << 30;
+
+/// The largest answer read into memory whole ([`Http::get_body`]: registry pages, Manager's
+/// node map): far above any real one (the node map is a few MiB), far below a memory problem.
+pub const MAX_BODY_BYTES: u64 = 64 << 20;
 
 /// The most a download kept in `store/downloads/` (node-pack archives, registry snapshots) may
 /// bring: a little over what extraction accepts ([`super::Limits`], 4 GiB unpacked).

@@ -549,3 +549,44 @@ fn terminal_escapes_in_untrusted_text_are_shown_not_sent() {
     run.failure().stderr_has(r"\u{1b}]0;owned\u{7}\u{d}x");
     assert!(!raw(&run.stderr), "{:?}", run.stderr);
 }
+
+/// #23: a manifest pulled from others is shown in a parse error's snippet; the control
+/// characters in it reach the terminal as visible characters, not as escapes.
+#[test]
+fn terminal_escapes_in_a_manifest_snippet_are_not_sent() {
+    let t = TestContext::new();
+    let env = t.create_env("demo");
+    let manifest = env.join(".cec/pyproject.toml");
+    let text = fs::read_to_string(&manifest).unwrap();
+    fs::write(&manifest, format!("{text}\n# \u{1b}]0;owned\u{7}\n[tool.comfydock\n")).unwrap();
+    let run = t.run(&["plan"]);
+    run.failure().stderr_has("[tool.comfydock");
+    assert!(!run.stderr.contains(['\u{1b}', '\u{7}']), "{:?}", run.stderr);
+}
+
+/// #23: a registry (or mappings) answer is read into memory whole, so its size is capped
+/// (`store::download::MAX_BODY_BYTES`): a server that streams without end is cut there.
+#[test]
+fn a_registry_answer_that_never_ends_is_cut_off() {
+    let t = TestContext::new();
+    t.run(&["init"]).success();
+    let server = HttpServer::start();
+    let chunk = vec![b' '; 65_536];
+    let path = "/nodes/search?search=endless&page=1&limit=20";
+    server.serve(path, &chunk);
+    server.stream_endlessly(path, 1 << 30);
+    let run = Run::from(
+        t.cmd()
+            .env("COMFYDOCK_REGISTRY_URL", server.url(""))
+            .env("COMFYDOCK_HTTP_RETRIES", "0")
+            .args(["node", "find", "endless"])
+            .output()
+            .unwrap(),
+    );
+    run.failure().stderr_has("larger than 64 MiB");
+    let streamed = server.streamed(path).expect("the response ended");
+    assert!(
+        streamed < 80 << 20,
+        "the client hung up at the cap: {streamed} bytes were sent"
+    );
+}
