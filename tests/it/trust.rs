@@ -590,3 +590,19 @@ fn a_registry_answer_that_never_ends_is_cut_off() {
         "the client hung up at the cap: {streamed} bytes were sent"
     );
 }
+
+/// #24: an I/O error while taking the environment's lock is that error, with its path, not
+/// "locked by another comfydock".
+#[test]
+fn a_lock_that_cannot_be_opened_is_not_reported_as_held() {
+    let t = TestContext::new();
+    let env = t.create_env("demo");
+    let lock = env.join(".comfydock/lock");
+    let _ = fs::remove_file(&lock);
+    fs::create_dir_all(lock.join("in-the-way")).unwrap();
+    let run = t.run(&["apply", "--yes"]);
+    run.failure()
+        .stderr_has("could not take the writer lock")
+        .stderr_has(".comfydock/lock");
+    assert!(!run.stderr.contains("locked by another"), "{}", run.stderr);
+}
