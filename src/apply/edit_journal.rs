@@ -35,11 +35,11 @@ impl EditJournal {
     /// Saves `files` as they are now and records them, durably, before anything is written.
     pub fn begin(state: &Path, cec: &Path, command: &str, generation: u64, files: &[PathBuf]) -> io::Result<Self> {
         let dir = state.join(DIR);
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir)?;
+        let _ = fs_err::remove_dir_all(&dir);
+        fs_err::create_dir_all(&dir)?;
         let mut saved = Vec::new();
         for (i, path) in files.iter().enumerate() {
-            let copy = match std::fs::read(path) {
+            let copy = match fs_err::read(path) {
                 Ok(bytes) => {
                     let name = format!("{i}");
                     crate::fsx::write_atomic(&dir.join(&name), &bytes)?;
@@ -85,8 +85,8 @@ fn put_back(dir: &Path, cec: &Path, record: &Record) -> Vec<String> {
     let mut failures = Vec::new();
     for (path, copy) in &record.files {
         let put_back = match copy {
-            Some(name) => std::fs::read(dir.join(name)).and_then(|bytes| crate::fsx::write_atomic(path, &bytes)),
-            None => match std::fs::remove_file(path) {
+            Some(name) => fs_err::read(dir.join(name)).and_then(|bytes| crate::fsx::write_atomic(path, &bytes)),
+            None => match fs_err::remove_file(path) {
                 Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
                 _ => Ok(()),
             },
@@ -112,14 +112,14 @@ fn put_back(dir: &Path, cec: &Path, record: &Record) -> Vec<String> {
 fn remove(dir: &Path) -> io::Result<()> {
     // The record first: a crash half-way through leaves saved copies and no record, which
     // recovery ignores.
-    match std::fs::remove_file(dir.join(RECORD)) {
+    match fs_err::remove_file(dir.join(RECORD)) {
         Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
         _ => {}
     }
     if let Some(parent) = dir.parent() {
         crate::fsx::sync_dir(parent).ok();
     }
-    match std::fs::remove_dir_all(dir) {
+    match fs_err::remove_dir_all(dir) {
         Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
         _ => Ok(()),
     }
@@ -138,7 +138,7 @@ pub enum EditRecovery {
 /// apply journal's own recovery. Safe to run any number of times.
 pub fn recover(state: &Path, cec: &Path, live: u64) -> io::Result<Option<EditRecovery>> {
     let dir = state.join(DIR);
-    let record: Record = match std::fs::read(dir.join(RECORD)) {
+    let record: Record = match fs_err::read(dir.join(RECORD)) {
         Ok(bytes) => match serde_json::from_slice(&bytes) {
             Ok(r) => r,
             // A torn record cannot be: it is written atomically. Unreadable: nothing to trust.

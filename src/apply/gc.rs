@@ -155,7 +155,7 @@ pub fn gc(
         let record = generations::path(&env.state, row.number);
         if let Ok(meta) = record.metadata() {
             if !dry_run {
-                std::fs::remove_file(&record)?;
+                fs_err::remove_file(&record)?;
             }
             freed += std::os::unix::fs::MetadataExt::blocks(&meta) * 512;
         }
@@ -211,7 +211,7 @@ pub fn gc(
         if !used.contains(&record.tree.to_string()) {
             let path = derived.dir().join(format!("{}.json", record.inputs.key().hex()));
             if !dry_run {
-                let _ = std::fs::remove_file(&path);
+                let _ = fs_err::remove_file(&path);
             }
         }
     }

@@ -143,7 +143,7 @@ impl DesiredBackup {
         for (file, bytes) in self.files.iter().zip(self.bytes) {
             let _ = match bytes {
                 Some(b) => crate::fsx::write_atomic(file, &b),
-                None => std::fs::remove_file(file).or(Ok(())),
+                None => fs_err::remove_file(file).or(Ok(())),
             };
         }
     }
@@ -257,7 +257,7 @@ impl<'a> Session<'a> {
     /// loads it, then plans (which reads it again): the same bytes are parsed once per session.
     pub fn manifest(&self) -> Result<Manifest> {
         let path = self.env.pyproject();
-        let bytes = std::fs::read(&path).map_err(|source| crate::manifest::ManifestError::Io {
+        let bytes = fs_err::read(&path).map_err(|source| crate::manifest::ManifestError::Io {
             path: path.clone(),
             source,
         })?;
@@ -287,7 +287,7 @@ impl<'a> Session<'a> {
     }
 
     fn uv_lock_on_disk(&self) -> Option<Vec<u8>> {
-        std::fs::read(self.env.cec.join("uv.lock")).ok()
+        fs_err::read(self.env.cec.join("uv.lock")).ok()
     }
 
     pub fn freshness(&self, manifest: &Manifest) -> Result<Freshness> {
@@ -339,7 +339,7 @@ impl<'a> Session<'a> {
             let observing = scope.spawn(|| observe(env));
             let locking = scope.spawn(|| {
                 let lock = Lock::load(&env.cec.join(LOCK_FILE));
-                (lock, std::fs::read(env.cec.join("uv.lock")).ok())
+                (lock, fs_err::read(env.cec.join("uv.lock")).ok())
             });
             let manifest = self.manifest();
             let (lock, uv_lock) = locking.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
@@ -425,7 +425,7 @@ impl<'a> Session<'a> {
     /// The pulled commit whose stale lock waits for an explicit `lock`, while `.cec` is still
     /// at that commit (`.comfydock/pulled-stale`, written by `pull`).
     fn pulled_stale(&self) -> Option<String> {
-        let marked = std::fs::read_to_string(self.env.state.join(PULLED_STALE)).ok()?;
+        let marked = fs_err::read_to_string(self.env.state.join(PULLED_STALE)).ok()?;
         let head = crate::git::head_commit(&self.env.cec).ok().flatten()?;
         (marked.trim() == head.as_str()).then(|| crate::plan::short(head.as_str()).to_string())
     }
@@ -483,7 +483,7 @@ impl<'a> Session<'a> {
             origins: self.model_origins(&resolved.lock, &observed),
         };
         // Read once: the notes and workflow impact come from it, and the fingerprint hashes it.
-        let pyproject = std::fs::read(self.env.pyproject())?;
+        let pyproject = fs_err::read(self.env.pyproject())?;
         let manifest = self.manifest_of(pyproject.clone()).ok();
         if let Some(m) = &manifest {
             observed.forgive_runtime_paths(m.config());
@@ -712,7 +712,7 @@ impl<'a> Session<'a> {
         if !self.place_models {
             return Ok(());
         }
-        match std::fs::remove_file(self.env.models_skipped_marker()) {
+        match fs_err::remove_file(self.env.models_skipped_marker()) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
             _ => Ok(()),
         }
@@ -733,7 +733,7 @@ impl<'a> Session<'a> {
             text.push_str(&format!("    {} {}\n", action.kind().symbol(), action.describe()));
         }
         let dir = self.ws.root().join("logs");
-        let _ = std::fs::create_dir_all(&dir);
+        let _ = fs_err::create_dir_all(&dir);
         if let Ok(mut file) = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -752,7 +752,7 @@ impl<'a> Session<'a> {
             self.env.cec.join(LOCK_FILE),
             self.env.cec.join("uv.lock"),
         ];
-        let bytes = files.iter().map(|f| std::fs::read(f).ok()).collect();
+        let bytes = files.iter().map(|f| fs_err::read(f).ok()).collect();
         DesiredBackup { files, bytes }
     }
 
@@ -762,7 +762,7 @@ impl<'a> Session<'a> {
         let Some(commit) = cec_commit else { return Ok(()) };
         for w in lock.workflows.values() {
             let path = self.env.cec.join(w.file.as_str());
-            let current = std::fs::read(&path).ok().map(|b| crate::types::Blake3::of_bytes(&b));
+            let current = fs_err::read(&path).ok().map(|b| crate::types::Blake3::of_bytes(&b));
             if current.as_ref() == Some(&w.blake3) {
                 continue;
             }
@@ -817,7 +817,7 @@ impl<'a> Session<'a> {
 }
 
 fn write_if_changed(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    if std::fs::read(path).ok().as_deref() == Some(bytes) {
+    if fs_err::read(path).ok().as_deref() == Some(bytes) {
         return Ok(());
     }
     crate::fsx::write_atomic(path, bytes)

@@ -491,3 +491,17 @@ fn a_working_clone_as_git_source_resolves_its_own_branch() {
             .contains("VERSION = 2")
     );
 }
+
+/// #24: an I/O error names the file it happened on (was: "file operation failed" and the OS's
+/// words, no path).
+#[test]
+fn an_io_error_names_its_path() {
+    let t = TestContext::new();
+    let env = t.create_env("demo");
+    let installed = env.join(".comfydock/installed.json");
+    fs::remove_file(&installed).unwrap();
+    fs::create_dir(&installed).unwrap();
+    t.run(&["apply", "--yes"])
+        .failure()
+        .stderr_has(".comfydock/installed.json");
+}
