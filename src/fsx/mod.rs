@@ -2,6 +2,7 @@
 //! a temp file in the same folder, fsync, rename, fsync of the folder, so a crash leaves
 //! either the old bytes or the new ones, never a torn file.
 
+use rustix::fs::OFlags;
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -28,8 +29,7 @@ pub fn write_atomic_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let parent = parent_of(path);
     fs::DirBuilder::new().recursive(true).mode(0o700).create(&parent)?;
     let meta = fs::metadata(&parent)?;
-    // SAFETY: geteuid takes nothing and cannot fail.
-    if meta.uid() != unsafe { libc::geteuid() } {
+    if meta.uid() != rustix::process::geteuid().as_raw() {
         return Err(io::Error::new(
             io::ErrorKind::PermissionDenied,
             format!(
@@ -124,14 +124,14 @@ pub fn no_link_between(root: &Path, path: &Path) -> io::Result<()> {
 }
 
 pub fn read_regular(path: &Path, max: u64) -> io::Result<Vec<u8>> {
-    read_bounded(path, max, libc::O_NONBLOCK)
+    read_bounded(path, max, OFlags::NONBLOCK)
 }
 
 /// [`read_regular`] that also refuses a symbolic link at `path` (`O_NOFOLLOW`): for files of an
 /// untrusted tree (`.cec`), where a link could make comfydock read a file outside it.
 pub fn read_regular_nofollow(path: &Path, max: u64) -> io::Result<Vec<u8>> {
-    read_bounded(path, max, libc::O_NONBLOCK | libc::O_NOFOLLOW).map_err(|e| {
-        if e.raw_os_error() == Some(libc::ELOOP) {
+    read_bounded(path, max, OFlags::NONBLOCK | OFlags::NOFOLLOW).map_err(|e| {
+        if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) {
             io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "a symbolic link, which comfydock does not follow here; replace it with the file itself",
@@ -142,12 +142,16 @@ pub fn read_regular_nofollow(path: &Path, max: u64) -> io::Result<Vec<u8>> {
     })
 }
 
-fn read_bounded(path: &Path, max: u64, flags: i32) -> io::Result<Vec<u8>> {
+fn read_bounded(path: &Path, max: u64, flags: OFlags) -> io::Result<Vec<u8>> {
     use std::io::Read;
     use std::os::unix::fs::OpenOptionsExt;
     // O_NONBLOCK: opening a FIFO without a writer returns at once instead of waiting for one;
     // it changes nothing for a regular file.
-    let file = fs::OpenOptions::new().read(true).custom_flags(flags).open(path)?;
+    // The flags' bits are the C values, which is what `custom_flags` takes.
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(flags.bits() as i32)
+        .open(path)?;
     let meta = file.metadata()?;
     if !meta.is_file() {
         return Err(io::Error::new(
@@ -275,8 +279,14 @@ mod tests {
     fn read_regular_refuses_fifos_devices_folders_and_large_files() {
         let dir = tempfile::tempdir().unwrap();
         let fifo = dir.path().join("fifo");
-        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o644),
+            0,
+        )
+        .unwrap();
         for p in [fifo.as_path(), Path::new("/dev/zero"), dir.path()] {
             let e = read_regular(p, 1 << 20).unwrap_err();
             assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "{}: {e}", p.display());
