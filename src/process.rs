@@ -8,16 +8,16 @@ use std::process::Command;
 pub fn die_with_parent(cmd: &mut Command) {
     #[cfg(target_os = "linux")]
     {
+        use rustix::process::{Pid, Signal, getppid, set_parent_process_death_signal};
         use std::os::unix::process::CommandExt;
-        // SAFETY: between fork and exec only async-signal-safe calls are made (prctl, getppid).
-        let parent = std::process::id() as libc::pid_t;
+        let parent = i32::try_from(std::process::id()).ok().and_then(Pid::from_raw);
+        // SAFETY: between fork and exec only async-signal-safe calls are made (prctl and
+        // getppid, raw system calls through rustix; nothing allocates).
         unsafe {
             cmd.pre_exec(move || {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
+                set_parent_process_death_signal(Some(Signal::KILL))?;
                 // The parent died before prctl took effect: the child was re-parented already.
-                if libc::getppid() != parent {
+                if getppid() != parent {
                     return Err(std::io::Error::other("comfydock exited while starting a child"));
                 }
                 Ok(())

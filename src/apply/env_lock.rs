@@ -11,15 +11,30 @@ pub struct EnvLock {
 }
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
-#[error("environment `{env}` is locked by another comfydock ({holder})")]
-#[diagnostic(
-    code(comfydock::apply::locked),
-    help("wait for it to finish, or raise COMFYDOCK_LOCK_TIMEOUT (seconds, now {waited_secs}) to wait longer")
-)]
-pub struct Locked {
-    pub env: String,
-    pub holder: String,
-    pub waited_secs: u64,
+pub enum Locked {
+    #[error("environment `{env}` is locked by another comfydock ({holder})")]
+    #[diagnostic(
+        code(comfydock::apply::locked),
+        help("wait for it to finish, or raise COMFYDOCK_LOCK_TIMEOUT (seconds, now {waited_secs}) to wait longer")
+    )]
+    Held {
+        env: String,
+        holder: String,
+        waited_secs: u64,
+    },
+    /// The lock file could not be made, opened or locked: a disk or permission problem, not
+    /// another comfydock.
+    #[error("could not take the writer lock of environment `{env}` ({}): {source}", path.display())]
+    #[diagnostic(
+        code(comfydock::apply::lock_io),
+        help("check that the environment's .comfydock folder exists and is writable by you")
+    )]
+    Io {
+        env: String,
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl EnvLock {
@@ -28,10 +43,11 @@ impl EnvLock {
             .ok()
             .and_then(|s| s.parse().ok())
             .unwrap_or(30u64);
-        let io_err = |e: std::io::Error| Locked {
+        let path = state_dir.join("lock");
+        let io_err = |source: std::io::Error| Locked::Io {
             env: env.into(),
-            holder: e.to_string(),
-            waited_secs: timeout,
+            path: path.clone(),
+            source,
         };
         std::fs::create_dir_all(state_dir).map_err(io_err)?;
         let mut file = OpenOptions::new()
@@ -39,7 +55,7 @@ impl EnvLock {
             .write(true)
             .create(true)
             .truncate(false)
-            .open(state_dir.join("lock"))
+            .open(&path)
             .map_err(io_err)?;
         let deadline = Instant::now() + Duration::from_secs(timeout);
         loop {
@@ -51,7 +67,7 @@ impl EnvLock {
                 Err(std::fs::TryLockError::WouldBlock) => {
                     let mut holder = String::new();
                     let _ = file.read_to_string(&mut holder);
-                    return Err(Locked {
+                    return Err(Locked::Held {
                         env: env.into(),
                         holder: holder.trim().to_string(),
                         waited_secs: timeout,

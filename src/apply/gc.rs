@@ -2,13 +2,15 @@
 //! venvs, their full records (compacted to a row of the generation index), and node store
 //! entries no kept generation of any environment (nor any lock) uses.
 //!
-//! Freed bytes are the truth, not a sum of file sizes: venv files are hardlinks into uv's
-//! cache, so a file counts only when its last link goes (each inode once, when every one of
-//! its links is among what gc removes). `dry_run` reports the same without removing anything.
+//! Freed bytes are the truth, not a sum of file sizes: what counts is the blocks the disk gets
+//! back, of files, folders and links alike (as `du` counts them); venv files are hardlinks into
+//! uv's cache, so such a file counts only when its last link goes (each inode once, when every
+//! one of its links is among what gc removes). `dry_run` reports the same without removing anything.
 
 use super::generations;
 use crate::manifest::{LOCK_FILE, Lock};
 use crate::observe::Installed;
+use crate::progress::Reporter;
 use crate::store::NodeStore;
 use crate::workspace::{EnvPaths, Workspace};
 use std::collections::BTreeSet;
@@ -18,47 +20,69 @@ use std::path::Path;
 pub struct GcReport {
     pub dry_run: bool,
     pub removed: Vec<String>,
-    /// Bytes the filesystem gets back (or would, under `dry_run`).
+    /// Bytes the filesystem gets back (or would, under `dry_run`): the blocks of every file,
+    /// folder and link removed, a hardlinked file's only when its last link goes.
     pub freed_bytes: u64,
-    /// What the removed files add up to, hardlinks counted each time: how much bigger the
+    /// The blocks of everything removed, hardlinks counted each time: how much bigger the
     /// removed folders look than what they free.
     pub apparent_bytes: u64,
 }
 
-/// Inodes seen among what is removed: (links seen, links it has, size).
+/// What the removed entries free: folders, links and files with one link outright; a file with
+/// more links only once all of them are among what is removed: (links seen, links it has,
+/// bytes).
 #[derive(Default)]
-struct Inodes(std::collections::HashMap<(u64, u64), (u64, u64, u64)>);
+struct Inodes {
+    own: u64,
+    shared: std::collections::HashMap<(u64, u64), (u64, u64, u64)>,
+}
 
 impl Inodes {
-    fn account(&mut self, path: &Path, report: &mut GcReport) {
+    /// Accounts for everything below `path`; returns how many entries that is.
+    fn account(&mut self, path: &Path, report: &mut GcReport) -> u64 {
         use std::os::unix::fs::MetadataExt;
+        let mut entries = 0;
         for entry in walkdir::WalkDir::new(path).into_iter().filter_map(Result::ok) {
             let Ok(meta) = entry.path().symlink_metadata() else {
                 continue;
             };
-            if !meta.is_file() {
-                continue;
+            entries += 1;
+            // Allocated blocks, not lengths: what `du` and the filesystem count (a 100-byte
+            // file takes a 4 KiB block; a folder of a venv takes blocks of its own).
+            let bytes = meta.blocks() * 512;
+            report.apparent_bytes += bytes;
+            if meta.is_file() && meta.nlink() > 1 {
+                let seen = self
+                    .shared
+                    .entry((meta.dev(), meta.ino()))
+                    .or_insert((0, meta.nlink(), bytes));
+                seen.0 += 1;
+            } else {
+                self.own += bytes;
             }
-            report.apparent_bytes += meta.len();
-            let seen = self
-                .0
-                .entry((meta.dev(), meta.ino()))
-                .or_insert((0, meta.nlink(), meta.len()));
-            seen.0 += 1;
         }
+        entries
     }
 
-    /// Bytes of the inodes all of whose links were seen.
+    /// Bytes of what was accounted for that the filesystem gets back.
     fn freed(&self) -> u64 {
-        self.0
-            .values()
-            .filter(|(seen, links, _)| seen >= links)
-            .map(|(_, _, size)| size)
-            .sum()
+        self.own
+            + self
+                .shared
+                .values()
+                .filter(|(seen, links, _)| seen >= links)
+                .map(|(_, _, size)| size)
+                .sum::<u64>()
     }
 }
 
-pub fn gc(ws: &Workspace, env: &EnvPaths, keep: usize, dry_run: bool) -> std::io::Result<GcReport> {
+pub fn gc(
+    ws: &Workspace,
+    env: &EnvPaths,
+    keep: usize,
+    dry_run: bool,
+    reporter: &dyn Reporter,
+) -> std::io::Result<GcReport> {
     let mut report = GcReport {
         dry_run,
         ..GcReport::default()
@@ -86,7 +110,7 @@ pub fn gc(ws: &Workspace, env: &EnvPaths, keep: usize, dry_run: bool) -> std::io
                         format!("trash of generation {n}: {names} (what apply {n} replaced, your own edits among them)")
                     })
                     .unwrap_or_else(|| format!("trash of generation {n}"));
-                remove(&entry.path(), &what, &mut report, &mut inodes)?;
+                remove(&entry.path(), &what, &mut report, &mut inodes, reporter)?;
             }
         }
     }
@@ -102,7 +126,13 @@ pub fn gc(ws: &Workspace, env: &EnvPaths, keep: usize, dry_run: bool) -> std::io
         for entry in read.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
             if name.starts_with(".venv-gen-") && !kept_venvs.contains(&name) {
-                remove(&entry.path(), &format!("venv {name}"), &mut report, &mut inodes)?;
+                remove(
+                    &entry.path(),
+                    &format!("venv {name}"),
+                    &mut report,
+                    &mut inodes,
+                    reporter,
+                )?;
             }
         }
     }
@@ -125,9 +155,9 @@ pub fn gc(ws: &Workspace, env: &EnvPaths, keep: usize, dry_run: bool) -> std::io
         let record = generations::path(&env.state, row.number);
         if let Ok(meta) = record.metadata() {
             if !dry_run {
-                std::fs::remove_file(&record)?;
+                fs_err::remove_file(&record)?;
             }
-            freed += meta.len();
+            freed += std::os::unix::fs::MetadataExt::blocks(&meta) * 512;
         }
     }
     if compacted > 0 {
@@ -168,12 +198,13 @@ pub fn gc(ws: &Workspace, env: &EnvPaths, keep: usize, dry_run: bool) -> std::io
                 .flat_map(|n| n.tree.into_iter().chain(n.derived)),
         );
     }
-    model_trees(ws, &used_model_trees, &mut report, &mut inodes)?;
+    model_trees(ws, &used_model_trees, &mut report, &mut inodes, reporter)?;
     let store = NodeStore::new(&ws.store_dir());
     for tree in store.entries()? {
         if !used.contains(&tree.to_string()) {
             inodes.account(&store.path(&tree), &mut report);
             if !dry_run {
+                reporter.step(&format!("Removing store entry blake3:{}", tree.short()));
                 store.remove(&tree)?;
             }
             report.removed.push(format!("store entry blake3:{}", tree.short()));
@@ -185,11 +216,11 @@ pub fn gc(ws: &Workspace, env: &EnvPaths, keep: usize, dry_run: bool) -> std::io
         if !used.contains(&record.tree.to_string()) {
             let path = derived.dir().join(format!("{}.json", record.inputs.key().hex()));
             if !dry_run {
-                let _ = std::fs::remove_file(&path);
+                let _ = fs_err::remove_file(&path);
             }
         }
     }
-    workspace_scratch(ws, &mut report, &mut inodes)?;
+    workspace_scratch(ws, &mut report, &mut inodes, reporter)?;
     report.freed_bytes += inodes.freed();
     Ok(report)
 }
@@ -197,25 +228,30 @@ pub fn gc(ws: &Workspace, env: &EnvPaths, keep: usize, dry_run: bool) -> std::io
 /// What `gc` removes with no environment at all (none selected, or the first import was
 /// killed): scratch folders of interrupted store writes and imports, never those of a process
 /// still running.
-pub fn gc_workspace(ws: &Workspace, dry_run: bool) -> std::io::Result<GcReport> {
+pub fn gc_workspace(ws: &Workspace, dry_run: bool, reporter: &dyn Reporter) -> std::io::Result<GcReport> {
     let mut report = GcReport {
         dry_run,
         ..Default::default()
     };
-    let mut inodes = Inodes(Default::default());
-    workspace_scratch(ws, &mut report, &mut inodes)?;
+    let mut inodes = Inodes::default();
+    workspace_scratch(ws, &mut report, &mut inodes, reporter)?;
     report.freed_bytes += inodes.freed();
     Ok(report)
 }
 
-fn workspace_scratch(ws: &Workspace, report: &mut GcReport, inodes: &mut Inodes) -> std::io::Result<()> {
+fn workspace_scratch(
+    ws: &Workspace,
+    report: &mut GcReport,
+    inodes: &mut Inodes,
+    reporter: &dyn Reporter,
+) -> std::io::Result<()> {
     for path in NodeStore::new(&ws.store_dir()).abandoned_scratch() {
-        remove(&path, "interrupted store write", report, inodes)?;
+        remove(&path, "interrupted store write", report, inodes, reporter)?;
     }
     if let Ok(read) = std::fs::read_dir(ws.root()) {
         for path in read.flatten().map(|e| e.path()) {
             if crate::fsx::scratch_abandoned(&path, crate::portability::IMPORT_SCRATCH) {
-                remove(&path, "interrupted import", report, inodes)?;
+                remove(&path, "interrupted import", report, inodes, reporter)?;
             }
         }
     }
@@ -230,6 +266,7 @@ fn model_trees(
     used: &BTreeSet<String>,
     report: &mut GcReport,
     inodes: &mut Inodes,
+    reporter: &dyn Reporter,
 ) -> std::io::Result<()> {
     use super::model_tree::{DAMAGED, SCRATCH};
     let Ok(read) = std::fs::read_dir(ws.store_dir().join(crate::observe::MODEL_TREES)) else {
@@ -252,7 +289,7 @@ fn model_trees(
         } else {
             format!("model tree {name} (links only; the model files stay)")
         };
-        remove(&path, &what, report, inodes)?;
+        remove(&path, &what, report, inodes, reporter)?;
     }
     Ok(())
 }
@@ -268,10 +305,19 @@ fn trash_contents(dir: &Path) -> Option<String> {
     (!names.is_empty()).then(|| names.join(", "))
 }
 
-fn remove(path: &Path, what: &str, report: &mut GcReport, inodes: &mut Inodes) -> std::io::Result<()> {
-    inodes.account(path, report);
+/// Removes the folder `path` (`what`, in the report), showing its progress: a venv is tens of
+/// thousands of files.
+fn remove(
+    path: &Path,
+    what: &str,
+    report: &mut GcReport,
+    inodes: &mut Inodes,
+    reporter: &dyn Reporter,
+) -> std::io::Result<()> {
+    let entries = inodes.account(path, report);
     if !report.dry_run {
-        std::fs::remove_dir_all(path)?;
+        reporter.step(&format!("Removing {what}"));
+        crate::fsx::remove_tree_counted(path, entries, what, reporter)?;
     }
     report.removed.push(what.to_string());
     Ok(())

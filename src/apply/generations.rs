@@ -119,7 +119,7 @@ pub fn index_path(state_dir: &Path) -> PathBuf {
 
 /// The index of generations; built from the records when it does not exist yet.
 pub fn index(state_dir: &Path) -> std::io::Result<Index> {
-    match std::fs::read(index_path(state_dir)) {
+    match fs_err::read(index_path(state_dir)) {
         Ok(bytes) => {
             let index: Index = serde_json::from_slice(&bytes).map_err(std::io::Error::other)?;
             if index.format_version > INDEX_VERSION {
@@ -141,7 +141,7 @@ pub fn index(state_dir: &Path) -> std::io::Result<Index> {
 
 /// The full record of generation `number`; None when it does not exist (or was compacted).
 pub fn read(state_dir: &Path, number: u64) -> std::io::Result<Option<Generation>> {
-    match std::fs::read(path(state_dir, number)) {
+    match fs_err::read(path(state_dir, number)) {
         Ok(bytes) => Ok(Some(serde_json::from_slice(&bytes).map_err(std::io::Error::other)?)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e),
@@ -162,7 +162,7 @@ pub fn list(state_dir: &Path) -> std::io::Result<Vec<Generation>> {
             .and_then(|s| s.to_str())
             .is_some_and(|s| s.parse::<u64>().is_ok());
         if numbered && path.extension().is_some_and(|e| e == "json") {
-            let bytes = std::fs::read(&path)?;
+            let bytes = fs_err::read(&path)?;
             out.push(serde_json::from_slice::<Generation>(&bytes).map_err(std::io::Error::other)?);
         }
     }
@@ -197,9 +197,9 @@ mod tests {
     #[test]
     fn an_environment_without_an_index_gets_one_from_its_records() {
         let state = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir(state.path())).unwrap();
+        fs_err::create_dir_all(dir(state.path())).unwrap();
         for n in [2, 1, 10] {
-            std::fs::write(path(state.path(), n), serde_json::to_string(&record(n)).unwrap()).unwrap();
+            fs_err::write(path(state.path(), n), serde_json::to_string(&record(n)).unwrap()).unwrap();
         }
         let built = index(state.path()).unwrap();
         let numbers: Vec<u64> = built.generations.iter().map(|g| g.number).collect();
@@ -208,8 +208,8 @@ mod tests {
 
         // Once written, the index is what is read (and it is not taken for a record).
         let next = built.with(&record(11));
-        std::fs::write(index_path(state.path()), next.to_json()).unwrap();
-        std::fs::remove_file(path(state.path(), 1)).unwrap();
+        fs_err::write(index_path(state.path()), next.to_json()).unwrap();
+        fs_err::remove_file(path(state.path(), 1)).unwrap();
         assert_eq!(index(state.path()).unwrap(), next);
         assert_eq!(list(state.path()).unwrap().len(), 2);
         assert_eq!(read(state.path(), 2).unwrap().unwrap().summary, "gen 2");
@@ -219,7 +219,7 @@ mod tests {
     #[test]
     fn an_index_from_a_newer_comfydock_is_refused() {
         let state = tempfile::tempdir().unwrap();
-        std::fs::write(index_path(state.path()), r#"{"format_version": 9, "generations": []}"#).unwrap();
+        fs_err::write(index_path(state.path()), r#"{"format_version": 9, "generations": []}"#).unwrap();
         assert!(index(state.path()).unwrap_err().to_string().contains("newer comfydock"));
     }
 }

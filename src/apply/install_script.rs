@@ -312,11 +312,10 @@ fn new_process_group(cmd: &mut Command) {
 }
 
 fn kill_group(child: &mut std::process::Child) {
-    // SAFETY: kill(2) on the group this child leads; no memory is touched.
-    if let Ok(pid) = libc::pid_t::try_from(child.id()) {
-        unsafe {
-            libc::kill(-pid, libc::SIGKILL);
-        }
+    use rustix::process::{Pid, Signal, kill_process_group};
+    // The group this child leads.
+    if let Some(pid) = i32::try_from(child.id()).ok().and_then(Pid::from_raw) {
+        let _ = kill_process_group(pid, Signal::KILL);
     }
     let _ = child.kill();
 }

@@ -85,7 +85,7 @@ impl Step {
         match self {
             Step::Rename { from, to } => {
                 if let Some(parent) = to.parent() {
-                    fs::create_dir_all(parent)?;
+                    fs_err::create_dir_all(parent)?;
                 }
                 crate::fsx::rename_durable(from, to)
             }
@@ -93,7 +93,7 @@ impl Step {
                 std::os::unix::fs::symlink(target, link)?;
                 crate::fsx::sync_dir(link.parent().unwrap_or(Path::new(".")))
             }
-            Step::Unlink { link, .. } => fs::remove_file(link),
+            Step::Unlink { link, .. } => fs_err::remove_file(link),
             Step::Checkout { repo, to, .. } => git::checkout_detached(repo, to).map_err(io::Error::other),
             Step::SwitchVenv { link, to, .. } => crate::fsx::replace_symlink(Path::new(to), link),
             Step::WriteFile { path, new, .. } => crate::fsx::write_atomic(path, new.as_bytes()),
@@ -137,23 +137,23 @@ impl Step {
         match self {
             Step::Rename { from, to } => {
                 if let Some(dir) = to.parent() {
-                    fs::create_dir_all(dir)?;
+                    fs_err::create_dir_all(dir)?;
                 }
-                fs::rename(from, to)?;
+                fs_err::rename(from, to)?;
                 touched.insert(parent(from));
                 touched.insert(parent(to));
                 Ok(())
             }
             Step::Symlink { target, link } => {
                 if let Some(dir) = link.parent() {
-                    fs::create_dir_all(dir)?;
+                    fs_err::create_dir_all(dir)?;
                 }
                 std::os::unix::fs::symlink(target, link)?;
                 touched.insert(parent(link));
                 Ok(())
             }
             Step::Unlink { link, .. } => {
-                fs::remove_file(link)?;
+                fs_err::remove_file(link)?;
                 touched.insert(parent(link));
                 Ok(())
             }
@@ -171,8 +171,8 @@ impl Step {
                 Ok(())
             }
             Step::Symlink { target, link } => {
-                if fs::read_link(link).is_ok_and(|t| &t == target) {
-                    fs::remove_file(link)?;
+                if fs_err::read_link(link).is_ok_and(|t| &t == target) {
+                    fs_err::remove_file(link)?;
                 }
                 Ok(())
             }
@@ -185,14 +185,14 @@ impl Step {
             Step::Checkout { repo, from, .. } => git::checkout_detached(repo, from).map_err(io::Error::other),
             Step::SwitchVenv { link, from, .. } => match from {
                 Some(old) => crate::fsx::replace_symlink(Path::new(old), link),
-                None => match fs::remove_file(link) {
+                None => match fs_err::remove_file(link) {
                     Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
                     _ => Ok(()),
                 },
             },
             Step::WriteFile { path, old, .. } => match old {
                 Some(text) => crate::fsx::write_atomic(path, text.as_bytes()),
-                None => match fs::remove_file(path) {
+                None => match fs_err::remove_file(path) {
                     Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
                     _ => Ok(()),
                 },
@@ -207,11 +207,11 @@ impl Step {
                 for rel in modified {
                     let from = saved.join(rel);
                     if from.is_file() {
-                        fs::copy(&from, repo.join(rel))?;
+                        fs_err::copy(&from, repo.join(rel))?;
                     }
                 }
                 for rel in deleted {
-                    match fs::remove_file(repo.join(rel)) {
+                    match fs_err::remove_file(repo.join(rel)) {
                         Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
                         _ => {}
                     }
@@ -302,12 +302,12 @@ impl Journal {
     /// Ends a switch whose undo left failures: the journal stays, renamed, for a person to read.
     pub fn keep_as_failed(self, generation: u64) -> io::Result<()> {
         let dir = self.path.parent().unwrap_or(Path::new("."));
-        fs::rename(&self.path, dir.join(format!("journal.failed-{generation}.jsonl")))?;
+        fs_err::rename(&self.path, dir.join(format!("journal.failed-{generation}.jsonl")))?;
         crate::fsx::sync_dir(dir)
     }
 
     pub fn finish(self) -> io::Result<()> {
-        fs::remove_file(&self.path)?;
+        fs_err::remove_file(&self.path)?;
         crate::fsx::sync_dir(self.path.parent().unwrap_or(Path::new(".")))
     }
 }
@@ -327,12 +327,18 @@ pub enum Recovery {
     Completed {
         generation: u64,
     },
+    /// An edit of the desired state (`workflow sync`, `node add`, ...) was interrupted (see
+    /// `edit_journal`); `apply` is what the apply journal's own recovery did first.
+    Edit {
+        edit: super::edit_journal::EditRecovery,
+        apply: Box<Recovery>,
+    },
 }
 
 /// Finishes or undoes an interrupted switch. Safe to run any number of times.
 pub fn recover(state_dir: &Path) -> io::Result<Recovery> {
     let path = state_dir.join(JOURNAL_FILE);
-    let text = match fs::read_to_string(&path) {
+    let text = match fs_err::read_to_string(&path) {
         Ok(t) => t,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Recovery::Nothing),
         Err(e) => return Err(e),
@@ -355,7 +361,7 @@ pub fn recover(state_dir: &Path) -> io::Result<Recovery> {
         }
     }
     let Some((generation, steps, cleanup, discard)) = begin else {
-        fs::remove_file(&path)?;
+        fs_err::remove_file(&path)?;
         return Ok(Recovery::Nothing);
     };
     let outcome = if committed {
@@ -372,9 +378,9 @@ pub fn recover(state_dir: &Path) -> io::Result<Recovery> {
     remove_all(&cleanup);
     match &outcome {
         Recovery::RolledBack { failures, .. } if !failures.is_empty() => {
-            fs::rename(&path, state_dir.join(format!("journal.failed-{generation}.jsonl")))?
+            fs_err::rename(&path, state_dir.join(format!("journal.failed-{generation}.jsonl")))?
         }
-        _ => fs::remove_file(&path)?,
+        _ => fs_err::remove_file(&path)?,
     }
     crate::fsx::sync_dir(state_dir)?;
     Ok(outcome)
@@ -396,6 +402,6 @@ pub fn undo_started(steps: &[Step], started: &[usize]) -> Vec<String> {
 
 pub fn remove_all(paths: &[PathBuf]) {
     for p in paths {
-        let _ = fs::remove_dir_all(p);
+        let _ = fs_err::remove_dir_all(p);
     }
 }

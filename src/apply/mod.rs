@@ -5,6 +5,7 @@
 //!    in reverse on failure and by `recover` after a crash;
 //! 3. commit: the installed record and the generation record, the last journaled steps.
 
+pub mod edit_journal;
 mod env_lock;
 pub mod gc;
 pub mod generations;
@@ -290,6 +291,9 @@ pub struct ApplyInput<'a> {
     /// `apply --rebuild NODE`: these packs' install scripts run again, even when a build with
     /// the same inputs exists.
     pub rebuild: Vec<String>,
+    /// Make a generation even when the plan is empty (a rollback that changes only the desired
+    /// state, such as which workflows are tracked).
+    pub record_empty: bool,
 }
 
 /// Applies `plan`. Returns the new generation, or None when the plan was empty.
@@ -297,7 +301,7 @@ pub fn apply(input: ApplyInput<'_>) -> Result<Option<Generation>> {
     let (env, reporter, resolved, observed, plan) =
         (input.env, input.reporter, input.resolved, input.observed, input.plan);
     let message = input.message.clone();
-    if !plan.has_work() {
+    if !plan.has_work() && !input.record_empty {
         return Ok(None);
     }
     let generation = next_generation(env, observed)?;

@@ -105,7 +105,7 @@ pub fn delete(g: &Globals, name: &str, yes: bool) -> Result<ExitStatus> {
         errln!("Nothing deleted.");
         return Ok(ExitStatus::Failure);
     }
-    ws.delete_env(name)?;
+    ws.delete_env(name, &super::ui::StderrReporter)?;
     // Its packs no longer answer for the workspace's other environments.
     let index = crate::registry::node_index::index_path(ws.root());
     if index.is_file()

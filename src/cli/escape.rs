@@ -56,13 +56,44 @@ impl miette::ReportHandler for EscapingHandler {
     }
 }
 
-/// A diagnostic with its message, causes, help, labels and related diagnostics escaped; its
-/// code, URL and source text (with spans into it) are the original's.
+/// A diagnostic with its message, causes, help, labels and related diagnostics escaped, and
+/// its source text (a manifest someone else wrote, shown as a snippet) with every unsafe
+/// character replaced by `?`s of the same width in bytes, so the spans into it still hold; its
+/// code and URL are the original's.
 struct Escaped<'a> {
     inner: &'a dyn miette::Diagnostic,
     message: String,
     cause: Option<Box<Cause>>,
     related: Vec<Escaped<'a>>,
+    /// The source text made safe; None: it was safe already (or there is none).
+    source: Option<miette::NamedSource<String>>,
+}
+
+/// `text` with every unsafe character but line breaks and tabs replaced by as many `?` as it
+/// has bytes; None when there is none.
+fn same_width_safe(text: &str) -> Option<String> {
+    let unsafe_here = |c: char| is_unsafe(c) && !matches!(c, '\n' | '\r' | '\t');
+    if !text.chars().any(unsafe_here) {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if unsafe_here(c) {
+            out.extend(std::iter::repeat_n('?', c.len_utf8()));
+        } else {
+            out.push(c);
+        }
+    }
+    Some(out)
+}
+
+/// The whole of `code`, made safe (see [`Escaped`]); None when it is safe as it is.
+fn safe_source(code: &dyn miette::SourceCode) -> Option<miette::NamedSource<String>> {
+    // A span at the start with unbounded context after it: the whole text.
+    let all = code.read_span(&(0, 0).into(), 0, usize::MAX).ok()?;
+    let safe = same_width_safe(std::str::from_utf8(all.data()).ok()?)?;
+    let name = all.name().unwrap_or_default().to_string();
+    Some(miette::NamedSource::new(name, safe))
 }
 
 #[derive(Debug)]
@@ -103,6 +134,7 @@ impl<'a> Escaped<'a> {
                 .related()
                 .map(|r| r.map(Escaped::new).collect())
                 .unwrap_or_default(),
+            source: inner.source_code().and_then(safe_source),
         }
     }
 }
@@ -144,7 +176,10 @@ impl miette::Diagnostic for Escaped<'_> {
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        self.inner.source_code()
+        match &self.source {
+            Some(safe) => Some(safe),
+            None => self.inner.source_code(),
+        }
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
@@ -175,5 +210,14 @@ mod tests {
         assert_eq!(untrusted("\u{202e}gpj.exe"), "\\u{202e}gpj.exe");
         assert_eq!(untrusted_text("one\n\ttwo\u{1b}"), "one\n\ttwo\\u{1b}");
         assert_eq!(untrusted("päck ✓"), "päck ✓");
+    }
+
+    #[test]
+    fn a_snippet_keeps_its_width_and_loses_its_controls() {
+        assert_eq!(same_width_safe("a = 1\r\n\tb"), None);
+        assert_eq!(
+            same_width_safe("# \u{1b}]0;x\u{7}\n\u{9b}\u{202e}").as_deref(),
+            Some("# ?]0;x?\n?????")
+        );
     }
 }

@@ -108,10 +108,10 @@ pub fn gc(g: &Globals, keep: usize, dry_run: bool, json: bool) -> Result<ExitSta
         Ok(env) => {
             let session = g.writer(&ws, env, "gc")?;
             report_recovery(&session.recovery);
-            collect::gc(&ws, &session.env, keep, dry_run)
+            collect::gc(&ws, &session.env, keep, dry_run, &super::ui::StderrReporter)
         }
         // No environment (none yet, or none selected): the workspace's own scratch still goes.
-        Err(_) if g.env.is_none() => collect::gc_workspace(&ws, dry_run),
+        Err(_) if g.env.is_none() => collect::gc_workspace(&ws, dry_run, &super::ui::StderrReporter),
         Err(e) => return Err(e.into()),
     }
     .map_err(|e| miette!(code = "comfydock::gc::failed", "gc failed: {e}"))?;

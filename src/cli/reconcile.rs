@@ -4,6 +4,7 @@ use super::args::{ApplyArgs, PlanArgs, PlanFormat};
 use super::ui::confirm;
 use super::{ExitStatus, Globals};
 use crate::apply::Recovery;
+use crate::apply::edit_journal::EditRecovery;
 use crate::plan::{SavedPlan, SavedPlanError, render_json, render_text};
 use crate::reconcile::LockMode;
 use crate::resolve::{Freshness, Resolved, Update};
@@ -298,6 +299,26 @@ pub(super) fn report_recovery(recovery: &Recovery) {
         }
         Recovery::Completed { generation } => {
             errln!("Recovered from an interrupted apply: generation {generation} was complete.")
+        }
+        Recovery::Edit { edit, apply } => {
+            report_recovery(apply);
+            match edit {
+                EditRecovery::Complete { command } => {
+                    errln!("Recovered from an interrupted `{command}`: its apply had finished; nothing to undo.")
+                }
+                EditRecovery::Undone { command, failures } if failures.is_empty() => {
+                    errln!("Recovered from an interrupted `{command}`: .cec is as it was before it.")
+                }
+                EditRecovery::Undone { command, failures } => {
+                    errln!(
+                        "warning: recovered from an interrupted `{command}`, but {} file(s) of .cec could not be put back:",
+                        failures.len()
+                    );
+                    for f in failures {
+                        errln!("  {f}");
+                    }
+                }
+            }
         }
     }
 }

@@ -9,36 +9,50 @@ use miette::{Result, miette};
 use std::ffi::OsString;
 use std::path::Path;
 use std::process::Command;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// The exit code with which ComfyUI asks to be started again (EX_TEMPFAIL).
 pub const RESTART_EXIT_CODE: i32 = 75;
 
-static HANGUP: AtomicBool = AtomicBool::new(false);
-static TERMINATE: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_signal(signal: libc::c_int) {
-    // Only an atomic store: async-signal-safe.
-    match signal {
-        libc::SIGHUP => HANGUP.store(true, Ordering::SeqCst),
-        _ => TERMINATE.store(true, Ordering::SeqCst),
-    }
+/// Set by SIGHUP (start ComfyUI again) and by SIGTERM/SIGINT (stop it): the handlers only
+/// store to these flags (signal-hook's `flag`), which the wait loop reads. A handler is reset at
+/// exec, so ComfyUI gets the default dispositions and Ctrl-C still stops it.
+struct Signals {
+    hangup: Arc<AtomicBool>,
+    terminate: Arc<AtomicBool>,
 }
 
-fn install_handlers() {
-    let handler = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
-    // SAFETY: the handler only stores to atomics. A handler (not SIG_IGN) is reset at exec, so
-    // ComfyUI gets the default dispositions, and Ctrl-C still stops it.
-    unsafe {
-        libc::signal(libc::SIGHUP, handler);
-        libc::signal(libc::SIGTERM, handler);
-        libc::signal(libc::SIGINT, handler);
+fn install_handlers() -> Result<Signals> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let signals = Signals {
+        hangup: Arc::new(AtomicBool::new(false)),
+        terminate: Arc::new(AtomicBool::new(false)),
+    };
+    let register = |signal, flag: &Arc<AtomicBool>| {
+        signal_hook::flag::register(signal, Arc::clone(flag)).map_err(|e| {
+            miette!(
+                code = "comfydock::run::signals",
+                "could not handle signal {signal}: {e}"
+            )
+        })
+    };
+    register(SIGHUP, &signals.hangup)?;
+    register(SIGTERM, &signals.terminate)?;
+    register(SIGINT, &signals.terminate)?;
+    Ok(signals)
+}
+
+/// Asks ComfyUI (our child) to stop.
+fn terminate(child: &std::process::Child) {
+    if let Some(pid) = rustix::process::Pid::from_raw(child.id() as i32) {
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
     }
 }
 
 pub fn run(python: &Path, comfyui: &Path, args: &[String], env: &[(&str, OsString)]) -> Result<ExitStatus> {
-    install_handlers();
+    let signals = install_handlers()?;
     loop {
         let mut cmd = Command::new(python);
         cmd.arg("main.py").args(args).current_dir(comfyui);
@@ -49,7 +63,6 @@ pub fn run(python: &Path, comfyui: &Path, args: &[String], env: &[(&str, OsStrin
         let mut child = cmd
             .spawn()
             .map_err(|e| miette!("could not start {}: {e}", python.display()))?;
-        let pid = child.id() as libc::pid_t;
         let mut restart = false;
         let status = loop {
             if let Some(status) = child
@@ -58,14 +71,13 @@ pub fn run(python: &Path, comfyui: &Path, args: &[String], env: &[(&str, OsStrin
             {
                 break status;
             }
-            if HANGUP.swap(false, Ordering::SeqCst) {
+            if signals.hangup.swap(false, Ordering::SeqCst) {
                 restart = true;
-                // SAFETY: a signal to our own child, by its pid.
-                unsafe { libc::kill(pid, libc::SIGTERM) };
+                terminate(&child);
             }
-            if TERMINATE.swap(false, Ordering::SeqCst) {
-                // SAFETY: as above. (Ctrl-C reached ComfyUI too; a second SIGTERM is harmless.)
-                unsafe { libc::kill(pid, libc::SIGTERM) };
+            if signals.terminate.swap(false, Ordering::SeqCst) {
+                // Ctrl-C reached ComfyUI too; a second SIGTERM is harmless.
+                terminate(&child);
             }
             std::thread::sleep(Duration::from_millis(100));
         };

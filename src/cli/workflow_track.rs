@@ -4,20 +4,15 @@
 
 use super::{ExitStatus, Globals};
 use crate::manifest::{Manifest, Requires, TrackedWorkflow};
-use crate::observe::Installed;
-use crate::observe::workflows::{self, WorkflowCopy};
+use crate::observe::workflows;
+use crate::ops::workflows::{Looked, WorkflowEdit, not_tracked};
 use crate::plan::render_text;
-use crate::reconcile::{LockMode, Session};
-use crate::types::{Blake3, RelPath, WorkflowName};
+use crate::reconcile::Session;
+use crate::types::WorkflowName;
 use crate::workflow::requires::Needs;
 use crate::workspace::{EnvPaths, Workspace};
 use miette::{IntoDiagnostic, Result, miette};
-use std::path::{Path, PathBuf};
-
-/// `workflows/<name>.json`, relative to `.cec`.
-fn tracked_file(name: &WorkflowName) -> Result<RelPath> {
-    format!("workflows/{name}.json").parse().into_diagnostic()
-}
+use std::path::Path;
 
 /// A workflow name from the command line (`my flow` or `my flow.json`), checked.
 pub(super) fn parse_name(raw: &str) -> Result<WorkflowName> {
@@ -29,14 +24,6 @@ pub(super) fn parse_name(raw: &str) -> Result<WorkflowName> {
             "{e}"
         )
     })
-}
-
-fn not_tracked(name: &str) -> miette::Report {
-    miette!(
-        code = "comfydock::workflow::not_tracked",
-        help = "`comfydock workflow status` lists the tracked workflows; `comfydock workflow track NAME` tracks one",
-        "workflow `{name}` is not tracked"
-    )
 }
 
 /// A tracked workflow's entry and the bytes of its file in `.cec`.
@@ -116,67 +103,28 @@ pub(super) fn resolution_of(
     Ok(crate::workflow::resolve::resolve(&analysis, &providers, lookup))
 }
 
-/// Files of `.cec/workflows/` as they were, put back when a command fails half-way.
-struct FilesBackup(Vec<(PathBuf, Option<Vec<u8>>)>);
-
-impl FilesBackup {
-    fn keep(&mut self, path: &Path) {
-        if !self.0.iter().any(|(p, _)| p == path) {
-            self.0.push((path.to_path_buf(), crate::workflow::read_file(path).ok()));
-        }
+/// Applies `edit` through the one edit transaction (`ops::workflows::apply_edit`), showing the
+/// plan and the generation it made.
+fn apply_edit(session: &mut Session, edit: &WorkflowEdit, message: &str) -> Result<()> {
+    let edited = crate::ops::workflows::apply_edit(session, edit, message, &mut |plan| out!("{}", render_text(plan)))?;
+    if let Some(generation) = edited.generation {
+        outln!("\nApply complete: generation {}.", generation.number);
     }
-    fn restore(self) {
-        for (path, bytes) in self.0 {
-            let _ = match bytes {
-                Some(b) => crate::fsx::write_atomic(&path, &b),
-                None => std::fs::remove_file(&path),
-            };
-        }
-    }
+    Ok(())
 }
 
-/// Writes `files` into `.cec`, saves the manifest, re-pins the lock and applies: a new
-/// generation. Any failure puts the manifest, the locks and the files back.
-fn save_and_apply(
-    session: &mut Session,
-    manifest: &Manifest,
-    files: &[(PathBuf, Option<Vec<u8>>)],
-    message: &str,
-) -> Result<()> {
-    let desired_backup = session.backup_desired();
-    let mut backup = FilesBackup(Vec::new());
-    let result = (|| -> Result<()> {
-        for (path, bytes) in files {
-            // `.cec` arrives from others (a pull): never write or delete through a link in it.
-            crate::fsx::no_link_between(&session.env.cec, path).into_diagnostic()?;
-            backup.keep(path);
-            match bytes {
-                Some(b) => crate::fsx::write_atomic(path, b).into_diagnostic()?,
-                None => match std::fs::remove_file(path) {
-                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e).into_diagnostic(),
-                    _ => {}
-                },
-            }
+/// A tracking edit's notes, in the order it looked at the workflows: what each needs that the
+/// manifest does not declare, and what `track --all` skipped.
+fn report_looked(edit: &WorkflowEdit) {
+    for looked in &edit.looked {
+        match looked {
+            Looked::Taken { name, needs } => report_needs(name, needs),
+            Looked::BadName { file } => errln!(
+                "skipped `{file}.json`: not a name comfydock can track (it has `:`, control characters or a leading dot)"
+            ),
+            Looked::Unreadable { name, error } => errln!("warning: skipped `{name}`: {error}"),
         }
-        manifest.save().into_diagnostic()?;
-        let desired = session.desired(manifest, LockMode::Resolve)?;
-        let planned = session.plan(&desired.resolved)?;
-        out!("{}", render_text(&planned.plan));
-        match session.apply(&desired.resolved, &planned, message)? {
-            Some(generation) => outln!("\nApply complete: generation {}.", generation.number),
-            // Nothing to place (an untrack keeps ComfyUI's copy): the desired state still
-            // changed, so it is committed, or the next `pull` would find `.cec` dirty.
-            None => {
-                crate::git::commit_all(&session.env.cec, message).into_diagnostic()?;
-            }
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        backup.restore();
-        desired_backup.restore();
     }
-    result
 }
 
 fn report_needs(name: &str, needs: &Needs) {
@@ -202,117 +150,28 @@ pub fn track(g: &Globals, names: &[String], all: bool) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
     let mut session = g.writer(&ws, env, "workflow track")?;
     super::reconcile::report_recovery(&session.recovery);
-    let mut manifest = session.manifest()?;
     let env = session.env.clone();
-    let mut chosen: Vec<WorkflowName> = names.iter().map(|n| parse_name(n)).collect::<Result<_>>()?;
-    // Named on the command line: a file that cannot be tracked fails the command. Found by
-    // `--all`: it is skipped with a warning, and the others are tracked.
-    let named = chosen.len();
-    if all {
-        let ignore = crate::workflow::ignore::IgnoreList::load(&env.cec.join(".comfydockignore"));
-        for name in user_workflows(&env) {
-            let Ok(parsed) = name.parse::<WorkflowName>() else {
-                errln!(
-                    "skipped `{name}.json`: not a name comfydock can track (it has `:`, control characters or a leading dot)"
-                );
-                continue;
-            };
-            if ignore.ignores(&name) || manifest.config().workflows.tracked.contains_key(&parsed) {
-                continue;
-            }
-            chosen.push(parsed);
-        }
-    }
-    let mut files = Vec::new();
-    let mut tracked = Vec::new();
-    for (i, name) in chosen.iter().enumerate() {
-        let source = workflows::copy_path(&env, name);
-        let read = crate::workflow::read_file(&source)
-            .map_err(|e| {
-                miette!(
-                    code = "comfydock::workflow::not_in_comfyui",
-                    help = "`track` takes workflows saved in ComfyUI's user/default/workflows/; `comfydock workflow import FILE` takes any other file",
-                    "cannot read {}: {e}",
-                    source.display()
-                )
-            })
-            .and_then(|bytes| {
-                let needs = needs_of(g, &ws, &env, &bytes, &source.display().to_string(), &manifest)?;
-                Ok((bytes, needs))
-            });
-        let (bytes, needs) = match read {
-            Ok(got) => got,
-            Err(e) if i >= named => {
-                errln!("warning: skipped `{name}`: {e}");
-                continue;
-            }
-            Err(e) => return Err(e),
-        };
-        report_needs(name, &needs);
-        let file = tracked_file(name)?;
-        files.push((env.cec.join(file.as_str()), Some(bytes)));
-        manifest.set_workflow(
-            name,
-            &TrackedWorkflow {
-                file,
-                requires: needs.requires,
-                version: None,
-                description: None,
-                test: None,
-            },
-        );
-        tracked.push(name.clone());
-    }
-    if tracked.is_empty() {
+    let chosen: Vec<WorkflowName> = names.iter().map(|n| parse_name(n)).collect::<Result<_>>()?;
+    let mut needs = |bytes: &[u8], label: &str, manifest: &Manifest| needs_of(g, &ws, &env, bytes, label, manifest);
+    let edit = crate::ops::workflows::track(&session, &chosen, all, &mut needs)?;
+    report_looked(&edit);
+    let list = edit.taken();
+    if list.is_empty() {
         errln!("Nothing to track.");
         return Ok(ExitStatus::Success);
     }
-    let chosen = tracked;
-    let list: Vec<&str> = chosen.iter().map(|n| n.as_str()).collect();
-    save_and_apply(
-        &mut session,
-        &manifest,
-        &files,
-        &format!("Track workflows: {}", list.join(", ")),
-    )?;
+    apply_edit(&mut session, &edit, &format!("Track workflows: {}", list.join(", ")))?;
     errln!("Tracking {} workflow(s): {}.", list.len(), list.join(", "));
     Ok(ExitStatus::Success)
-}
-
-/// Workflow names in ComfyUI's folder (`NAME.json`, not the `NAME.cec.json` comfydock writes).
-fn user_workflows(env: &EnvPaths) -> Vec<String> {
-    let Ok(read) = std::fs::read_dir(workflows::workflows_dir(env)) else {
-        return Vec::new();
-    };
-    let mut names: Vec<String> = read
-        .flatten()
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-        .filter_map(|e| {
-            let file = e.file_name().to_string_lossy().into_owned();
-            let stem = file.strip_suffix(".json")?;
-            (!stem.ends_with(".cec")).then(|| stem.to_string())
-        })
-        .collect();
-    names.sort();
-    names
 }
 
 pub fn untrack(g: &Globals, raw: &str) -> Result<ExitStatus> {
     let name = parse_name(raw)?;
     let (ws, env) = g.env()?;
     let mut session = g.writer(&ws, env, "workflow untrack")?;
-    let mut manifest = session.manifest()?;
-    let Some(tracked) = manifest.config().workflows.tracked.get(&name).cloned() else {
-        return Err(not_tracked(&name));
-    };
-    manifest.remove_workflow(&name);
-    let file = session.env.cec.join(tracked.file.as_str());
-    save_and_apply(
-        &mut session,
-        &manifest,
-        &[(file, None)],
-        &format!("Untrack workflow {name}"),
-    )?;
+    super::reconcile::report_recovery(&session.recovery);
+    let edit = crate::ops::workflows::untrack(&session, &name)?;
+    apply_edit(&mut session, &edit, &format!("Untrack workflow {name}"))?;
     errln!(
         "Stopped tracking `{name}`; ComfyUI's copy ({}) is kept, and the tracked version stays in the .cec history.",
         workflows::copy_path(&session.env, &name).display()
@@ -332,56 +191,20 @@ pub(super) fn sync_once(g: &Globals, raw: Option<&str>, quiet: bool) -> Result<u
     let (ws, env) = g.env()?;
     let mut session = g.writer(&ws, env, "workflow sync")?;
     super::reconcile::report_recovery(&session.recovery);
-    let mut manifest = session.manifest()?;
     let env = session.env.clone();
-    let installed = Installed::load(&env.state).into_diagnostic()?;
-    let tracked = manifest.config().workflows.tracked.clone();
-    if let Some(n) = &only
-        && !tracked.contains_key(n)
-    {
-        return Err(not_tracked(n));
-    }
-    let mut files = Vec::new();
-    let mut taken = Vec::new();
-    for (name, t) in tracked.iter().filter(|(n, _)| only.as_ref().is_none_or(|o| o == *n)) {
-        let record = installed.workflows.get(name.as_str());
-        let WorkflowCopy::Present { blake3, .. } = workflows::observe_copy(&env, name, record) else {
-            continue;
-        };
-        let cec_file = env.cec.join(t.file.as_str());
-        let current = crate::workflow::read_tracked(&cec_file)
-            .ok()
-            .map(|b| Blake3::of_bytes(&b).to_string());
-        if current.as_deref() == Some(blake3.as_str()) {
-            continue;
-        }
-        let copy = workflows::copy_path(&env, name);
-        let bytes = crate::workflow::read_file(&copy).map_err(|e| miette!("cannot read {}: {e}", copy.display()))?;
-        let needs = needs_of(g, &ws, &env, &bytes, &copy.display().to_string(), &manifest)?;
-        report_needs(name, &needs);
-        manifest.set_workflow(
-            name,
-            &TrackedWorkflow {
-                file: t.file.clone(),
-                requires: needs.requires,
-                version: None,
-                description: None,
-                test: None,
-            },
-        );
-        files.push((cec_file, Some(bytes)));
-        taken.push(name.to_string());
-    }
+    let mut needs = |bytes: &[u8], label: &str, manifest: &Manifest| needs_of(g, &ws, &env, bytes, label, manifest);
+    let edit = crate::ops::workflows::sync(&session, only.as_ref(), &mut needs)?;
+    report_looked(&edit);
+    let taken = edit.taken();
     if taken.is_empty() {
         if !quiet {
             errln!("Nothing to sync: ComfyUI's copies are the tracked versions.");
         }
         return Ok(0);
     }
-    save_and_apply(
+    apply_edit(
         &mut session,
-        &manifest,
-        &files,
+        &edit,
         &format!("Sync workflows from ComfyUI: {}", taken.join(", ")),
     )?;
     errln!("Took ComfyUI's version of {} into .cec.", taken.join(", "));
@@ -402,37 +225,12 @@ pub fn import(g: &Globals, file: &Path, name: Option<&str>) -> Result<ExitStatus
     let name = parse_name(&raw)?;
     let (ws, env) = g.env()?;
     let mut session = g.writer(&ws, env, "workflow import")?;
-    let mut manifest = session.manifest()?;
-    if manifest.config().workflows.tracked.contains_key(&name) {
-        return Err(miette!(
-            code = "comfydock::workflow::already_tracked",
-            help = format!(
-                "pick another name with `--name`, or `comfydock workflow untrack {}` first",
-                crate::shell::quote(&name)
-            ),
-            "a workflow named `{name}` is already tracked"
-        ));
-    }
-    let needs = needs_of(g, &ws, &session.env.clone(), &json, &label, &manifest)?;
-    report_needs(&name, &needs);
-    let rel = tracked_file(&name)?;
-    let target = session.env.cec.join(rel.as_str());
-    manifest.set_workflow(
-        &name,
-        &TrackedWorkflow {
-            file: rel,
-            requires: needs.requires,
-            version: None,
-            description: None,
-            test: None,
-        },
-    );
-    save_and_apply(
-        &mut session,
-        &manifest,
-        &[(target, Some(json))],
-        &format!("Import workflow {name}"),
-    )?;
+    super::reconcile::report_recovery(&session.recovery);
+    let env = session.env.clone();
+    let mut needs = |bytes: &[u8], label: &str, manifest: &Manifest| needs_of(g, &ws, &env, bytes, label, manifest);
+    let edit = crate::ops::workflows::import(&session, name.clone(), json, &label, &mut needs)?;
+    report_looked(&edit);
+    apply_edit(&mut session, &edit, &format!("Import workflow {name}"))?;
     errln!("Imported {} as tracked workflow `{name}`.", file.display());
     Ok(ExitStatus::Success)
 }

@@ -2,6 +2,7 @@
 //! a temp file in the same folder, fsync, rename, fsync of the folder, so a crash leaves
 //! either the old bytes or the new ones, never a torn file.
 
+use rustix::fs::OFlags;
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -28,8 +29,7 @@ pub fn write_atomic_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let parent = parent_of(path);
     fs::DirBuilder::new().recursive(true).mode(0o700).create(&parent)?;
     let meta = fs::metadata(&parent)?;
-    // SAFETY: geteuid takes nothing and cannot fail.
-    if meta.uid() != unsafe { libc::geteuid() } {
+    if meta.uid() != rustix::process::geteuid().as_raw() {
         return Err(io::Error::new(
             io::ErrorKind::PermissionDenied,
             format!(
@@ -57,6 +57,41 @@ pub fn write_atomic_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
 /// whatever lock the caller holds), a device such as `/dev/zero` (endless), a folder or a socket.
 /// A file larger than `max`, or that grows past it while read, is refused too
 /// (`ErrorKind::FileTooLarge`).
+/// Entries below `path` (itself included), links not followed: the total a counted removal
+/// reports against.
+pub fn count_entries(path: &Path) -> u64 {
+    walkdir::WalkDir::new(path).into_iter().filter_map(Result::ok).count() as u64
+}
+
+/// `remove_dir_all` that reports its progress as counted work `label` of `total` entries (a
+/// venv is tens of thousands of files: seconds on a slow disk). Links are removed, never followed.
+pub fn remove_tree_counted(
+    path: &Path,
+    total: u64,
+    label: &str,
+    reporter: &dyn crate::progress::Reporter,
+) -> io::Result<()> {
+    let mut done = 0u64;
+    for entry in walkdir::WalkDir::new(path).contents_first(true) {
+        let entry = entry.map_err(|e| {
+            let at = e.path().unwrap_or(path).display().to_string();
+            io::Error::other(format!("{at}: {e}"))
+        })?;
+        let removed = if entry.file_type().is_dir() {
+            fs::remove_dir(entry.path())
+        } else {
+            fs::remove_file(entry.path())
+        };
+        removed.map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", entry.path().display())))?;
+        done += 1;
+        if done.is_multiple_of(512) || done == total {
+            reporter.count(label, done, total.max(done));
+        }
+    }
+    reporter.count_end(label);
+    Ok(())
+}
+
 /// Whether every folder between `root` and `path` (a path below it) is a real folder, not a
 /// symbolic link: writing or removing `path` then stays inside `root`. A missing folder is fine
 /// (it will be created as a real one).
@@ -89,14 +124,14 @@ pub fn no_link_between(root: &Path, path: &Path) -> io::Result<()> {
 }
 
 pub fn read_regular(path: &Path, max: u64) -> io::Result<Vec<u8>> {
-    read_bounded(path, max, libc::O_NONBLOCK)
+    read_bounded(path, max, OFlags::NONBLOCK)
 }
 
 /// [`read_regular`] that also refuses a symbolic link at `path` (`O_NOFOLLOW`): for files of an
 /// untrusted tree (`.cec`), where a link could make comfydock read a file outside it.
 pub fn read_regular_nofollow(path: &Path, max: u64) -> io::Result<Vec<u8>> {
-    read_bounded(path, max, libc::O_NONBLOCK | libc::O_NOFOLLOW).map_err(|e| {
-        if e.raw_os_error() == Some(libc::ELOOP) {
+    read_bounded(path, max, OFlags::NONBLOCK | OFlags::NOFOLLOW).map_err(|e| {
+        if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) {
             io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "a symbolic link, which comfydock does not follow here; replace it with the file itself",
@@ -107,12 +142,16 @@ pub fn read_regular_nofollow(path: &Path, max: u64) -> io::Result<Vec<u8>> {
     })
 }
 
-fn read_bounded(path: &Path, max: u64, flags: i32) -> io::Result<Vec<u8>> {
+fn read_bounded(path: &Path, max: u64, flags: OFlags) -> io::Result<Vec<u8>> {
     use std::io::Read;
     use std::os::unix::fs::OpenOptionsExt;
     // O_NONBLOCK: opening a FIFO without a writer returns at once instead of waiting for one;
     // it changes nothing for a regular file.
-    let file = fs::OpenOptions::new().read(true).custom_flags(flags).open(path)?;
+    // The flags' bits are the C values, which is what `custom_flags` takes.
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(flags.bits() as i32)
+        .open(path)?;
     let meta = file.metadata()?;
     if !meta.is_file() {
         return Err(io::Error::new(
@@ -240,8 +279,14 @@ mod tests {
     fn read_regular_refuses_fifos_devices_folders_and_large_files() {
         let dir = tempfile::tempdir().unwrap();
         let fifo = dir.path().join("fifo");
-        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o644),
+            0,
+        )
+        .unwrap();
         for p in [fifo.as_path(), Path::new("/dev/zero"), dir.path()] {
             let e = read_regular(p, 1 << 20).unwrap_err();
             assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "{}: {e}", p.display());

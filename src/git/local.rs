@@ -54,14 +54,21 @@ fn stat_suspects(repo: &Repository) -> Option<Vec<std::ffi::OsString>> {
 }
 
 /// Resolves a tag, branch (local or `origin/`), or commit (full or abbreviated) to a commit id.
+/// In a working clone (a ComfyUI checkout) a branch is what was last fetched into `origin/`; in
+/// a bare mirror it is the mirrored repository's own branch: a mirror of someone's working
+/// clone also holds that clone's `origin/` refs, as stale as its last fetch.
 pub fn resolve_rev(repo_path: &Path, rev: &str) -> Result<GitCommit> {
     let repo = open(repo_path)?;
-    let candidates = [
+    let (tag, remote, head) = (
         format!("refs/tags/{rev}"),
         format!("refs/remotes/origin/{rev}"),
         format!("refs/heads/{rev}"),
-        rev.to_string(),
-    ];
+    );
+    let candidates = if repo.is_bare() {
+        [tag, head, remote, rev.to_string()]
+    } else {
+        [tag, remote, head, rev.to_string()]
+    };
     for spec in &candidates {
         if let Ok(obj) = repo.revparse_single(spec)
             && let Ok(commit) = obj.peel(ObjectType::Commit)
@@ -155,6 +162,16 @@ pub fn links_at(repo_path: &Path, commit: &str) -> Result<Vec<String>> {
     })
     .map_err(&err)?;
     Ok(links)
+}
+
+/// Moves the current branch back to `commit`, the work tree left as it is (`git reset
+/// --mixed`): what puts `.cec` back after an interrupted edit that had committed.
+pub fn reset_to(repo_path: &Path, commit: &str) -> Result<()> {
+    let repo = open(repo_path)?;
+    let err = local(repo_path);
+    let oid = Oid::from_str(commit).map_err(&err)?;
+    let target = repo.find_object(oid, None).map_err(&err)?;
+    repo.reset(&target, git2::ResetType::Mixed, None).map_err(&err)
 }
 
 /// Creates an empty repository (harmless on an existing one).

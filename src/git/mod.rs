@@ -8,7 +8,7 @@ mod remote;
 
 pub use local::{
     checkout_detached, checkout_head, commit_all, edited_tracked_files, export_tree, has_commit, head_commit,
-    init_repo, links_at, list_dir_at, read_file_at, resolve_rev,
+    init_repo, links_at, list_dir_at, read_file_at, reset_to, resolve_rev,
 };
 pub use remote::{
     clone, clone_mirror, fetch_branch, fetch_from, fetch_mirror, ls_remote_tags, newest_tag, push_branch, set_origin,

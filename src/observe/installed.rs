@@ -201,8 +201,10 @@ impl Fingerprint {
 
 impl Installed {
     pub fn load(state_dir: &Path) -> std::io::Result<Installed> {
-        match std::fs::read(state_dir.join(INSTALLED_FILE)) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(std::io::Error::other),
+        let path = state_dir.join(INSTALLED_FILE);
+        match fs_err::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{}: {e}", path.display()))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Installed::default()),
             Err(e) => Err(e),
         }

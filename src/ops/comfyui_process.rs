@@ -164,24 +164,24 @@ impl ComfyUi {
         if self.child.try_wait().ok().flatten().is_some() {
             return;
         }
-        let Ok(pid) = libc::pid_t::try_from(self.child.id()) else {
+        use rustix::process::{Pid, Signal, kill_process_group};
+        let Some(pid) = i32::try_from(self.child.id()).ok().and_then(Pid::from_raw) else {
             let _ = self.child.kill();
             let _ = self.child.wait();
             return;
         };
-        // SAFETY: signalling the process group this child leads (process_group(0) above).
-        unsafe { libc::kill(-pid, libc::SIGTERM) };
+        // The process group this child leads (process_group(0) above).
+        let _ = kill_process_group(pid, Signal::TERM);
         let deadline = Instant::now() + STOP_GRACE;
         while Instant::now() < deadline {
             if self.child.try_wait().ok().flatten().is_some() {
                 // The group may hold children of ComfyUI's: they go too.
-                unsafe { libc::kill(-pid, libc::SIGKILL) };
+                let _ = kill_process_group(pid, Signal::KILL);
                 return;
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        // SAFETY: as above.
-        unsafe { libc::kill(-pid, libc::SIGKILL) };
+        let _ = kill_process_group(pid, Signal::KILL);
         let _ = self.child.wait();
     }
 }

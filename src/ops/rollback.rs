@@ -31,7 +31,15 @@ pub fn roll_back(
             "" => format!("Rollback to generation {}", target.number),
             note => format!("Rollback to generation {} {note}", target.number),
         };
-        let new = session.apply(&resolved, &planned, &message)?;
+        // A generation that differs only in the desired state (which workflows are tracked: an
+        // untracked one stays in ComfyUI) changes nothing on disk, and is still a rollback:
+        // recorded as a generation, `.cec` committed.
+        let desired_changed = !crate::git::cec::uncommitted_files(&session.env.cec)?.is_empty();
+        let new = if desired_changed {
+            session.apply_recorded(&resolved, &planned, &message)?
+        } else {
+            session.apply(&resolved, &planned, &message)?
+        };
         Ok((target, new))
     })();
     if result.is_err() {

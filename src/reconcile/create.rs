@@ -12,7 +12,6 @@ use crate::store::GitCache;
 use crate::types::{EnvName, GitRef, PythonVersion, RepoUrl, TorchBackend};
 use crate::workspace::{EnvPaths, Workspace, WorkspaceError};
 use crate::{fsx, git, python};
-use std::fs;
 use std::path::Path;
 
 pub struct CreateOptions {
@@ -33,7 +32,7 @@ type Result<T, E = ReconcileError> = std::result::Result<T, E>;
 pub fn create_environment(ws: &Workspace, opts: &CreateOptions, reporter: &dyn Reporter) -> Result<EnvPaths> {
     let uv = ws.uv()?;
     let paths = EnvPaths::new(ws.environments_dir().join(&opts.name), &opts.name);
-    match fs::create_dir(&paths.root) {
+    match fs_err::create_dir(&paths.root) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             return Err(WorkspaceError::AlreadyExists {
@@ -51,7 +50,7 @@ pub fn create_environment(ws: &Workspace, opts: &CreateOptions, reporter: &dyn R
     }
     let result = build(ws, &paths, opts, &uv, reporter);
     if result.is_err() {
-        let _ = fs::remove_dir_all(&paths.root);
+        let _ = fs_err::remove_dir_all(&paths.root);
     }
     result.map(|()| paths)
 }
@@ -63,7 +62,7 @@ fn build(
     uv: &python::Uv,
     reporter: &dyn Reporter,
 ) -> Result<()> {
-    fs::create_dir_all(&paths.state)?;
+    fs_err::create_dir_all(&paths.state)?;
     fsx::write_atomic(&paths.creating_marker(), b"")?;
 
     let repo = normalize_repo(&opts.comfyui_repo);
@@ -118,7 +117,7 @@ fn build(
     });
     let mut manifest = Manifest::parse(&paths.pyproject(), &text)?;
     manifest.set_dependencies(&requirements.accepted);
-    fs::create_dir_all(paths.cec.join("workflows"))?;
+    fs_err::create_dir_all(paths.cec.join("workflows"))?;
     manifest.save()?;
     fsx::write_atomic(&paths.cec.join(".gitignore"), CEC_GITIGNORE.as_bytes())?;
     fsx::write_atomic(&paths.cec.join("workflows/.gitkeep"), b"")?;
@@ -139,7 +138,7 @@ fn build(
         &format!("Create environment {} (ComfyUI {comfyui_ref})", opts.name),
     )?;
     drop(session);
-    fs::remove_file(paths.creating_marker())?;
+    fs_err::remove_file(paths.creating_marker())?;
     Ok(())
 }
 
@@ -148,7 +147,7 @@ fn normalize_repo(repo: &RepoUrl) -> RepoUrl {
     let path = Path::new(repo.as_str());
     if !repo.contains("://")
         && path.exists()
-        && let Ok(abs) = fs::canonicalize(path)
+        && let Ok(abs) = fs_err::canonicalize(path)
         && let Ok(abs) = abs.display().to_string().parse()
     {
         return abs;

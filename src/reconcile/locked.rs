@@ -28,7 +28,7 @@ pub fn check_locked<A>(session: &Session<'_, A>, manifest: &Manifest) -> Result<
         }
     }
     let lock = session.lock_on_disk()?.ok_or(ReconcileError::NoLock)?;
-    let uv_lock = std::fs::read(session.env.cec.join("uv.lock")).map_err(|_| ReconcileError::NoUvLock)?;
+    let uv_lock = fs_err::read(session.env.cec.join("uv.lock")).map_err(|_| ReconcileError::NoUvLock)?;
     let planned = session.plan(&Resolved {
         lock,
         uv_lock,

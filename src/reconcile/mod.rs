@@ -143,7 +143,7 @@ impl DesiredBackup {
         for (file, bytes) in self.files.iter().zip(self.bytes) {
             let _ = match bytes {
                 Some(b) => crate::fsx::write_atomic(file, &b),
-                None => std::fs::remove_file(file).or(Ok(())),
+                None => fs_err::remove_file(file).or(Ok(())),
             };
         }
     }
@@ -158,6 +158,8 @@ pub struct Session<'a, A = Writes> {
     uv: Option<Uv>,
     _lock: Option<EnvLock>,
     pub recovery: Recovery,
+    /// The command this session serves (`workflow sync`), as the writer lock names it.
+    pub command: String,
     /// `--torch-backend`: the backend to sync; None picks one (see `choose_backend`).
     pub torch_backend: Option<String>,
     /// `--link-mode`: how models reach ComfyUI/models (symlink unless asked).
@@ -198,7 +200,16 @@ impl<'a> Session<'a, Writes> {
     /// an interrupted apply.
     pub fn writer(ws: &'a Workspace, env: EnvPaths, reporter: &'a dyn Reporter, command: &str) -> Result<Self> {
         let lock = EnvLock::acquire(&env.state, &env.name, command)?;
-        let recovery = apply::recover(&env.state)?;
+        let mut recovery = apply::recover(&env.state)?;
+        // After the apply journal's recovery: the live generation says whether an interrupted
+        // edit's apply had finished.
+        let live = crate::observe::Installed::load(&env.state)?.generation;
+        if let Some(edit) = apply::edit_journal::recover(&env.state, &env.cec, live)? {
+            recovery = Recovery::Edit {
+                edit,
+                apply: Box::new(recovery),
+            };
+        }
         Ok(Session {
             ws,
             offline: false,
@@ -207,6 +218,7 @@ impl<'a> Session<'a, Writes> {
             uv: None,
             _lock: Some(lock),
             recovery,
+            command: command.to_string(),
             torch_backend: None,
             link_mode: Default::default(),
             place_models: false,
@@ -230,6 +242,7 @@ impl<'a> Session<'a, Reads> {
             uv: None,
             _lock: None,
             recovery: Recovery::Nothing,
+            command: String::new(),
             torch_backend: None,
             link_mode: Default::default(),
             place_models: false,
@@ -266,7 +279,7 @@ impl<'a, A> Session<'a, A> {
     /// loads it, then plans (which reads it again): the same bytes are parsed once per session.
     pub fn manifest(&self) -> Result<Manifest> {
         let path = self.env.pyproject();
-        let bytes = std::fs::read(&path).map_err(|source| crate::manifest::ManifestError::Io {
+        let bytes = fs_err::read(&path).map_err(|source| crate::manifest::ManifestError::Io {
             path: path.clone(),
             source,
         })?;
@@ -296,7 +309,7 @@ impl<'a, A> Session<'a, A> {
     }
 
     fn uv_lock_on_disk(&self) -> Option<Vec<u8>> {
-        std::fs::read(self.env.cec.join("uv.lock")).ok()
+        fs_err::read(self.env.cec.join("uv.lock")).ok()
     }
 
     pub fn freshness(&self, manifest: &Manifest) -> Result<Freshness> {
@@ -348,7 +361,7 @@ impl<'a, A> Session<'a, A> {
             let observing = scope.spawn(|| observe(env));
             let locking = scope.spawn(|| {
                 let lock = Lock::load(&env.cec.join(LOCK_FILE));
-                (lock, std::fs::read(env.cec.join("uv.lock")).ok())
+                (lock, fs_err::read(env.cec.join("uv.lock")).ok())
             });
             let manifest = self.manifest();
             let (lock, uv_lock) = locking.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
@@ -434,7 +447,7 @@ impl<'a, A> Session<'a, A> {
     /// The pulled commit whose stale lock waits for an explicit `lock`, while `.cec` is still
     /// at that commit (`.comfydock/pulled-stale`, written by `pull`).
     fn pulled_stale(&self) -> Option<String> {
-        let marked = std::fs::read_to_string(self.env.state.join(PULLED_STALE)).ok()?;
+        let marked = fs_err::read_to_string(self.env.state.join(PULLED_STALE)).ok()?;
         let head = crate::git::head_commit(&self.env.cec).ok().flatten()?;
         (marked.trim() == head.as_str()).then(|| crate::plan::short(head.as_str()).to_string())
     }
@@ -496,7 +509,7 @@ impl<'a, A> Session<'a, A> {
             origins: self.model_origins(&resolved.lock, &observed),
         };
         // Read once: the notes and workflow impact come from it, and the fingerprint hashes it.
-        let pyproject = std::fs::read(self.env.pyproject())?;
+        let pyproject = fs_err::read(self.env.pyproject())?;
         let manifest = self.manifest_of(pyproject.clone()).ok();
         if let Some(m) = &manifest {
             observed.forgive_runtime_paths(m.config());
@@ -614,8 +627,28 @@ impl<'a, A> Session<'a, A> {
 impl<'a> Session<'a, Writes> {
     /// Applies a plan made from `resolved`, writing the lock first when it was newly resolved.
     pub fn apply(&mut self, resolved: &Resolved, planned: &Planned, message: &str) -> Result<Option<Generation>> {
+        self.apply_or_record(resolved, planned, message, false)
+    }
+
+    /// [`Session::apply`], making a generation even when the plan has nothing to do on disk.
+    pub fn apply_recorded(
+        &mut self,
+        resolved: &Resolved,
+        planned: &Planned,
+        message: &str,
+    ) -> Result<Option<Generation>> {
+        self.apply_or_record(resolved, planned, message, true)
+    }
+
+    fn apply_or_record(
+        &mut self,
+        resolved: &Resolved,
+        planned: &Planned,
+        message: &str,
+        record_empty: bool,
+    ) -> Result<Option<Generation>> {
         self.write_lock(resolved)?;
-        if !planned.plan.has_work() {
+        if !planned.plan.has_work() && !record_empty {
             self.stop_skipping_models()?;
             return Ok(None);
         }
@@ -632,6 +665,7 @@ impl<'a> Session<'a, Writes> {
             offline: self.offline,
             transfers: self.transfers.clone(),
             rebuild: self.rebuild.clone(),
+            record_empty,
         });
         self.log_apply(
             &planned.plan,
@@ -711,7 +745,7 @@ impl<'a> Session<'a, Writes> {
         if !self.place_models {
             return Ok(());
         }
-        match std::fs::remove_file(self.env.models_skipped_marker()) {
+        match fs_err::remove_file(self.env.models_skipped_marker()) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
             _ => Ok(()),
         }
@@ -732,7 +766,7 @@ impl<'a> Session<'a, Writes> {
             text.push_str(&format!("    {} {}\n", action.kind().symbol(), action.describe()));
         }
         let dir = self.ws.root().join("logs");
-        let _ = std::fs::create_dir_all(&dir);
+        let _ = fs_err::create_dir_all(&dir);
         if let Ok(mut file) = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -751,7 +785,7 @@ impl<'a> Session<'a, Writes> {
             self.env.cec.join(LOCK_FILE),
             self.env.cec.join("uv.lock"),
         ];
-        let bytes = files.iter().map(|f| std::fs::read(f).ok()).collect();
+        let bytes = files.iter().map(|f| fs_err::read(f).ok()).collect();
         DesiredBackup { files, bytes }
     }
 
@@ -761,7 +795,7 @@ impl<'a> Session<'a, Writes> {
         let Some(commit) = cec_commit else { return Ok(()) };
         for w in lock.workflows.values() {
             let path = self.env.cec.join(w.file.as_str());
-            let current = std::fs::read(&path).ok().map(|b| crate::types::Blake3::of_bytes(&b));
+            let current = fs_err::read(&path).ok().map(|b| crate::types::Blake3::of_bytes(&b));
             if current.as_ref() == Some(&w.blake3) {
                 continue;
             }
@@ -816,7 +850,7 @@ impl<'a> Session<'a, Writes> {
 }
 
 fn write_if_changed(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    if std::fs::read(path).ok().as_deref() == Some(bytes) {
+    if fs_err::read(path).ok().as_deref() == Some(bytes) {
         return Ok(());
     }
     crate::fsx::write_atomic(path, bytes)

@@ -116,7 +116,7 @@ pub fn verify(
         }
     }
     report.checked += 1;
-    match std::fs::read(env.cec.join("uv.lock")) {
+    match fs_err::read(env.cec.join("uv.lock")) {
         Ok(bytes) if crate::resolve::hash_bytes(&bytes) == lock.python.uv_lock => {}
         Ok(_) => report.problem("uv.lock", "its hash is not the one comfydock.lock pins"),
         Err(_) => report.problem("uv.lock", "missing"),
@@ -180,7 +180,7 @@ fn verify_venv(env: &EnvPaths, installed: &Installed, report: &mut VerifyReport)
     let Some(site) = crate::python::installed::site_packages(&env.venv) else {
         return;
     };
-    let Ok(uv_lock) = std::fs::read_to_string(env.cec.join("uv.lock")) else {
+    let Ok(uv_lock) = fs_err::read_to_string(env.cec.join("uv.lock")) else {
         return;
     };
     let python = crate::python::installed::python_full_version(&env.venv);

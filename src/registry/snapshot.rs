@@ -417,13 +417,8 @@ fn merge_pack(snap: &mut Snapshot, node: Node, versions: Vec<SnapshotVersion>) {
 /// Makes every archive written into `out` so far durable, with one `syncfs` of its filesystem
 /// rather than an fsync per file and per folder.
 fn sync_files(out: &Path) -> Result<()> {
-    use std::os::fd::AsRawFd;
     let dir = std::fs::File::open(out).map_err(RegistryError::io(out))?;
-    // SAFETY: `dir` is an open descriptor for the duration of the call.
-    if unsafe { libc::syncfs(dir.as_raw_fd()) } != 0 {
-        return Err(RegistryError::io(out)(std::io::Error::last_os_error()));
-    }
-    Ok(())
+    rustix::fs::syncfs(&dir).map_err(|e| RegistryError::io(out)(e.into()))
 }
 
 fn snapshot_version(

@@ -22,7 +22,6 @@ use crate::python::Uv;
 use crate::store::{GitCache, NodeStore};
 use crate::workspace::{EnvPaths, Workspace};
 use std::collections::BTreeMap;
-use std::fs;
 
 pub type Result<T, E = ResolveError> = std::result::Result<T, E>;
 
@@ -175,7 +174,7 @@ impl Resolver<'_> {
 
     /// `uv lock` on a copy of the project, so a failed resolution changes nothing.
     fn lock_python(&self, manifest: &Manifest, previous: Option<&Lock>) -> Result<Vec<u8>> {
-        let current = fs::read(self.env.cec.join("uv.lock")).ok();
+        let current = fs_err::read(self.env.cec.join("uv.lock")).ok();
         // Unchanged Python inputs and a uv.lock that is the one pinned: nothing to resolve.
         if let (Some(prev), Some(bytes)) = (previous, &current)
             && prev.python.inputs == python_inputs_hash(&manifest.plain())
@@ -187,10 +186,10 @@ impl Resolver<'_> {
         let scratch = tempfile::Builder::new()
             .prefix(".comfydock-uv-")
             .tempdir_in(&self.env.state)?;
-        fs::write(scratch.path().join("pyproject.toml"), manifest.render())?;
+        fs_err::write(scratch.path().join("pyproject.toml"), manifest.render())?;
         // `.python-version` names the interpreter uv runs: only a version, never a path.
         let pinned = self.env.cec.join(".python-version");
-        if let Ok(text) = fs::read_to_string(&pinned)
+        if let Ok(text) = fs_err::read_to_string(&pinned)
             && text.trim().parse::<crate::types::PythonVersion>().is_err()
         {
             return Err(ResolveError::Other(
@@ -206,11 +205,11 @@ impl Resolver<'_> {
         for name in ["uv.lock", ".python-version"] {
             let from = self.env.cec.join(name);
             if from.is_file() {
-                fs::copy(&from, scratch.path().join(name))?;
+                fs_err::copy(&from, scratch.path().join(name))?;
             }
         }
         match self.uv.lock(scratch.path()) {
-            Ok(()) => Ok(fs::read(scratch.path().join("uv.lock"))?),
+            Ok(()) => Ok(fs_err::read(scratch.path().join("uv.lock"))?),
             Err(crate::python::UvError::Failed { args, stderr }) => {
                 let mut groups = manifest.dependency_groups();
                 groups.insert("ComfyUI".into(), manifest.dependencies());

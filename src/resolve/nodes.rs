@@ -32,7 +32,7 @@ pub(super) fn resolve_node<'c>(
         },
         NodeSource::Local => {
             let raw = spec.path.clone().unwrap_or_default();
-            let path = std::fs::canonicalize(&raw).map_err(|_| ResolveError::MissingPath {
+            let path = fs_err::canonicalize(&raw).map_err(|_| ResolveError::MissingPath {
                 id: id.to_string(),
                 path: raw.clone(),
             })?;

@@ -19,7 +19,7 @@ pub struct PackMeta {
 impl PackMeta {
     /// Reads the pack folder `dir`.
     pub fn read_dir(dir: &Path) -> PackMeta {
-        let read = |name: &str| std::fs::read_to_string(dir.join(name)).ok();
+        let read = |name: &str| fs_err::read_to_string(dir.join(name)).ok();
         let mut meta = PackMeta::from_files(read("pyproject.toml").as_deref(), read("requirements.txt").as_deref());
         meta.has_install_script = dir.join("install.py").is_file();
         meta

@@ -9,6 +9,7 @@ pub mod derived;
 pub mod download;
 mod error;
 pub mod git_cache;
+pub mod http;
 pub mod nodes;
 pub mod pack_nodes;
 pub mod remote;

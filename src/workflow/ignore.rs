@@ -1,21 +1,41 @@
 //! `.cec/.comfydockignore`: glob patterns (one a line, `#` comments) naming workflows that
 //! `workflow track --all` never tracks. A pattern matches the workflow's name or its file name
-//! (`draft-*` and `draft-*.json` both work); `*` is any run of characters, `?` one character.
+//! (`draft-*` and `draft-*.json` both work); `*` is any run of characters, `?` one character,
+//! every other character itself. Matched by `globset`, as ripgrep matches its globs.
 
 #[derive(Debug, Clone, Default)]
 pub struct IgnoreList {
-    patterns: Vec<Vec<char>>,
+    patterns: globset::GlobSet,
 }
 
 impl IgnoreList {
     pub fn parse(text: &str) -> Self {
-        let patterns = text
+        let mut set = globset::GlobSetBuilder::new();
+        for line in text
             .lines()
             .map(str::trim)
             .filter(|l| !l.is_empty() && !l.starts_with('#'))
-            .map(|l| l.chars().collect())
-            .collect();
-        IgnoreList { patterns }
+        {
+            // Only `*` and `?` are special, as documented: any other character (`[`, `{`, `\`)
+            // is itself, so a name with brackets is matched as written.
+            let pattern: String = line
+                .chars()
+                .map(|c| match c {
+                    '*' | '?' => c.to_string(),
+                    other => globset::escape(&other.to_string()),
+                })
+                .collect();
+            if let Ok(glob) = globset::GlobBuilder::new(&pattern)
+                .literal_separator(false)
+                .backslash_escape(false)
+                .build()
+            {
+                set.add(glob);
+            }
+        }
+        IgnoreList {
+            patterns: set.build().unwrap_or_else(|_| globset::GlobSet::empty()),
+        }
     }
 
     /// Reads the file; a missing file ignores nothing.
@@ -26,37 +46,8 @@ impl IgnoreList {
     }
 
     pub fn ignores(&self, name: &str) -> bool {
-        let bare: Vec<char> = name.chars().collect();
-        let file: Vec<char> = format!("{name}.json").chars().collect();
-        self.patterns.iter().any(|p| glob(p, &bare) || glob(p, &file))
+        self.patterns.is_match(name) || self.patterns.is_match(format!("{name}.json"))
     }
-}
-
-/// `*`/`?` matching by the usual two-pointer walk with one backtrack point: linear, no recursion.
-fn glob(pattern: &[char], text: &[char]) -> bool {
-    let (mut p, mut t) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while t < text.len() {
-        match pattern.get(p) {
-            Some('*') => {
-                star = Some((p, t));
-                p += 1;
-            }
-            Some(&c) if c == '?' || text.get(t) == Some(&c) => {
-                p += 1;
-                t += 1;
-            }
-            _ => match star {
-                Some((sp, st)) => {
-                    p = sp + 1;
-                    t = st + 1;
-                    star = Some((sp, st + 1));
-                }
-                None => return false,
-            },
-        }
-    }
-    pattern.get(p..).is_some_and(|rest| rest.iter().all(|&c| c == '*'))
 }
 
 #[cfg(test)]
@@ -74,5 +65,16 @@ mod tests {
         assert!(IgnoreList::parse("a?c").ignores("abc"));
         assert!(IgnoreList::parse("*").ignores("anything"));
         assert!(!IgnoreList::default().ignores("x"));
+    }
+
+    #[test]
+    fn only_star_and_question_mark_are_special() {
+        assert!(IgnoreList::parse("[draft]*").ignores("[draft] portrait"));
+        assert!(!IgnoreList::parse("[draft]*").ignores("d portrait"));
+        assert!(IgnoreList::parse("{a,b}").ignores("{a,b}"));
+        assert!(!IgnoreList::parse("{a,b}").ignores("a"));
+        assert!(IgnoreList::parse("a\\b").ignores("a\\b"));
+        assert!(IgnoreList::parse("*x*y*").ignores("aaxbbycc"));
+        assert!(!IgnoreList::parse("*x*y*").ignores("aaybbxcc"));
     }
 }

@@ -202,7 +202,7 @@ impl Workspace {
     }
 
     /// Deletes an environment's folder; clears it as the active one.
-    pub fn delete_env(&self, name: &str) -> Result<()> {
+    pub fn delete_env(&self, name: &str, reporter: &dyn crate::progress::Reporter) -> Result<()> {
         let paths = self.env(name)?;
         // Move out of the way first, so a crash mid-delete never leaves a half environment
         // that still looks like one.
@@ -213,7 +213,9 @@ impl Workspace {
             path: paths.root.clone(),
             source,
         })?;
-        fs::remove_dir_all(&doomed).map_err(|source| WorkspaceError::Io {
+        let entries = crate::fsx::count_entries(&doomed);
+        reporter.step(&format!("Removing environment `{name}` ({entries} files and folders)"));
+        crate::fsx::remove_tree_counted(&doomed, entries, name, reporter).map_err(|source| WorkspaceError::Io {
             path: doomed.clone(),
             source,
         })?;

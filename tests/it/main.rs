@@ -39,6 +39,7 @@ mod snapshots_nodes;
 mod snapshots_plan;
 mod snapshots_python;
 mod snapshots_status;
+mod snapshots_workflow;
 mod store_remote;
 mod trust;
 mod workflow;

@@ -91,7 +91,7 @@ impl Running {
 impl Drop for Running {
     fn drop(&mut self) {
         // The supervisor ends ComfyUI with it (a SIGTERM is passed on; its child dies with it).
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        signal(&self.child, rustix::process::Signal::TERM);
         let _ = self.child.wait();
     }
 }
@@ -259,7 +259,7 @@ fn panel_changes_need_the_token_and_come_from_this_machine() {
     assert_eq!(code, 400, "an option is not a folder name: {body}");
 
     // SIGHUP to `comfydock run` starts ComfyUI again.
-    unsafe { libc::kill(comfy.child.id() as i32, libc::SIGHUP) };
+    signal(&comfy.child, rustix::process::Signal::HUP);
     cdp::wait_for(Duration::from_secs(60), || {
         comfy.log(&t).contains("starting ComfyUI again").then_some(())
     })
@@ -400,4 +400,10 @@ fn save_screenshot(browser: &mut Browser, t: &TestContext, name: &str) {
         fs::create_dir_all(&docs).unwrap();
         fs::write(docs.join(name), png).unwrap();
     }
+}
+
+/// Sends `sig` to a process the test started.
+fn signal(child: &std::process::Child, sig: rustix::process::Signal) {
+    let pid = rustix::process::Pid::from_raw(child.id() as i32).expect("a child has a pid");
+    rustix::process::kill_process(pid, sig).expect("signal the child");
 }

@@ -463,3 +463,45 @@ fn status_and_node_list_report_drift() {
     let list: serde_json::Value = serde_json::from_str(&t.run(&["node", "list", "--json"]).stdout).unwrap();
     assert_eq!(list["nodes"][0]["state"], "modified");
 }
+
+/// A git source that is someone's working clone: its own branch is what `master` means, not the
+/// clone's (stale) `origin/master` (#23: `node update` said "No changes" after a new commit).
+#[test]
+fn a_working_clone_as_git_source_resolves_its_own_branch() {
+    let t = TestContext::new();
+    let env = t.create_env("demo");
+    let upstream = repos::node_pack(&t.path("packs/upstream"), "CloneNode");
+    let clone = t.path("packs/clone-pack");
+    repos::git(
+        t.dir.path(),
+        &["clone", "--quiet", upstream.to_str().unwrap(), clone.to_str().unwrap()],
+    );
+    t.run(&["node", "add", &format!("{}@master", clone.display())])
+        .success();
+    let v2 = repos::node_pack_v2(&clone, "CloneNode");
+    t.run(&["node", "update", "clone-pack"]).success();
+    let lock = fs::read_to_string(env.join(".cec/comfydock.lock")).unwrap();
+    assert!(
+        lock.contains(&v2),
+        "the lock still pins the clone's origin/master:\n{lock}"
+    );
+    assert!(
+        fs::read_to_string(env.join("ComfyUI/custom_nodes/clone-pack/__init__.py"))
+            .unwrap()
+            .contains("VERSION = 2")
+    );
+}
+
+/// #24: an I/O error names the file it happened on (was: "file operation failed" and the OS's
+/// words, no path).
+#[test]
+fn an_io_error_names_its_path() {
+    let t = TestContext::new();
+    let env = t.create_env("demo");
+    let installed = env.join(".comfydock/installed.json");
+    fs::remove_file(&installed).unwrap();
+    fs::create_dir(&installed).unwrap();
+    t.run(&["apply", "--yes"])
+        .failure()
+        .stderr_has(".comfydock/installed.json");
+}

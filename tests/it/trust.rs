@@ -549,3 +549,60 @@ fn terminal_escapes_in_untrusted_text_are_shown_not_sent() {
     run.failure().stderr_has(r"\u{1b}]0;owned\u{7}\u{d}x");
     assert!(!raw(&run.stderr), "{:?}", run.stderr);
 }
+
+/// #23: a manifest pulled from others is shown in a parse error's snippet; the control
+/// characters in it reach the terminal as visible characters, not as escapes.
+#[test]
+fn terminal_escapes_in_a_manifest_snippet_are_not_sent() {
+    let t = TestContext::new();
+    let env = t.create_env("demo");
+    let manifest = env.join(".cec/pyproject.toml");
+    let text = fs::read_to_string(&manifest).unwrap();
+    fs::write(&manifest, format!("{text}\n# \u{1b}]0;owned\u{7}\n[tool.comfydock\n")).unwrap();
+    let run = t.run(&["plan"]);
+    run.failure().stderr_has("[tool.comfydock");
+    assert!(!run.stderr.contains(['\u{1b}', '\u{7}']), "{:?}", run.stderr);
+}
+
+/// #23: a registry (or mappings) answer is read into memory whole, so its size is capped
+/// (`store::download::MAX_BODY_BYTES`): a server that streams without end is cut there.
+#[test]
+fn a_registry_answer_that_never_ends_is_cut_off() {
+    let t = TestContext::new();
+    t.run(&["init"]).success();
+    let server = HttpServer::start();
+    let chunk = vec![b' '; 65_536];
+    let path = "/nodes/search?search=endless&page=1&limit=20";
+    server.serve(path, &chunk);
+    server.stream_endlessly(path, 1 << 30);
+    let run = Run::from(
+        t.cmd()
+            .env("COMFYDOCK_REGISTRY_URL", server.url(""))
+            .env("COMFYDOCK_HTTP_RETRIES", "0")
+            .args(["node", "find", "endless"])
+            .output()
+            .unwrap(),
+    );
+    run.failure().stderr_has("larger than 64 MiB");
+    let streamed = server.streamed(path).expect("the response ended");
+    assert!(
+        streamed < 80 << 20,
+        "the client hung up at the cap: {streamed} bytes were sent"
+    );
+}
+
+/// #24: an I/O error while taking the environment's lock is that error, with its path, not
+/// "locked by another comfydock".
+#[test]
+fn a_lock_that_cannot_be_opened_is_not_reported_as_held() {
+    let t = TestContext::new();
+    let env = t.create_env("demo");
+    let lock = env.join(".comfydock/lock");
+    let _ = fs::remove_file(&lock);
+    fs::create_dir_all(lock.join("in-the-way")).unwrap();
+    let run = t.run(&["apply", "--yes"]);
+    run.failure()
+        .stderr_has("could not take the writer lock")
+        .stderr_has(".comfydock/lock");
+    assert!(!run.stderr.contains("locked by another"), "{}", run.stderr);
+}

@@ -475,3 +475,78 @@ fn track_all_skips_an_invalid_file_and_tracks_the_rest() {
     assert!(!env.join(".cec/workflows/broken.json").exists());
     t.run(&["workflow", "track", "broken"]).failure().stderr_has("broken");
 }
+
+fn cec_status(env: &Path) -> String {
+    repos::git(&env.join(".cec"), &["status", "--porcelain"])
+}
+
+/// #23 row 12: `workflow sync` killed after it wrote `.cec` but before its apply made a
+/// generation leaves `.cec` changed; the next writer (here `recover`) puts it back. Killed after
+/// the apply committed, the edit was complete and stays.
+#[test]
+fn a_sync_killed_half_way_is_put_back_by_recover() {
+    let t = TestContext::new();
+    let env = t.create_env("demo");
+    let original = ui_workflow(20, "MyNode", "beta");
+    let copy = write_user_workflow(&env, "flow", &original);
+    t.run(&["workflow", "track", "flow"]).success();
+    let edited = ui_workflow(30, "MyNode", "beta");
+    fs::write(&copy, &edited).unwrap();
+    let cec = env.join(".cec/workflows/flow.json");
+
+    let killed = t
+        .cmd()
+        .env("COMFYDOCK_FAILPOINT", "edit-saved")
+        .args(["workflow", "sync"])
+        .output()
+        .unwrap();
+    assert!(!killed.status.success(), "the failpoint aborts the sync");
+    assert_eq!(fs::read_to_string(&cec).unwrap(), edited, "the sync had written .cec");
+    t.run(&["recover"])
+        .success()
+        .stderr_has("Recovered from an interrupted `workflow sync`");
+    assert_eq!(fs::read_to_string(&cec).unwrap(), original);
+    assert_eq!(cec_status(&env), "", ".cec is as it was");
+    t.run(&["workflow", "status"]).success().stdout_has("edited in ComfyUI");
+    t.run(&["recover"]).success().stderr_has("Nothing to recover.");
+
+    // Killed once the apply's switch committed: the generation is made, the edit complete.
+    let killed = t
+        .cmd()
+        .env("COMFYDOCK_FAILPOINT", "committed")
+        .args(["workflow", "sync"])
+        .output()
+        .unwrap();
+    assert!(!killed.status.success());
+    t.run(&["recover"]).success().stderr_has("generation 3 was complete");
+    assert_eq!(fs::read_to_string(&cec).unwrap(), edited);
+    assert_eq!(cec_status(&env), "");
+    t.run(&["workflow", "status"]).success().stdout_has("in sync");
+    t.run(&["plan", "--detailed-exitcode"]).success();
+}
+
+/// #23: `rollback N` to a generation that differs only in what is tracked (an untracked
+/// workflow stays in ComfyUI, so nothing on disk changes) is still a rollback: recorded as a
+/// generation, `.cec` committed.
+#[test]
+fn a_rollback_that_changes_only_tracking_is_recorded() {
+    let t = TestContext::new();
+    let env = t.create_env("demo");
+    write_user_workflow(&env, "one", &ui_workflow(20, "MyNode", "beta"));
+    write_user_workflow(&env, "two", &ui_workflow(10, "MyNode", "beta"));
+    let tracked = t.run(&["workflow", "track", "one"]);
+    tracked.success();
+    let first = generation_of(&tracked.stdout);
+    t.run(&["workflow", "track", "two"]).success();
+
+    let rolled = t.run(&["rollback", &first.to_string(), "--yes"]);
+    rolled.success().stdout_has("recorded as generation");
+    assert_eq!(cec_status(&env), "", ".cec is committed");
+    let pyproject = fs::read_to_string(env.join(".cec/pyproject.toml")).unwrap();
+    assert!(!pyproject.contains("tracked.two"), "{pyproject}");
+    t.run(&["log"])
+        .success()
+        .stdout_has(&format!("Rollback to generation {first}"));
+    assert!(user_dir(&env).join("two.json").is_file(), "ComfyUI's copy stays");
+    t.run(&["plan", "--detailed-exitcode"]).success();
+}
