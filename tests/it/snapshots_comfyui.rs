@@ -1,17 +1,9 @@
 //! `comfyui show` and `comfyui update`: text, JSON, warnings and refusals, pinned before they
 //! moved to `ops/`.
 
-use crate::support::snap::{filtered, transcript};
+use crate::support::snap::{filtered, transcripts};
 use crate::support::{TestContext, repos};
 use std::fs;
-
-fn steps(t: &TestContext, steps: &[&[&str]]) -> String {
-    steps
-        .iter()
-        .map(|args| transcript(args, &t.run(args)))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
 
 #[test]
 fn comfyui_commands_output_is_pinned() {
@@ -34,7 +26,7 @@ fn comfyui_commands_output_is_pinned() {
     fs::write(t.comfyui_repo.join("comfyui_version.py"), "__version__ = \"0.4.0\"\n").unwrap();
     repos::commit_all(&t.comfyui_repo, "ComfyUI 0.4.0");
     repos::git(&t.comfyui_repo, &["tag", "v0.4.0"]);
-    let out = steps(
+    let out = transcripts(
         &t,
         &[
             &["comfyui", "show"],

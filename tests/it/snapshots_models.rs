@@ -3,16 +3,8 @@
 
 use crate::support::TestContext;
 use crate::support::http::HttpServer;
-use crate::support::snap::{filtered, transcript};
+use crate::support::snap::{filtered, transcripts};
 use std::fs;
-
-fn steps(t: &TestContext, steps: &[&[&str]]) -> String {
-    steps
-        .iter()
-        .map(|args| transcript(args, &t.run(args)))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
 
 #[test]
 fn model_commands_output_is_pinned() {
@@ -33,7 +25,7 @@ fn model_commands_output_is_pinned() {
     t.run(&["model", "scan"]).success();
 
     let (ckpt, stray) = (ckpt.to_str().unwrap(), stray.to_str().unwrap());
-    let edits = steps(
+    let edits = transcripts(
         &t,
         &[
             &["model", "add", ckpt],
@@ -45,7 +37,7 @@ fn model_commands_output_is_pinned() {
             &["model", "remove", "style"],
         ],
     );
-    let refusals = steps(
+    let refusals = transcripts(
         &t,
         &[
             &["model", "add", ckpt],

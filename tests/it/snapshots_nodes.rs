@@ -1,23 +1,8 @@
 //! The node commands' text, JSON and errors, pinned before they moved to `ops/nodes.rs`: the move
 //! must change nothing a user sees.
 
-use crate::support::snap::{filtered, transcript};
+use crate::support::snap::{filtered, transcripts};
 use crate::support::{TestContext, repos};
-
-fn session(t: &TestContext, steps: &[Vec<String>]) -> String {
-    steps
-        .iter()
-        .map(|args| {
-            let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            transcript(&args, &t.run(&args))
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-fn args(a: &[&str]) -> Vec<String> {
-    a.iter().map(ToString::to_string).collect()
-}
 
 #[test]
 fn node_commands_output_is_pinned() {
@@ -27,31 +12,31 @@ fn node_commands_output_is_pinned() {
     let beta = repos::node_pack(&t.path("packs/beta"), "BetaNode");
     let dev = repos::node_pack(&t.path("packs/devpack"), "DevNode");
     let (alpha, beta, dev) = (alpha.to_str().unwrap(), beta.to_str().unwrap(), dev.to_str().unwrap());
-    let edits = session(
+    let edits = transcripts(
         &t,
         &[
-            args(&["node", "add", alpha]),
-            args(&["node", "add", beta, "--name", "bee", "--no-apply"]),
-            args(&["node", "add", dev, "--dev"]),
-            args(&["node", "list"]),
-            args(&["node", "list", "--json"]),
-            args(&["node", "update", "alpha"]),
-            args(&["node", "update", "bee", "--version", "v1", "--no-apply"]),
-            args(&["node", "remove", "bee"]),
+            &["node", "add", alpha],
+            &["node", "add", beta, "--name", "bee", "--no-apply"],
+            &["node", "add", dev, "--dev"],
+            &["node", "list"],
+            &["node", "list", "--json"],
+            &["node", "update", "alpha"],
+            &["node", "update", "bee", "--version", "v1", "--no-apply"],
+            &["node", "remove", "bee"],
         ],
     );
     let new_commit = repos::node_pack_v2(&t.path("packs/alpha"), "AlphaNode2");
-    let updated = session(&t, &[args(&["node", "update"]), args(&["node", "list"])]);
-    let refusals = session(
+    let updated = transcripts(&t, &[&["node", "update"], &["node", "list"]]);
+    let refusals = transcripts(
         &t,
         &[
-            args(&["node", "add", alpha]),
-            args(&["node", "add", alpha, beta, "--name", "x"]),
-            args(&["node", "add", "not a source!"]),
-            args(&["node", "add", "/no/such/folder", "--dev"]),
-            args(&["node", "remove", "nope"]),
-            args(&["node", "update", "nope"]),
-            args(&["node", "update", "devpack", "--version", "v2"]),
+            &["node", "add", alpha],
+            &["node", "add", alpha, beta, "--name", "x"],
+            &["node", "add", "not a source!"],
+            &["node", "add", "/no/such/folder", "--dev"],
+            &["node", "remove", "nope"],
+            &["node", "update", "nope"],
+            &["node", "update", "devpack", "--version", "v2"],
         ],
     );
     assert!(env.join("ComfyUI/custom_nodes/alpha").is_dir());

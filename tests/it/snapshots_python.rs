@@ -1,16 +1,8 @@
 //! `py` and `constraint`: text, JSON and refusals, pinned before they moved to `ops/`.
 
 use crate::support::TestContext;
-use crate::support::snap::{filtered, transcript};
+use crate::support::snap::{filtered, transcripts};
 use crate::support::wheel::{WheelSpec, build_wheel};
-
-fn steps(t: &TestContext, steps: &[&[&str]]) -> String {
-    steps
-        .iter()
-        .map(|args| transcript(args, &t.run(args)))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
 
 #[test]
 fn python_commands_output_is_pinned() {
@@ -27,7 +19,7 @@ fn python_commands_output_is_pinned() {
         );
     }
     t.create_env("demo");
-    let edits = steps(
+    let edits = transcripts(
         &t,
         &[
             &["py", "add", "extra-lib>=1.0", "other-lib"],
@@ -40,7 +32,7 @@ fn python_commands_output_is_pinned() {
             &["py", "remove", "other-lib", "--no-apply"],
         ],
     );
-    let refusals = steps(
+    let refusals = transcripts(
         &t,
         &[
             &["py", "add", "not a requirement!"],

@@ -27,3 +27,12 @@ pub fn transcript(args: &[&str], run: &super::Run) -> String {
         run.stderr
     )
 }
+
+/// Runs each command in turn and joins their [`transcript`]s.
+pub fn transcripts(t: &TestContext, steps: &[&[&str]]) -> String {
+    steps
+        .iter()
+        .map(|args| transcript(args, &t.run(args)))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
