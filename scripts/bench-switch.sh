@@ -56,26 +56,7 @@ bench_sources "$WORK" 0
 "$BIN" init >/dev/null 2>&1
 "$BIN" create bench --comfyui-repo "$WORK/ComfyUI" --comfyui v0.1.0 >/dev/null 2>&1
 env="$COMFYDOCK_HOME/environments/bench"
-python3 - "$COMFYDOCK_HOME/models/loras" "$MODELS" <<'PY'
-import os, sys
-root, k = sys.argv[1], int(sys.argv[2])
-for i in range(k):
-    d = os.path.join(root, f"set{i // 1000}")
-    os.makedirs(d, exist_ok=True)
-    with open(os.path.join(d, f"m{i}.safetensors"), "wb") as f:
-        f.write(f"bench model {i}\n".encode() * 8)
-PY
-"$BIN" model scan >/dev/null
-python3 - "$COMFYDOCK_HOME/.metadata/model_index.db" "$MODELS" >>"$env/.cec/pyproject.toml" <<'PY'
-import sqlite3, sys
-db, count = sys.argv[1], int(sys.argv[2])
-rows = sqlite3.connect(db).execute(
-    "SELECT h.hash_value, m.size FROM models m "
-    "JOIN model_hashes h ON h.model_id = m.id AND h.hash_type = 'blake3' ORDER BY m.id LIMIT ?",
-    (count,)).fetchall()
-for n, (b3, size) in enumerate(rows):
-    print(f'\n[tool.comfydock.models.m-{n}]\nhash = "blake3:{b3}"\nsize = {size}\ncategory = "checkpoints"\nfilename = "m-{n}.safetensors"')
-PY
+bench_declared_models "$env" "$MODELS"
 "$BIN" lock >/dev/null 2>&1
 t_apply=$(secs "$BIN" apply --yes)
 live=$("$BIN" log --json | python3 -c 'import json,sys; print(max(g["number"] for g in json.load(sys.stdin)["generations"]))')

@@ -34,3 +34,29 @@ bench_sources() {
     git -C "$d" init -q && git -C "$d" add -A && git -C "$d" commit -qm v1
   done
 }
+
+# Writes COUNT small model files into the workspace's models/loras, indexes them, and declares
+# them all in ENV's manifest as checkpoints m-0 … (bench-speed.sh and bench-switch.sh).
+bench_declared_models() {
+  local env="$1" MODELS="$2"
+  python3 - "$COMFYDOCK_HOME/models/loras" "$MODELS" <<'PY'
+import os, sys
+root, k = sys.argv[1], int(sys.argv[2])
+for i in range(k):
+    d = os.path.join(root, f"set{i // 1000}")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, f"m{i}.safetensors"), "wb") as f:
+        f.write(f"bench model {i}\n".encode() * 8)
+PY
+  "$BIN" model scan >/dev/null
+  python3 - "$COMFYDOCK_HOME/.metadata/model_index.db" "$MODELS" >>"$env/.cec/pyproject.toml" <<'PY'
+import sqlite3, sys
+db, count = sys.argv[1], int(sys.argv[2])
+rows = sqlite3.connect(db).execute(
+    "SELECT h.hash_value, m.size FROM models m "
+    "JOIN model_hashes h ON h.model_id = m.id AND h.hash_type = 'blake3' ORDER BY m.id LIMIT ?",
+    (count,)).fetchall()
+for n, (b3, size) in enumerate(rows):
+    print(f'\n[tool.comfydock.models.m-{n}]\nhash = "blake3:{b3}"\nsize = {size}\ncategory = "checkpoints"\nfilename = "m-{n}.safetensors"')
+PY
+}
