@@ -27,7 +27,7 @@ pub struct Generation {
     pub venv: Option<String>,
     /// The torch backend extra the venv was synced with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub torch_backend: Option<String>,
+    pub torch_backend: Option<crate::types::TorchBackend>,
     /// Store entries (node trees) this generation uses; gc keeps them while it is kept.
     pub trees: Vec<String>,
     /// The model tree (`store/model-trees/<id>`) holding its placed models; gc keeps it too.
@@ -47,7 +47,7 @@ pub struct Summary {
     pub venv: Option<String>,
     pub uv_lock_hash: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub torch_backend: Option<String>,
+    pub torch_backend: Option<crate::types::TorchBackend>,
     /// `gc` removed its record: it is history, no longer a state to roll back to.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub compacted: bool,

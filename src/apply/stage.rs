@@ -221,7 +221,7 @@ pub(super) fn stage_action(ctx: &Ctx, action: &Action) -> Result<Staged> {
                         Some(b) => format!("Installing Python packages (uv sync, torch backend {b})"),
                         None => "Installing Python packages (uv sync)".to_string(),
                     });
-                    let extras: Vec<String> = backend.iter().cloned().collect();
+                    let extras: Vec<String> = backend.iter().map(ToString::to_string).collect();
                     ctx.uv.sync_frozen(&ctx.project_dir, &path, &extras, ctx.reporter)?;
                     dir
                 }

@@ -48,6 +48,11 @@ pub fn create(g: &Globals, args: &CreateArgs) -> Result<ExitStatus> {
 }
 
 /// `auto` becomes the backend this machine can use, said with the reason; anything else stays.
+/// `--torch-backend` of plan, apply and import: one backend to sync (`auto`: this machine's).
+pub(super) fn chosen_backend(value: Option<&str>) -> miette::Result<Option<crate::types::TorchBackend>> {
+    value.map(|v| super::typed(&pick_backend(v))).transpose()
+}
+
 pub(super) fn pick_backend(value: &str) -> String {
     if value != "auto" {
         return value.to_string();

@@ -1,6 +1,6 @@
 //! `export` and `import`: moving an environment to another machine.
 
-use super::environments::pick_backend;
+use super::environments::chosen_backend;
 use super::ui::StderrReporter;
 use super::{ExitStatus, Globals};
 use crate::portability::{Allow, ExportOptions, ImportOptions, ModelPolicy, SourceKind};
@@ -113,7 +113,7 @@ pub fn import(g: &Globals, args: &ImportArgs) -> Result<ExitStatus> {
         source: source.clone(),
         subdir: args.subdir.clone(),
         name: args.name.clone(),
-        torch_backend: args.torch_backend.as_deref().map(pick_backend),
+        torch_backend: chosen_backend(args.torch_backend.as_deref())?,
         models: args.models.unwrap_or_default(),
         update: args.update,
         offline: g.offline,
@@ -162,7 +162,7 @@ fn import_snapshot(
         file: file.to_path_buf(),
         name: args.name.clone(),
         comfyui_repo: args.comfyui_repo.clone(),
-        torch_backend: args.torch_backend.as_deref().map(pick_backend),
+        torch_backend: chosen_backend(args.torch_backend.as_deref())?,
         offline: g.offline,
     };
     let imported = crate::portability::import_manager_snapshot(ws, &opts, &StderrReporter)?;

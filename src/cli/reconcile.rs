@@ -48,7 +48,7 @@ pub fn lock(g: &Globals, check: bool) -> Result<ExitStatus> {
 pub fn plan(g: &Globals, args: &PlanArgs) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
     let mut session = g.reader(&ws, env);
-    session.torch_backend = args.torch_backend.as_deref().map(super::environments::pick_backend);
+    session.torch_backend = super::environments::chosen_backend(args.torch_backend.as_deref())?;
     session.link_mode = args.link_mode;
     let (desired, planned) = session.survey(LockMode::Resolve)?;
     let json = render_json(&planned.plan, desired.status, &planned.fingerprint);
@@ -101,7 +101,7 @@ pub fn apply(g: &Globals, args: &ApplyArgs) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
     let mut session = g.writer(&ws, env, "apply")?;
     report_recovery(&session.recovery);
-    session.torch_backend = args.torch_backend.as_deref().map(super::environments::pick_backend);
+    session.torch_backend = super::environments::chosen_backend(args.torch_backend.as_deref())?;
     session.link_mode = args.link_mode;
     session.place_models = args.place_models;
     session.rebuild = args.rebuild.clone();

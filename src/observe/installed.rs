@@ -19,7 +19,7 @@ pub struct Installed {
     pub uv_lock: Option<String>,
     /// The torch backend extra that venv was synced with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub torch_backend: Option<String>,
+    pub torch_backend: Option<crate::types::TorchBackend>,
     #[serde(default)]
     pub nodes: BTreeMap<String, InstalledNode>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]

@@ -117,7 +117,7 @@ pub struct PythonList {
     pub constraints: Vec<String>,
     pub requirements: Vec<RequirementRow>,
     /// The backend the venv was built for.
-    pub torch_backend: Option<String>,
+    pub torch_backend: Option<crate::types::TorchBackend>,
 }
 
 #[derive(Debug, Serialize)]

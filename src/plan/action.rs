@@ -92,7 +92,7 @@ pub enum Action {
         reuse: Option<String>,
         /// The torch backend extra synced (`uv sync --extra <backend>`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        backend: Option<String>,
+        backend: Option<crate::types::TorchBackend>,
         /// Package by package, from the live venv's uv.lock to the new one.
         #[serde(default)]
         packages: Vec<PackageChange>,

@@ -9,11 +9,11 @@ use std::collections::BTreeMap;
 /// The Python side of a plan's inputs.
 pub struct PythonTarget<'a> {
     /// The torch backend to sync (None: the lock declares no backends).
-    pub backend: Option<String>,
+    pub backend: Option<crate::types::TorchBackend>,
     /// The uv.lock to sync.
     pub uv_lock: &'a [u8],
     /// The uv.lock the live venv was synced from and its backend (None: no live venv).
-    pub live: Option<(String, Option<String>)>,
+    pub live: Option<(String, Option<crate::types::TorchBackend>)>,
     /// `venv_key` → an existing generation venv folder built from it (rollback reuses it).
     pub venvs: &'a BTreeMap<String, String>,
     /// The live venv's full Python version (`3.11.7`): which variant of a package forked by

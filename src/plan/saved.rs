@@ -21,7 +21,7 @@ pub struct SavedPlan {
     pub uv_lock: String,
     /// The torch backend the plan syncs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub torch_backend: Option<String>,
+    pub torch_backend: Option<crate::types::TorchBackend>,
     /// How the plan places models (`--link-mode`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link_mode: Option<crate::observe::LinkMode>,

@@ -19,7 +19,7 @@ pub struct SnapshotImportOptions {
     pub file: PathBuf,
     pub name: Option<EnvName>,
     pub comfyui_repo: RepoUrl,
-    pub torch_backend: Option<String>,
+    pub torch_backend: Option<crate::types::TorchBackend>,
     pub offline: bool,
 }
 

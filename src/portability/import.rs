@@ -36,7 +36,7 @@ pub struct ImportOptions {
     pub source: String,
     pub subdir: Option<String>,
     pub name: Option<EnvName>,
-    pub torch_backend: Option<String>,
+    pub torch_backend: Option<crate::types::TorchBackend>,
     pub models: ModelPolicy,
     /// Resolve again instead of refusing a lock that does not match its manifest.
     pub update: bool,

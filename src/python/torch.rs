@@ -37,7 +37,7 @@ pub fn index_name(backend: &str) -> String {
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct TorchSettings {
     /// The backend `apply` syncs when `--torch-backend` is not given.
-    pub torch_backend: Option<String>,
+    pub torch_backend: Option<crate::types::TorchBackend>,
     /// The index URL template for new backends (`{backend}` is replaced); a path without a
     /// scheme is a local folder of wheels (a flat index).
     pub torch_index_url: Option<String>,
@@ -55,7 +55,8 @@ impl TorchSettings {
             s.torch_index_url = Some(v.to_string_lossy().into_owned());
         }
         if let Some(v) = std::env::var_os("COMFYDOCK_TORCH_BACKEND").filter(|v| !v.is_empty()) {
-            s.torch_backend = Some(v.to_string_lossy().into_owned());
+            // A value that is no backend name is ignored, as a bad workspace.toml value is.
+            s.torch_backend = v.to_str().and_then(|v| v.parse().ok());
         }
         s
     }

@@ -18,6 +18,7 @@ use crate::plan::{self, Plan};
 use crate::progress::Reporter;
 use crate::python::Uv;
 use crate::resolve::{self, Freshness, Resolved, Resolver, Update};
+use crate::types::TorchBackend;
 use crate::workspace::{EnvPaths, Workspace};
 use miette::Diagnostic;
 use thiserror::Error;
@@ -129,7 +130,7 @@ pub struct Planned {
     pub observed: Observed,
     pub fingerprint: String,
     /// The torch backend the plan syncs (None: the lock declares no backends).
-    pub torch_backend: Option<String>,
+    pub torch_backend: Option<crate::types::TorchBackend>,
 }
 
 /// Copies of `.cec/pyproject.toml`, `comfydock.lock` and `uv.lock` (None: the file was absent).
@@ -161,7 +162,7 @@ pub struct Session<'a, A = Writes> {
     /// The command this session serves (`workflow sync`), as the writer lock names it.
     pub command: String,
     /// `--torch-backend`: the backend to sync; None picks one (see `choose_backend`).
-    pub torch_backend: Option<String>,
+    pub torch_backend: Option<crate::types::TorchBackend>,
     /// `--link-mode`: how models reach ComfyUI/models (symlink unless asked).
     pub link_mode: crate::observe::LinkMode,
     /// `apply --place-models`: place the models `import --models skip` left out, and stop
@@ -595,19 +596,19 @@ impl<'a, A> Session<'a, A> {
 
     /// The torch backend to sync: `--torch-backend`, else the workspace's `torch_backend`, else
     /// the live venv's, else `cpu`, else the first the lock covers; among those the lock covers.
-    pub fn choose_backend(&self, lock: &Lock, observed: &Observed) -> Result<Option<String>> {
-        let available: &Vec<String> = &lock.python.torch_backends.iter().map(ToString::to_string).collect();
-        let covered = |b: &String| available.contains(b);
+    pub fn choose_backend(&self, lock: &Lock, observed: &Observed) -> Result<Option<TorchBackend>> {
+        let available = &lock.python.torch_backends;
+        let covered = |b: &TorchBackend| available.contains(b);
         if let Some(requested) = &self.torch_backend {
             if covered(requested) {
                 return Ok(Some(requested.clone()));
             }
             return Err(ReconcileError::UnknownBackend {
-                requested: requested.clone(),
+                requested: requested.to_string(),
                 available: if available.is_empty() {
                     "no backends (torch_backends is empty)".into()
                 } else {
-                    available.join(", ")
+                    available.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
                 },
             });
         }
@@ -619,7 +620,7 @@ impl<'a, A> Session<'a, A> {
             .torch_backend
             .filter(covered)
             .or_else(|| observed.installed.torch_backend.clone().filter(covered))
-            .or_else(|| Some("cpu".to_string()).filter(covered))
+            .or_else(|| "cpu".parse().ok().filter(covered))
             .or_else(|| available.first().cloned()))
     }
 }
