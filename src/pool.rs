@@ -108,6 +108,25 @@ mod tests {
     }
 
     #[test]
+    fn two_thousand_items_run_on_at_most_the_workers_threads() {
+        let running = AtomicUsize::new(0);
+        let most = AtomicUsize::new(0);
+        let threads = std::sync::Mutex::new(std::collections::HashSet::new());
+        let items: Vec<usize> = (0..2000).collect();
+        let out = map(&items, 4, |i| {
+            let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+            most.fetch_max(now, Ordering::SeqCst);
+            threads.lock().unwrap().insert(std::thread::current().id());
+            running.fetch_sub(1, Ordering::SeqCst);
+            i * 2
+        });
+        assert_eq!(out, items.iter().map(|i| i * 2).collect::<Vec<_>>());
+        assert!(most.load(Ordering::SeqCst) <= 4);
+        assert!(threads.lock().unwrap().len() <= 4, "2,000 items, at most 4 threads");
+        assert_eq!(map(&[7], 4, |&i| i), vec![7], "one item needs no thread");
+    }
+
+    #[test]
     fn no_item_starts_after_a_failure() {
         let items: Vec<u32> = (0..100).collect();
         let ran = AtomicUsize::new(0);

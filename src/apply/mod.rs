@@ -467,63 +467,22 @@ fn needs_content(action: &crate::plan::Action) -> bool {
     )
 }
 
-/// Stages every action, wave by wave, each wave on at most `PARALLEL` threads (see
-/// [`run_bounded`]): a fixed number whatever the number of actions (2,000 model links are 2,000
-/// actions).
+/// Stages every action, wave by wave, each wave on at most `PARALLEL` threads (the one bounded
+/// pool, [`crate::pool`]): a fixed number whatever the number of actions (2,000 model links are
+/// 2,000 actions). After a failure no further action starts, and the first error is that of the
+/// lowest failed action.
 fn stage_all(ctx: &Ctx, plan: &Plan) -> Result<Vec<stage::Staged>> {
     const PARALLEL: usize = 4;
     let mut results: Vec<Option<stage::Staged>> = (0..plan.actions.len()).map(|_| None).collect();
     for wave in plan.waves() {
-        for (i, outcome) in run_bounded(&wave, PARALLEL, |i| stage::stage_action(ctx, &plan.actions[i])) {
-            results[i] = Some(outcome?);
+        let staged = crate::pool::try_map(&wave, PARALLEL, |&i| {
+            stage::stage_action(ctx, &plan.actions[i]).map(|outcome| (i, outcome))
+        })?;
+        for (i, outcome) in staged {
+            results[i] = Some(outcome);
         }
     }
     Ok(results.into_iter().map(|r| r.expect("every action staged")).collect())
-}
-
-/// Runs `f` on each of `items` on at most `workers` threads (the calling one among them), each
-/// taking the next item as it finishes one, so no item waits for a slower neighbour. After a
-/// failure no further item starts. Returns the outcomes of the items run, sorted by item, so the
-/// first error is that of the lowest failed item.
-fn run_bounded<T: Send, E: Send>(
-    items: &[usize],
-    workers: usize,
-    f: impl Fn(usize) -> std::result::Result<T, E> + Sync,
-) -> Vec<(usize, std::result::Result<T, E>)> {
-    use std::sync::Mutex;
-    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-    let outcomes = Mutex::new(Vec::with_capacity(items.len()));
-    let next = AtomicUsize::new(0);
-    let failed = AtomicBool::new(false);
-    let work = || {
-        while !failed.load(Ordering::Relaxed) {
-            let Some(&item) = items.get(next.fetch_add(1, Ordering::Relaxed)) else {
-                break;
-            };
-            let outcome = f(item);
-            if outcome.is_err() {
-                failed.store(true, Ordering::Relaxed);
-            }
-            outcomes
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .push((item, outcome));
-        }
-    };
-    let workers = workers.min(items.len());
-    if workers <= 1 {
-        work();
-    } else {
-        std::thread::scope(|s| {
-            for _ in 1..workers {
-                s.spawn(work);
-            }
-            work();
-        });
-    }
-    let mut outcomes = outcomes.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
-    outcomes.sort_by_key(|(item, _)| *item);
-    outcomes
 }
 
 fn next_installed(
@@ -571,49 +530,4 @@ fn next_installed(
         }
     }
     installed
-}
-
-#[cfg(test)]
-mod pool_tests {
-    use super::run_bounded;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    #[test]
-    fn a_wave_runs_on_a_bounded_number_of_threads_and_stops_after_a_failure() {
-        let running = AtomicUsize::new(0);
-        let most = AtomicUsize::new(0);
-        let threads = std::sync::Mutex::new(std::collections::HashSet::new());
-        let items: Vec<usize> = (0..2000).collect();
-        let out = run_bounded(&items, 4, |i| {
-            let now = running.fetch_add(1, Ordering::SeqCst) + 1;
-            most.fetch_max(now, Ordering::SeqCst);
-            threads.lock().unwrap().insert(std::thread::current().id());
-            running.fetch_sub(1, Ordering::SeqCst);
-            Ok::<usize, String>(i * 2)
-        });
-        assert_eq!(out.len(), 2000);
-        assert!(
-            out.iter()
-                .enumerate()
-                .all(|(n, (i, r))| *i == n && r.as_ref() == Ok(&(n * 2)))
-        );
-        assert!(most.load(Ordering::SeqCst) <= 4);
-        assert!(threads.lock().unwrap().len() <= 4, "2,000 items, at most 4 threads");
-
-        // After a failure nothing new starts, and the earliest failure comes first.
-        let started = AtomicUsize::new(0);
-        let out = run_bounded(&items, 4, |i| {
-            started.fetch_add(1, Ordering::SeqCst);
-            if i >= 10 { Err(format!("failed {i}")) } else { Ok(i) }
-        });
-        assert!(
-            started.load(Ordering::SeqCst) < 20,
-            "{}",
-            started.load(Ordering::SeqCst)
-        );
-        let first_err = out.iter().find_map(|(_, r)| r.as_ref().err()).unwrap();
-        assert_eq!(first_err, "failed 10");
-        // One item needs no thread.
-        assert_eq!(run_bounded(&[7], 4, Ok::<_, ()>), vec![(7, Ok(7))]);
-    }
 }
