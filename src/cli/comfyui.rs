@@ -34,9 +34,7 @@ pub fn update(g: &Globals, rev: Option<&str>, no_apply: bool) -> Result<ExitStat
     let (ws, env) = g.env()?;
     let mut session = g.writer(&ws, env, "comfyui update")?;
     super::reconcile::report_recovery(&session.recovery);
-    let updated = comfyui::update(&mut session, rev, Reach::unless(no_apply), &mut |plan| {
-        out!("{}", crate::plan::render_text(plan))
-    })?;
+    let updated = comfyui::update(&mut session, rev, Reach::unless(no_apply), &mut super::edit::show_plan)?;
     errln!(
         "ComfyUI is at {} ({}){}.",
         updated.rev,

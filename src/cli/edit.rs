@@ -1,5 +1,6 @@
-//! The shape every manifest-editing command shares (`node`, `model`, `py`, `constraint`):
-//! save the edit, lock, plan, apply; and on any failure put the desired state back.
+//! The shape every manifest-editing command shares (`node`, `model`, `py`, `constraint`,
+//! `comfyui`, workflow tracking): save the edit, lock, plan, apply, showing the plan the same way;
+//! and on any failure put the desired state back.
 
 use crate::manifest::Manifest;
 use crate::plan::render_text;
@@ -16,8 +17,10 @@ pub(super) fn edit_and_apply(
     message: &str,
 ) -> Result<()> {
     let reach = crate::ops::edit::Reach::unless(no_apply);
-    crate::ops::edit::edit_and_apply(session, manifest, update, reach, message, &mut |plan| {
-        out!("{}", render_text(plan))
-    })
-    .map(|_| ())
+    crate::ops::edit::edit_and_apply(session, manifest, update, reach, message, &mut show_plan).map(|_| ())
+}
+
+/// How every edit command shows the plan it is about to apply: as `plan` prints it.
+pub(super) fn show_plan(plan: &crate::plan::Plan) {
+    out!("{}", render_text(plan))
 }

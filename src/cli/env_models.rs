@@ -1,6 +1,7 @@
 //! `model add`, `model remove`, and `model list` inside an environment: arguments in, reports
 //! rendered (the operations are `ops::declared_models`).
 
+use super::edit::show_plan;
 use super::reconcile::report_recovery;
 use super::ui::StderrReporter;
 use super::{ExitStatus, Globals};
@@ -42,10 +43,6 @@ pub fn remove(g: &Globals, key: &str, no_apply: bool) -> Result<ExitStatus> {
     declared_models::remove(&mut session, key, Reach::unless(no_apply), &mut show_plan)?;
     errln!("Removed model `{key}` (its file is kept).");
     Ok(ExitStatus::Success)
-}
-
-fn show_plan(plan: &crate::plan::Plan) {
-    out!("{}", crate::plan::render_text(plan))
 }
 
 pub fn list(g: &Globals, json: bool) -> Result<ExitStatus> {

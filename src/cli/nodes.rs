@@ -2,6 +2,7 @@
 //! (the operations are `ops::nodes` and `ops::adopt`).
 
 use super::args::NodeCommand;
+use super::edit::show_plan;
 use super::reconcile::report_recovery;
 use super::{ExitStatus, Globals};
 use crate::ops::edit::Reach;
@@ -114,10 +115,6 @@ fn update(g: &Globals, id: Option<&str>, version: Option<&str>, no_apply: bool) 
     report_recovery(&session.recovery);
     nodes::update(&mut session, id, version, !no_apply, &mut show_plan)?;
     Ok(ExitStatus::Success)
-}
-
-fn show_plan(plan: &crate::plan::Plan) {
-    out!("{}", render_text(plan))
 }
 
 fn list(g: &Globals, json: bool) -> Result<ExitStatus> {

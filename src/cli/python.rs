@@ -6,7 +6,7 @@ use super::reconcile::report_recovery;
 use super::{ExitStatus, Globals};
 use crate::ops::edit::Reach;
 use crate::ops::python_deps::{self, PythonEdited};
-use crate::plan::{Plan, render_text};
+use crate::plan::Plan;
 use crate::reconcile::Session;
 use miette::Result;
 
@@ -59,9 +59,7 @@ fn edit(
     let (ws, env) = g.env()?;
     let mut session = g.writer(&ws, env, command)?;
     report_recovery(&session.recovery);
-    let edited = run(&mut session, Reach::unless(no_apply), &mut |plan| {
-        out!("{}", render_text(plan))
-    })?;
+    let edited = run(&mut session, Reach::unless(no_apply), &mut super::edit::show_plan)?;
     errln!("{}: done.", edited.message);
     Ok(ExitStatus::Success)
 }

@@ -6,7 +6,6 @@ use super::{ExitStatus, Globals};
 use crate::manifest::{Manifest, Requires, TrackedWorkflow};
 use crate::observe::workflows;
 use crate::ops::workflows::{Looked, WorkflowEdit, not_tracked};
-use crate::plan::render_text;
 use crate::reconcile::Session;
 use crate::types::WorkflowName;
 use crate::workflow::requires::Needs;
@@ -106,7 +105,7 @@ pub(super) fn resolution_of(
 /// Applies `edit` through the one edit transaction (`ops::workflows::apply_edit`), showing the
 /// plan and the generation it made.
 fn apply_edit(session: &mut Session, edit: &WorkflowEdit, message: &str) -> Result<()> {
-    let edited = crate::ops::workflows::apply_edit(session, edit, message, &mut |plan| out!("{}", render_text(plan)))?;
+    let edited = crate::ops::workflows::apply_edit(session, edit, message, &mut super::edit::show_plan)?;
     if let Some(generation) = edited.generation {
         outln!("\nApply complete: generation {}.", generation.number);
     }

@@ -94,7 +94,7 @@ impl Resolver<'_> {
             _ => {
                 self.reporter.step(&format!("Resolving ComfyUI {rev}"));
                 let mirror = git_cache.update(&repo)?;
-                let commit = crate::git::resolve_rev(&mirror, &rev).map_err(|e| nodes::name_repo(e, &repo))?;
+                let commit = crate::git::resolve_rev(&mirror, &rev).map_err(|e| e.in_repo(&repo))?;
                 LockedComfyUI { repo, rev, commit }
             }
         };

@@ -1,7 +1,6 @@
 //! Resolving one node spec to a pin.
 
 use super::{ResolveError, Result};
-use crate::git::GitError;
 use crate::manifest::{DevLink, GitPin, LockedNode, NodeSource, NodeSpec, PanelPin, RegistryPin};
 use crate::progress::Reporter;
 use crate::registry::{RegistryClient, VersionSpec, fetch_and_extract};
@@ -97,7 +96,7 @@ pub(super) fn resolve_node<'c>(
             reporter.step(&format!("Resolving node {id} from {repository}"));
             let mirror = git_cache.update(&repository)?;
             let commit = crate::git::resolve_rev(&mirror, rev.as_deref().unwrap_or("HEAD"))
-                .map_err(|e| name_repo(e, &repository))?;
+                .map_err(|e| e.in_repo(&repository))?;
             let tree = store_commit(&mirror, &commit, store)?;
             Ok(LockedNode::Git(GitPin {
                 repository,
@@ -115,9 +114,4 @@ pub(crate) fn store_commit(mirror: &Path, commit: &GitCommit, store: &NodeStore)
     let scratch = store.scratch()?;
     crate::git::export_tree(mirror, commit, scratch.path())?;
     Ok(store.insert(scratch)?)
-}
-
-/// Errors about a mirror name the repository the user wrote, not the cache folder.
-pub(super) fn name_repo(e: GitError, repo: &str) -> GitError {
-    e.in_repo(repo)
 }
