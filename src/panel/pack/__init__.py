@@ -169,22 +169,18 @@ async def tests(request):
 async def needs(request):
     """What the graph open in the editor needs and the environment lacks, and the packs and models
     that `workflow resolve --auto` would add (with why each pack was chosen). Changes nothing."""
-    refused = _refused(request)
-    if refused is not None:
-        return refused
-    graph = await _body(request)
-    if not isinstance(graph, dict):
-        return _error(400, "the body must be the workflow as JSON")
-    path = _workflow_file(graph)
-    try:
-        return await _call(["workflow", "resolve", "--file", path, "--auto", "--json"])
-    finally:
-        os.unlink(path)
+    return await _resolve_graph(request, _call, ["--json"])
 
 
 @routes.post("/comfydock/add")
 async def add(request):
     """Adds what the graph needs (node packs, models) to the environment: resolve, lock, apply."""
+    return await _resolve_graph(request, _changing_call, [])
+
+
+async def _resolve_graph(request, call, extra):
+    """`workflow resolve --auto` of the graph in the request's body (written to a scratch file for
+    the call), through `call`; refused requests and bodies that are not a workflow change nothing."""
     refused = _refused(request)
     if refused is not None:
         return refused
@@ -193,7 +189,7 @@ async def add(request):
         return _error(400, "the body must be the workflow as JSON")
     path = _workflow_file(graph)
     try:
-        return await _changing_call(["workflow", "resolve", "--file", path, "--auto"])
+        return await call(["workflow", "resolve", "--file", path, "--auto", *extra])
     finally:
         os.unlink(path)
 
