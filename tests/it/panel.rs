@@ -99,16 +99,7 @@ impl Drop for Running {
 /// A git pack providing `GammaNode`, served from a local folder in place of GitHub (git's
 /// `insteadOf`), so resolving it stays offline.
 fn gamma_mirror(t: &TestContext) {
-    let mirror = t.path("mirror");
-    repos::node_pack(&mirror.join("someone/gamma-nodes"), "GammaNode");
-    fs::write(
-        t.home.join(".gitconfig"),
-        format!(
-            "[url \"file://{}/\"]\n\tinsteadOf = https://github.com/\n",
-            mirror.display()
-        ),
-    )
-    .unwrap();
+    t.github_pack("someone/gamma-nodes", "GammaNode");
 }
 
 const GAMMA_WORKFLOW: &str = r#"{"last_node_id":2,"last_link_id":0,"nodes":[

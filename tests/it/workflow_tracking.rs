@@ -239,16 +239,7 @@ fn resolve_adds_a_git_pack_and_a_model_found_by_hash_offline() {
     let env = t.create_env("demo");
     // The pack's GitHub URL is served from a local folder through git's `insteadOf`, as an
     // air-gapped mirror would be: everything stays offline.
-    let mirror = t.path("mirror");
-    repos::node_pack(&mirror.join("someone/gamma-nodes"), "GammaNode");
-    fs::write(
-        t.home.join(".gitconfig"),
-        format!(
-            "[url \"file://{}/\"]\n\tinsteadOf = https://github.com/\n",
-            mirror.display()
-        ),
-    )
-    .unwrap();
+    t.github_pack("someone/gamma-nodes", "GammaNode");
     // A model file the index knows by content; the workflow names it differently.
     let content: Vec<u8> = (0..4096u32).map(|i| (i * 7 % 251) as u8).collect();
     let indexed = t.workspace.join("models/checkpoints/gamma-base.safetensors");

@@ -83,6 +83,23 @@ impl TestContext {
         Run::from(self.cmd().args(args).output().expect("spawn comfydock"))
     }
 
+    /// A node pack repository registering `node_type`, reachable as `https://github.com/{path}`:
+    /// git's `insteadOf` in this test's HOME points GitHub at a local folder, as an air-gapped
+    /// mirror would, so resolving it stays offline.
+    pub fn github_pack(&self, path: &str, node_type: &str) -> PathBuf {
+        let mirror = self.path("mirror");
+        let pack = repos::node_pack(&mirror.join(path), node_type);
+        std::fs::write(
+            self.home.join(".gitconfig"),
+            format!(
+                "[url \"file://{}/\"]\n\tinsteadOf = https://github.com/\n",
+                mirror.display()
+            ),
+        )
+        .unwrap();
+        pack
+    }
+
     /// `init` and `create NAME` from the fixture's newest tag; panics with the output on failure.
     pub fn create_env(&self, name: &str) -> PathBuf {
         self.run(&["init"]).success();
