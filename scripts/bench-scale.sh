@@ -73,15 +73,7 @@ run_size() {
     printf '\n[tool.comfydock.nodes.pack-%d]\nsource = "git"\nrepository = "%s"\n' "$i" "$WORK/packs/pack-$i" >>"$env/.cec/pyproject.toml"
   done
   # K model files of distinct content, 1,000 per folder; indexed by a first scan.
-  python3 - "$COMFYDOCK_HOME/models/loras" "$indexed" <<'PY'
-import os, sys
-root, k = sys.argv[1], int(sys.argv[2])
-for i in range(k):
-    d = os.path.join(root, f"set{i // 1000}")
-    os.makedirs(d, exist_ok=True)
-    with open(os.path.join(d, f"m{i}.safetensors"), "wb") as f:
-        f.write(f"bench model {i}\n".encode() * 8)
-PY
+  bench_model_files "$indexed"
   quiet "$BIN" model scan
   # The model that makes generations: declared, applied, then rolled back and forth.
   python3 - "$COMFYDOCK_HOME/.metadata/model_index.db" 0 1 toggle >>"$env/.cec/pyproject.toml" <<'PY'

@@ -35,11 +35,10 @@ bench_sources() {
   done
 }
 
-# Writes COUNT small model files into the workspace's models/loras, indexes them, and declares
-# them all in ENV's manifest as checkpoints m-0 … (bench-speed.sh and bench-switch.sh).
-bench_declared_models() {
-  local env="$1" MODELS="$2"
-  python3 - "$COMFYDOCK_HOME/models/loras" "$MODELS" <<'PY'
+# Writes COUNT model files of distinct small content into the workspace's models/loras, 1,000
+# per folder.
+bench_model_files() {
+  python3 - "$COMFYDOCK_HOME/models/loras" "$1" <<'PY'
 import os, sys
 root, k = sys.argv[1], int(sys.argv[2])
 for i in range(k):
@@ -48,6 +47,13 @@ for i in range(k):
     with open(os.path.join(d, f"m{i}.safetensors"), "wb") as f:
         f.write(f"bench model {i}\n".encode() * 8)
 PY
+}
+
+# Writes COUNT model files (bench_model_files), indexes them, and declares them all in ENV's
+# manifest as checkpoints m-0 … (bench-speed.sh and bench-switch.sh).
+bench_declared_models() {
+  local env="$1" MODELS="$2"
+  bench_model_files "$MODELS"
   "$BIN" model scan >/dev/null
   python3 - "$COMFYDOCK_HOME/.metadata/model_index.db" "$MODELS" >>"$env/.cec/pyproject.toml" <<'PY'
 import sqlite3, sys
