@@ -28,11 +28,7 @@ if [ -n "${BENCH_KEEP:-}" ]; then echo "workspace kept in $WORK" >&2; else trap 
 
 # uv itself, not a version manager's shim (pyenv's costs ~0.5 s per call, which would drown
 # what is measured here).
-UV_REAL=$(python3 -c 'import uv; print(uv.find_uv_bin())' 2>/dev/null || command -v uv)
-export PATH="$(dirname "$UV_REAL"):$PATH"
-export UV_OFFLINE=1 UV_FIND_LINKS="$WORK/wheels" UV_PYTHON_DOWNLOADS=never NO_COLOR=1
-export GIT_CONFIG_NOSYSTEM=1 GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.invalid
-export GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.invalid
+bench_offline_env "$WORK"
 
 # ms CMD...: wall time of one run in milliseconds (output discarded; a failure stops the script).
 ms() {

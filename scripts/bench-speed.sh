@@ -176,11 +176,7 @@ bench_snapshot() {
 bench_rollback() {
   export COMFYDOCK_HOME="$WORK/ws-rb"
   local env="$COMFYDOCK_HOME/environments/bench"
-  UV_REAL=$(python3 -c 'import uv; print(uv.find_uv_bin())' 2>/dev/null || command -v uv)
-  export PATH="$(dirname "$UV_REAL"):$PATH"
-  export UV_OFFLINE=1 UV_FIND_LINKS="$WORK/wheels" UV_PYTHON_DOWNLOADS=never
-  export GIT_CONFIG_NOSYSTEM=1 GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.invalid
-  export GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.invalid
+  bench_offline_env "$WORK"
   echo "[rollback] an environment with $MODELS declared models..." >&2
   bench_sources "$WORK" 0
   "$BIN" init >/dev/null 2>&1

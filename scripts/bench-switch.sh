@@ -26,11 +26,7 @@ WORK="$(mktemp -d -t comfydock-bench-switch-XXXXXX)"
 cleanup() { if [ -n "${BENCH_KEEP:-}" ]; then echo "workspace kept in $WORK" >&2; else rm -rf "$WORK"; fi; }
 trap cleanup EXIT
 export NO_COLOR=1
-UV_REAL=$(python3 -c 'import uv; print(uv.find_uv_bin())' 2>/dev/null || command -v uv)
-export PATH="$(dirname "$UV_REAL"):$PATH"
-export UV_OFFLINE=1 UV_FIND_LINKS="$WORK/wheels" UV_PYTHON_DOWNLOADS=never
-export GIT_CONFIG_NOSYSTEM=1 GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.invalid
-export GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.invalid
+bench_offline_env "$WORK"
 export COMFYDOCK_HOME="$WORK/ws"
 
 load() { cut -d' ' -f1 /proc/loadavg; }

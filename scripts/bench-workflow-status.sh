@@ -13,20 +13,12 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 RUNS=${BENCH_RUNS:-20}
 COUNT=${BENCH_WORKFLOWS:-200}
 CORPUS=${BENCH_CORPUS:-$ROOT/fixtures/corpus/workflows}
-if [ -z "${COMFYDOCK_BIN:-}" ]; then
-  echo "building comfydock (release)..." >&2
-  cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml"
-  COMFYDOCK_BIN="$ROOT/target/release/comfydock"
-fi
-BIN="$(cd "$(dirname "$COMFYDOCK_BIN")" && pwd)/$(basename "$COMFYDOCK_BIN")"
+. "$ROOT/scripts/lib/bench.sh"
+BIN="$(bench_binary "${COMFYDOCK_BIN:-}")"
 WORK="$(mktemp -d -t comfydock-bench-wf-XXXXXX)"
 trap 'rm -rf "$WORK"' EXIT
 
-UV_REAL=$(python3 -c 'import uv; print(uv.find_uv_bin())' 2>/dev/null || command -v uv)
-export PATH="$(dirname "$UV_REAL"):$PATH"
-export UV_OFFLINE=1 UV_FIND_LINKS="$WORK/wheels" UV_PYTHON_DOWNLOADS=never NO_COLOR=1
-export GIT_CONFIG_NOSYSTEM=1 GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.invalid
-export GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.invalid
+bench_offline_env "$WORK"
 export COMFYDOCK_HOME="$WORK/ws"
 
 quiet() { "$@" >/dev/null 2>"$WORK/last.err" || { cat "$WORK/last.err" >&2; echo "failed: $*" >&2; exit 1; }; }

@@ -13,6 +13,18 @@ bench_binary() {
   fi
 }
 
+# bench_offline_env WORK: the environment every benchmark runs comfydock in: the uv on PATH (the
+# pip-installed one first), wheels from WORK/wheels only, no network, no colours, a fixed git
+# identity and no system git config.
+bench_offline_env() {
+  local uv_real
+  uv_real=$(python3 -c 'import uv; print(uv.find_uv_bin())' 2>/dev/null || command -v uv)
+  export PATH="$(dirname "$uv_real"):$PATH"
+  export UV_OFFLINE=1 UV_FIND_LINKS="$1/wheels" UV_PYTHON_DOWNLOADS=never NO_COLOR=1
+  export GIT_CONFIG_NOSYSTEM=1 GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.invalid
+  export GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.invalid
+}
+
 # The offline sources an environment is built from.
 #
 # bench_sources DIR N makes, in DIR:
