@@ -109,14 +109,7 @@ fn a_pack_is_named_by_its_own_metadata_first() {
 fn a_pack_needing_a_newer_comfyui_is_named_in_the_plan() {
     let t = TestContext::new();
     t.create_env("demo");
-    let needy = repos::node_pack_with(
-        &t.path("packs/needy-pack"),
-        "NeedyNode",
-        &[(
-            "pyproject.toml",
-            "[project]\nname = \"needy-pack\"\n[tool.comfy]\nrequires-comfyui = \">=0.3.0\"\n",
-        )],
-    );
+    let needy = repos::pack_requiring_comfyui(&t.path("packs/needy-pack"), "needy-pack", "NeedyNode", ">=0.3.0");
     t.run(&["node", "add", "--no-apply", needy.to_str().unwrap()]).success();
     t.run(&["plan"])
         .code(0)
@@ -302,14 +295,7 @@ fn doctor_completions_and_verbosity() {
 fn comfyui_update_moves_to_the_newest_release_and_takes_its_requirements() {
     let t = TestContext::new();
     let env = t.create_env("demo");
-    let old = repos::node_pack_with(
-        &t.path("packs/old-pack"),
-        "OldNode",
-        &[(
-            "pyproject.toml",
-            "[project]\nname = \"old-pack\"\n[tool.comfy]\nrequires-comfyui = \"<0.3\"\n",
-        )],
-    );
+    let old = repos::pack_requiring_comfyui(&t.path("packs/old-pack"), "old-pack", "OldNode", "<0.3");
     t.run(&["node", "add", old.to_str().unwrap()]).success();
     // A new release whose requirements changed.
     fs::write(t.comfyui_repo.join("requirements.txt"), "comfy-mini-dep>=1.0,<9\n").unwrap();

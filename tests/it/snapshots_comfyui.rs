@@ -9,14 +9,7 @@ use std::fs;
 fn comfyui_commands_output_is_pinned() {
     let t = TestContext::new();
     t.create_env("demo");
-    let old = repos::node_pack_with(
-        &t.path("packs/old-pack"),
-        "OldNode",
-        &[(
-            "pyproject.toml",
-            "[project]\nname = \"old-pack\"\n[tool.comfy]\nrequires-comfyui = \"<0.3\"\n",
-        )],
-    );
+    let old = repos::pack_requiring_comfyui(&t.path("packs/old-pack"), "old-pack", "OldNode", "<0.3");
     t.run(&["node", "add", old.to_str().unwrap()]).success();
     fs::write(
         t.comfyui_repo.join("requirements.txt"),

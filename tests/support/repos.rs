@@ -96,6 +96,13 @@ pub fn node_pack_v2(dest: &Path, node_type: &str) -> String {
     commit_all(dest, "v2")
 }
 
+/// A node pack named `name` (its pyproject says so) registering `node_type`, that asks for a
+/// ComfyUI matching `spec` (`[tool.comfy] requires-comfyui`), in `dest`.
+pub fn pack_requiring_comfyui(dest: &Path, name: &str, node_type: &str, spec: &str) -> PathBuf {
+    let pyproject = format!("[project]\nname = \"{name}\"\n[tool.comfy]\nrequires-comfyui = \"{spec}\"\n");
+    node_pack_with(dest, node_type, &[("pyproject.toml", &pyproject)])
+}
+
 /// A node pack like `node_pack` with more files (`install.py`, `pyproject.toml`, ...), committed
 /// together and tagged `v1`; returns its path.
 pub fn node_pack_with(dest: &Path, node_type: &str, files: &[(&str, &str)]) -> PathBuf {
