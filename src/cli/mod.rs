@@ -265,8 +265,8 @@ fn workflow_command(g: &Globals, w: &args::WorkflowCommand) -> miette::Result<Ex
             // The node index first: refreshed when older than `mappings_max_age_days`.
             registry::refresh_if_stale(g);
             let target = match (name, file) {
-                (_, Some(file)) => workflow_resolve::Target::File(file),
-                (Some(name), None) => workflow_resolve::Target::Tracked(name),
+                (_, Some(file)) => workflow_resolve::Named::File(file),
+                (Some(name), None) => workflow_resolve::Named::Tracked(name),
                 (None, None) => return Err(miette::miette!("give a tracked workflow's name or --file FILE")),
             };
             workflow_resolve::resolve(g, target, *auto, *json)

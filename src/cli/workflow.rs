@@ -4,7 +4,7 @@
 
 use super::args::AnalyzeArgs;
 use super::{ExitStatus, Globals};
-use crate::models::ModelIndex;
+use crate::ops::workflow_needs::{env_builtins, env_providers, model_index, node_index};
 use crate::workflow::resolve::{self, ModelLookup, ModelRule, NoModels, NoProviders, NodeRule, Resolution};
 use crate::workflow::{Analysis, Builtins, Format, WorkflowError};
 use crate::workspace::Workspace;
@@ -39,12 +39,15 @@ struct ErrorReport {
 
 pub fn analyze(g: &Globals, a: &AnalyzeArgs) -> miette::Result<ExitStatus> {
     let ws = Workspace::open(&Workspace::locate(g.workspace.as_deref())).ok();
-    let env_builtins = ws.as_ref().and_then(|ws| env_builtins(g, ws));
+    // With an environment, its ComfyUI's builtins and declared packs answer first (what really runs there).
+    let env = ws.as_ref().and_then(|ws| ws.select_env(g.env.as_deref()).ok());
+    let env_builtins = ws
+        .as_ref()
+        .zip(env.as_ref())
+        .and_then(|(ws, env)| env_builtins(ws, env));
     let builtins = env_builtins.as_ref().unwrap_or(Builtins::shipped());
     let index = ws.as_ref().and_then(model_index);
     let nodes = ws.as_ref().and_then(node_index);
-    // With an environment, its declared packs answer first (what really runs there).
-    let env = ws.as_ref().and_then(|ws| ws.select_env(g.env.as_deref()).ok());
     let manifest = env
         .as_ref()
         .and_then(|env| crate::manifest::Manifest::load(&env.pyproject()).ok());
@@ -132,45 +135,6 @@ fn read(path: &Path, file: &str) -> Result<Vec<u8>, WorkflowError> {
         file: file.to_string(),
         reason: e.to_string(),
     })
-}
-
-/// The node providers of environment `env`: its declared packs (from the lock's store entries
-/// when it has a lock), the workspace's other environments, then `index`. A lock that does not
-/// parse (a hand edit in progress) only means fewer packs are known.
-pub(super) fn env_providers<'a>(
-    ws: &Workspace,
-    env: &crate::workspace::EnvPaths,
-    manifest: &crate::manifest::Manifest,
-    index: Option<&'a crate::registry::node_index::NodeIndex>,
-) -> crate::registry::local_packs::LocalPacks<'a> {
-    let lock = crate::manifest::Lock::load(&env.cec.join(crate::manifest::LOCK_FILE))
-        .ok()
-        .flatten();
-    let store = crate::store::NodeStore::new(&ws.store_dir());
-    crate::registry::local_packs::LocalPacks::of_env(&store, env, manifest.config(), lock.as_ref(), index)
-}
-
-/// The workspace's model index, when it has one; never created here.
-/// The workspace's node index (`registry update` fills it), when it has one.
-pub(super) fn node_index(ws: &Workspace) -> Option<crate::registry::node_index::NodeIndex> {
-    let path = crate::registry::node_index::index_path(ws.root());
-    path.is_file()
-        .then(|| crate::registry::node_index::NodeIndex::open(&path).ok())
-        .flatten()
-}
-
-pub(super) fn model_index(ws: &Workspace) -> Option<ModelIndex> {
-    let path = crate::models::index_path(ws);
-    path.is_file().then(|| ModelIndex::open(&path).ok()).flatten()
-}
-
-/// The builtin node types of the selected environment's ComfyUI (cached per commit), when an
-/// environment is selected and has a checkout.
-pub(super) fn env_builtins(g: &Globals, ws: &Workspace) -> Option<Builtins> {
-    let env = ws.select_env(g.env.as_deref()).ok()?;
-    let mut b = crate::observe::builtin_nodes::of_checkout(&env.comfyui, &ws.root().join(".metadata"))?;
-    b.source = format!("{} (environment {})", b.source, env.name);
-    Some(b)
 }
 
 fn error_report(e: &WorkflowError) -> ErrorReport {

@@ -3,13 +3,12 @@
 //! apply (a new generation); a command that fails puts `.cec` back as it was.
 
 use super::{ExitStatus, Globals};
-use crate::manifest::{Manifest, Requires, TrackedWorkflow};
+use crate::manifest::Manifest;
 use crate::observe::workflows;
-use crate::ops::workflows::{Looked, WorkflowEdit, not_tracked};
+use crate::ops::workflows::{Looked, WorkflowEdit};
 use crate::reconcile::Session;
 use crate::types::WorkflowName;
 use crate::workflow::requires::Needs;
-use crate::workspace::{EnvPaths, Workspace};
 use miette::{IntoDiagnostic, Result, miette};
 use std::path::Path;
 
@@ -23,19 +22,6 @@ pub(super) fn parse_name(raw: &str) -> Result<WorkflowName> {
             "{e}"
         )
     })
-}
-
-/// A tracked workflow's entry and the bytes of its file in `.cec`.
-fn read_tracked<'m>(manifest: &'m Manifest, cec: &Path, name: &WorkflowName) -> Result<(&'m TrackedWorkflow, Vec<u8>)> {
-    let tracked = manifest
-        .config()
-        .workflows
-        .tracked
-        .get(name)
-        .ok_or_else(|| not_tracked(name))?;
-    let path = cec.join(tracked.file.as_str());
-    let bytes = crate::workflow::read_tracked(&path).map_err(|e| miette!("cannot read {}: {e}", path.display()))?;
-    Ok((tracked, bytes))
 }
 
 pub fn status(g: &Globals, json: bool) -> Result<ExitStatus> {
@@ -62,44 +48,6 @@ pub fn status(g: &Globals, json: bool) -> Result<ExitStatus> {
         }
     }
     Ok(ExitStatus::Success)
-}
-
-/// What a workflow requires, from its bytes: analysis, resolution through the environment's
-/// packs and the workspace's indexes, then the declared packs and models that cover it.
-fn needs_of(
-    g: &Globals,
-    ws: &Workspace,
-    env: &EnvPaths,
-    bytes: &[u8],
-    label: &str,
-    manifest: &Manifest,
-) -> Result<Needs> {
-    let resolution = resolution_of(g, ws, env, manifest, bytes, label)?;
-    Ok(crate::workflow::requires::needs(&resolution, manifest.config()))
-}
-
-/// The workflow in `bytes` analysed and resolved: node types to the packs `env` declares
-/// first (what they register, read statically), then packs of the workspace's other
-/// environments, the workflow's own stamps, registry data and mappings.
-pub(super) fn resolution_of(
-    g: &Globals,
-    ws: &Workspace,
-    env: &EnvPaths,
-    manifest: &Manifest,
-    bytes: &[u8],
-    label: &str,
-) -> Result<crate::workflow::resolve::Resolution> {
-    let builtins = super::workflow::env_builtins(g, ws);
-    let builtins = builtins.as_ref().unwrap_or(crate::workflow::Builtins::shipped());
-    let analysis = crate::workflow::analyze(bytes, label, builtins)?;
-    let models = super::workflow::model_index(ws);
-    let nodes = super::workflow::node_index(ws);
-    let lookup: &dyn crate::workflow::resolve::ModelLookup = match &models {
-        Some(i) => i,
-        None => &crate::workflow::resolve::NoModels,
-    };
-    let providers = super::workflow::env_providers(ws, env, manifest, nodes.as_ref());
-    Ok(crate::workflow::resolve::resolve(&analysis, &providers, lookup))
 }
 
 /// Applies `edit` through the one edit transaction (`ops::workflows::apply_edit`), showing the
@@ -149,10 +97,8 @@ pub fn track(g: &Globals, names: &[String], all: bool) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
     let mut session = g.writer(&ws, env, "workflow track")?;
     super::reconcile::report_recovery(&session.recovery);
-    let env = session.env.clone();
     let chosen: Vec<WorkflowName> = names.iter().map(|n| parse_name(n)).collect::<Result<_>>()?;
-    let mut needs = |bytes: &[u8], label: &str, manifest: &Manifest| needs_of(g, &ws, &env, bytes, label, manifest);
-    let edit = crate::ops::workflows::track(&session, &chosen, all, &mut needs)?;
+    let edit = crate::ops::workflows::track(&session, &chosen, all)?;
     report_looked(&edit);
     let list = edit.taken();
     if list.is_empty() {
@@ -190,9 +136,7 @@ pub(super) fn sync_once(g: &Globals, raw: Option<&str>, quiet: bool) -> Result<u
     let (ws, env) = g.env()?;
     let mut session = g.writer(&ws, env, "workflow sync")?;
     super::reconcile::report_recovery(&session.recovery);
-    let env = session.env.clone();
-    let mut needs = |bytes: &[u8], label: &str, manifest: &Manifest| needs_of(g, &ws, &env, bytes, label, manifest);
-    let edit = crate::ops::workflows::sync(&session, only.as_ref(), &mut needs)?;
+    let edit = crate::ops::workflows::sync(&session, only.as_ref())?;
     report_looked(&edit);
     let taken = edit.taken();
     if taken.is_empty() {
@@ -213,7 +157,7 @@ pub(super) fn sync_once(g: &Globals, raw: Option<&str>, quiet: bool) -> Result<u
 pub fn import(g: &Globals, file: &Path, name: Option<&str>) -> Result<ExitStatus> {
     let bytes = crate::workflow::read_file(file).map_err(|e| miette!("cannot read {}: {e}", file.display()))?;
     let label = file.display().to_string();
-    let json = workflow_json(&bytes, &label)?;
+    let json = crate::ops::workflow_files::workflow_json(&bytes, &label)?;
     let raw = match name {
         Some(n) => n.to_string(),
         None => file
@@ -225,28 +169,11 @@ pub fn import(g: &Globals, file: &Path, name: Option<&str>) -> Result<ExitStatus
     let (ws, env) = g.env()?;
     let mut session = g.writer(&ws, env, "workflow import")?;
     super::reconcile::report_recovery(&session.recovery);
-    let env = session.env.clone();
-    let mut needs = |bytes: &[u8], label: &str, manifest: &Manifest| needs_of(g, &ws, &env, bytes, label, manifest);
-    let edit = crate::ops::workflows::import(&session, name.clone(), json, &label, &mut needs)?;
+    let edit = crate::ops::workflows::import(&session, name.clone(), json, &label)?;
     report_looked(&edit);
     apply_edit(&mut session, &edit, &format!("Import workflow {name}"))?;
     errln!("Imported {} as tracked workflow `{name}`.", file.display());
     Ok(ExitStatus::Success)
-}
-
-/// The workflow JSON in `bytes`: the file itself, or the text embedded in a PNG/WebP/FLAC/MP4
-/// (the UI workflow when there is one). Refused when it is not a workflow.
-fn workflow_json(bytes: &[u8], label: &str) -> Result<Vec<u8>> {
-    let analysis = crate::workflow::analyze(bytes, label, crate::workflow::Builtins::shipped())?;
-    let Some(key) = analysis.embedded_key else {
-        return Ok(bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes).to_vec());
-    };
-    let entries = crate::workflow::embedded::entries(analysis.container, bytes).map_err(|e| miette!("{e}"))?;
-    entries
-        .into_iter()
-        .find(|e| e.key == key)
-        .map(|e| e.text.into_bytes())
-        .ok_or_else(|| miette!("the embedded workflow of {label} could not be read again"))
 }
 
 pub fn export(g: &Globals, raw: &str, output: Option<&Path>, with_deps: bool) -> Result<ExitStatus> {
@@ -254,13 +181,8 @@ pub fn export(g: &Globals, raw: &str, output: Option<&Path>, with_deps: bool) ->
     let (ws, env) = g.env()?;
     let session = g.reader(&ws, env);
     let manifest = session.manifest()?;
-    let (tracked, bytes) = read_tracked(&manifest, &session.env.cec, &name)?;
-    let bytes = if with_deps {
-        let lock = session.lock_on_disk()?;
-        with_dependencies(&bytes, &tracked.requires, lock.as_ref())?
-    } else {
-        bytes
-    };
+    let lock = if with_deps { session.lock_on_disk()? } else { None };
+    let bytes = crate::ops::workflow_files::export(&manifest, &session.env, &name, lock.as_ref(), with_deps)?;
     match output {
         Some(path) => {
             crate::fsx::write_atomic(path, &bytes).into_diagnostic()?;
@@ -271,68 +193,22 @@ pub fn export(g: &Globals, raw: &str, output: Option<&Path>, with_deps: bool) ->
     Ok(ExitStatus::Success)
 }
 
-/// The workflow with `extra.comfydock` naming the node packs and models it requires, as pinned
-/// in the lock: whoever imports it knows exactly what it runs with.
-/// Each required id with what the lock pins for it (null when the lock has no entry).
-fn pins<K, V>(
-    ids: &[String],
-    pinned: Option<&std::collections::BTreeMap<K, V>>,
-) -> serde_json::Map<String, serde_json::Value>
-where
-    K: Ord + std::borrow::Borrow<str>,
-    V: serde::Serialize,
-{
-    ids.iter()
-        .map(|id| {
-            let value = pinned
-                .and_then(|m| m.get(id.as_str()))
-                .map(|v| serde_json::to_value(v).unwrap_or_default())
-                .unwrap_or(serde_json::Value::Null);
-            (id.clone(), value)
-        })
-        .collect()
-}
-
-fn with_dependencies(bytes: &[u8], requires: &Requires, lock: Option<&crate::manifest::Lock>) -> Result<Vec<u8>> {
-    let mut value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
-        miette!(
-            code = "comfydock::workflow::invalid_json",
-            "the tracked workflow is not JSON: {e}"
-        )
-    })?;
-    let nodes = pins(&requires.nodes, lock.map(|l| &l.nodes));
-    let models = pins(&requires.models, lock.map(|l| &l.models));
-    let Some(obj) = value.as_object_mut() else {
-        return Err(miette!("the tracked workflow is not a JSON object"));
-    };
-    let extra = obj
-        .entry("extra")
-        .or_insert_with(|| serde_json::Value::Object(Default::default()));
-    if let Some(extra) = extra.as_object_mut() {
-        extra.insert(
-            "comfydock".into(),
-            serde_json::json!({ "nodes": nodes, "models": models, "python": requires.python }),
-        );
-    }
-    serde_json::to_vec_pretty(&value).into_diagnostic()
-}
-
 pub fn diff(g: &Globals, raw: &str) -> Result<ExitStatus> {
-    use crate::workflow::semantic_diff::{Outcome, diff};
+    use crate::ops::workflow_files::{Compared, compare};
+    use crate::workflow::semantic_diff::Outcome;
     let name = parse_name(raw)?;
     let (_ws, env) = g.env()?;
     let manifest = Manifest::load(&env.pyproject())?;
-    let (tracked, cec) = read_tracked(&manifest, &env.cec, &name)?;
-    let copy_path = workflows::copy_path(&env, &name);
-    let Ok(copy) = crate::workflow::read_file(&copy_path) else {
-        outln!("ComfyUI has no copy of `{name}` ({}).", copy_path.display());
-        return Ok(ExitStatus::Success);
-    };
-    let old_label = format!(".cec/{}", tracked.file);
-    let new_label = format!("ComfyUI/{}/{name}.json", workflows::WORKFLOWS_DIR);
-    match diff(&cec, &copy, &old_label, &new_label) {
-        Outcome::Same => outln!("No differences: ComfyUI's copy is the tracked version."),
-        Outcome::Semantic { changes, other_changes } => {
+    match compare(&manifest, &env, &name)? {
+        Compared::NoCopy { path } => outln!("ComfyUI has no copy of `{name}` ({}).", path.display()),
+        Compared::Diff {
+            outcome: Outcome::Same, ..
+        } => outln!("No differences: ComfyUI's copy is the tracked version."),
+        Compared::Diff {
+            old_label,
+            new_label,
+            outcome: Outcome::Semantic { changes, other_changes },
+        } => {
             outln!("{old_label} -> {new_label}");
             for c in &changes {
                 outln!("  {}", c.describe());
@@ -341,7 +217,10 @@ pub fn diff(g: &Globals, raw: &str) -> Result<ExitStatus> {
                 outln!("  (no node, widget or link changed; layout or other data did)");
             }
         }
-        Outcome::Text(text) => out!("{text}"),
+        Compared::Diff {
+            outcome: Outcome::Text(text),
+            ..
+        } => out!("{text}"),
     }
     Ok(ExitStatus::Success)
 }

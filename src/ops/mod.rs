@@ -19,6 +19,9 @@ pub mod python_deps;
 pub mod rollback;
 pub mod status;
 pub mod test_suite;
+pub mod workflow_files;
+pub mod workflow_needs;
+pub mod workflow_resolve;
 pub mod workflows;
 
 use serde::Serialize;

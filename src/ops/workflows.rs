@@ -77,10 +77,6 @@ pub fn status(env: &EnvPaths) -> Result<WorkflowStatusReport> {
     })
 }
 
-/// What a workflow requires, worked out by the caller: analysis, then resolution through the
-/// environment's packs and the workspace's indexes (`cli::workflow_track::needs_of`).
-pub type NeedsOf<'a> = dyn FnMut(&[u8], &str, &Manifest) -> Result<Needs> + 'a;
-
 /// A workflow a tracking edit looked at, in the order it did.
 pub enum Looked {
     /// Taken into the edit, with what it needs.
@@ -152,7 +148,7 @@ pub fn not_tracked(name: &str) -> miette::Report {
 /// `workflow track`: ComfyUI's copies of `names` and, with `all`, of every workflow in its
 /// folder not tracked or ignored yet. A named workflow that cannot be tracked fails the edit;
 /// one found by `all` is skipped (and said so in `looked`).
-pub fn track(session: &Session, names: &[WorkflowName], all: bool, needs_of: &mut NeedsOf) -> Result<WorkflowEdit> {
+pub fn track(session: &Session, names: &[WorkflowName], all: bool) -> Result<WorkflowEdit> {
     let env = &session.env;
     let mut edit = WorkflowEdit::new(session.manifest()?);
     let mut chosen = names.to_vec();
@@ -182,7 +178,7 @@ pub fn track(session: &Session, names: &[WorkflowName], all: bool, needs_of: &mu
                 )
             })
             .and_then(|bytes| {
-                let needs = needs_of(&bytes, &source.display().to_string(), &edit.manifest)?;
+                let needs = needs_of(session, &bytes, &source.display().to_string(), &edit.manifest)?;
                 Ok((bytes, needs))
             });
         match read {
@@ -217,7 +213,7 @@ fn user_workflows(env: &EnvPaths) -> Vec<String> {
 
 /// `workflow sync`: ComfyUI's copies that differ from the tracked versions (of `only`, when
 /// given), taken into `.cec`.
-pub fn sync(session: &Session, only: Option<&WorkflowName>, needs_of: &mut NeedsOf) -> Result<WorkflowEdit> {
+pub fn sync(session: &Session, only: Option<&WorkflowName>) -> Result<WorkflowEdit> {
     let env = &session.env;
     let mut edit = WorkflowEdit::new(session.manifest()?);
     let installed = Installed::load(&env.state).into_diagnostic()?;
@@ -240,7 +236,7 @@ pub fn sync(session: &Session, only: Option<&WorkflowName>, needs_of: &mut Needs
         }
         let copy = workflows::copy_path(env, name);
         let bytes = crate::workflow::read_file(&copy).map_err(|e| miette!("cannot read {}: {e}", copy.display()))?;
-        let needs = needs_of(&bytes, &copy.display().to_string(), &edit.manifest)?;
+        let needs = needs_of(session, &bytes, &copy.display().to_string(), &edit.manifest)?;
         edit.take(&env.cec, name.clone(), t.file.clone(), bytes, needs);
     }
     Ok(edit)
@@ -258,13 +254,7 @@ pub fn untrack(session: &Session, name: &WorkflowName) -> Result<WorkflowEdit> {
 }
 
 /// `workflow import`: `json` (a workflow from any file) tracked as `name`.
-pub fn import(
-    session: &Session,
-    name: WorkflowName,
-    json: Vec<u8>,
-    label: &str,
-    needs_of: &mut NeedsOf,
-) -> Result<WorkflowEdit> {
+pub fn import(session: &Session, name: WorkflowName, json: Vec<u8>, label: &str) -> Result<WorkflowEdit> {
     let mut edit = WorkflowEdit::new(session.manifest()?);
     if edit.manifest.config().workflows.tracked.contains_key(&name) {
         return Err(miette!(
@@ -276,10 +266,15 @@ pub fn import(
             "a workflow named `{name}` is already tracked"
         ));
     }
-    let needs = needs_of(&json, label, &edit.manifest)?;
+    let needs = needs_of(session, &json, label, &edit.manifest)?;
     let file = tracked_file(&name)?;
     edit.take(&session.env.cec, name, file, json, needs);
     Ok(edit)
+}
+
+/// What a workflow requires of the session's environment (see `ops::workflow_needs`).
+fn needs_of(session: &Session, bytes: &[u8], label: &str, manifest: &Manifest) -> Result<Needs> {
+    super::workflow_needs::needs(session.ws, &session.env, manifest, bytes, label)
 }
 
 /// Applies a tracking edit through the one edit transaction (`ops::edit`): a new generation,
