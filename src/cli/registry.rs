@@ -6,10 +6,9 @@ use super::args::{
 };
 use super::ui::StderrReporter;
 use super::{ExitStatus, Globals};
+use crate::registry::RegistryClient;
 use crate::registry::server::{ServeOptions, serve_blocking};
 use crate::registry::snapshot::{SnapshotRequest, build_snapshot};
-use crate::registry::types::{Node, NodeStatus};
-use crate::registry::{ApiCache, ClientOptions, RegistryClient, RegistryError};
 use crate::workspace::Workspace;
 use miette::Result;
 use std::io::Write;
@@ -28,21 +27,10 @@ pub fn registry(g: &Globals, cmd: &RegistryCommand) -> Result<ExitStatus> {
     }
 }
 
-/// A client for the workspace's registry, with its answer cache. Without a workspace the
-/// client still works, uncached (and `--offline` then has nothing to offer).
+/// A client for the workspace's registry (`ops::registry::client`), reporting on stderr.
 fn client(g: &Globals, cached: bool) -> Result<RegistryClient> {
     let ws = Workspace::open(&Workspace::locate(g.workspace.as_deref())).ok();
-    let configured = match &ws {
-        Some(ws) => ws.config()?.registry_url,
-        None => None,
-    };
-    let mut options = ClientOptions::from_env(configured.as_deref());
-    options.offline = g.offline;
-    let cache = match (&ws, cached) {
-        (Some(ws), true) => Some(ApiCache::open(&crate::registry::cache_path(ws.root()))?),
-        _ => None,
-    };
-    Ok(RegistryClient::new(options, cache)?.with_reporter(Arc::new(StderrReporter)))
+    crate::ops::registry::client(ws.as_ref(), g.offline, cached, Arc::new(StderrReporter))
 }
 
 fn serve(a: &ServeArgs) -> Result<ExitStatus> {
@@ -69,16 +57,7 @@ fn serve(a: &ServeArgs) -> Result<ExitStatus> {
 fn snapshot(g: &Globals, a: &SnapshotArgs) -> Result<ExitStatus> {
     // A snapshot is taken fresh from the registry, never from cached answers.
     let client = client(g, false)?;
-    let nodes = a.nodes.as_ref().map(|list| {
-        list.iter()
-            .map(|item| item.trim())
-            .filter(|item| !item.is_empty())
-            .map(|item| match item.split_once('@') {
-                Some((id, v)) => (id.to_string(), Some(v.to_string())),
-                None => (item.to_string(), None),
-            })
-            .collect()
-    });
+    let nodes = a.nodes.as_deref().map(crate::ops::registry::pack_list);
     let request = SnapshotRequest {
         nodes,
         all_versions: a.all_versions,
@@ -247,15 +226,8 @@ fn validate(a: &ValidateArgs) -> Result<ExitStatus> {
 }
 
 fn update(g: &Globals, a: &UpdateArgs) -> Result<ExitStatus> {
-    use crate::registry::mappings_update::{self, Source};
     let ws = Workspace::open(&Workspace::locate(g.workspace.as_deref()))?;
-    let config = ws.config()?;
-    let source = match &a.from {
-        Some(f) => Source::Mappings(f.clone()),
-        None => Source::configured(config.mappings_url.as_deref(), config.manager_data_url.as_deref()),
-    };
-    let http = crate::store::Http::new(crate::store::HttpConfig::from_env());
-    let info = mappings_update::update_from(ws.root(), &source, &http, &StderrReporter)?;
+    let info = crate::ops::registry::update_index(&ws, a.from.as_deref(), &StderrReporter)?;
     errln!(
         "Node index updated from {}: {} packages, {} keys, {} built-in node types (data of {})",
         info.source,
@@ -274,37 +246,25 @@ pub(super) const EMPTY_INDEX_HINT: &str = "The node index is empty: run `comfydo
 /// its configured source, unless `--offline`. A failed refresh keeps the old index and says so;
 /// an empty index only gets the hint (filling it is `registry update`'s decision).
 pub(super) fn refresh_if_stale(g: &Globals) {
-    use crate::registry::mappings_update::{self, Source};
-    use crate::registry::node_index::{NodeIndex, index_path};
+    use crate::ops::registry::{IndexAge, index_age, update_index};
     let Ok(ws) = Workspace::open(&Workspace::locate(g.workspace.as_deref())) else {
         return;
     };
-    let Ok(config) = ws.config() else { return };
-    let path = index_path(ws.root());
-    let info = path
-        .is_file()
-        .then(|| NodeIndex::open(&path).ok()?.info().ok().flatten())
-        .flatten();
-    let Some(info) = info else {
-        errln!("{EMPTY_INDEX_HINT}");
-        return;
+    let Ok(age) = index_age(&ws) else { return };
+    let (when, max) = match age {
+        IndexAge::Fresh => return,
+        IndexAge::Empty => {
+            errln!("{EMPTY_INDEX_HINT}");
+            return;
+        }
+        IndexAge::Stale { when, max } => (when, max),
     };
-    let max = mappings_update::max_age_days(config.mappings_max_age_days);
-    let Some(age) = mappings_update::age_days(&info, crate::clock::now_secs()) else {
-        return;
-    };
-    if age < max as f64 {
-        return;
-    }
-    let when = mappings_update::human_age(age);
     if g.offline {
         errln!("note: the node index was updated {when} (older than {max} days); not refreshed under --offline.");
         return;
     }
     errln!("The node index was updated {when} (older than {max} days); refreshing it.");
-    let source = Source::configured(config.mappings_url.as_deref(), config.manager_data_url.as_deref());
-    let http = crate::store::Http::new(crate::store::HttpConfig::from_env());
-    match mappings_update::update_from(ws.root(), &source, &http, &StderrReporter) {
+    match update_index(&ws, None, &StderrReporter) {
         Ok(i) => errln!(
             "Node index refreshed from {}: {} packages, {} keys.",
             i.source,
@@ -318,36 +278,23 @@ pub(super) fn refresh_if_stale(g: &Globals) {
 }
 
 fn status(g: &Globals, a: &StatusArgs) -> Result<ExitStatus> {
-    use crate::registry::mappings_update;
-    use crate::registry::node_index::{NodeIndex, index_path};
+    use crate::registry::mappings_update::human_age;
     let ws = Workspace::open(&Workspace::locate(g.workspace.as_deref()))?;
-    let path = index_path(ws.root());
-    let info = if path.is_file() {
-        NodeIndex::open(&path)?.info()?
-    } else {
-        None
-    };
-    let max = mappings_update::max_age_days(ws.config()?.mappings_max_age_days);
-    let age = info
-        .as_ref()
-        .and_then(|i| mappings_update::age_days(i, crate::clock::now_secs()));
+    let status = crate::ops::registry::index_status(&ws)?;
     if a.json {
-        let doc = serde_json::json!({
-            "format_version": "1", "index": path, "data": info,
-            "age_days": age, "max_age_days": max, "stale": age.map(|d| d >= max as f64),
-        });
-        outln!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        super::print_report_sorted(&status);
         return Ok(ExitStatus::Success);
     }
-    match info {
+    let max = status.max_age_days;
+    match &status.data {
         None => errln!("{EMPTY_INDEX_HINT}"),
         Some(i) => {
-            let age = match age {
+            let age = match status.age_days {
                 Some(d) if d >= max as f64 => format!(
                     " ({}, older than {max} days: `workflow resolve` refreshes it)",
-                    mappings_update::human_age(d)
+                    human_age(d)
                 ),
-                Some(d) => format!(" ({})", mappings_update::human_age(d)),
+                Some(d) => format!(" ({})", human_age(d)),
                 None => String::new(),
             };
             outln!("source        {}", i.source);
@@ -366,36 +313,26 @@ fn status(g: &Globals, a: &StatusArgs) -> Result<ExitStatus> {
 
 /// `node find --provides`: the node index only, no network.
 fn find_provides(g: &Globals, node_type: &str, a: &FindArgs) -> Result<ExitStatus> {
-    use crate::registry::node_index::{NodeIndex, index_path};
     let ws = Workspace::open(&Workspace::locate(g.workspace.as_deref()))?;
-    let path = index_path(ws.root());
-    let index = NodeIndex::open(&path)?;
-    let builtin = index.is_builtin(node_type)?;
-    let found = index.providers(node_type, a.signature.as_deref())?;
-    let found: Vec<_> = found
-        .into_iter()
-        .take(usize::try_from(a.limit).unwrap_or(usize::MAX))
-        .collect();
+    let report = crate::ops::registry::providers(&ws, node_type, a.signature.as_deref(), a.limit)?;
     if a.json {
-        let doc = serde_json::json!({
-            "format_version": "1", "node_type": node_type, "builtin": builtin, "providers": found,
-        });
-        outln!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        super::print_report_sorted(&report);
         return Ok(ExitStatus::Success);
     }
-    if builtin {
+    if report.builtin {
         errln!("{node_type} is one of ComfyUI's own node types.");
     }
-    if found.is_empty() {
-        if !builtin {
+    if report.providers.is_empty() {
+        if !report.builtin {
             errln!("No known pack provides {node_type}.");
-            if index.info()?.is_none() {
+            if report.index_empty {
                 errln!("{EMPTY_INDEX_HINT}");
             }
         }
         return Ok(ExitStatus::Success);
     }
-    let rows: Vec<[String; 4]> = found
+    let rows: Vec<[String; 4]> = report
+        .providers
         .iter()
         .map(|c| {
             let how = match c.environment.as_deref() {
@@ -417,83 +354,41 @@ fn find_provides(g: &Globals, node_type: &str, a: &FindArgs) -> Result<ExitStatu
     Ok(ExitStatus::Success)
 }
 
-struct Found {
-    node: Node,
-    latest: Option<String>,
-}
-
 pub fn find(g: &Globals, a: &FindArgs) -> Result<ExitStatus> {
     if let Some(node_type) = &a.provides {
         return find_provides(g, node_type, a);
     }
     let client = client(g, true)?;
     let query = a.query.join(" ");
-    let page = client.search_nodes(&query, 1, a.limit.clamp(1, 100))?;
-    let total = page.total;
-    let nodes: Vec<Node> = page.nodes.into_iter().take(a.limit as usize).collect();
-    let latest = latest_versions(&client, &nodes)?;
-    let found: Vec<Found> = nodes
-        .into_iter()
-        .zip(latest)
-        .map(|(node, latest)| Found { node, latest })
-        .collect();
-
+    let report = crate::ops::registry::search(&client, &query, a.limit)?;
     if a.json {
-        let doc = serde_json::json!({
-            "format_version": "1",
-            "registry": client.base_url(),
-            "query": query,
-            "total": total,
-            "nodes": found.iter().map(|f| serde_json::json!({
-                "id": f.node.id,
-                "name": f.node.name,
-                "latest_version": f.latest,
-                "downloads": f.node.downloads,
-                "status": f.node.status.as_str(),
-                "description": f.node.description,
-                "repository": f.node.repository,
-            })).collect::<Vec<_>>(),
-        });
-        outln!("{}", serde_json::to_string_pretty(&doc).expect("serializable"));
+        super::print_report_sorted(&report);
         return Ok(ExitStatus::Success);
     }
-    if found.is_empty() {
-        errln!("No node packs match `{query}` in {}.", client.base_url());
+    if report.nodes.is_empty() {
+        errln!("No node packs match `{query}` in {}.", report.registry);
         return Ok(ExitStatus::Success);
     }
-    let rows: Vec<[String; 4]> = found
+    let rows: Vec<[String; 4]> = report
+        .nodes
         .iter()
         .map(|f| {
-            let mut latest = f.latest.clone().unwrap_or_else(|| "-".into());
-            if f.node.status == NodeStatus::Banned {
+            let mut latest = f.latest_version.clone().unwrap_or_else(|| "-".into());
+            if f.banned {
                 latest.push_str(" (banned)");
             }
-            [
-                f.node.id.clone(),
-                f.node.name.clone(),
-                latest,
-                f.node.downloads.to_string(),
-            ]
+            [f.id.clone(), f.name.clone(), latest, f.downloads.to_string()]
         })
         .collect();
     print_table(["ID", "NAME", "LATEST", "DOWNLOADS"], &rows, true);
-    if total > found.len() as u64 {
-        errln!("{} of {total} matches shown; --limit N shows more.", found.len());
+    if report.total > report.nodes.len() as u64 {
+        errln!(
+            "{} of {} matches shown; --limit N shows more.",
+            report.nodes.len(),
+            report.total
+        );
     }
     Ok(ExitStatus::Success)
-}
-
-/// The newest choosable version of each pack by semver, from its version list (the
-/// `latest_version` in search results compares strings). Fetched a few at a time; a banned pack
-/// has none.
-fn latest_versions(client: &RegistryClient, nodes: &[Node]) -> Result<Vec<Option<String>>, RegistryError> {
-    crate::pool::map(nodes, 4, |node| match client.latest_version(&node.id) {
-        Ok(v) => Ok(v.map(|v| v.version)),
-        Err(RegistryError::BannedNode { .. }) => Ok(None),
-        Err(e) => Err(e),
-    })
-    .into_iter()
-    .collect()
 }
 
 /// A four-column table with a header, columns as wide as their widest cell; the last column

@@ -16,6 +16,7 @@ pub mod generations;
 pub mod models;
 pub mod nodes;
 pub mod python_deps;
+pub mod registry;
 pub mod rollback;
 pub mod status;
 pub mod test_suite;
