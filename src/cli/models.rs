@@ -2,9 +2,7 @@
 
 use super::args::{ModelCommand, ModelDirsCommand};
 use super::{ExitStatus, Globals};
-use crate::models::{
-    self, Model, ModelDirs, ModelError, ModelIndex, ScanOptions, ScanReport, ScanTarget, dirs, find, paths_yaml,
-};
+use crate::models::{self, Model, ModelDirs, ModelIndex, ScanReport, dirs, find};
 use crate::workspace::Workspace;
 use indicatif::HumanBytes;
 use miette::Result;
@@ -49,20 +47,15 @@ pub fn run(g: &Globals, cmd: &ModelCommand) -> Result<ExitStatus> {
         }
         ModelCommand::ExportPaths { force } => {
             let env = ws.select_env(g.env.as_deref())?;
-            if !env.comfyui.is_dir() {
-                return Err(ModelError::NotADirectory { path: env.comfyui }.into());
-            }
-            let dirs = ModelDirs::of(&ws)?.all();
-            let backups = env.state.join("trash").join("export-paths");
-            let (path, backup) = paths_yaml::export(&env.comfyui, &dirs, *force, &backups)?;
-            if let Some(b) = backup {
+            let done = crate::ops::models::export_paths(&ws, &env.comfyui, &env.state, *force)?;
+            if let Some(b) = done.backup {
                 errln!("Kept your previous file at {}", b.display());
             }
             errln!(
                 "Wrote {} ({} model folder{})",
-                path.display(),
-                dirs.len(),
-                plural(dirs.len())
+                done.path.display(),
+                done.folders,
+                plural(done.folders)
             );
             Ok(ExitStatus::Success)
         }
@@ -124,42 +117,7 @@ fn dirs_cmd(ws: &Workspace, cmd: &ModelDirsCommand) -> Result<ExitStatus> {
 }
 
 fn scan(ws: &Workspace, dirs: &[PathBuf], sha256: bool, json: bool) -> Result<ExitStatus> {
-    let model_dirs = ModelDirs::of(ws)?;
-    let targets = if dirs.is_empty() {
-        model_dirs
-            .all()
-            .into_iter()
-            .map(|d| ScanTarget {
-                root: d.clone(),
-                dir: d,
-            })
-            .collect()
-    } else {
-        let mut targets = Vec::new();
-        for d in dirs {
-            if !d.is_dir() {
-                return Err(ModelError::NotADirectory { path: d.clone() }.into());
-            }
-            let dir = std::fs::canonicalize(d).map_err(ModelError::io(d))?;
-            let root = model_dirs
-                .containing(&dir)
-                .ok_or_else(|| ModelError::OutsideModelDirs {
-                    path: dir.clone(),
-                    dirs: model_dirs.describe(),
-                })?;
-            targets.push(ScanTarget { root, dir });
-        }
-        targets
-    };
-    let index_path = models::index_path(ws);
-    let _lock = models::scan::lock_index(&index_path)?;
-    let mut index = ModelIndex::open(&index_path)?;
-    let report = models::scan(
-        &mut index,
-        &targets,
-        &ScanOptions { sha256 },
-        &super::ui::StderrReporter,
-    )?;
+    let report = crate::ops::models::scan(ws, dirs, sha256, &super::ui::StderrReporter)?;
     if json {
         let mut doc = serde_json::to_value(&report).expect("serializable");
         doc["format_version"] = "1".into();

@@ -5,17 +5,16 @@ use super::ui::confirm;
 use super::{ExitStatus, Globals};
 use crate::apply::Recovery;
 use crate::apply::edit_journal::EditRecovery;
-use crate::plan::{SavedPlan, SavedPlanError, render_json, render_text};
+use crate::plan::{render_json, render_text};
 use crate::reconcile::LockMode;
-use crate::resolve::{Freshness, Resolved, Update};
+use crate::resolve::Freshness;
 use miette::{IntoDiagnostic, Result};
 
 pub fn lock(g: &Globals, check: bool) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
     if check {
         let session = g.reader(&ws, env);
-        let manifest = session.manifest()?;
-        return Ok(match session.freshness(&manifest)? {
+        return Ok(match crate::ops::lock::check(&session)? {
             Freshness::Fresh => {
                 errln!("The lock is up to date.");
                 ExitStatus::Success
@@ -32,15 +31,11 @@ pub fn lock(g: &Globals, check: bool) -> Result<ExitStatus> {
     }
     let mut session = g.writer(&ws, env, "lock")?;
     report_recovery(&session.recovery);
-    let manifest = session.manifest()?;
-    let resolved = session.resolve(&manifest, &Update::Nothing)?;
-    session.write_lock(&resolved)?;
-    // Resolved on purpose: a pulled stale lock no longer waits.
-    let _ = std::fs::remove_file(session.env.state.join(crate::reconcile::PULLED_STALE));
+    let report = crate::ops::lock::lock(&mut session)?;
     errln!(
         "Locked {} node(s), ComfyUI {}.",
-        resolved.lock.nodes.len(),
-        crate::plan::short(&resolved.lock.comfyui.commit)
+        report.nodes,
+        crate::plan::short(&report.comfyui_commit)
     );
     Ok(ExitStatus::Success)
 }
@@ -67,23 +62,7 @@ pub fn plan(g: &Globals, args: &PlanArgs) -> Result<ExitStatus> {
         }
     }
     if let Some(out) = &args.out {
-        let mut saved = SavedPlan::new(
-            &session.env.name,
-            &planned.fingerprint,
-            desired.resolved.lock.render(),
-            String::from_utf8_lossy(&desired.resolved.uv_lock).into_owned(),
-            json,
-        );
-        saved.torch_backend = planned.torch_backend.clone();
-        saved.link_mode = Some(session.link_mode);
-        saved.pyproject = desired.resolved.pyproject.clone();
-        crate::fsx::write_atomic(out, saved.to_json().as_bytes()).map_err(|e| {
-            miette::miette!(
-                code = "comfydock::plan::write",
-                "could not write {}: {e}",
-                out.display()
-            )
-        })?;
+        crate::ops::saved_plan::save(&session, &desired, &planned, json, out)?;
         errln!(
             "Saved the plan to {}; `comfydock apply {}` applies exactly this plan.",
             out.display(),
@@ -107,29 +86,7 @@ pub fn apply(g: &Globals, args: &ApplyArgs) -> Result<ExitStatus> {
     session.rebuild = args.rebuild.clone();
     session.rebuild_venv = args.rebuild_venv;
     let (resolved, planned) = match &args.planfile {
-        Some(path) => {
-            let saved = SavedPlan::load(path).map_err(|e| miette::Report::new(*e))?;
-            if saved.environment != session.env.name {
-                return Err(SavedPlanError::WrongEnvironment {
-                    planned: saved.environment,
-                    actual: session.env.name.clone(),
-                }
-                .into());
-            }
-            let lock = crate::manifest::Lock::parse(path, &saved.lock)?;
-            let resolved = Resolved {
-                lock,
-                uv_lock: saved.uv_lock.into_bytes(),
-                pyproject: saved.pyproject.clone(),
-            };
-            session.torch_backend = saved.torch_backend.clone();
-            session.link_mode = saved.link_mode.unwrap_or_default();
-            let planned = session.plan(&resolved)?;
-            if planned.fingerprint != saved.fingerprint {
-                return Err(SavedPlanError::Stale.into());
-            }
-            (resolved, planned)
-        }
+        Some(path) => crate::ops::saved_plan::load(&mut session, path)?,
         None => {
             let mode = if args.frozen {
                 LockMode::Frozen
