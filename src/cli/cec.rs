@@ -1,12 +1,13 @@
 //! `commit`, `remote add|list`, `push`, `pull [--apply]`: the `.cec` repository shared
 //! between machines (see docs/gitops.md).
 
-use super::args::{ApplyArgs, RemoteCommand};
+use super::args::RemoteCommand;
 use super::{ExitStatus, Globals};
 use crate::cec::{self, PullOutcome};
 use crate::plan::short;
+use crate::reconcile::LockMode;
 use crate::resolve::Freshness;
-use miette::{IntoDiagnostic, Result};
+use miette::Result;
 
 pub fn commit(g: &Globals, message: Option<&str>) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
@@ -69,13 +70,10 @@ pub fn push(g: &Globals, remote: &str) -> Result<ExitStatus> {
 
 pub fn pull(g: &Globals, remote: &str, apply: bool, test: bool) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
-    let outcome = {
-        // The writer lock: no apply may read .cec while it moves.
-        let session = g.writer(&ws, env, "pull")?;
-        super::reconcile::report_recovery(&session.recovery);
-        cec::pull(&session.env.cec, remote)?
-    };
-    match &outcome {
+    let mut session = g.writer(&ws, env, "pull")?;
+    super::reconcile::report_recovery(&session.recovery);
+    let pulled = crate::ops::pull::pull(&session, remote)?;
+    match &pulled.outcome {
         PullOutcome::UpToDate => errln!("Already up to date with {remote}."),
         PullOutcome::Ahead => {
             errln!("Nothing to pull: this .cec has commits {remote} lacks (`comfydock push` sends them).")
@@ -86,50 +84,18 @@ pub fn pull(g: &Globals, remote: &str, apply: bool, test: bool) -> Result<ExitSt
             short(to.as_str())
         ),
     }
-    if let PullOutcome::FastForwarded { to, .. } = &outcome {
-        mark_if_stale(g, to)?;
+    if pulled.lock_stale {
+        errln!(
+            "warning: the pulled lock is out of date with its manifest; `plan` and `apply` will not resolve it (that runs the pulled commit's build scripts) until you review it and run `comfydock lock`."
+        );
     }
     if !apply {
-        if matches!(outcome, PullOutcome::FastForwarded { .. }) {
+        if matches!(pulled.outcome, PullOutcome::FastForwarded { .. }) {
             errln!("`comfydock plan` shows what applying it changes; `comfydock apply --locked` applies it.");
         }
         return Ok(ExitStatus::Success);
     }
-    // Exactly `apply --locked --yes`: the pulled lock is applied as reviewed, never re-resolved.
-    super::reconcile::apply(
-        g,
-        &ApplyArgs {
-            link_mode: Default::default(),
-            planfile: None,
-            yes: true,
-            locked: true,
-            frozen: false,
-            place_models: false,
-            rebuild: Vec::new(),
-            rebuild_venv: false,
-            torch_backend: None,
-            test,
-        },
-    )
-}
-
-/// A pulled commit whose lock is out of date with its manifest is marked: `plan` and `apply`
-/// will not resolve it (that runs the commit's build scripts) until the user runs `lock`.
-fn mark_if_stale(g: &Globals, commit: &crate::types::GitCommit) -> Result<()> {
-    let (ws, env) = g.env()?;
-    let session = g.reader(&ws, env);
-    let manifest = session.manifest()?;
-    let marker = session.env.state.join(crate::reconcile::PULLED_STALE);
-    match session.freshness(&manifest)? {
-        crate::resolve::Freshness::Fresh => {
-            let _ = std::fs::remove_file(&marker);
-        }
-        _ => {
-            crate::fsx::write_atomic(&marker, commit.as_str().as_bytes()).into_diagnostic()?;
-            errln!(
-                "warning: the pulled lock is out of date with its manifest; `plan` and `apply` will not resolve it (that runs the pulled commit's build scripts) until you review it and run `comfydock lock`."
-            );
-        }
-    }
-    Ok(())
+    // Exactly `apply --locked --yes`, in the same writer session: the pulled lock is applied as
+    // reviewed, never re-resolved, and nothing can move `.cec` in between.
+    super::reconcile::apply_surveyed(&ws, &mut session, LockMode::Locked, true, test)
 }

@@ -85,67 +85,89 @@ pub fn apply(g: &Globals, args: &ApplyArgs) -> Result<ExitStatus> {
     session.place_models = args.place_models;
     session.rebuild = args.rebuild.clone();
     session.rebuild_venv = args.rebuild_venv;
-    let (resolved, planned) = match &args.planfile {
-        Some(path) => crate::ops::saved_plan::load(&mut session, path)?,
-        None => {
-            let mode = if args.frozen {
-                LockMode::Frozen
-            } else if args.locked {
-                LockMode::Locked
-            } else {
-                LockMode::Resolve
-            };
-            let (desired, planned) = session.survey(mode)?;
-            out!("{}", render_text(&planned.plan));
-            if planned.plan.has_work() && !confirm("\nApply these changes?", args.yes, "apply")? {
-                errln!("Apply cancelled; nothing changed.");
-                return Ok(ExitStatus::Failure);
-            }
-            let broken = planned.plan.broken_workflows();
-            if planned.plan.has_work()
-                && !broken.is_empty()
-                && !confirm(
-                    &format!(
-                        "This removes what tracked workflows need ({}). Apply anyway?",
-                        broken.join(", ")
-                    ),
-                    args.yes,
-                    "apply",
-                )?
-            {
-                errln!("Apply cancelled; nothing changed.");
-                return Ok(ExitStatus::Failure);
-            }
-            (desired.resolved, planned)
-        }
+    let Some(path) = &args.planfile else {
+        let mode = if args.frozen {
+            LockMode::Frozen
+        } else if args.locked {
+            LockMode::Locked
+        } else {
+            LockMode::Resolve
+        };
+        return apply_surveyed(&ws, &mut session, mode, args.yes, args.test);
     };
+    let (resolved, planned) = crate::ops::saved_plan::load(&mut session, path)?;
+    let applied = applied(&ws, &mut session, &resolved, &planned, args.test)?;
+    if applied.is_none() {
+        outln!("No changes.");
+    }
+    Ok(applied.unwrap_or(ExitStatus::Success))
+}
+
+/// Plans against the disk under `mode`, shows the plan, asks (unless `yes`) and applies; with
+/// `test`, the tracked workflows are run on the new generation (see `test::after_switch`).
+pub(super) fn apply_surveyed(
+    ws: &crate::workspace::Workspace,
+    session: &mut crate::reconcile::Session,
+    mode: LockMode,
+    yes: bool,
+    test: bool,
+) -> Result<ExitStatus> {
+    let (desired, planned) = session.survey(mode)?;
+    out!("{}", render_text(&planned.plan));
+    if planned.plan.has_work() && !confirm("\nApply these changes?", yes, "apply")? {
+        errln!("Apply cancelled; nothing changed.");
+        return Ok(ExitStatus::Failure);
+    }
+    let broken = planned.plan.broken_workflows();
+    if planned.plan.has_work()
+        && !broken.is_empty()
+        && !confirm(
+            &format!(
+                "This removes what tracked workflows need ({}). Apply anyway?",
+                broken.join(", ")
+            ),
+            yes,
+            "apply",
+        )?
+    {
+        errln!("Apply cancelled; nothing changed.");
+        return Ok(ExitStatus::Failure);
+    }
+    Ok(applied(ws, session, &desired.resolved, &planned, test)?.unwrap_or(ExitStatus::Success))
+}
+
+/// Applies `planned` and says what it did; None when there was nothing to do.
+fn applied(
+    ws: &crate::workspace::Workspace,
+    session: &mut crate::reconcile::Session,
+    resolved: &crate::resolve::Resolved,
+    planned: &crate::reconcile::Planned,
+    test: bool,
+) -> Result<Option<ExitStatus>> {
     let summary = planned.plan.summary();
     let message = crate::ops::apply::message(&planned.plan);
-    match session.apply(&resolved, &planned, &message)? {
-        Some(generation) => {
-            outln!(
-                "\nApply complete: generation {}. {} added, {} changed, {} destroyed.",
-                generation.number,
-                summary.add,
-                summary.change,
-                summary.destroy
-            );
-            let broken = planned.plan.broken_workflows();
-            if !broken.is_empty() {
-                outln!(
-                    "Applied although it breaks tracked workflows: {} (they require a node pack or model this apply removed).",
-                    broken.join(", ")
-                );
-            }
-            report_trash(&session.env, generation.number);
-            if args.test {
-                return super::test::after_switch(&ws, &mut session);
-            }
-        }
-        None if args.planfile.is_some() => outln!("No changes."),
-        None => {}
+    let Some(generation) = session.apply(resolved, planned, &message)? else {
+        return Ok(None);
+    };
+    outln!(
+        "\nApply complete: generation {}. {} added, {} changed, {} destroyed.",
+        generation.number,
+        summary.add,
+        summary.change,
+        summary.destroy
+    );
+    let broken = planned.plan.broken_workflows();
+    if !broken.is_empty() {
+        outln!(
+            "Applied although it breaks tracked workflows: {} (they require a node pack or model this apply removed).",
+            broken.join(", ")
+        );
     }
-    Ok(ExitStatus::Success)
+    report_trash(&session.env, generation.number);
+    if test {
+        return super::test::after_switch(ws, session).map(Some);
+    }
+    Ok(Some(ExitStatus::Success))
 }
 
 pub fn verify(g: &Globals, models: bool, json: bool) -> Result<ExitStatus> {

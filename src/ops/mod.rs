@@ -16,6 +16,7 @@ pub mod generations;
 pub mod lock;
 pub mod models;
 pub mod nodes;
+pub mod pull;
 pub mod python_deps;
 pub mod registry;
 pub mod rollback;
