@@ -33,6 +33,7 @@ pub mod python;
 pub mod reconcile;
 pub mod registry;
 pub mod resolve;
+pub mod runtime;
 pub mod shell;
 pub mod store;
 pub mod types;

@@ -12,18 +12,21 @@ use miette::Result;
 pub fn commit(g: &Globals, message: Option<&str>) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
     let session = g.writer(&ws, env, "commit")?;
-    super::reconcile::report_recovery(&session.recovery);
+    super::reconcile::report_recovery(g.printer, &session.recovery);
     let message = message.unwrap_or("Edit .cec by hand");
     let done = cec::commit(&session.env, message)?;
     match &done.commit {
         Some(id) => outln!("Committed {} in {}: {message}", short(id), session.env.cec.display()),
-        None => errln!("Nothing to commit: .cec has no changes."),
+        None => errln!(g.printer, "Nothing to commit: .cec has no changes."),
     }
     match done.freshness {
         Freshness::Fresh => {}
-        Freshness::Missing => errln!("note: there is no lock yet; `comfydock lock` makes it."),
+        Freshness::Missing => errln!(g.printer, "note: there is no lock yet; `comfydock lock` makes it."),
         Freshness::Stale(reason) => {
-            errln!("note: the lock is out of date ({reason}); `comfydock lock` (or `apply`) updates it.")
+            errln!(
+                g.printer,
+                "note: the lock is out of date ({reason}); `comfydock lock` (or `apply`) updates it."
+            )
         }
     }
     Ok(ExitStatus::Success)
@@ -39,7 +42,7 @@ pub fn remote(g: &Globals, cmd: &RemoteCommand) -> Result<ExitStatus> {
             };
             let url: crate::types::RepoUrl = super::typed(url)?;
             let stored = cec::add_remote(&env.cec, name, &url)?;
-            errln!("Remote {name} -> {stored}.");
+            errln!(g.printer, "Remote {name} -> {stored}.");
         }
         RemoteCommand::List { json } => {
             let remotes = cec::remotes(&env.cec)?;
@@ -50,7 +53,7 @@ pub fn remote(g: &Globals, cmd: &RemoteCommand) -> Result<ExitStatus> {
                     .collect();
                 super::print_report(&serde_json::json!({ "remotes": rows }));
             } else if remotes.is_empty() {
-                errln!("No remotes; `comfydock remote add URL` adds one.");
+                errln!(g.printer, "No remotes; `comfydock remote add URL` adds one.");
             } else {
                 for (name, url) in remotes {
                     outln!("{name}\t{url}");
@@ -64,19 +67,22 @@ pub fn remote(g: &Globals, cmd: &RemoteCommand) -> Result<ExitStatus> {
 pub fn push(g: &Globals, remote: &str) -> Result<ExitStatus> {
     let (_ws, env) = g.env()?;
     let branch = cec::push(&env.cec, remote)?;
-    errln!("Pushed {branch} to {remote}.");
+    errln!(g.printer, "Pushed {branch} to {remote}.");
     Ok(ExitStatus::Success)
 }
 
 pub fn pull(g: &Globals, remote: &str, apply: bool, test: bool) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
     let mut session = g.writer(&ws, env, "pull")?;
-    super::reconcile::report_recovery(&session.recovery);
+    super::reconcile::report_recovery(g.printer, &session.recovery);
     let pulled = crate::ops::pull::pull(&session, remote)?;
     match &pulled.outcome {
-        PullOutcome::UpToDate => errln!("Already up to date with {remote}."),
+        PullOutcome::UpToDate => errln!(g.printer, "Already up to date with {remote}."),
         PullOutcome::Ahead => {
-            errln!("Nothing to pull: this .cec has commits {remote} lacks (`comfydock push` sends them).")
+            errln!(
+                g.printer,
+                "Nothing to pull: this .cec has commits {remote} lacks (`comfydock push` sends them)."
+            )
         }
         PullOutcome::FastForwarded { from, to } => outln!(
             "Pulled {remote}: {} -> {}.",
@@ -86,16 +92,20 @@ pub fn pull(g: &Globals, remote: &str, apply: bool, test: bool) -> Result<ExitSt
     }
     if pulled.lock_stale {
         errln!(
+            g.printer,
             "warning: the pulled lock is out of date with its manifest; `plan` and `apply` will not resolve it (that runs the pulled commit's build scripts) until you review it and run `comfydock lock`."
         );
     }
     if !apply {
         if matches!(pulled.outcome, PullOutcome::FastForwarded { .. }) {
-            errln!("`comfydock plan` shows what applying it changes; `comfydock apply --locked` applies it.");
+            errln!(
+                g.printer,
+                "`comfydock plan` shows what applying it changes; `comfydock apply --locked` applies it."
+            );
         }
         return Ok(ExitStatus::Success);
     }
     // Exactly `apply --locked --yes`, in the same writer session: the pulled lock is applied as
     // reviewed, never re-resolved, and nothing can move `.cec` in between.
-    super::reconcile::apply_surveyed(&ws, &mut session, LockMode::Locked, true, test)
+    super::reconcile::apply_surveyed(g.printer, &ws, &mut session, LockMode::Locked, true, test)
 }

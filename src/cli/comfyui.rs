@@ -33,9 +33,10 @@ pub fn show(g: &Globals, json: bool) -> Result<ExitStatus> {
 pub fn update(g: &Globals, rev: Option<&str>, no_apply: bool) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
     let mut session = g.writer(&ws, env, "comfyui update")?;
-    super::reconcile::report_recovery(&session.recovery);
+    super::reconcile::report_recovery(g.printer, &session.recovery);
     let updated = comfyui::update(&mut session, rev, Reach::unless(no_apply), &mut super::edit::show_plan)?;
     errln!(
+        g.printer,
         "ComfyUI is at {} ({}){}.",
         updated.rev,
         crate::plan::short(&updated.commit),

@@ -3,6 +3,7 @@
 //! never printed: only whether it is set and where from.
 
 use super::args::ConfigCommand;
+use super::printer::Printer;
 use super::{ExitStatus, Globals};
 use crate::workspace::credentials::{self, TOKENS};
 use crate::workspace::settings::{self, SETTINGS};
@@ -29,7 +30,7 @@ fn get(g: &Globals, key: &str) -> Result<ExitStatus> {
                 ExitStatus::Success
             }
             None => {
-                errln!("{key} is not set.");
+                errln!(g.printer, "{key} is not set.");
                 ExitStatus::Failure
             }
         });
@@ -43,12 +44,12 @@ fn get(g: &Globals, key: &str) -> Result<ExitStatus> {
                 .env
                 .filter(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()))
             {
-                errln!("note: {var} is set and overrides this value.");
+                errln!(g.printer, "note: {var} is set and overrides this value.");
             }
             Ok(ExitStatus::Success)
         }
         None => {
-            errln!("{key} is not set.");
+            errln!(g.printer, "{key} is not set.");
             Ok(ExitStatus::Failure)
         }
     }
@@ -58,7 +59,7 @@ fn set(g: &Globals, key: &str, value: Option<&str>) -> Result<ExitStatus> {
     if is_token(key) {
         let value = match value {
             Some(v) => v.to_string(),
-            None => read_secret_line(key)?,
+            None => read_secret_line(g.printer, key)?,
         };
         if value.trim().is_empty() || value.chars().any(char::is_control) {
             return Err(miette!(
@@ -69,11 +70,15 @@ fn set(g: &Globals, key: &str, value: Option<&str>) -> Result<ExitStatus> {
         }
         credentials::store(key, value.trim())?;
         errln!(
+            g.printer,
             "Stored {key} in {} (readable by you only).",
             credentials::path()?.display()
         );
         if std::env::var_os(key).is_some_and(|v| !v.is_empty()) {
-            errln!("note: the environment variable {key} is set and wins over the file.");
+            errln!(
+                g.printer,
+                "note: the environment variable {key} is set and wins over the file."
+            );
         }
         return Ok(ExitStatus::Success);
     }
@@ -87,15 +92,15 @@ fn set(g: &Globals, key: &str, value: Option<&str>) -> Result<ExitStatus> {
     };
     let ws = g.workspace()?;
     settings::set(ws.root(), setting, value)?;
-    errln!("Set {key} = {value}.");
+    errln!(g.printer, "Set {key} = {value}.");
     Ok(ExitStatus::Success)
 }
 
 /// A token from stdin (so it stays out of shell history and the process list).
-fn read_secret_line(key: &str) -> Result<String> {
+fn read_secret_line(p: Printer, key: &str) -> Result<String> {
     use std::io::{BufRead, IsTerminal};
     if std::io::stdin().is_terminal() {
-        errln!("Paste the value of {key} and press Enter:");
+        errln!(p, "Paste the value of {key} and press Enter:");
     }
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line).map_err(|e| {
@@ -115,9 +120,9 @@ fn unset(g: &Globals, key: &str) -> Result<ExitStatus> {
         settings::unset(g.workspace()?.root(), setting)?
     };
     if removed {
-        errln!("Removed {key}.");
+        errln!(g.printer, "Removed {key}.");
     } else {
-        errln!("{key} was not set; nothing changed.");
+        errln!(g.printer, "{key} was not set; nothing changed.");
     }
     Ok(ExitStatus::Success)
 }

@@ -3,7 +3,6 @@
 
 use super::edit::show_plan;
 use super::reconcile::report_recovery;
-use super::ui::StderrReporter;
 use super::{ExitStatus, Globals};
 use crate::ops::declared_models;
 use crate::ops::edit::Reach;
@@ -28,20 +27,20 @@ pub fn add(
     no_apply: bool,
 ) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
-    let model = declared_models::identify_new(&ws, target, category, name, extra_sources, &StderrReporter)?;
+    let model = declared_models::identify_new(&ws, target, category, name, extra_sources, &g.reporter)?;
     let mut session = g.writer(&ws, env, "model add")?;
-    report_recovery(&session.recovery);
+    report_recovery(g.printer, &session.recovery);
     let added = declared_models::add(&mut session, &model, Reach::unless(no_apply), &mut show_plan)?;
-    errln!("Declared model `{}`.", added.key);
+    errln!(g.printer, "Declared model `{}`.", added.key);
     Ok(ExitStatus::Success)
 }
 
 pub fn remove(g: &Globals, key: &str, no_apply: bool) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
     let mut session = g.writer(&ws, env, "model remove")?;
-    report_recovery(&session.recovery);
+    report_recovery(g.printer, &session.recovery);
     declared_models::remove(&mut session, key, Reach::unless(no_apply), &mut show_plan)?;
-    errln!("Removed model `{key}` (its file is kept).");
+    errln!(g.printer, "Removed model `{key}` (its file is kept).");
     Ok(ExitStatus::Success)
 }
 
@@ -54,7 +53,10 @@ pub fn list(g: &Globals, json: bool) -> Result<ExitStatus> {
         return Ok(ExitStatus::Success);
     }
     if report.models.is_empty() {
-        errln!("No models declared. Add one with `comfydock model add PATH|HASH|URL`.");
+        errln!(
+            g.printer,
+            "No models declared. Add one with `comfydock model add PATH|HASH|URL`."
+        );
     }
     for m in &report.models {
         let size = m.size.map(crate::plan::human_size).unwrap_or_default();

@@ -1,7 +1,8 @@
 //! `init`, `create`, `list`, `use`, `delete`.
 
 use super::args::{CreateArgs, ListArgs};
-use super::ui::{StderrReporter, confirm};
+use super::printer::Printer;
+use super::ui::confirm;
 use super::{ExitStatus, Globals};
 use crate::reconcile::{CreateOptions, create_environment};
 use crate::workspace::Workspace;
@@ -11,9 +12,9 @@ pub fn init(g: &Globals) -> Result<ExitStatus> {
     let root = Workspace::locate(g.workspace.as_deref());
     let (ws, created) = Workspace::init(&root)?;
     if created {
-        errln!("Initialized workspace at {}", ws.root().display());
+        errln!(g.printer, "Initialized workspace at {}", ws.root().display());
     } else {
-        errln!("Workspace already initialized at {}", ws.root().display());
+        errln!(g.printer, "Workspace already initialized at {}", ws.root().display());
     }
     Ok(ExitStatus::Success)
 }
@@ -28,17 +29,18 @@ pub fn create(g: &Globals, args: &CreateArgs) -> Result<ExitStatus> {
         torch_backends: args
             .torch_backend
             .iter()
-            .map(|b| pick_backend(b))
+            .map(|b| pick_backend(g.printer, b))
             .filter(|b| *b != "none")
             .filter_map(|b| b.parse().ok())
             .collect(),
     };
-    let paths = create_environment(&ws, &opts, &StderrReporter)?;
+    let paths = create_environment(&ws, &opts, &g.reporter)?;
     let make_active = args.use_it || ws.config()?.active_environment.is_none();
     if make_active {
         ws.set_active(Some(&args.name))?;
     }
     errln!(
+        g.printer,
         "Created environment `{}` at {}{}",
         args.name,
         paths.root.display(),
@@ -49,16 +51,16 @@ pub fn create(g: &Globals, args: &CreateArgs) -> Result<ExitStatus> {
 
 /// `auto` becomes the backend this machine can use, said with the reason; anything else stays.
 /// `--torch-backend` of plan, apply and import: one backend to sync (`auto`: this machine's).
-pub(super) fn chosen_backend(value: Option<&str>) -> miette::Result<Option<crate::types::TorchBackend>> {
-    value.map(|v| super::typed(&pick_backend(v))).transpose()
+pub(super) fn chosen_backend(p: Printer, value: Option<&str>) -> miette::Result<Option<crate::types::TorchBackend>> {
+    value.map(|v| super::typed(&pick_backend(p, v))).transpose()
 }
 
-pub(super) fn pick_backend(value: &str) -> String {
+pub(super) fn pick_backend(p: Printer, value: &str) -> String {
     if value != "auto" {
         return value.to_string();
     }
     let detected = crate::python::detect::detect();
-    errln!("Torch backend: {} ({})", detected.backend, detected.reason);
+    errln!(p, "Torch backend: {} ({})", detected.backend, detected.reason);
     detected.backend
 }
 
@@ -71,7 +73,10 @@ pub fn list(g: &Globals, args: &ListArgs) -> Result<ExitStatus> {
         return Ok(ExitStatus::Success);
     }
     if envs.is_empty() {
-        errln!("No environments yet. Create one with `comfydock create NAME`.");
+        errln!(
+            g.printer,
+            "No environments yet. Create one with `comfydock create NAME`."
+        );
     }
     let width = envs.iter().map(|e| e.name.len()).max().unwrap_or(0);
     for env in envs {
@@ -95,7 +100,7 @@ pub fn list(g: &Globals, args: &ListArgs) -> Result<ExitStatus> {
 pub fn use_env(g: &Globals, name: &str) -> Result<ExitStatus> {
     let ws = g.workspace()?;
     ws.set_active(Some(name))?;
-    errln!("Active environment: {name}");
+    errln!(g.printer, "Active environment: {name}");
     Ok(ExitStatus::Success)
 }
 
@@ -106,11 +111,11 @@ pub fn delete(g: &Globals, name: &str, yes: bool) -> Result<ExitStatus> {
         "Delete environment `{name}` and everything in {}?",
         paths.root.display()
     );
-    if !confirm(&question, yes, &format!("deleting environment `{name}`"))? {
-        errln!("Nothing deleted.");
+    if !confirm(g.printer, &question, yes, &format!("deleting environment `{name}`"))? {
+        errln!(g.printer, "Nothing deleted.");
         return Ok(ExitStatus::Failure);
     }
-    ws.delete_env(name, &super::ui::StderrReporter)?;
+    ws.delete_env(name, &g.reporter)?;
     // Its packs no longer answer for the workspace's other environments.
     let index = crate::registry::node_index::index_path(ws.root());
     if index.is_file()
@@ -118,6 +123,6 @@ pub fn delete(g: &Globals, name: &str, yes: bool) -> Result<ExitStatus> {
     {
         tracing::warn!("could not forget {name}'s packs in {}: {e}", index.display());
     }
-    errln!("Deleted environment `{name}`");
+    errln!(g.printer, "Deleted environment `{name}`");
     Ok(ExitStatus::Success)
 }

@@ -16,7 +16,7 @@ pub fn log(g: &Globals, json: bool) -> Result<ExitStatus> {
         return Ok(ExitStatus::Success);
     }
     if report.generations.is_empty() {
-        errln!("No generations yet.");
+        errln!(g.printer, "No generations yet.");
     }
     for entry in &report.timeline {
         match entry {
@@ -46,7 +46,7 @@ pub fn log(g: &Globals, json: bool) -> Result<ExitStatus> {
 pub fn rollback(g: &Globals, generation: Option<u64>, yes: bool, test: bool) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
     let mut session = g.writer(&ws, env, "rollback")?;
-    report_recovery(&session.recovery);
+    report_recovery(g.printer, &session.recovery);
     let mut declined = None;
     let mut on_plan = |target: &crate::apply::Generation, plan: &crate::plan::Plan| {
         out!("{}", render_text(plan));
@@ -54,6 +54,7 @@ pub fn rollback(g: &Globals, generation: Option<u64>, yes: bool, test: bool) -> 
             return true;
         }
         match confirm(
+            g.printer,
             &format!("\nRoll back to generation {}?", target.number),
             yes,
             "rollback",
@@ -80,14 +81,14 @@ pub fn rollback(g: &Globals, generation: Option<u64>, yes: bool, test: bool) -> 
             if e.code()
                 .is_some_and(|c| c.to_string() == "comfydock::rollback::cancelled")
             {
-                errln!("Rollback cancelled; nothing changed.");
+                errln!(g.printer, "Rollback cancelled; nothing changed.");
                 return Ok(ExitStatus::Failure);
             }
             return Err(e);
         }
     }
     if test {
-        return super::test::after_switch(&ws, &mut session);
+        return super::test::after_switch(g.printer, &ws, &mut session);
     }
     Ok(ExitStatus::Success)
 }
@@ -96,8 +97,8 @@ pub fn recover(g: &Globals) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
     let session = g.writer(&ws, env, "recover")?;
     match session.recovery {
-        crate::apply::Recovery::Nothing => errln!("Nothing to recover."),
-        ref other => report_recovery(other),
+        crate::apply::Recovery::Nothing => errln!(g.printer, "Nothing to recover."),
+        ref other => report_recovery(g.printer, other),
     }
     Ok(ExitStatus::Success)
 }
@@ -107,11 +108,11 @@ pub fn gc(g: &Globals, keep: usize, dry_run: bool, json: bool) -> Result<ExitSta
     let report = match ws.select_env(g.env.as_deref()) {
         Ok(env) => {
             let session = g.writer(&ws, env, "gc")?;
-            report_recovery(&session.recovery);
-            collect::gc(&ws, &session.env, keep, dry_run, &super::ui::StderrReporter)
+            report_recovery(g.printer, &session.recovery);
+            collect::gc(&ws, &session.env, keep, dry_run, &g.reporter)
         }
         // No environment (none yet, or none selected): the workspace's own scratch still goes.
-        Err(_) if g.env.is_none() => collect::gc_workspace(&ws, dry_run, &super::ui::StderrReporter),
+        Err(_) if g.env.is_none() => collect::gc_workspace(&ws, dry_run, &g.reporter),
         Err(e) => return Err(e.into()),
     }
     .map_err(|e| miette!(code = "comfydock::gc::failed", "gc failed: {e}"))?;

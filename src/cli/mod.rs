@@ -66,6 +66,10 @@ pub struct Globals {
     pub workspace: Option<PathBuf>,
     pub env: Option<String>,
     pub offline: bool,
+    /// Where messages go (`-q`); every command's output passes through it.
+    pub printer: printer::Printer,
+    /// Progress through the printer, for the sessions and operations this command runs.
+    pub reporter: ui::StderrReporter,
 }
 
 impl Globals {
@@ -75,27 +79,25 @@ impl Globals {
 
     /// A session that may change `env`: the writer lock, recovery, `--offline`, progress bars.
     pub fn writer<'a>(
-        &self,
+        &'a self,
         ws: &'a Workspace,
         env: crate::workspace::EnvPaths,
         command: &str,
     ) -> miette::Result<crate::reconcile::Session<'a>> {
-        Ok(
-            crate::reconcile::Session::writer(ws, env, &ui::StderrReporter, command)?
-                .offline(self.offline)
-                .transfers(std::sync::Arc::new(ui::StderrReporter)),
-        )
+        Ok(crate::reconcile::Session::writer(ws, env, &self.reporter, command)?
+            .offline(self.offline)
+            .transfers(std::sync::Arc::new(self.reporter)))
     }
 
     /// A session that only reads `env` (plan, status, lists).
     pub fn reader<'a>(
-        &self,
+        &'a self,
         ws: &'a Workspace,
         env: crate::workspace::EnvPaths,
     ) -> crate::reconcile::Session<'a, crate::reconcile::Reads> {
-        crate::reconcile::Session::reader(ws, env, &ui::StderrReporter)
+        crate::reconcile::Session::reader(ws, env, &self.reporter)
             .offline(self.offline)
-            .transfers(std::sync::Arc::new(ui::StderrReporter))
+            .transfers(std::sync::Arc::new(self.reporter))
     }
 
     /// The workspace and the environment this command acts on.
@@ -119,7 +121,7 @@ pub fn main() -> ExitCode {
             };
         }
     };
-    printer::set_quiet(cli.global.quiet);
+    let printer = printer::Printer::new(cli.global.quiet);
     let color = color_choice(&cli.global.color);
     install_error_renderer(color);
     install_tracing(cli.global.verbose, color);
@@ -127,6 +129,8 @@ pub fn main() -> ExitCode {
         workspace: cli.global.workspace,
         env: cli.global.env,
         offline: cli.global.offline,
+        printer,
+        reporter: ui::StderrReporter(printer),
     };
     let result = match &cli.command {
         Command::Init => environments::init(&globals),
@@ -281,7 +285,10 @@ fn serve(g: &Globals, port: Option<u16>, open: bool) -> miette::Result<ExitStatu
     let options = crate::web::ServeOptions { port };
     crate::web::serve(ws, options, |url| {
         outln!("{url}");
-        errln!("Serving comfydock on {url} (Ctrl-C stops it; the token in the URL is the key: keep it to yourself)");
+        errln!(
+            g.printer,
+            "Serving comfydock on {url} (Ctrl-C stops it; the token in the URL is the key: keep it to yourself)"
+        );
         if open {
             let opened = std::process::Command::new("xdg-open")
                 .arg(url)
@@ -289,7 +296,7 @@ fn serve(g: &Globals, port: Option<u16>, open: bool) -> miette::Result<ExitStatu
                 .stderr(std::process::Stdio::null())
                 .spawn();
             if opened.is_err() {
-                errln!("xdg-open is not available: open the URL yourself.");
+                errln!(g.printer, "xdg-open is not available: open the URL yourself.");
             }
         }
     })

@@ -1,6 +1,7 @@
 //! `model dirs|scan|list|find|show|export-paths`.
 
 use super::args::{ModelCommand, ModelDirsCommand};
+use super::printer::Printer;
 use super::{ExitStatus, Globals};
 use crate::models::{self, Model, ModelDirs, ModelIndex, ScanReport, dirs, find};
 use crate::workspace::Workspace;
@@ -11,8 +12,8 @@ use std::path::PathBuf;
 pub fn run(g: &Globals, cmd: &ModelCommand) -> Result<ExitStatus> {
     let ws = g.workspace()?;
     match cmd {
-        ModelCommand::Dirs(d) => dirs_cmd(&ws, d),
-        ModelCommand::Scan { dirs, sha256, json } => scan(&ws, dirs, *sha256, *json),
+        ModelCommand::Dirs(d) => dirs_cmd(g.printer, &ws, d),
+        ModelCommand::Scan { dirs, sha256, json } => scan(g.printer, &ws, dirs, *sha256, *json),
         ModelCommand::Add {
             target,
             category,
@@ -25,6 +26,7 @@ pub fn run(g: &Globals, cmd: &ModelCommand) -> Result<ExitStatus> {
         ModelCommand::List { json } => {
             let index = open_index(&ws)?;
             print_models(
+                g.printer,
                 &index.all().map_err(miette::Report::from)?,
                 *json,
                 "No models indexed yet. Run `comfydock model scan`.",
@@ -33,7 +35,7 @@ pub fn run(g: &Globals, cmd: &ModelCommand) -> Result<ExitStatus> {
         ModelCommand::Find { query, json } => {
             let index = open_index(&ws)?;
             let found = find::find(&index, query)?;
-            print_models(&found, *json, &format!("No model matches `{query}`."))
+            print_models(g.printer, &found, *json, &format!("No model matches `{query}`."))
         }
         ModelCommand::Show { target, json } => {
             let index = open_index(&ws)?;
@@ -49,9 +51,10 @@ pub fn run(g: &Globals, cmd: &ModelCommand) -> Result<ExitStatus> {
             let env = ws.select_env(g.env.as_deref())?;
             let done = crate::ops::models::export_paths(&ws, &env.comfyui, &env.state, *force)?;
             if let Some(b) = done.backup {
-                errln!("Kept your previous file at {}", b.display());
+                errln!(g.printer, "Kept your previous file at {}", b.display());
             }
             errln!(
+                g.printer,
                 "Wrote {} ({} model folder{})",
                 done.path.display(),
                 done.folders,
@@ -66,17 +69,18 @@ fn open_index(ws: &Workspace) -> Result<ModelIndex> {
     Ok(ModelIndex::open(&models::index_path(ws))?)
 }
 
-fn dirs_cmd(ws: &Workspace, cmd: &ModelDirsCommand) -> Result<ExitStatus> {
+fn dirs_cmd(p: Printer, ws: &Workspace, cmd: &ModelDirsCommand) -> Result<ExitStatus> {
     match cmd {
         ModelDirsCommand::Add { dir } => {
             let (path, added) = dirs::add(ws, dir)?;
             if added {
                 errln!(
+                    p,
                     "Added model folder {}; `comfydock model scan` indexes it",
                     path.display()
                 );
             } else {
-                errln!("{} is already a model folder", path.display());
+                errln!(p, "{} is already a model folder", path.display());
             }
         }
         ModelDirsCommand::Remove { dir } => {
@@ -85,6 +89,7 @@ fn dirs_cmd(ws: &Workspace, cmd: &ModelDirsCommand) -> Result<ExitStatus> {
             let mut index = ModelIndex::open(&index_path)?;
             let (path, forgotten) = dirs::remove(ws, &mut index, dir)?;
             errln!(
+                p,
                 "Removed model folder {} (its files are untouched; the index forgot {forgotten} model{} found nowhere else)",
                 path.display(),
                 plural(forgotten)
@@ -116,8 +121,8 @@ fn dirs_cmd(ws: &Workspace, cmd: &ModelDirsCommand) -> Result<ExitStatus> {
     Ok(ExitStatus::Success)
 }
 
-fn scan(ws: &Workspace, dirs: &[PathBuf], sha256: bool, json: bool) -> Result<ExitStatus> {
-    let report = crate::ops::models::scan(ws, dirs, sha256, &super::ui::StderrReporter)?;
+fn scan(p: Printer, ws: &Workspace, dirs: &[PathBuf], sha256: bool, json: bool) -> Result<ExitStatus> {
+    let report = crate::ops::models::scan(ws, dirs, sha256, &super::ui::StderrReporter(p))?;
     if json {
         let mut doc = serde_json::to_value(&report).expect("serializable");
         doc["format_version"] = "1".into();
@@ -166,13 +171,13 @@ fn print_scan(r: &ScanReport) {
     );
 }
 
-fn print_models(list: &[Model], json: bool, empty: &str) -> Result<ExitStatus> {
+fn print_models(p: Printer, list: &[Model], json: bool, empty: &str) -> Result<ExitStatus> {
     if json {
         print_json(serde_json::json!({ "format_version": "1", "models": list }));
         return Ok(ExitStatus::Success);
     }
     if list.is_empty() {
-        errln!("{empty}");
+        errln!(p, "{empty}");
         return Ok(ExitStatus::Success);
     }
     let name_w = list.iter().map(|m| m.name.len()).max().unwrap_or(4).clamp(4, 48);

@@ -35,7 +35,7 @@ fn adopt(g: &Globals, names: &[String], all: bool, dev: bool, json: bool) -> Res
     use crate::ops::adopt::{AdoptInput, AdoptedSource};
     let (ws, env) = g.env()?;
     let mut session = g.writer(&ws, env, "node adopt")?;
-    report_recovery(&session.recovery);
+    report_recovery(g.printer, &session.recovery);
     let input = AdoptInput {
         names: names.to_vec(),
         all,
@@ -58,13 +58,13 @@ fn adopt(g: &Globals, names: &[String], all: bool, dev: bool, json: bool) -> Res
             } => format!("registry {registry_id} {version}"),
             AdoptedSource::Local { path } => format!("dev, in place at {path}"),
         };
-        errln!("Adopted custom_nodes/{} as `{}` ({what}).", a.folder, a.id);
+        errln!(g.printer, "Adopted custom_nodes/{} as `{}` ({what}).", a.folder, a.id);
     }
     for r in &report.skipped {
-        errln!("Left {r}");
+        errln!(g.printer, "Left {r}");
     }
     if report.adopted.is_empty() && report.skipped.is_empty() {
-        errln!("No untracked folders in custom_nodes/: nothing to adopt.");
+        errln!(g.printer, "No untracked folders in custom_nodes/: nothing to adopt.");
     }
     Ok(ExitStatus::Success)
 }
@@ -86,9 +86,10 @@ fn add(
     };
     let parsed = nodes::parse_sources(&ws, &input)?;
     let mut session = g.writer(&ws, env, "node add")?;
-    report_recovery(&session.recovery);
+    report_recovery(g.printer, &session.recovery);
     let added = nodes::add(&mut session, &parsed, Reach::unless(no_apply), &mut show_plan)?;
     errln!(
+        g.printer,
         "Added {}.",
         added
             .nodes
@@ -103,16 +104,16 @@ fn add(
 fn remove(g: &Globals, id: &str, no_apply: bool) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
     let mut session = g.writer(&ws, env, "node remove")?;
-    report_recovery(&session.recovery);
+    report_recovery(g.printer, &session.recovery);
     nodes::remove(&mut session, id, Reach::unless(no_apply), &mut show_plan)?;
-    errln!("Removed node `{id}`.");
+    errln!(g.printer, "Removed node `{id}`.");
     Ok(ExitStatus::Success)
 }
 
 fn update(g: &Globals, id: Option<&str>, version: Option<&str>, no_apply: bool) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
     let mut session = g.writer(&ws, env, "node update")?;
-    report_recovery(&session.recovery);
+    report_recovery(g.printer, &session.recovery);
     nodes::update(&mut session, id, version, !no_apply, &mut show_plan)?;
     Ok(ExitStatus::Success)
 }
@@ -126,7 +127,7 @@ fn list(g: &Globals, json: bool) -> Result<ExitStatus> {
         return Ok(ExitStatus::Success);
     }
     if report.nodes.is_empty() {
-        errln!("No node packs. Add one with `comfydock node add URL`.");
+        errln!(g.printer, "No node packs. Add one with `comfydock node add URL`.");
     }
     for row in &report.nodes {
         outln!(

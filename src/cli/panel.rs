@@ -13,7 +13,7 @@ pub fn panel(g: &Globals, cmd: &PanelCommand) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
     let key = crate::panel::KEY;
     let mut session = g.writer(&ws, env, "panel")?;
-    report_recovery(&session.recovery);
+    report_recovery(g.printer, &session.recovery);
     let mut manifest = session.manifest()?;
     let declared = manifest.config().nodes.get(key).map(|s| s.source);
     if declared.is_some_and(|s| s != Some(NodeSource::Comfydock)) {
@@ -30,6 +30,7 @@ pub fn panel(g: &Globals, cmd: &PanelCommand) -> Result<ExitStatus> {
             let update = Update::Nodes(vec![key.to_string()]);
             edit_and_apply(&mut session, &manifest, update, *no_apply, "Enable the comfydock panel")?;
             errln!(
+                g.printer,
                 "The comfydock panel {} is {}. Start ComfyUI with `comfydock run`; the panel is its comfydock tab.",
                 crate::panel::VERSION,
                 if *no_apply { "declared" } else { "installed" }
@@ -37,7 +38,7 @@ pub fn panel(g: &Globals, cmd: &PanelCommand) -> Result<ExitStatus> {
         }
         PanelCommand::Disable { no_apply } => {
             if declared.is_none() {
-                errln!("The comfydock panel is not enabled; nothing changed.");
+                errln!(g.printer, "The comfydock panel is not enabled; nothing changed.");
                 return Ok(ExitStatus::Success);
             }
             manifest.remove_node(key);
@@ -48,7 +49,10 @@ pub fn panel(g: &Globals, cmd: &PanelCommand) -> Result<ExitStatus> {
                 *no_apply,
                 "Disable the comfydock panel",
             )?;
-            errln!("The comfydock panel is removed (its folder is in the trash of this generation).");
+            errln!(
+                g.printer,
+                "The comfydock panel is removed (its folder is in the trash of this generation)."
+            );
         }
     }
     Ok(ExitStatus::Success)

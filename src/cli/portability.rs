@@ -1,7 +1,6 @@
 //! `export` and `import`: moving an environment to another machine.
 
 use super::environments::chosen_backend;
-use super::ui::StderrReporter;
 use super::{ExitStatus, Globals};
 use crate::portability::{Allow, ExportOptions, ImportOptions, ModelPolicy, SourceKind};
 use clap::Args;
@@ -77,7 +76,7 @@ pub fn export(g: &Globals, args: &ExportArgs) -> Result<ExitStatus> {
         },
     )?;
     for warning in &exported.manifest.warnings {
-        errln!("warning: {warning}");
+        errln!(g.printer, "warning: {warning}");
     }
     outln!(
         "Exported `{}` to {}: {} file(s), {} bytes of .cec, {} model(s) listed with their hashes and sources.",
@@ -113,14 +112,14 @@ pub fn import(g: &Globals, args: &ImportArgs) -> Result<ExitStatus> {
         source: source.clone(),
         subdir: args.subdir.clone(),
         name: args.name.clone(),
-        torch_backend: chosen_backend(args.torch_backend.as_deref())?,
+        torch_backend: chosen_backend(g.printer, args.torch_backend.as_deref())?,
         models: args.models.unwrap_or_default(),
         update: args.update,
         offline: g.offline,
     };
-    let imported = crate::portability::import(&ws, &opts, &StderrReporter)?;
+    let imported = crate::portability::import(&ws, &opts, &g.reporter)?;
     for warning in &imported.warnings {
-        errln!("warning (from the export): {warning}");
+        errln!(g.printer, "warning (from the export): {warning}");
     }
     let name = imported.env.name.clone();
     let make_active = args.use_it || ws.config()?.active_environment.is_none();
@@ -162,10 +161,10 @@ fn import_snapshot(
         file: file.to_path_buf(),
         name: args.name.clone(),
         comfyui_repo: args.comfyui_repo.clone(),
-        torch_backend: chosen_backend(args.torch_backend.as_deref())?,
+        torch_backend: chosen_backend(g.printer, args.torch_backend.as_deref())?,
         offline: g.offline,
     };
-    let imported = crate::portability::import_manager_snapshot(ws, &opts, &StderrReporter)?;
+    let imported = crate::portability::import_manager_snapshot(ws, &opts, &g.reporter)?;
     let name = imported.env.name.clone();
     let make_active = args.use_it || ws.config()?.active_environment.is_none();
     if make_active {

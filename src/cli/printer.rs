@@ -22,22 +22,29 @@ pub fn out_raw(args: Arguments<'_>) {
     }
 }
 
-/// `-q`: messages and progress are not written; errors and data (stdout) still are.
-static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-pub fn set_quiet(quiet: bool) {
-    QUIET.store(quiet, std::sync::atomic::Ordering::Relaxed);
+/// How messages reach the user, decided once from the command line and passed down (as uv's
+/// `Printer` is): `-q` silences messages and progress; errors and data (stdout) still go out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Printer {
+    quiet: bool,
 }
 
-pub fn quiet() -> bool {
-    QUIET.load(std::sync::atomic::Ordering::Relaxed)
-}
+impl Printer {
+    pub fn new(quiet: bool) -> Printer {
+        Printer { quiet }
+    }
 
-/// Writes one message to stderr (not under `-q`); a closed stderr is ignored (there is nobody
-/// to tell).
-pub fn err(args: Arguments<'_>) {
-    if !quiet() {
-        error(args);
+    /// `-q`: messages and progress are not written.
+    pub fn quiet(self) -> bool {
+        self.quiet
+    }
+
+    /// Writes one message to stderr (not under `-q`); a closed stderr is ignored (there is
+    /// nobody to tell).
+    pub fn err(self, args: Arguments<'_>) {
+        if !self.quiet {
+            error(args);
+        }
     }
 }
 
@@ -70,12 +77,12 @@ macro_rules! outln {
 macro_rules! out {
     ($($arg:tt)*) => { $crate::cli::printer::out(format_args!($($arg)*)) };
 }
-/// `eprintln!` through the printer.
+/// `eprintln!` through a [`Printer`](crate::cli::printer::Printer): `errln!(printer, ...)`.
 macro_rules! errln {
-    () => { $crate::cli::printer::err(format_args!("\n")) };
-    ($($arg:tt)*) => { $crate::cli::printer::err(format_args!("{}\n", format_args!($($arg)*))) };
+    ($p:expr) => { $p.err(format_args!("\n")) };
+    ($p:expr, $($arg:tt)*) => { $p.err(format_args!("{}\n", format_args!($($arg)*))) };
 }
-/// `eprint!` through the printer.
+/// `eprint!` through a [`Printer`](crate::cli::printer::Printer).
 macro_rules! err {
-    ($($arg:tt)*) => { $crate::cli::printer::err(format_args!($($arg)*)) };
+    ($p:expr, $($arg:tt)*) => { $p.err(format_args!($($arg)*)) };
 }

@@ -38,7 +38,10 @@ pub fn constraint(g: &Globals, cmd: &ConstraintCommand) -> Result<ExitStatus> {
                 let doc = serde_json::json!({ "format_version": "1", "constraints": constraints });
                 outln!("{}", serde_json::to_string_pretty(&doc).expect("serializable"));
             } else if constraints.is_empty() {
-                errln!("No constraints. Add one with `comfydock constraint add \"numpy<2\"`.");
+                errln!(
+                    g.printer,
+                    "No constraints. Add one with `comfydock constraint add \"numpy<2\"`."
+                );
             } else {
                 for c in constraints {
                     outln!("{c}");
@@ -58,9 +61,9 @@ fn edit(
 ) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
     let mut session = g.writer(&ws, env, command)?;
-    report_recovery(&session.recovery);
+    report_recovery(g.printer, &session.recovery);
     let edited = run(&mut session, Reach::unless(no_apply), &mut super::edit::show_plan)?;
-    errln!("{}: done.", edited.message);
+    errln!(g.printer, "{}: done.", edited.message);
     Ok(ExitStatus::Success)
 }
 

@@ -1,6 +1,7 @@
 //! `lock`, `plan`, `apply`, `status`.
 
 use super::args::{ApplyArgs, PlanArgs, PlanFormat};
+use super::printer::Printer;
 use super::ui::confirm;
 use super::{ExitStatus, Globals};
 use crate::apply::Recovery;
@@ -16,23 +17,24 @@ pub fn lock(g: &Globals, check: bool) -> Result<ExitStatus> {
         let session = g.reader(&ws, env);
         return Ok(match crate::ops::lock::check(&session)? {
             Freshness::Fresh => {
-                errln!("The lock is up to date.");
+                errln!(g.printer, "The lock is up to date.");
                 ExitStatus::Success
             }
             Freshness::Missing => {
-                errln!("There is no lock yet; run `comfydock lock`.");
+                errln!(g.printer, "There is no lock yet; run `comfydock lock`.");
                 ExitStatus::Failure
             }
             Freshness::Stale(reason) => {
-                errln!("The lock is out of date: {reason}. Run `comfydock lock`.");
+                errln!(g.printer, "The lock is out of date: {reason}. Run `comfydock lock`.");
                 ExitStatus::Failure
             }
         });
     }
     let mut session = g.writer(&ws, env, "lock")?;
-    report_recovery(&session.recovery);
+    report_recovery(g.printer, &session.recovery);
     let report = crate::ops::lock::lock(&mut session)?;
     errln!(
+        g.printer,
         "Locked {} node(s), ComfyUI {}.",
         report.nodes,
         crate::plan::short(&report.comfyui_commit)
@@ -43,7 +45,7 @@ pub fn lock(g: &Globals, check: bool) -> Result<ExitStatus> {
 pub fn plan(g: &Globals, args: &PlanArgs) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
     let mut session = g.reader(&ws, env);
-    session.torch_backend = super::environments::chosen_backend(args.torch_backend.as_deref())?;
+    session.torch_backend = super::environments::chosen_backend(g.printer, args.torch_backend.as_deref())?;
     session.link_mode = args.link_mode;
     let (desired, planned) = session.survey(LockMode::Resolve)?;
     let json = render_json(&planned.plan, desired.status, &planned.fingerprint);
@@ -64,6 +66,7 @@ pub fn plan(g: &Globals, args: &PlanArgs) -> Result<ExitStatus> {
     if let Some(out) = &args.out {
         crate::ops::saved_plan::save(&session, &desired, &planned, json, out)?;
         errln!(
+            g.printer,
             "Saved the plan to {}; `comfydock apply {}` applies exactly this plan.",
             out.display(),
             out.display()
@@ -79,8 +82,8 @@ pub fn plan(g: &Globals, args: &PlanArgs) -> Result<ExitStatus> {
 pub fn apply(g: &Globals, args: &ApplyArgs) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
     let mut session = g.writer(&ws, env, "apply")?;
-    report_recovery(&session.recovery);
-    session.torch_backend = super::environments::chosen_backend(args.torch_backend.as_deref())?;
+    report_recovery(g.printer, &session.recovery);
+    session.torch_backend = super::environments::chosen_backend(g.printer, args.torch_backend.as_deref())?;
     session.link_mode = args.link_mode;
     session.place_models = args.place_models;
     session.rebuild = args.rebuild.clone();
@@ -93,10 +96,10 @@ pub fn apply(g: &Globals, args: &ApplyArgs) -> Result<ExitStatus> {
         } else {
             LockMode::Resolve
         };
-        return apply_surveyed(&ws, &mut session, mode, args.yes, args.test);
+        return apply_surveyed(g.printer, &ws, &mut session, mode, args.yes, args.test);
     };
     let (resolved, planned) = crate::ops::saved_plan::load(&mut session, path)?;
-    let applied = applied(&ws, &mut session, &resolved, &planned, args.test)?;
+    let applied = applied(g.printer, &ws, &mut session, &resolved, &planned, args.test)?;
     if applied.is_none() {
         outln!("No changes.");
     }
@@ -106,6 +109,7 @@ pub fn apply(g: &Globals, args: &ApplyArgs) -> Result<ExitStatus> {
 /// Plans against the disk under `mode`, shows the plan, asks (unless `yes`) and applies; with
 /// `test`, the tracked workflows are run on the new generation (see `test::after_switch`).
 pub(super) fn apply_surveyed(
+    p: Printer,
     ws: &crate::workspace::Workspace,
     session: &mut crate::reconcile::Session,
     mode: LockMode,
@@ -114,14 +118,15 @@ pub(super) fn apply_surveyed(
 ) -> Result<ExitStatus> {
     let (desired, planned) = session.survey(mode)?;
     out!("{}", render_text(&planned.plan));
-    if planned.plan.has_work() && !confirm("\nApply these changes?", yes, "apply")? {
-        errln!("Apply cancelled; nothing changed.");
+    if planned.plan.has_work() && !confirm(p, "\nApply these changes?", yes, "apply")? {
+        errln!(p, "Apply cancelled; nothing changed.");
         return Ok(ExitStatus::Failure);
     }
     let broken = planned.plan.broken_workflows();
     if planned.plan.has_work()
         && !broken.is_empty()
         && !confirm(
+            p,
             &format!(
                 "This removes what tracked workflows need ({}). Apply anyway?",
                 broken.join(", ")
@@ -130,14 +135,15 @@ pub(super) fn apply_surveyed(
             "apply",
         )?
     {
-        errln!("Apply cancelled; nothing changed.");
+        errln!(p, "Apply cancelled; nothing changed.");
         return Ok(ExitStatus::Failure);
     }
-    Ok(applied(ws, session, &desired.resolved, &planned, test)?.unwrap_or(ExitStatus::Success))
+    Ok(applied(p, ws, session, &desired.resolved, &planned, test)?.unwrap_or(ExitStatus::Success))
 }
 
 /// Applies `planned` and says what it did; None when there was nothing to do.
 fn applied(
+    p: Printer,
     ws: &crate::workspace::Workspace,
     session: &mut crate::reconcile::Session,
     resolved: &crate::resolve::Resolved,
@@ -163,9 +169,9 @@ fn applied(
             broken.join(", ")
         );
     }
-    report_trash(&session.env, generation.number);
+    report_trash(p, &session.env, generation.number);
     if test {
-        return super::test::after_switch(ws, session).map(Some);
+        return super::test::after_switch(p, ws, session).map(Some);
     }
     Ok(Some(ExitStatus::Success))
 }
@@ -189,6 +195,7 @@ pub fn verify(g: &Globals, models: bool, json: bool) -> Result<ExitStatus> {
             outln!("{}: {}", p.subject, p.detail);
         }
         errln!(
+            g.printer,
             "Verified {} item(s): {}.",
             report.checked,
             match report.problems.len() {
@@ -239,7 +246,7 @@ pub fn status(g: &Globals, json: bool) -> Result<ExitStatus> {
 
 /// Names what the apply of `generation` moved to the trash (replaced folders with a user's
 /// edits, untracked folders, ComfyUI files edited by hand): nothing is lost, and this says where.
-pub(super) fn report_trash(env: &crate::workspace::EnvPaths, generation: u64) {
+pub(super) fn report_trash(p: Printer, env: &crate::workspace::EnvPaths, generation: u64) {
     let dir = env.state.join("trash").join(generation.to_string());
     let Ok(read) = std::fs::read_dir(&dir) else { return };
     let mut names: Vec<String> = read
@@ -248,11 +255,11 @@ pub(super) fn report_trash(env: &crate::workspace::EnvPaths, generation: u64) {
         .collect();
     names.sort();
     for name in names {
-        errln!("Kept what was replaced: .comfydock/trash/{generation}/{name}");
+        errln!(p, "Kept what was replaced: .comfydock/trash/{generation}/{name}");
     }
 }
 
-pub(super) fn report_recovery(recovery: &Recovery) {
+pub(super) fn report_recovery(p: Printer, recovery: &Recovery) {
     match recovery {
         Recovery::Nothing => {}
         Recovery::RolledBack {
@@ -260,41 +267,54 @@ pub(super) fn report_recovery(recovery: &Recovery) {
             steps,
             failures,
         } if failures.is_empty() => errln!(
+            p,
             "Recovered from an interrupted apply: undid {steps} step(s) of generation {generation}; the environment is as it was before."
         ),
         Recovery::RolledBack {
             generation, failures, ..
         } => {
             errln!(
+                p,
                 "warning: recovered from an interrupted apply of generation {generation}, but {} step(s) could not be undone:",
                 failures.len()
             );
             for f in failures {
-                errln!("  {f}");
+                errln!(p, "  {f}");
             }
             errln!(
+                p,
                 "  (the journal is kept as .comfydock/journal.failed-{generation}.jsonl; `comfydock plan` shows what to repair)"
             );
         }
         Recovery::Completed { generation } => {
-            errln!("Recovered from an interrupted apply: generation {generation} was complete.")
+            errln!(
+                p,
+                "Recovered from an interrupted apply: generation {generation} was complete."
+            )
         }
         Recovery::Edit { edit, apply } => {
-            report_recovery(apply);
+            report_recovery(p, apply);
             match edit {
                 EditRecovery::Complete { command } => {
-                    errln!("Recovered from an interrupted `{command}`: its apply had finished; nothing to undo.")
+                    errln!(
+                        p,
+                        "Recovered from an interrupted `{command}`: its apply had finished; nothing to undo."
+                    )
                 }
                 EditRecovery::Undone { command, failures } if failures.is_empty() => {
-                    errln!("Recovered from an interrupted `{command}`: .cec is as it was before it.")
+                    errln!(
+                        p,
+                        "Recovered from an interrupted `{command}`: .cec is as it was before it."
+                    )
                 }
                 EditRecovery::Undone { command, failures } => {
                     errln!(
+                        p,
                         "warning: recovered from an interrupted `{command}`, but {} file(s) of .cec could not be put back:",
                         failures.len()
                     );
                     for f in failures {
-                        errln!("  {f}");
+                        errln!(p, "  {f}");
                     }
                 }
             }

@@ -4,7 +4,7 @@ use super::args::{
     CacheBuildArgs, FindArgs, MappingsAugmentArgs, MappingsBuildArgs, MappingsCommand, RegistryCacheCommand,
     RegistryCommand, ServeArgs, SnapshotArgs, StatusArgs, UpdateArgs, ValidateArgs,
 };
-use super::ui::StderrReporter;
+use super::printer::Printer;
 use super::{ExitStatus, Globals};
 use crate::registry::RegistryClient;
 use crate::registry::server::{ServeOptions, serve_blocking};
@@ -16,12 +16,12 @@ use std::sync::Arc;
 
 pub fn registry(g: &Globals, cmd: &RegistryCommand) -> Result<ExitStatus> {
     match cmd {
-        RegistryCommand::Serve(a) => serve(a),
+        RegistryCommand::Serve(a) => serve(g.printer, a),
         RegistryCommand::Snapshot(a) => snapshot(g, a),
         RegistryCommand::Cache(RegistryCacheCommand::Build(a)) => cache_build(g, a),
-        RegistryCommand::Mappings(MappingsCommand::Build(a)) => mappings_build(a),
-        RegistryCommand::Mappings(MappingsCommand::Augment(a)) => mappings_augment(a),
-        RegistryCommand::Validate(a) => validate(a),
+        RegistryCommand::Mappings(MappingsCommand::Build(a)) => mappings_build(g.printer, a),
+        RegistryCommand::Mappings(MappingsCommand::Augment(a)) => mappings_augment(g.printer, a),
+        RegistryCommand::Validate(a) => validate(g.printer, a),
         RegistryCommand::Update(a) => update(g, a),
         RegistryCommand::Status(a) => status(g, a),
     }
@@ -30,10 +30,10 @@ pub fn registry(g: &Globals, cmd: &RegistryCommand) -> Result<ExitStatus> {
 /// A client for the workspace's registry (`ops::registry::client`), reporting on stderr.
 fn client(g: &Globals, cached: bool) -> Result<RegistryClient> {
     let ws = Workspace::open(&Workspace::locate(g.workspace.as_deref())).ok();
-    crate::ops::registry::client(ws.as_ref(), g.offline, cached, Arc::new(StderrReporter))
+    crate::ops::registry::client(ws.as_ref(), g.offline, cached, Arc::new(g.reporter))
 }
 
-fn serve(a: &ServeArgs) -> Result<ExitStatus> {
+fn serve(p: Printer, a: &ServeArgs) -> Result<ExitStatus> {
     let options = ServeOptions {
         snapshot: a.snapshot.clone(),
         addr: a.addr,
@@ -46,6 +46,7 @@ fn serve(a: &ServeArgs) -> Result<ExitStatus> {
         let _ = writeln!(out, "{url}");
         let _ = out.flush();
         errln!(
+            p,
             "Serving {packs} node pack{} from {} at {url} (Ctrl-C stops)",
             if packs == 1 { "" } else { "s" },
             a.snapshot.display()
@@ -64,6 +65,7 @@ fn snapshot(g: &Globals, a: &SnapshotArgs) -> Result<ExitStatus> {
     };
     let s = build_snapshot(&client, &a.out, &request)?;
     errln!(
+        g.printer,
         "Snapshot at {}: {} pack{}, {} version{}; {} archive{} downloaded ({}), {} already present",
         a.out.display(),
         s.packs,
@@ -75,7 +77,11 @@ fn snapshot(g: &Globals, a: &SnapshotArgs) -> Result<ExitStatus> {
         crate::plan::human_size(s.bytes_downloaded),
         s.archives_reused
     );
-    errln!("Serve it with: comfydock registry serve --snapshot {}", a.out.display());
+    errln!(
+        g.printer,
+        "Serve it with: comfydock registry serve --snapshot {}",
+        a.out.display()
+    );
     Ok(ExitStatus::Success)
 }
 
@@ -102,6 +108,7 @@ fn cache_build(g: &Globals, a: &CacheBuildArgs) -> Result<ExitStatus> {
     }
     let c = &s.counts;
     errln!(
+        g.printer,
         "Cache at {}: {} packs ({} new, {} vanished), {} versions ({} new), {} node classes; {} packs refreshed, {} version(s) with node classes fetched, {} without metadata; {} requests in {:.1}s",
         a.out.display(),
         c.packs,
@@ -120,9 +127,10 @@ fn cache_build(g: &Globals, a: &CacheBuildArgs) -> Result<ExitStatus> {
         return Ok(ExitStatus::Success);
     }
     for f in &s.failures {
-        errln!("error: {} ({}): {}", f.pack, f.phase, f.error);
+        errln!(g.printer, "error: {} ({}): {}", f.pack, f.phase, f.error);
     }
     errln!(
+        g.printer,
         "{} pack(s) could not be fetched; the cache keeps their previous data and the next build retries them.",
         s.failures.len()
     );
@@ -133,7 +141,7 @@ fn output_filter(path: Option<&std::path::Path>) -> Result<Option<crate::registr
     Ok(path.map(crate::registry::mappings::OutputFilter::load).transpose()?)
 }
 
-fn mappings_build(a: &MappingsBuildArgs) -> Result<ExitStatus> {
+fn mappings_build(p: Printer, a: &MappingsBuildArgs) -> Result<ExitStatus> {
     use crate::registry::mappings::{Mappings, build};
     let filter = output_filter(a.schema.as_deref())?;
     let options = build::BuildOptions {
@@ -143,6 +151,7 @@ fn mappings_build(a: &MappingsBuildArgs) -> Result<ExitStatus> {
     let m = build::build_from_cache(&a.cache, &options)?;
     m.save(&a.out, filter.as_ref())?;
     errln!(
+        p,
         "Mappings at {}: {} packages, {} keys, {} node classes read",
         a.out.display(),
         m.stats.packages,
@@ -152,7 +161,7 @@ fn mappings_build(a: &MappingsBuildArgs) -> Result<ExitStatus> {
     Ok(ExitStatus::Success)
 }
 
-fn mappings_augment(a: &MappingsAugmentArgs) -> Result<ExitStatus> {
+fn mappings_augment(p: Printer, a: &MappingsAugmentArgs) -> Result<ExitStatus> {
     use crate::registry::mappings::{Mappings, augment};
     let filter = output_filter(a.schema.as_deref())?;
     let now = crate::registry::snapshot::rfc3339_now();
@@ -191,9 +200,13 @@ fn mappings_augment(a: &MappingsAugmentArgs) -> Result<ExitStatus> {
     };
     m.save(out, filter.as_ref())?;
     for (pack, pattern) in &s.bad_patterns {
-        errln!("warning: {pack}: nodename_pattern {pattern:?} is not a valid regular expression; ignored");
+        errln!(
+            p,
+            "warning: {pack}: nodename_pattern {pattern:?} is not a valid regular expression; ignored"
+        );
     }
     errln!(
+        p,
         "Mappings at {}: {} Manager repositories matched registry packs, {} synthetic packs, {} name-only entries added, {} built-in node types, {} repositories on unsupported hosts skipped",
         out.display(),
         s.matched_registry,
@@ -205,30 +218,31 @@ fn mappings_augment(a: &MappingsAugmentArgs) -> Result<ExitStatus> {
     Ok(ExitStatus::Success)
 }
 
-fn validate(a: &ValidateArgs) -> Result<ExitStatus> {
+fn validate(p: Printer, a: &ValidateArgs) -> Result<ExitStatus> {
     let report = crate::registry::mappings::validate::validate(&a.cache, a.mappings.as_deref());
     if a.json {
         super::print_report(&report);
     }
     for w in &report.warnings {
-        errln!("warning: {w}");
+        errln!(p, "warning: {w}");
     }
-    for p in &report.problems {
-        errln!("error: {p}");
+    for problem in &report.problems {
+        errln!(p, "error: {problem}");
     }
     if report.ok() {
-        errln!("Valid: {} packs, {} mapping keys.", report.packs, report.keys);
+        errln!(p, "Valid: {} packs, {} mapping keys.", report.packs, report.keys);
         Ok(ExitStatus::Success)
     } else {
-        errln!("{} problem(s) found.", report.problems.len());
+        errln!(p, "{} problem(s) found.", report.problems.len());
         Ok(ExitStatus::Failure)
     }
 }
 
 fn update(g: &Globals, a: &UpdateArgs) -> Result<ExitStatus> {
     let ws = Workspace::open(&Workspace::locate(g.workspace.as_deref()))?;
-    let info = crate::ops::registry::update_index(&ws, a.from.as_deref(), &StderrReporter)?;
+    let info = crate::ops::registry::update_index(&ws, a.from.as_deref(), &g.reporter)?;
     errln!(
+        g.printer,
         "Node index updated from {}: {} packages, {} keys, {} built-in node types (data of {})",
         info.source,
         info.packages,
@@ -254,25 +268,35 @@ pub(super) fn refresh_if_stale(g: &Globals) {
     let (when, max) = match age {
         IndexAge::Fresh => return,
         IndexAge::Empty => {
-            errln!("{EMPTY_INDEX_HINT}");
+            errln!(g.printer, "{EMPTY_INDEX_HINT}");
             return;
         }
         IndexAge::Stale { when, max } => (when, max),
     };
     if g.offline {
-        errln!("note: the node index was updated {when} (older than {max} days); not refreshed under --offline.");
+        errln!(
+            g.printer,
+            "note: the node index was updated {when} (older than {max} days); not refreshed under --offline."
+        );
         return;
     }
-    errln!("The node index was updated {when} (older than {max} days); refreshing it.");
-    match update_index(&ws, None, &StderrReporter) {
+    errln!(
+        g.printer,
+        "The node index was updated {when} (older than {max} days); refreshing it."
+    );
+    match update_index(&ws, None, &g.reporter) {
         Ok(i) => errln!(
+            g.printer,
             "Node index refreshed from {}: {} packages, {} keys.",
             i.source,
             i.packages,
             i.keys
         ),
         Err(e) => {
-            errln!("warning: the node index could not be refreshed, so the one from {when} is used: {e}");
+            errln!(
+                g.printer,
+                "warning: the node index could not be refreshed, so the one from {when} is used: {e}"
+            );
         }
     }
 }
@@ -287,7 +311,7 @@ fn status(g: &Globals, a: &StatusArgs) -> Result<ExitStatus> {
     }
     let max = status.max_age_days;
     match &status.data {
-        None => errln!("{EMPTY_INDEX_HINT}"),
+        None => errln!(g.printer, "{EMPTY_INDEX_HINT}"),
         Some(i) => {
             let age = match status.age_days {
                 Some(d) if d >= max as f64 => format!(
@@ -320,13 +344,13 @@ fn find_provides(g: &Globals, node_type: &str, a: &FindArgs) -> Result<ExitStatu
         return Ok(ExitStatus::Success);
     }
     if report.builtin {
-        errln!("{node_type} is one of ComfyUI's own node types.");
+        errln!(g.printer, "{node_type} is one of ComfyUI's own node types.");
     }
     if report.providers.is_empty() {
         if !report.builtin {
-            errln!("No known pack provides {node_type}.");
+            errln!(g.printer, "No known pack provides {node_type}.");
             if report.index_empty {
-                errln!("{EMPTY_INDEX_HINT}");
+                errln!(g.printer, "{EMPTY_INDEX_HINT}");
             }
         }
         return Ok(ExitStatus::Success);
@@ -366,7 +390,7 @@ pub fn find(g: &Globals, a: &FindArgs) -> Result<ExitStatus> {
         return Ok(ExitStatus::Success);
     }
     if report.nodes.is_empty() {
-        errln!("No node packs match `{query}` in {}.", report.registry);
+        errln!(g.printer, "No node packs match `{query}` in {}.", report.registry);
         return Ok(ExitStatus::Success);
     }
     let rows: Vec<[String; 4]> = report
@@ -383,6 +407,7 @@ pub fn find(g: &Globals, a: &FindArgs) -> Result<ExitStatus> {
     print_table(["ID", "NAME", "LATEST", "DOWNLOADS"], &rows, true);
     if report.total > report.nodes.len() as u64 {
         errln!(
+            g.printer,
             "{} of {} matches shown; --limit N shows more.",
             report.nodes.len(),
             report.total

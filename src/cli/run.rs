@@ -1,5 +1,6 @@
 //! `run`: ComfyUI's main.py with the environment's Python.
 
+use super::printer::Printer;
 use super::{ExitStatus, Globals};
 use crate::manifest::Manifest;
 use miette::{Result, miette};
@@ -27,7 +28,7 @@ pub fn run(g: &Globals, locked: bool, args: &[String]) -> Result<ExitStatus> {
         ));
     }
     if args.iter().any(|a| a == "--quick-test-for-ci") {
-        return quick_test(&python, &env.comfyui, args);
+        return quick_test(g.printer, &python, &env.comfyui, args);
     }
     let remote = match std::env::var(PANEL_REMOTE_VAR) {
         Ok(v) => v,
@@ -47,7 +48,7 @@ pub fn run(g: &Globals, locked: bool, args: &[String]) -> Result<ExitStatus> {
             if remote == "true" || remote == "1" { "1" } else { "0" }.into(),
         ),
     ];
-    super::supervise::run(&python, &env.comfyui, args, &panel_env)
+    super::supervise::run(g.printer, &python, &env.comfyui, args, &panel_env)
 }
 
 /// Read by the panel pack: changes accepted from other machines (`panel_remote_changes`).
@@ -55,7 +56,7 @@ const PANEL_REMOTE_VAR: &str = "COMFYDOCK_PANEL_REMOTE_CHANGES";
 
 /// ComfyUI's quick test as a child, its stderr passed through and read: a module it imports but
 /// nothing installed (ComfyUI imports `requests` without listing it) gets a hint.
-fn quick_test(python: &std::path::Path, comfyui: &std::path::Path, args: &[String]) -> Result<ExitStatus> {
+fn quick_test(p: Printer, python: &std::path::Path, comfyui: &std::path::Path, args: &[String]) -> Result<ExitStatus> {
     use std::io::BufRead;
     let mut cmd = Command::new(python);
     cmd.arg("main.py")
@@ -75,7 +76,7 @@ fn quick_test(python: &std::path::Path, comfyui: &std::path::Path, args: &[Strin
             if let Some(rest) = line.split("No module named '").nth(1) {
                 missing = rest.split('\'').next().map(str::to_string);
             }
-            errln!("{line}");
+            errln!(p, "{line}");
         }
     }
     let status = child

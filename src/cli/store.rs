@@ -35,7 +35,7 @@ fn push(g: &Globals, models: bool, all: bool) -> Result<ExitStatus> {
     let needed = inventory::needed(&ws, &envs(g, &ws, all)?)?;
     let wanted: Vec<&Needed> = needed.iter().filter(|n| models || n.kind == Kind::Node).collect();
     let items = wanted.iter().filter_map(|n| n.push_item()).collect();
-    let report = remote.push(items, &ws.store_dir(), &super::ui::StderrReporter)?;
+    let report = remote.push(items, &ws.store_dir(), &g.reporter)?;
     // The records naming those builds go once their trees are there: a fleet machine with the
     // same inputs then uses the build instead of running the script.
     let uploaded: std::collections::BTreeSet<String> = needed
@@ -54,11 +54,12 @@ fn push(g: &Globals, models: bool, all: bool) -> Result<ExitStatus> {
         outln!("+ {label}");
     }
     for (label, reason) in &report.failed {
-        errln!("failed: {label}: {reason}");
+        errln!(g.printer, "failed: {label}: {reason}");
     }
     let absent: Vec<&&Needed> = wanted.iter().filter(|n| n.local.is_none()).collect();
     for n in &absent {
         errln!(
+            g.printer,
             "not on this machine, not pushed: {} {} ({})",
             kind_word(n.kind),
             n.names.join(", "),

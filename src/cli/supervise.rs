@@ -5,6 +5,7 @@
 //! ComfyUI's exit code is this command's.
 
 use super::ExitStatus;
+use super::printer::Printer;
 use miette::{Result, miette};
 use std::ffi::OsString;
 use std::path::Path;
@@ -51,7 +52,7 @@ fn terminate(child: &std::process::Child) {
     }
 }
 
-pub fn run(python: &Path, comfyui: &Path, args: &[String], env: &[(&str, OsString)]) -> Result<ExitStatus> {
+pub fn run(p: Printer, python: &Path, comfyui: &Path, args: &[String], env: &[(&str, OsString)]) -> Result<ExitStatus> {
     let signals = install_handlers()?;
     loop {
         let mut cmd = Command::new(python);
@@ -82,7 +83,10 @@ pub fn run(python: &Path, comfyui: &Path, args: &[String], env: &[(&str, OsStrin
             std::thread::sleep(Duration::from_millis(100));
         };
         if restart || status.code() == Some(RESTART_EXIT_CODE) {
-            errln!("comfydock: starting ComfyUI again on the environment's current generation");
+            errln!(
+                p,
+                "comfydock: starting ComfyUI again on the environment's current generation"
+            );
             continue;
         }
         return Ok(match status.code() {

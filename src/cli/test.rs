@@ -2,6 +2,7 @@
 //! `--json` (schema/test-report.schema.json) or JUnit XML.
 
 use super::args::TestArgs;
+use super::printer::Printer;
 use super::{ExitStatus, Globals};
 use crate::ops::comfyui_process::StartOptions;
 use crate::ops::test_suite::{self, Failure, Stage, Status, TestError, TestInput, TestReport};
@@ -18,7 +19,9 @@ pub fn test(g: &Globals, args: &TestArgs) -> Result<ExitStatus> {
     if args.last {
         match std::fs::read_to_string(&last) {
             Ok(text) => outln!("{}", text.trim_end()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => errln!("No test has run in this environment yet."),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                errln!(g.printer, "No test has run in this environment yet.")
+            }
             Err(e) => return Err(miette::miette!("cannot read {}: {e}", last.display())),
         }
         return Ok(ExitStatus::Success);
@@ -33,9 +36,9 @@ pub fn test(g: &Globals, args: &TestArgs) -> Result<ExitStatus> {
         },
         keep_prompts: args.keep_prompts.clone(),
     };
-    let report = match test_suite::run(&ws, &env, &input, &super::ui::StderrReporter) {
+    let report = match test_suite::run(&ws, &env, &input, &g.reporter) {
         Ok(r) => r,
-        Err(e) => return not_started(e),
+        Err(e) => return not_started(g.printer, e),
     };
     if let Some(path) = &args.junit {
         crate::fsx::write_atomic(path, junit(&report).as_bytes()).into_diagnostic()?;
@@ -58,14 +61,14 @@ pub fn test(g: &Globals, args: &TestArgs) -> Result<ExitStatus> {
 }
 
 /// ComfyUI did not start: its log's tail and exit 2; other errors are errors (exit 1).
-fn not_started(e: TestError) -> Result<ExitStatus> {
+fn not_started(p: Printer, e: TestError) -> Result<ExitStatus> {
     match &e {
         TestError::Start { source } => {
-            errln!("error: {e}");
+            errln!(p, "error: {e}");
             if let Some((log, tail)) = source.log_tail() {
-                errln!("--- the end of ComfyUI's log ({}):", log.display());
+                errln!(p, "--- the end of ComfyUI's log ({}):", log.display());
                 for line in tail.lines() {
-                    errln!("    {line}");
+                    errln!(p, "    {line}");
                 }
             }
             Ok(ExitStatus::NotStarted)
@@ -247,7 +250,11 @@ fn xml(s: &str) -> String {
 
 /// `apply --test`, `rollback --test`: the suite after a switch; when a workflow fails, the
 /// generation before is restored (as a new generation, like any rollback) and the exit is 1.
-pub(super) fn after_switch(ws: &Workspace, session: &mut crate::reconcile::Session<'_>) -> Result<ExitStatus> {
+pub(super) fn after_switch(
+    p: Printer,
+    ws: &Workspace,
+    session: &mut crate::reconcile::Session<'_>,
+) -> Result<ExitStatus> {
     let env: EnvPaths = session.env.clone();
     let input = TestInput {
         names: Vec::new(),
@@ -259,8 +266,8 @@ pub(super) fn after_switch(ws: &Workspace, session: &mut crate::reconcile::Sessi
         },
         keep_prompts: None,
     };
-    errln!("\nTesting the tracked workflows:");
-    let failed = match test_suite::run(ws, &env, &input, &super::ui::StderrReporter) {
+    errln!(p, "\nTesting the tracked workflows:");
+    let failed = match test_suite::run(ws, &env, &input, &super::ui::StderrReporter(p)) {
         Ok(report) => {
             render(&report);
             if report.passed {
@@ -270,7 +277,7 @@ pub(super) fn after_switch(ws: &Workspace, session: &mut crate::reconcile::Sessi
         }
         Err(e @ TestError::Start { .. }) => {
             let text = e.to_string();
-            let _ = not_started(e);
+            let _ = not_started(p, e);
             text
         }
         Err(e) => return Err(e.into()),

@@ -1,21 +1,25 @@
 //! What a person sees: progress on stderr, prompts, and the refusal to prompt without a terminal.
 
+use super::printer::Printer;
 use crate::progress::Reporter;
 use std::io::{BufRead, IsTerminal, Write};
 
-/// Progress lines on stderr, so stdout stays data; on a terminal, one bar per download.
-pub struct StderrReporter;
+/// Progress lines on stderr, so stdout stays data; on a terminal, one bar per download. Under
+/// `-q` (its printer's) neither.
+#[derive(Debug, Clone, Copy)]
+pub struct StderrReporter(pub Printer);
 
 struct Bars {
     multi: indicatif::MultiProgress,
     open: std::collections::HashMap<String, indicatif::ProgressBar>,
 }
 
-/// The download bars of this process, when stderr is a terminal (never in logs or CI).
-fn bars() -> Option<&'static std::sync::Mutex<Bars>> {
+/// The download bars of this process, when stderr is a terminal (never in logs or CI). One set
+/// for the process: every reporter of a command draws into it, so bars are not torn.
+fn bars(p: Printer) -> Option<&'static std::sync::Mutex<Bars>> {
     static BARS: std::sync::OnceLock<Option<std::sync::Mutex<Bars>>> = std::sync::OnceLock::new();
     BARS.get_or_init(|| {
-        (std::io::stderr().is_terminal() && !super::printer::quiet()).then(|| {
+        (std::io::stderr().is_terminal() && !p.quiet()).then(|| {
             std::sync::Mutex::new(Bars {
                 multi: indicatif::MultiProgress::new(),
                 open: Default::default(),
@@ -25,40 +29,40 @@ fn bars() -> Option<&'static std::sync::Mutex<Bars>> {
     .as_ref()
 }
 
-fn line(text: &str) {
-    match bars().and_then(|b| b.lock().ok()) {
+fn line(p: Printer, text: &str) {
+    match bars(p).and_then(|b| b.lock().ok()) {
         // Above the bars, so they are not torn.
         Some(b) if !b.open.is_empty() => {
             let _ = b.multi.println(super::escape::untrusted_text(text));
         }
-        _ => errln!("{text}"),
+        _ => errln!(p, "{text}"),
     }
 }
 
 impl Reporter for StderrReporter {
     fn step(&self, message: &str) {
-        line(message);
+        line(self.0, message);
     }
     fn warn(&self, message: &str) {
-        line(&format!("warning: {message}"));
+        line(self.0, &format!("warning: {message}"));
     }
     fn note(&self, message: &str) {
-        line(&format!("note: {message}"));
+        line(self.0, &format!("note: {message}"));
     }
     fn terminal(&self) -> bool {
-        std::io::stderr().is_terminal() && !super::printer::quiet()
+        std::io::stderr().is_terminal() && !self.0.quiet()
     }
     fn transfer(&self, label: &str, done: u64, total: Option<u64>) {
-        show_bar(BYTES, label, done, total);
+        show_bar(self.0, BYTES, label, done, total);
     }
     fn transfer_end(&self, label: &str) {
-        end_bar(label);
+        end_bar(self.0, label);
     }
     fn count(&self, label: &str, done: u64, total: u64) {
-        show_bar(ITEMS, label, done, Some(total));
+        show_bar(self.0, ITEMS, label, done, Some(total));
     }
     fn count_end(&self, label: &str) {
-        end_bar(label);
+        end_bar(self.0, label);
     }
 }
 
@@ -66,8 +70,8 @@ const BYTES: &str = "{msg:30!} {bytes:>10}/{total_bytes:<10} [{bar:30}] {bytes_p
 const ITEMS: &str = "{msg:30!} {pos:>10}/{len:<10} [{bar:30}] {per_sec:>12} {eta:>4}";
 
 /// Creates (first call) or moves the bar named `label`; nothing without a terminal.
-fn show_bar(template: &str, label: &str, done: u64, total: Option<u64>) {
-    let Some(mut guard) = bars().and_then(|b| b.lock().ok()) else {
+fn show_bar(p: Printer, template: &str, label: &str, done: u64, total: Option<u64>) {
+    let Some(mut guard) = bars(p).and_then(|b| b.lock().ok()) else {
         return;
     };
     let Bars { multi, open } = &mut *guard;
@@ -85,8 +89,8 @@ fn show_bar(template: &str, label: &str, done: u64, total: Option<u64>) {
     bar.set_position(done);
 }
 
-fn end_bar(label: &str) {
-    if let Some(mut guard) = bars().and_then(|b| b.lock().ok())
+fn end_bar(p: Printer, label: &str) {
+    if let Some(mut guard) = bars(p).and_then(|b| b.lock().ok())
         && let Some(bar) = guard.open.remove(label)
     {
         bar.finish_and_clear();
@@ -102,7 +106,7 @@ pub struct NoTerminal {
 
 /// Asks a yes/no question on the terminal. `--yes` answers for the user; without a terminal the
 /// answer is an error rather than a hang.
-pub fn confirm(question: &str, yes: bool, action: &str) -> Result<bool, NoTerminal> {
+pub fn confirm(p: Printer, question: &str, yes: bool, action: &str) -> Result<bool, NoTerminal> {
     if yes {
         return Ok(true);
     }
@@ -111,7 +115,7 @@ pub fn confirm(question: &str, yes: bool, action: &str) -> Result<bool, NoTermin
             action: action.to_string(),
         });
     }
-    err!("{question} [y/N] ");
+    err!(p, "{question} [y/N] ");
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
     let _ = std::io::stdin().lock().read_line(&mut answer);

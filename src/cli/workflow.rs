@@ -85,7 +85,7 @@ pub fn analyze(g: &Globals, a: &AnalyzeArgs) -> miette::Result<ExitStatus> {
             Err(e) => {
                 failed = true;
                 // On stderr in both modes: stdout stays data under --json.
-                errln!("{:?}", miette::Report::new(e.clone()));
+                errln!(g.printer, "{:?}", miette::Report::new(e.clone()));
                 files.push(FileReport {
                     file,
                     ok: false,
@@ -103,7 +103,7 @@ pub fn analyze(g: &Globals, a: &AnalyzeArgs) -> miette::Result<ExitStatus> {
             .iter()
             .any(|f| f.resolution.as_ref().is_some_and(|r| r.unresolved_nodes() > 0))
     {
-        errln!("{}", super::registry::EMPTY_INDEX_HINT);
+        errln!(g.printer, "{}", super::registry::EMPTY_INDEX_HINT);
     }
     if a.json {
         let report = Report {

@@ -2,6 +2,7 @@
 //! proposes and applies it. Several packs for one node type: a prompt on a terminal, the best
 //! ranked with `--auto`, else the choices are listed and nothing changes.
 
+use super::printer::Printer;
 use super::{ExitStatus, Globals};
 use crate::ops::workflow_resolve::{self, Decide, Target};
 use miette::{Result, miette};
@@ -16,7 +17,7 @@ pub enum Named<'a> {
 pub fn resolve(g: &Globals, named: Named, auto: bool, json: bool) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
     let mut session = g.writer(&ws, env, "workflow resolve")?;
-    super::reconcile::report_recovery(&session.recovery);
+    super::reconcile::report_recovery(g.printer, &session.recovery);
     let tracked;
     let target = match named {
         Named::Tracked(raw) => {
@@ -25,7 +26,8 @@ pub fn resolve(g: &Globals, named: Named, auto: bool, json: bool) -> Result<Exit
         }
         Named::File(path) => Target::File(path),
     };
-    let mut ask = choose;
+    let p = g.printer;
+    let mut ask = |node_type: &str, packs: &[String]| choose(p, node_type, packs);
     let decide = if auto {
         Decide::Best
     } else if !json && std::io::stdin().is_terminal() {
@@ -42,16 +44,17 @@ pub fn resolve(g: &Globals, named: Named, auto: bool, json: bool) -> Result<Exit
     if !proposal.is_decided() {
         if !json {
             for c in &proposal.choices {
-                errln!("{}: provided by several packs:", c.node_type);
+                errln!(g.printer, "{}: provided by several packs:", c.node_type);
                 for cand in &c.candidates {
-                    errln!("  {} ({})", cand.pack, cand.reason);
+                    errln!(g.printer, "  {} ({})", cand.pack, cand.reason);
                 }
             }
             for u in &proposal.unresolved {
-                errln!("cannot resolve {u}");
+                errln!(g.printer, "cannot resolve {u}");
             }
         }
         errln!(
+            g.printer,
             "Nothing changed.{}",
             if proposal.choices.is_empty() {
                 ""
@@ -65,11 +68,11 @@ pub fn resolve(g: &Globals, named: Named, auto: bool, json: bool) -> Result<Exit
         return Ok(ExitStatus::Success);
     }
     if proposal.is_empty() {
-        errln!("`{name}` needs nothing the manifest does not declare.");
+        errln!(g.printer, "`{name}` needs nothing the manifest does not declare.");
         return Ok(ExitStatus::Success);
     }
     for n in &proposal.nodes {
-        errln!("node {} for {}", n.id, n.node_type);
+        errln!(g.printer, "node {} for {}", n.id, n.node_type);
         if !n.candidates.is_empty() {
             let others: Vec<String> = n
                 .candidates
@@ -77,6 +80,7 @@ pub fn resolve(g: &Globals, named: Named, auto: bool, json: bool) -> Result<Exit
                 .map(|c| format!("{} ({})", c.pack, c.reason))
                 .collect();
             errln!(
+                g.printer,
                 "  {} packs provide {}; chose {} ({}) over {}",
                 n.candidates.len() + 1,
                 n.node_type,
@@ -87,20 +91,20 @@ pub fn resolve(g: &Globals, named: Named, auto: bool, json: bool) -> Result<Exit
         }
     }
     for m in &proposal.models {
-        errln!("model {} for {}", m.key, m.path);
+        errln!(g.printer, "model {} for {}", m.key, m.path);
     }
     workflow_resolve::apply(&mut session, resolve, &mut super::edit::show_plan)?;
-    errln!("Resolved what `{name}` needs.");
+    errln!(g.printer, "Resolved what `{name}` needs.");
     Ok(ExitStatus::Success)
 }
 
-fn choose(node_type: &str, packs: &[String]) -> Result<String> {
+fn choose(p: Printer, node_type: &str, packs: &[String]) -> Result<String> {
     use std::io::{BufRead, Write};
-    errln!("{node_type} is provided by several packs:");
-    for (i, p) in packs.iter().enumerate() {
-        errln!("  {}) {p}", i + 1);
+    errln!(p, "{node_type} is provided by several packs:");
+    for (i, pack) in packs.iter().enumerate() {
+        errln!(p, "  {}) {pack}", i + 1);
     }
-    err!("Which one? [1-{}, default 1] ", packs.len());
+    err!(p, "Which one? [1-{}, default 1] ", packs.len());
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
     let _ = std::io::stdin().lock().read_line(&mut answer);

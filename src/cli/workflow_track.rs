@@ -2,6 +2,7 @@
 //! and ComfyUI's copies of them. Every change goes through the manifest, the lock and a normal
 //! apply (a new generation); a command that fails puts `.cec` back as it was.
 
+use super::printer::Printer;
 use super::{ExitStatus, Globals};
 use crate::manifest::Manifest;
 use crate::observe::workflows;
@@ -62,21 +63,23 @@ fn apply_edit(session: &mut Session, edit: &WorkflowEdit, message: &str) -> Resu
 
 /// A tracking edit's notes, in the order it looked at the workflows: what each needs that the
 /// manifest does not declare, and what `track --all` skipped.
-fn report_looked(edit: &WorkflowEdit) {
+fn report_looked(p: Printer, edit: &WorkflowEdit) {
     for looked in &edit.looked {
         match looked {
-            Looked::Taken { name, needs } => report_needs(name, needs),
+            Looked::Taken { name, needs } => report_needs(p, name, needs),
             Looked::BadName { file } => errln!(
+                p,
                 "skipped `{file}.json`: not a name comfydock can track (it has `:`, control characters or a leading dot)"
             ),
-            Looked::Unreadable { name, error } => errln!("warning: skipped `{name}`: {error}"),
+            Looked::Unreadable { name, error } => errln!(p, "warning: skipped `{name}`: {error}"),
         }
     }
 }
 
-fn report_needs(name: &str, needs: &Needs) {
+fn report_needs(p: Printer, name: &str, needs: &Needs) {
     if !needs.missing_nodes.is_empty() || !needs.missing_models.is_empty() {
         errln!(
+            p,
             "note: `{name}` needs {} node type(s) and {} model(s) the manifest does not declare ({}); `comfydock workflow resolve {}` adds them",
             needs.missing_nodes.len(),
             needs.missing_models.len(),
@@ -96,17 +99,17 @@ fn report_needs(name: &str, needs: &Needs) {
 pub fn track(g: &Globals, names: &[String], all: bool) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
     let mut session = g.writer(&ws, env, "workflow track")?;
-    super::reconcile::report_recovery(&session.recovery);
+    super::reconcile::report_recovery(g.printer, &session.recovery);
     let chosen: Vec<WorkflowName> = names.iter().map(|n| parse_name(n)).collect::<Result<_>>()?;
     let edit = crate::ops::workflows::track(&session, &chosen, all)?;
-    report_looked(&edit);
+    report_looked(g.printer, &edit);
     let list = edit.taken();
     if list.is_empty() {
-        errln!("Nothing to track.");
+        errln!(g.printer, "Nothing to track.");
         return Ok(ExitStatus::Success);
     }
     apply_edit(&mut session, &edit, &format!("Track workflows: {}", list.join(", ")))?;
-    errln!("Tracking {} workflow(s): {}.", list.len(), list.join(", "));
+    errln!(g.printer, "Tracking {} workflow(s): {}.", list.len(), list.join(", "));
     Ok(ExitStatus::Success)
 }
 
@@ -114,10 +117,11 @@ pub fn untrack(g: &Globals, raw: &str) -> Result<ExitStatus> {
     let name = parse_name(raw)?;
     let (ws, env) = g.env()?;
     let mut session = g.writer(&ws, env, "workflow untrack")?;
-    super::reconcile::report_recovery(&session.recovery);
+    super::reconcile::report_recovery(g.printer, &session.recovery);
     let edit = crate::ops::workflows::untrack(&session, &name)?;
     apply_edit(&mut session, &edit, &format!("Untrack workflow {name}"))?;
     errln!(
+        g.printer,
         "Stopped tracking `{name}`; ComfyUI's copy ({}) is kept, and the tracked version stays in the .cec history.",
         workflows::copy_path(&session.env, &name).display()
     );
@@ -135,13 +139,13 @@ pub(super) fn sync_once(g: &Globals, raw: Option<&str>, quiet: bool) -> Result<u
     let only = raw.map(parse_name).transpose()?;
     let (ws, env) = g.env()?;
     let mut session = g.writer(&ws, env, "workflow sync")?;
-    super::reconcile::report_recovery(&session.recovery);
+    super::reconcile::report_recovery(g.printer, &session.recovery);
     let edit = crate::ops::workflows::sync(&session, only.as_ref())?;
-    report_looked(&edit);
+    report_looked(g.printer, &edit);
     let taken = edit.taken();
     if taken.is_empty() {
         if !quiet {
-            errln!("Nothing to sync: ComfyUI's copies are the tracked versions.");
+            errln!(g.printer, "Nothing to sync: ComfyUI's copies are the tracked versions.");
         }
         return Ok(0);
     }
@@ -150,7 +154,7 @@ pub(super) fn sync_once(g: &Globals, raw: Option<&str>, quiet: bool) -> Result<u
         &edit,
         &format!("Sync workflows from ComfyUI: {}", taken.join(", ")),
     )?;
-    errln!("Took ComfyUI's version of {} into .cec.", taken.join(", "));
+    errln!(g.printer, "Took ComfyUI's version of {} into .cec.", taken.join(", "));
     Ok(taken.len())
 }
 
@@ -168,11 +172,11 @@ pub fn import(g: &Globals, file: &Path, name: Option<&str>) -> Result<ExitStatus
     let name = parse_name(&raw)?;
     let (ws, env) = g.env()?;
     let mut session = g.writer(&ws, env, "workflow import")?;
-    super::reconcile::report_recovery(&session.recovery);
+    super::reconcile::report_recovery(g.printer, &session.recovery);
     let edit = crate::ops::workflows::import(&session, name.clone(), json, &label)?;
-    report_looked(&edit);
+    report_looked(g.printer, &edit);
     apply_edit(&mut session, &edit, &format!("Import workflow {name}"))?;
-    errln!("Imported {} as tracked workflow `{name}`.", file.display());
+    errln!(g.printer, "Imported {} as tracked workflow `{name}`.", file.display());
     Ok(ExitStatus::Success)
 }
 
@@ -186,7 +190,7 @@ pub fn export(g: &Globals, raw: &str, output: Option<&Path>, with_deps: bool) ->
     match output {
         Some(path) => {
             crate::fsx::write_atomic(path, &bytes).into_diagnostic()?;
-            errln!("Wrote workflow `{name}` to {}.", path.display());
+            errln!(g.printer, "Wrote workflow `{name}` to {}.", path.display());
         }
         None => super::printer::out_raw(format_args!("{}", String::from_utf8_lossy(&bytes))),
     }

@@ -24,7 +24,7 @@ pub fn watch(g: &Globals, only: Option<&str>) -> Result<ExitStatus> {
     })
     .into_diagnostic()?;
     watcher.watch(&dir, RecursiveMode::NonRecursive).into_diagnostic()?;
-    errln!("Watching {} (Ctrl-C stops).", dir.display());
+    errln!(g.printer, "Watching {} (Ctrl-C stops).", dir.display());
     // Edits made while nobody watched come first.
     sync_reporting(g, only);
     let mut pending: Option<Instant> = None;
@@ -39,7 +39,7 @@ pub fn watch(g: &Globals, only: Option<&str>) -> Result<ExitStatus> {
             sync_reporting(g, only);
         }
     }
-    errln!("Stopped watching.");
+    errln!(g.printer, "Stopped watching.");
     Ok(ExitStatus::Success)
 }
 
@@ -52,29 +52,14 @@ fn is_user_workflow(path: &std::path::Path) -> bool {
 /// One sync; a failure is reported and watching goes on (the next save may fix it).
 fn sync_reporting(g: &Globals, only: Option<&str>) {
     if let Err(report) = super::workflow_track::sync_once(g, only, true) {
-        errln!("{report:?}");
+        errln!(g.printer, "{report:?}");
     }
 }
 
-/// Sets `stop` on SIGINT or SIGTERM (a tokio signal listener on its own thread, so the main
-/// loop finishes the sync it is in and exits cleanly).
+/// Sets `stop` on SIGINT or SIGTERM, so the main loop finishes the sync it is in and exits
+/// cleanly.
 fn stop_on_signal(stop: Arc<AtomicBool>) {
-    std::thread::spawn(move || {
-        let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
-            return;
-        };
-        rt.block_on(async {
-            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {},
-                _ = async {
-                    match term.as_mut() {
-                        Some(t) => { t.recv().await; }
-                        None => std::future::pending::<()>().await,
-                    }
-                } => {},
-            }
-        });
-        stop.store(true, Ordering::SeqCst);
-    });
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        let _ = signal_hook::flag::register(signal, stop.clone());
+    }
 }

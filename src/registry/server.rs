@@ -685,11 +685,7 @@ pub const DEFAULT_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_
 /// Serves until Ctrl-C or SIGTERM. `on_ready` receives the base URL and the number of packs
 /// once the socket is bound, before the first request is accepted.
 pub fn serve_blocking(options: &ServeOptions, on_ready: impl FnOnce(&str, usize)) -> Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(RegistryError::io(&options.snapshot))?;
+    let runtime = crate::runtime::runtime().map_err(RegistryError::io(&options.snapshot))?;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(options.addr)
             .await

@@ -45,11 +45,7 @@ fn new_token() -> std::io::Result<String> {
 /// Binds 127.0.0.1, hands the URL (with the token) to `ready`, then serves until the process is
 /// interrupted.
 pub fn serve(ws: Workspace, options: ServeOptions, ready: impl FnOnce(&str)) -> std::io::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    runtime.block_on(async move {
+    crate::runtime::runtime()?.block_on(async move {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", options.port.unwrap_or(0))).await?;
         let port = listener.local_addr()?.port();
         let state = Arc::new(AppState {

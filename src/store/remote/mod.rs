@@ -2,7 +2,7 @@
 //! workspace.toml). A fleet of machines pushes node trees and model files there once and every
 //! other machine reads them instead of the original sources.
 //!
-//! object_store is async; this module owns a small tokio runtime and offers blocking calls, so
+//! object_store is async; this module runs it on the process's runtime (`crate::runtime`) and offers blocking calls, so
 //! the rest of comfydock stays synchronous. Everything read from the bucket is verified against
 //! the hash in its key before use (`fetch`); writes commit by a conditional copy from a
 //! temporary key and write the record last (`push`), so readers never see a torn object.
@@ -39,7 +39,7 @@ pub struct Remote {
     url: RemoteUrl,
     store: Arc<dyn ObjectStore>,
     keys: Keys,
-    runtime: tokio::runtime::Runtime,
+    runtime: &'static tokio::runtime::Runtime,
 }
 
 impl Remote {
@@ -90,12 +90,7 @@ impl Remote {
             .with_client_options(options)
             .build()
             .map_err(|e| client_error(e.to_string()))?;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("comfydock-remote")
-            .enable_all()
-            .build()
-            .map_err(|e| client_error(e.to_string()))?;
+        let runtime = crate::runtime::runtime().map_err(|e| client_error(e.to_string()))?;
         Ok(Remote {
             keys: Keys::new(url),
             url: url.clone(),
