@@ -21,6 +21,7 @@ pub mod python_deps;
 pub mod registry;
 pub mod rollback;
 pub mod saved_plan;
+pub mod shared_store;
 pub mod status;
 pub mod test_suite;
 pub mod workflow_files;

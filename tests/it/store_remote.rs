@@ -169,6 +169,10 @@ fn a_second_machine_applies_nodes_and_models_from_the_remote_with_the_sources_go
     let status = f.run(&["store", "status", "--json"]);
     status.success();
     let doc: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(
+        doc["format_version"], "1",
+        "store status --json is in the envelope every JSON output has"
+    );
     assert_eq!(doc["missing"], 0);
     let objects = doc["objects"].as_array().unwrap();
     assert_eq!(objects.len(), 3);
