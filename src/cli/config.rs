@@ -152,8 +152,7 @@ fn list(g: &Globals, json: bool) -> Result<ExitStatus> {
             .iter()
             .map(|(key, status, help)| serde_json::json!({ "key": key, "status": status.unwrap_or("not set"), "help": help }))
             .collect();
-        let doc = serde_json::json!({ "settings": settings, "tokens": tokens });
-        outln!("{}", serde_json::to_string_pretty(&doc).expect("serializable"));
+        super::print_report_sorted(&serde_json::json!({ "settings": settings, "tokens": tokens }));
         return Ok(ExitStatus::Success);
     }
     let width = rows

@@ -327,6 +327,11 @@ fn tokens_live_in_a_private_file_are_never_printed_and_the_environment_wins() {
     ];
     outputs[0].success().stdout_has("set (from file)");
     outputs[1].success().stdout_has("set (from file)");
+    let doc: serde_json::Value = serde_json::from_str(&outputs[2].stdout).unwrap();
+    assert_eq!(
+        doc["format_version"], "1",
+        "config list --json is in the envelope: {doc}"
+    );
     for out in outputs.iter().chain([&set]) {
         assert!(
             !out.stdout.contains(secret) && !out.stderr.contains(secret),
