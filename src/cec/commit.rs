@@ -17,7 +17,7 @@ pub struct Committed {
 pub fn commit(env: &EnvPaths, message: &str) -> Result<Committed> {
     let manifest = Manifest::load(&env.pyproject())?;
     let lock = Lock::load(&env.cec.join(LOCK_FILE))?;
-    let uv_lock = std::fs::read(env.cec.join("uv.lock")).ok();
+    let uv_lock = fs_err::read(env.cec.join("uv.lock")).ok();
     let freshness = crate::resolve::freshness(&manifest, lock.as_ref(), uv_lock.as_deref());
     let before = crate::git::head_commit(&env.cec)?;
     let after = crate::git::commit_all(&env.cec, message)?;

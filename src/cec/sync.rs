@@ -32,7 +32,7 @@ pub fn add_remote(cec_dir: &Path, name: &str, url: &RepoUrl) -> Result<String> {
     check_name(name)?;
     let path = Path::new(url.as_str());
     let stored = match path.exists() {
-        true => std::fs::canonicalize(path)
+        true => fs_err::canonicalize(path)
             .map(|p| p.display().to_string())
             .unwrap_or_else(|_| url.to_string()),
         false => url.to_string(),

@@ -175,7 +175,7 @@ fn mappings_augment(p: Printer, a: &MappingsAugmentArgs) -> Result<ExitStatus> {
         },
     };
     let read = |p: &std::path::Path| {
-        std::fs::read(p).map_err(|e| {
+        fs_err::read(p).map_err(|e| {
             miette::miette!(
                 code = "comfydock::registry::read",
                 "could not read {}: {e}",

@@ -17,7 +17,7 @@ pub fn test(g: &Globals, args: &TestArgs) -> Result<ExitStatus> {
     let (ws, env) = g.env()?;
     let last = env.state.join(LAST_REPORT);
     if args.last {
-        match std::fs::read_to_string(&last) {
+        match fs_err::read_to_string(&last) {
             Ok(text) => outln!("{}", text.trim_end()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 errln!(g.printer, "No test has run in this environment yet.")

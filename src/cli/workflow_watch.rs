@@ -15,7 +15,7 @@ const DEBOUNCE: Duration = Duration::from_millis(500);
 pub fn watch(g: &Globals, only: Option<&str>) -> Result<ExitStatus> {
     let (_ws, env) = g.env()?;
     let dir = crate::observe::workflows::workflows_dir(&env);
-    std::fs::create_dir_all(&dir).into_diagnostic()?;
+    fs_err::create_dir_all(&dir).into_diagnostic()?;
     let stop = Arc::new(AtomicBool::new(false));
     stop_on_signal(stop.clone());
     let (tx, rx) = std::sync::mpsc::channel();

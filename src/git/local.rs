@@ -34,7 +34,7 @@ fn stat_suspects(repo: &Repository) -> Option<Vec<std::ffi::OsString>> {
     if staged.deltas().len() > 0 {
         return None;
     }
-    let written = std::fs::metadata(repo.path().join("index")).ok()?;
+    let written = fs_err::metadata(repo.path().join("index")).ok()?;
     let written = (written.mtime(), written.mtime_nsec());
     let mut suspects = Vec::new();
     for entry in index.iter() {

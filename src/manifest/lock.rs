@@ -281,7 +281,7 @@ impl Lock {
                             .path
                             .as_deref()
                             // A folder missing here is reported where it is used.
-                            .and_then(|p| std::fs::canonicalize(p).ok())
+                            .and_then(|p| fs_err::canonicalize(p).ok())
                             .is_some_and(|p| p.display().to_string() != dev.path)
                 }
                 LockedNode::Panel(_) => spec.source != Some(NodeSource::Comfydock),
@@ -323,7 +323,7 @@ impl Lock {
 
     /// Reads the lock beside a manifest; None when there is none yet.
     pub fn load(path: &Path) -> Result<Option<Lock>, ManifestError> {
-        match std::fs::read_to_string(path) {
+        match fs_err::read_to_string(path) {
             Ok(text) => Lock::parse(path, &text).map(Some),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(source) => Err(ManifestError::Io {

@@ -155,7 +155,7 @@ pub fn adopt(session: &mut Session, input: &AdoptInput, on_plan: &mut dyn FnMut(
     let ids: Vec<String> = candidates.iter().map(|c| c.id.to_string()).collect();
     let message = format!("Adopt node {}", ids.join(", "));
     let installed_path = session.env.state.join(INSTALLED_FILE);
-    let installed_before = std::fs::read(&installed_path).ok();
+    let installed_before = fs_err::read(&installed_path).ok();
     // Other untracked folders stay as they are: adopting one folder is no time to trash others.
     let mut hooks = Hooks {
         prepare: &mut |session, resolved| record_in_place(session, &resolved.lock, &candidates),
@@ -175,7 +175,7 @@ pub fn adopt(session: &mut Session, input: &AdoptInput, on_plan: &mut dyn FnMut(
         Err(e) => {
             let _ = match &installed_before {
                 Some(bytes) => crate::fsx::write_atomic(&installed_path, bytes),
-                None => std::fs::remove_file(&installed_path).or(Ok(())),
+                None => fs_err::remove_file(&installed_path).or(Ok(())),
             };
             return Err(e);
         }
@@ -246,7 +246,7 @@ fn examine(session: &Session, name: &str, dev: bool) -> std::result::Result<Cand
         ));
     }
     if dev {
-        let path = std::fs::canonicalize(&dir).map_err(|e| refuse(e.to_string(), options(name)))?;
+        let path = fs_err::canonicalize(&dir).map_err(|e| refuse(e.to_string(), options(name)))?;
         let path = path.display().to_string();
         return Ok(Candidate {
             spec: NodeSpec {
@@ -504,7 +504,7 @@ fn same_content(a: &Path, b: &Path) -> std::io::Result<bool> {
     if ma.file_type().is_symlink() || mb.file_type().is_symlink() {
         return Ok(ma.file_type().is_symlink()
             && mb.file_type().is_symlink()
-            && std::fs::read_link(a)? == std::fs::read_link(b)?);
+            && fs_err::read_link(a)? == fs_err::read_link(b)?);
     }
     if ma.len() != mb.len() {
         return Ok(false);

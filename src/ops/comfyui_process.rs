@@ -77,9 +77,9 @@ impl ComfyUi {
         opts: &StartOptions,
     ) -> Result<ComfyUi, StartError> {
         let started = Instant::now();
-        std::fs::create_dir_all(output_dir)?;
+        fs_err::create_dir_all(output_dir)?;
         if let Some(parent) = log.parent() {
-            std::fs::create_dir_all(parent)?;
+            fs_err::create_dir_all(parent)?;
         }
         let file = std::fs::File::create(log)?;
         let port = free_port()?;
@@ -151,7 +151,7 @@ impl ComfyUi {
 
     /// The whole log so far.
     pub fn log_text(&self) -> String {
-        String::from_utf8_lossy(&std::fs::read(&self.log).unwrap_or_default()).into_owned()
+        String::from_utf8_lossy(&fs_err::read(&self.log).unwrap_or_default()).into_owned()
     }
 
     /// The last `lines` lines of the log.

@@ -173,7 +173,7 @@ fn transaction<T>(
                 Some(b) => {
                     crate::fsx::write_atomic(path, b).map_err(|e| miette!("could not write {}: {e}", path.display()))?
                 }
-                None => match std::fs::remove_file(path) {
+                None => match fs_err::remove_file(path) {
                     Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
                         return Err(miette!("could not remove {}: {e}", path.display()));
                     }

@@ -24,7 +24,7 @@ pub fn lock(session: &mut Session) -> Result<LockReport> {
     let manifest = session.manifest()?;
     let resolved = session.resolve(&manifest, &Update::Nothing)?;
     session.write_lock(&resolved)?;
-    let _ = std::fs::remove_file(session.env.state.join(crate::reconcile::PULLED_STALE));
+    let _ = fs_err::remove_file(session.env.state.join(crate::reconcile::PULLED_STALE));
     Ok(LockReport {
         nodes: resolved.lock.nodes.len(),
         comfyui_commit: resolved.lock.comfyui.commit.to_string(),

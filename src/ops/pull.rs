@@ -22,7 +22,7 @@ pub fn pull(session: &Session, remote: &str) -> Result<Pulled> {
         let marker = session.env.state.join(crate::reconcile::PULLED_STALE);
         match session.freshness(&manifest)? {
             Freshness::Fresh => {
-                let _ = std::fs::remove_file(&marker);
+                let _ = fs_err::remove_file(&marker);
             }
             _ => {
                 crate::fsx::write_atomic(&marker, to.as_str().as_bytes()).into_diagnostic()?;

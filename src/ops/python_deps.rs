@@ -131,7 +131,7 @@ pub struct RequirementRow {
 
 pub fn list<A>(session: &Session<'_, A>) -> Result<PythonList> {
     let manifest = session.manifest()?;
-    let uv_lock = std::fs::read_to_string(session.env.cec.join("uv.lock")).unwrap_or_default();
+    let uv_lock = fs_err::read_to_string(session.env.cec.join("uv.lock")).unwrap_or_default();
     let installed = crate::observe::Installed::load(&session.env.state).unwrap_or_default();
     let locked = crate::python::uvlock::packages(&uv_lock, installed.torch_backend.as_deref());
     let mut rows = Vec::new();

@@ -433,7 +433,7 @@ fn test_one(
     let import_ok = stage.failures.is_empty();
     w.stages.push(stage.finish(t));
     if let Some(dir) = &input.keep_prompts {
-        let _ = std::fs::create_dir_all(dir).and_then(|_| {
+        let _ = fs_err::create_dir_all(dir).and_then(|_| {
             let text = serde_json::to_vec_pretty(&prompt).unwrap_or_default();
             crate::fsx::write_atomic(&dir.join(format!("{}.json", case.name)), &text)
         });
@@ -817,7 +817,7 @@ fn outputs(history: &Value, output_dir: &std::path::Path) -> Vec<Output> {
                 };
                 let safe = rel.parse::<crate::types::RelPath>().is_ok();
                 let blake3 = (kind == "output" && safe)
-                    .then(|| std::fs::read(output_dir.join(&rel)).ok())
+                    .then(|| fs_err::read(output_dir.join(&rel)).ok())
                     .flatten()
                     .map(|b| crate::types::Blake3::of_bytes(&b).to_string());
                 out.push(Output {

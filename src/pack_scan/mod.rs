@@ -19,7 +19,7 @@ mod value;
 mod tests;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs;
+use fs_err as fs;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 

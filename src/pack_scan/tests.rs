@@ -322,21 +322,21 @@ fn disk_scan_reads_files_and_refuses_symlinks() {
         std::process::id(),
         std::thread::current().id()
     ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("nodes")).expect("temp dir");
-    std::fs::write(
+    let _ = fs_err::remove_dir_all(&dir);
+    fs_err::create_dir_all(dir.join("nodes")).expect("temp dir");
+    fs_err::write(
         dir.join("__init__.py"),
         "from .nodes import M\nfrom .linked import L\nNODE_CLASS_MAPPINGS = {**M, **L}\n",
     )
     .expect("write");
-    std::fs::write(dir.join("nodes/__init__.py"), "M = {'OnDisk': 1}\n").expect("write");
+    fs_err::write(dir.join("nodes/__init__.py"), "M = {'OnDisk': 1}\n").expect("write");
     let outside = dir.with_extension("outside.py");
-    std::fs::write(&outside, "L = {'Outside': 1}\n").expect("write");
+    fs_err::write(&outside, "L = {'Outside': 1}\n").expect("write");
     #[cfg(unix)]
     std::os::unix::fs::symlink(&outside, dir.join("linked.py")).expect("symlink");
     let r = scan_pack(&dir).expect("scan");
-    let _ = std::fs::remove_dir_all(&dir);
-    let _ = std::fs::remove_file(&outside);
+    let _ = fs_err::remove_dir_all(&dir);
+    let _ = fs_err::remove_file(&outside);
     assert_eq!(r.node_types.into_iter().collect::<Vec<_>>(), set(&["OnDisk"]));
     assert_eq!(r.files_read, 2);
     #[cfg(unix)]

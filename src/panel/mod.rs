@@ -26,11 +26,11 @@ pub fn store_tree(store: &NodeStore) -> std::io::Result<Blake3> {
     for (rel, text) in FILES {
         let path = scratch.path().join(rel);
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)?;
+            fs_err::create_dir_all(parent)?;
         }
-        std::fs::write(&path, text)?;
+        fs_err::write(&path, text)?;
     }
-    std::fs::write(scratch.path().join("VERSION"), VERSION)?;
+    fs_err::write(scratch.path().join("VERSION"), VERSION)?;
     store.insert(scratch)
 }
 

@@ -107,7 +107,7 @@ pub fn write(out: &Path, cec: &Path, files: &[String], manifest: &BundleManifest
     append(&mut tar, MANIFEST_NAME, &json).map_err(&io)?;
     for rel in files {
         let src = cec.join(rel);
-        let bytes = std::fs::read(&src).map_err(PortabilityError::io(&src))?;
+        let bytes = fs_err::read(&src).map_err(PortabilityError::io(&src))?;
         append(&mut tar, &format!("{CEC_DIR}/{rel}"), &bytes).map_err(&io)?;
     }
     let gz = tar.into_inner().map_err(&io)?;
@@ -165,7 +165,7 @@ pub fn open(path: &Path, scratch_parent: &Path) -> Result<OpenBundle> {
     crate::store::extract(path, &root, LIMITS)?;
 
     let json_path = root.join(MANIFEST_NAME);
-    let json = std::fs::read(&json_path).map_err(|_| bad(format!("it has no {MANIFEST_NAME}")))?;
+    let json = fs_err::read(&json_path).map_err(|_| bad(format!("it has no {MANIFEST_NAME}")))?;
     let manifest: BundleManifest =
         serde_json::from_slice(&json).map_err(|e| bad(format!("{MANIFEST_NAME} is not valid: {e}")))?;
     if manifest.format_version != FORMAT_VERSION {
@@ -198,7 +198,7 @@ pub fn open(path: &Path, scratch_parent: &Path) -> Result<OpenBundle> {
     }
     for (rel, expected) in &manifest.files {
         let file = cec.join(rel.as_str());
-        let bytes = std::fs::read(&file).map_err(|_| bad(format!("cec/{rel} is listed but missing")))?;
+        let bytes = fs_err::read(&file).map_err(|_| bad(format!("cec/{rel} is listed but missing")))?;
         let actual = Blake3::of_bytes(&bytes);
         if bytes.len() as u64 != expected.size || actual != expected.blake3 {
             return Err(bad(format!(

@@ -66,10 +66,10 @@ pub fn import_manager_snapshot(
     let marked = crate::fsx::write_atomic(&env.creating_marker(), b"").map_err(PortabilityError::io(&env.state));
     let result = marked.and_then(|()| add_contents(ws, &env, &snapshot, opts, reporter));
     if result.is_err() {
-        let _ = std::fs::remove_dir_all(&env.root);
+        let _ = fs_err::remove_dir_all(&env.root);
     }
     result?;
-    std::fs::remove_file(env.creating_marker()).map_err(PortabilityError::io(&env.state))?;
+    fs_err::remove_file(env.creating_marker()).map_err(PortabilityError::io(&env.state))?;
     Ok(SnapshotImported { env, snapshot })
 }
 

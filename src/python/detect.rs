@@ -71,7 +71,7 @@ fn nvidia_driver() -> Option<String> {
 
 /// `6.2` from `/opt/rocm/.info/version` (`6.2.0-66`).
 fn rocm_version(root: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(root.join(".info/version")).ok()?;
+    let text = fs_err::read_to_string(root.join(".info/version")).ok()?;
     let mut parts = text.trim().split(['.', '-']);
     let (major, minor) = (parts.next()?, parts.next()?);
     (major.chars().all(|c| c.is_ascii_digit()) && minor.chars().all(|c| c.is_ascii_digit()))
@@ -89,8 +89,8 @@ mod tests {
         assert_eq!(cuda_for_driver("535.104.05").backend, "cu121");
         assert_eq!(cuda_for_driver("470.1").backend, "cpu");
         let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join(".info")).unwrap();
-        std::fs::write(dir.path().join(".info/version"), "6.2.0-66\n").unwrap();
+        fs_err::create_dir_all(dir.path().join(".info")).unwrap();
+        fs_err::write(dir.path().join(".info/version"), "6.2.0-66\n").unwrap();
         assert_eq!(rocm_version(dir.path()).as_deref(), Some("6.2"));
     }
 }

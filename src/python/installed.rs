@@ -30,7 +30,7 @@ pub fn site_packages(venv: &Path) -> Option<PathBuf> {
 /// The venv's full Python version (`3.11.7`), from its `pyvenv.cfg` (`version_info = 3.11.7`):
 /// markers on `python_full_version` need the patch level, not `X.Y.0`.
 pub fn python_full_version(venv: &Path) -> Option<String> {
-    let cfg = std::fs::read_to_string(venv.join("pyvenv.cfg")).ok()?;
+    let cfg = fs_err::read_to_string(venv.join("pyvenv.cfg")).ok()?;
     let line = cfg
         .lines()
         .find(|l| l.trim_start().starts_with("version_info") || l.trim_start().starts_with("version "))?;
@@ -59,8 +59,8 @@ pub fn distributions(site_packages: &Path) -> BTreeMap<String, Distribution> {
         };
         let record = entry.path().join("RECORD");
         let mut missing = Vec::new();
-        let readable = std::fs::metadata(&record).is_ok_and(|m| m.len() <= MAX_RECORD_BYTES);
-        if let Some(text) = readable.then(|| std::fs::read_to_string(&record).ok()).flatten() {
+        let readable = fs_err::metadata(&record).is_ok_and(|m| m.len() <= MAX_RECORD_BYTES);
+        if let Some(text) = readable.then(|| fs_err::read_to_string(&record).ok()).flatten() {
             for line in text.lines() {
                 // `path,hash,size`; paths may climb to the venv's bin/ (`../../../bin/x`).
                 let path = line.split(',').next().unwrap_or("");
@@ -89,16 +89,16 @@ mod tests {
     fn a_package_whose_files_were_deleted_is_seen() {
         let dir = tempfile::tempdir().unwrap();
         let sp = dir.path();
-        std::fs::create_dir_all(sp.join("Good_Pkg-1.0.dist-info")).unwrap();
-        std::fs::write(
+        fs_err::create_dir_all(sp.join("Good_Pkg-1.0.dist-info")).unwrap();
+        fs_err::write(
             sp.join("Good_Pkg-1.0.dist-info/RECORD"),
             "good_pkg/__init__.py,sha256=x,1\n",
         )
         .unwrap();
-        std::fs::create_dir_all(sp.join("good_pkg")).unwrap();
-        std::fs::write(sp.join("good_pkg/__init__.py"), "").unwrap();
-        std::fs::create_dir_all(sp.join("gone-2.0.dist-info")).unwrap();
-        std::fs::write(
+        fs_err::create_dir_all(sp.join("good_pkg")).unwrap();
+        fs_err::write(sp.join("good_pkg/__init__.py"), "").unwrap();
+        fs_err::create_dir_all(sp.join("gone-2.0.dist-info")).unwrap();
+        fs_err::write(
             sp.join("gone-2.0.dist-info/RECORD"),
             "gone/__init__.py,sha256=x,1\ngone-2.0.dist-info/RECORD,,\n",
         )

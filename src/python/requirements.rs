@@ -131,7 +131,7 @@ pub struct NodeRequirements {
 /// Reads a node pack's requirements from its folder: `requirements.txt`, else the
 /// `[project].dependencies` of its own `pyproject.toml`.
 pub fn node_requirements(dir: &std::path::Path) -> std::io::Result<NodeRequirements> {
-    match std::fs::read(dir.join("requirements.txt")) {
+    match fs_err::read(dir.join("requirements.txt")) {
         Ok(bytes) => {
             return Ok(NodeRequirements {
                 file: Some("requirements.txt"),
@@ -141,7 +141,7 @@ pub fn node_requirements(dir: &std::path::Path) -> std::io::Result<NodeRequireme
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
         Err(_) => {}
     }
-    let text = match std::fs::read_to_string(dir.join("pyproject.toml")) {
+    let text = match fs_err::read_to_string(dir.join("pyproject.toml")) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(NodeRequirements::default()),
         Err(e) => return Err(e),
@@ -224,7 +224,7 @@ mod tests {
     #[test]
     fn reads_a_pack_pyproject_when_there_is_no_requirements_file() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
+        fs_err::write(
             dir.path().join("pyproject.toml"),
             "[project]\nname = \"p\"\ndependencies = [\"numpy>=1\", \"rich\"]\n",
         )
@@ -232,7 +232,7 @@ mod tests {
         let r = node_requirements(dir.path()).unwrap();
         assert_eq!(r.file, Some("pyproject.toml"));
         assert_eq!(r.requirements.accepted, vec!["numpy>=1", "rich"]);
-        std::fs::write(dir.path().join("requirements.txt"), "pillow\n").unwrap();
+        fs_err::write(dir.path().join("requirements.txt"), "pillow\n").unwrap();
         assert_eq!(
             node_requirements(dir.path()).unwrap().requirements.accepted,
             vec!["pillow"]
@@ -242,8 +242,8 @@ mod tests {
     #[test]
     fn a_requirements_file_wins_and_its_rejected_lines_keep_their_numbers() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("requirements.txt"), "numpy\n# c\n-e ./x\n").unwrap();
-        std::fs::write(
+        fs_err::write(dir.path().join("requirements.txt"), "numpy\n# c\n-e ./x\n").unwrap();
+        fs_err::write(
             dir.path().join("pyproject.toml"),
             "[project]\nname='p'\ndependencies=['torch']\n",
         )
@@ -258,7 +258,7 @@ mod tests {
     fn no_file_declares_nothing_and_a_broken_pyproject_is_reported() {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(node_requirements(dir.path()).unwrap(), NodeRequirements::default());
-        std::fs::write(dir.path().join("pyproject.toml"), "[project\n").unwrap();
+        fs_err::write(dir.path().join("pyproject.toml"), "[project\n").unwrap();
         let r = node_requirements(dir.path()).unwrap();
         assert!(r.requirements.accepted.is_empty());
         assert_eq!(r.requirements.rejected.len(), 1, "{r:?}");

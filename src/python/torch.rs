@@ -47,7 +47,7 @@ impl TorchSettings {
     /// `workspace.toml` of the workspace at `root`, then `COMFYDOCK_TORCH_INDEX_URL` and
     /// `COMFYDOCK_TORCH_BACKEND` over it.
     pub fn load(root: &Path) -> Self {
-        let mut s: TorchSettings = std::fs::read_to_string(root.join("workspace.toml"))
+        let mut s: TorchSettings = fs_err::read_to_string(root.join("workspace.toml"))
             .ok()
             .and_then(|t| toml::from_str(&t).ok())
             .unwrap_or_default();

@@ -217,7 +217,7 @@ impl Uv {
             args.push(OsStr::new("--extra"));
             args.push(OsStr::new(extra));
         }
-        let _ = std::fs::remove_file(venv.join(VENV_COMPLETE));
+        let _ = fs_err::remove_file(venv.join(VENV_COMPLETE));
         let mut cmd = self.command();
         cmd.args(&args).env("UV_PROJECT_ENVIRONMENT", venv);
         self.run_with_progress(cmd, reporter)?;

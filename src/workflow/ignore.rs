@@ -40,7 +40,7 @@ impl IgnoreList {
 
     /// Reads the file; a missing file ignores nothing.
     pub fn load(path: &std::path::Path) -> Self {
-        std::fs::read_to_string(path)
+        fs_err::read_to_string(path)
             .map(|t| Self::parse(&t))
             .unwrap_or_default()
     }

@@ -75,7 +75,7 @@ pub fn path() -> Result<PathBuf> {
 
 fn read_doc() -> Result<(PathBuf, DocumentMut)> {
     let path = path()?;
-    let text = match std::fs::read_to_string(&path) {
+    let text = match fs_err::read_to_string(&path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => HEADER.to_string(),
         Err(source) => return Err(CredentialsError::Io { path, source }),
