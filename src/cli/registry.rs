@@ -137,68 +137,36 @@ fn cache_build(g: &Globals, a: &CacheBuildArgs) -> Result<ExitStatus> {
     Ok(ExitStatus::Failure)
 }
 
-fn output_filter(path: Option<&std::path::Path>) -> Result<Option<crate::registry::mappings::OutputFilter>> {
-    Ok(path.map(crate::registry::mappings::OutputFilter::load).transpose()?)
-}
-
 fn mappings_build(p: Printer, a: &MappingsBuildArgs) -> Result<ExitStatus> {
-    use crate::registry::mappings::{Mappings, build};
-    let filter = output_filter(a.schema.as_deref())?;
-    let options = build::BuildOptions {
-        max_versions: a.max_versions,
-        input: a.input.as_deref().map(Mappings::load).transpose()?,
-    };
-    let m = build::build_from_cache(&a.cache, &options)?;
-    m.save(&a.out, filter.as_ref())?;
+    let stats = crate::ops::registry_data::build(
+        &a.cache,
+        a.input.as_deref(),
+        a.max_versions,
+        &a.out,
+        a.schema.as_deref(),
+    )?;
     errln!(
         p,
         "Mappings at {}: {} packages, {} keys, {} node classes read",
         a.out.display(),
-        m.stats.packages,
-        m.stats.signatures,
-        m.stats.total_nodes
+        stats.packages,
+        stats.signatures,
+        stats.total_nodes
     );
     Ok(ExitStatus::Success)
 }
 
 fn mappings_augment(p: Printer, a: &MappingsAugmentArgs) -> Result<ExitStatus> {
-    use crate::registry::mappings::{Mappings, augment};
-    let filter = output_filter(a.schema.as_deref())?;
-    let now = crate::registry::snapshot::rfc3339_now();
-    let mut m = match &a.mappings {
-        Some(path) => Mappings::load(path)?,
-        // Manager's data alone: dated now, so recency is measured from today.
-        None => Mappings {
-            version: now.get(0..10).unwrap_or_default().replace('-', "."),
-            generated_at: now.clone(),
-            ..Mappings::default()
-        },
-    };
-    let read = |p: &std::path::Path| {
-        fs_err::read(p).map_err(|e| {
-            miette::miette!(
-                code = "comfydock::registry::read",
-                "could not read {}: {e}",
-                p.display()
-            )
-        })
-    };
-    let data = augment::ManagerData {
-        map: augment::load_manager_map(&a.manager)?,
-        stats: match &a.stats {
-            Some(p) => augment::parse_stats(&read(p)?, p)?,
-            None => Default::default(),
-        },
-        list: match &a.list {
-            Some(p) => augment::parse_custom_node_list(&read(p)?, p)?,
-            None => Vec::new(),
-        },
-    };
-    let s = augment::augment_with(&mut m, &data, &now);
-    let Some(out) = a.out.as_deref().or(a.mappings.as_deref()) else {
-        unreachable!("clap requires --out without --mappings")
-    };
-    m.save(out, filter.as_ref())?;
+    use crate::ops::registry_data::{AugmentInput, augment};
+    let done = augment(&AugmentInput {
+        mappings: a.mappings.as_deref(),
+        manager: &a.manager,
+        stats: a.stats.as_deref(),
+        list: a.list.as_deref(),
+        out: a.out.as_deref(),
+        schema: a.schema.as_deref(),
+    })?;
+    let s = &done.summary;
     for (pack, pattern) in &s.bad_patterns {
         errln!(
             p,
@@ -208,11 +176,11 @@ fn mappings_augment(p: Printer, a: &MappingsAugmentArgs) -> Result<ExitStatus> {
     errln!(
         p,
         "Mappings at {}: {} Manager repositories matched registry packs, {} synthetic packs, {} name-only entries added, {} built-in node types, {} repositories on unsupported hosts skipped",
-        out.display(),
+        done.out.display(),
         s.matched_registry,
         s.synthetic_packages,
         s.entries_added,
-        m.builtin.len(),
+        done.builtin,
         s.skipped_hosts
     );
     Ok(ExitStatus::Success)

@@ -19,6 +19,7 @@ pub mod nodes;
 pub mod pull;
 pub mod python_deps;
 pub mod registry;
+pub mod registry_data;
 pub mod rollback;
 pub mod saved_plan;
 pub mod shared_store;
