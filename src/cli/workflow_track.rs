@@ -274,8 +274,8 @@ pub fn export(g: &Globals, raw: &str, output: Option<&Path>, with_deps: bool) ->
 /// The workflow with `extra.comfydock` naming the node packs and models it requires, as pinned
 /// in the lock: whoever imports it knows exactly what it runs with.
 /// Each required id with what the lock pins for it (null when the lock has no entry).
-fn pins<K, V>(
-    ids: &[String],
+fn pins<I: AsRef<str>, K, V>(
+    ids: &[I],
     pinned: Option<&std::collections::BTreeMap<K, V>>,
 ) -> serde_json::Map<String, serde_json::Value>
 where
@@ -285,10 +285,10 @@ where
     ids.iter()
         .map(|id| {
             let value = pinned
-                .and_then(|m| m.get(id.as_str()))
+                .and_then(|m| m.get(id.as_ref()))
                 .map(|v| serde_json::to_value(v).unwrap_or_default())
                 .unwrap_or(serde_json::Value::Null);
-            (id.clone(), value)
+            (id.as_ref().to_string(), value)
         })
         .collect()
 }

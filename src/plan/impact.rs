@@ -18,8 +18,11 @@ pub fn mark(plan: &mut Plan, workflows: &Workflows) {
             .tracked
             .iter()
             .filter(|(_, t)| {
-                let needs = if is_node { &t.requires.nodes } else { &t.requires.models };
-                needs.contains(&wanted)
+                if is_node {
+                    t.requires.nodes.iter().any(|n| n.as_str() == wanted)
+                } else {
+                    t.requires.models.iter().any(|m| m.as_str() == wanted)
+                }
             })
             .map(|(name, _)| name.to_string())
             .collect();
