@@ -367,7 +367,7 @@ fn pack_folders(env: &EnvPaths) -> BTreeMap<String, String> {
         .map(|i| {
             i.nodes
                 .iter()
-                .map(|(id, n)| (n.folder(id).to_string(), id.clone()))
+                .map(|(id, n)| (n.folder(id).to_string(), id.to_string()))
                 .collect()
         })
         .unwrap_or_default()

@@ -10,8 +10,8 @@ use crate::manifest::Workflows;
 pub fn mark(plan: &mut Plan, workflows: &Workflows) {
     for action in &mut plan.actions {
         let (wanted, list, is_node) = match action {
-            Action::RemoveNode { id, required_by, .. } => (id.clone(), required_by, true),
-            Action::UnlinkModel { key, required_by, .. } => (key.clone(), required_by, false),
+            Action::RemoveNode { id, required_by, .. } => (id.to_string(), required_by, true),
+            Action::UnlinkModel { key, required_by, .. } => (key.to_string(), required_by, false),
             _ => continue,
         };
         *list = workflows
