@@ -35,17 +35,6 @@ use thiserror::Error;
 
 #[derive(Debug, Error, Diagnostic)]
 pub enum ApplyError {
-    #[error("node `{id}` is in the plan but not pinned in the lock")]
-    #[diagnostic(code(comfydock::apply::not_in_lock), help("run `comfydock lock` and plan again"))]
-    NotInLock { id: String },
-
-    #[error("node `{id}` is a dev node: it has no tree in the store")]
-    #[diagnostic(
-        code(comfydock::apply::dev_node_tree),
-        help("run `comfydock plan` again; the plan does not match the lock")
-    )]
-    DevNodeHasNoTree { id: crate::types::NodeId },
-
     #[error("the lock pins the panel of comfydock {locked}; this is comfydock {running}, whose panel differs")]
     #[diagnostic(
         code(comfydock::apply::panel_version),
@@ -505,7 +494,7 @@ fn next_installed(
     // An untracked workflow is forgotten; ComfyUI's copy of it stays where it is.
     installed
         .workflows
-        .retain(|name, _| resolved.lock.workflows.keys().any(|n| n.as_str() == name));
+        .retain(|name, _| resolved.lock.workflows.contains_key(name));
     for action in &plan.actions {
         match action {
             Action::RemoveNode { id, .. } => {

@@ -27,7 +27,7 @@ pub const SCRATCH: &str = ".tmp-";
 pub const DAMAGED: &str = ".damaged-";
 
 /// The id of the tree holding `models`.
-pub fn id(models: &BTreeMap<String, InstalledModel>) -> String {
+pub fn id(models: &BTreeMap<crate::types::ModelKey, InstalledModel>) -> String {
     let mut entries: Vec<&InstalledModel> = models.values().collect();
     entries.sort_by(|a, b| a.path.cmp(&b.path));
     let mut hasher = blake3::Hasher::new();
@@ -123,7 +123,7 @@ pub(super) fn prepare(ctx: &Ctx, plan: &Plan, observed: &Observed, installed: &m
 fn ensure(
     ctx: &Ctx,
     id: &str,
-    models: &mut BTreeMap<String, InstalledModel>,
+    models: &mut BTreeMap<crate::types::ModelKey, InstalledModel>,
     placing: &BTreeSet<&str>,
     live: Option<&Path>,
 ) -> Result<PathBuf> {
@@ -190,7 +190,10 @@ fn ensure(
 
 /// Stamps of the tree's folders and of the folders the symlinks point into (what observe
 /// compares to trust the symlinks), and when they were taken.
-fn stamps(dir: &Path, models: &BTreeMap<String, InstalledModel>) -> (Vec<crate::observe::DirStamp>, i64) {
+fn stamps(
+    dir: &Path,
+    models: &BTreeMap<crate::types::ModelKey, InstalledModel>,
+) -> (Vec<crate::observe::DirStamp>, i64) {
     let mut folders: BTreeSet<PathBuf> = BTreeSet::from([dir.to_path_buf()]);
     for m in models.values() {
         let mut entry = dir.join(tree_rel(&m.path));
@@ -233,7 +236,7 @@ fn make_entry(ctx: &Ctx, m: &InstalledModel, entry: &Path) -> Result<()> {
 
 /// A hardlink or copy is recorded by its own fingerprint (a symlink by its target's, taken at
 /// stage).
-fn fill_fingerprints(dir: &Path, models: &mut BTreeMap<String, InstalledModel>) -> Result<()> {
+fn fill_fingerprints(dir: &Path, models: &mut BTreeMap<crate::types::ModelKey, InstalledModel>) -> Result<()> {
     for m in models.values_mut() {
         if m.mode != LinkMode::Symlink {
             m.fingerprint = Fingerprint::of(&dir.join(tree_rel(&m.path)).symlink_metadata()?);

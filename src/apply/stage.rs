@@ -2,11 +2,11 @@
 //! Produces the journal steps of the switch and the new installed record.
 
 use super::{ApplyError, Ctx, Result};
-use crate::manifest::{LockedNode, NodeSource, RegistryPin};
+use crate::manifest::{NodeSource, PackPin, RegistryPin};
 use crate::observe::{InstalledNode, fingerprint_tree};
 use crate::plan::Action;
 use crate::store::{GitCache, NodeStore};
-use crate::types::{Blake3, NodeId};
+use crate::types::{Blake3, ModelKey, NodeId, WorkflowName};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -14,9 +14,9 @@ use std::path::{Path, PathBuf};
 #[derive(Default)]
 pub(super) struct Staged {
     pub steps: Vec<super::journal::Step>,
-    pub node: Option<(String, InstalledNode)>,
-    pub model: Option<(String, crate::observe::InstalledModel)>,
-    pub workflow: Option<(String, crate::observe::workflows::InstalledWorkflow)>,
+    pub node: Option<(NodeId, InstalledNode)>,
+    pub model: Option<(ModelKey, crate::observe::InstalledModel)>,
+    pub workflow: Option<(WorkflowName, crate::observe::workflows::InstalledWorkflow)>,
     pub venv: Option<String>,
     /// A pack whose install.py runs once the new venv exists: its staged folder and the files
     /// carried over from the old version (not part of what comfydock placed).
@@ -29,10 +29,18 @@ pub(super) fn stage_action(ctx: &Ctx, action: &Action) -> Result<Staged> {
     let lock = &ctx.resolved.lock;
     let mut staged = Staged::default();
     match action {
-        Action::LinkModel { key, path, mode, .. } => return super::stage_models::stage_link(ctx, key, path, *mode),
+        Action::LinkModel {
+            key,
+            path,
+            mode,
+            locked,
+            ..
+        } => return super::stage_models::stage_link(ctx, key, locked, path, *mode),
         // The model tree holds what stays; a removed model's entry leaves with the old tree.
         Action::UnlinkModel { .. } | Action::ModelPaths { .. } => return Ok(staged),
-        Action::Workflow { name, change } => return super::stage_workflows::stage_workflow(ctx, name, *change),
+        Action::Workflow { name, change, locked } => {
+            return super::stage_workflows::stage_workflow(ctx, name, locked, *change);
+        }
         Action::CloneComfyui { commit, .. } => {
             ctx.reporter
                 .step(&format!("Cloning ComfyUI {}", crate::plan::short(commit)));
@@ -63,8 +71,8 @@ pub(super) fn stage_action(ctx: &Ctx, action: &Action) -> Result<Staged> {
             }
             staged.steps.push(Step::Checkout {
                 repo: env.comfyui.clone(),
-                from: from.clone(),
-                to: to.clone(),
+                from: from.to_string(),
+                to: to.to_string(),
             });
         }
         Action::RestoreComfyui { commit, files, deleted } => {
@@ -72,17 +80,26 @@ pub(super) fn stage_action(ctx: &Ctx, action: &Action) -> Result<Staged> {
             save_edits(&env.comfyui, files, &saved)?;
             staged.steps.push(Step::RestoreTracked {
                 repo: env.comfyui.clone(),
-                commit: commit.clone(),
+                commit: commit.to_string(),
                 saved,
                 modified: files.clone(),
                 deleted: deleted.clone(),
             });
         }
-        Action::InstallNode { id, run_install, .. } | Action::UpdateNode { id, run_install, .. } => {
-            let (id, node) = lock
-                .nodes
-                .get_key_value(id.as_str())
-                .ok_or_else(|| ApplyError::NotInLock { id: id.to_string() })?;
+        // The action carries the lock entry it was planned from: nothing to look up, and a dev
+        // node (which has no tree) cannot reach this arm.
+        Action::InstallNode {
+            id,
+            run_install,
+            pin: node,
+            ..
+        }
+        | Action::UpdateNode {
+            id,
+            run_install,
+            pin: node,
+            ..
+        } => {
             let tree = ensure_in_store(ctx, id, node)?;
             let store = NodeStore::new(&ctx.ws.store_dir());
             let dest = ctx.staging.join("nodes").join(id);
@@ -145,7 +162,7 @@ pub(super) fn stage_action(ctx: &Ctx, action: &Action) -> Result<Staged> {
                 derived: reused.as_ref().map(|r| r.tree.to_string()),
                 runtime_paths,
             };
-            staged.node = Some((id.to_string(), record));
+            staged.node = Some((id.clone(), record));
         }
         Action::LinkDevNode { id, path } => {
             let live = env.custom_nodes().join(id);
@@ -286,17 +303,16 @@ fn clear_slot(ctx: &Ctx, name: &str, live: &Path) -> Result<Vec<super::journal::
 
 /// The node's tree in the store: from the store when present (no network), else exported from
 /// the git mirror or downloaded from the registry, and checked against the lock.
-fn ensure_in_store(ctx: &Ctx, id: &NodeId, node: &LockedNode) -> Result<Blake3> {
+fn ensure_in_store(ctx: &Ctx, id: &NodeId, node: &PackPin) -> Result<Blake3> {
     let store = NodeStore::new(&ctx.ws.store_dir());
     let pin = match node {
-        LockedNode::Dev(_) => return Err(ApplyError::DevNodeHasNoTree { id: id.clone() }),
-        LockedNode::Registry(pin) => {
+        PackPin::Registry(pin) => {
             if store.contains(&pin.tree) || super::stage_remote::node(ctx, id.as_str(), &pin.tree) {
                 return Ok(pin.tree.clone());
             }
             return fetch_registry_pack(ctx, id, pin);
         }
-        LockedNode::Panel(pin) => {
+        PackPin::Panel(pin) => {
             if store.contains(&pin.tree) || super::stage_remote::node(ctx, id.as_str(), &pin.tree) {
                 return Ok(pin.tree.clone());
             }
@@ -310,7 +326,7 @@ fn ensure_in_store(ctx: &Ctx, id: &NodeId, node: &LockedNode) -> Result<Blake3> 
             }
             return Ok(actual);
         }
-        LockedNode::Git(pin) => pin,
+        PackPin::Git(pin) => pin,
     };
     if store.contains(&pin.tree) || super::stage_remote::node(ctx, id.as_str(), &pin.tree) {
         return Ok(pin.tree.clone());

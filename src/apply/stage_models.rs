@@ -8,15 +8,18 @@ use super::{ApplyError, Ctx, Result};
 use crate::manifest::{LockedModel, ModelSource};
 use crate::models::{self, ModelIndex, sources};
 use crate::observe::{Fingerprint, InstalledModel, LinkMode};
+use crate::types::{ModelKey, RelPath};
 use std::path::PathBuf;
 
-pub(super) fn stage_link(ctx: &Ctx, key: &str, path: &str, mode: LinkMode) -> Result<Staged> {
-    let model = ctx
-        .resolved
-        .lock
-        .models
-        .get(key)
-        .ok_or_else(|| ApplyError::NotInLock { id: key.to_string() })?;
+/// `model` is the lock entry the plan's action carries (see `plan::Action`).
+pub(super) fn stage_link(
+    ctx: &Ctx,
+    key: &ModelKey,
+    model: &LockedModel,
+    path: &RelPath,
+    mode: LinkMode,
+) -> Result<Staged> {
+    let path = path.as_str();
     // ComfyUI reads its own `models/` first: a file of the user's there, of the same name, would
     // hide the declared model. Links an older comfydock made there are moved out by this apply.
     let live = ctx.env.comfyui.join(path);
@@ -31,7 +34,7 @@ pub(super) fn stage_link(ctx: &Ctx, key: &str, path: &str, mode: LinkMode) -> Re
     let fingerprint = Fingerprint::of(&source.metadata()?);
     Ok(Staged {
         model: Some((
-            key.to_string(),
+            key.clone(),
             InstalledModel {
                 blake3: model.blake3.to_string(),
                 path: path.to_string(),

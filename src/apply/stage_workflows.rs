@@ -6,24 +6,22 @@
 use super::journal::Step;
 use super::stage::Staged;
 use super::{ApplyError, Ctx, Result};
+use crate::manifest::LockedWorkflow;
 use crate::observe::Fingerprint;
 use crate::observe::workflows::{self, InstalledWorkflow, WorkflowCopy};
 use crate::plan::WorkflowChange;
+use crate::types::WorkflowName;
 use std::path::Path;
 
-pub(super) fn stage_workflow(ctx: &Ctx, name: &str, change: WorkflowChange) -> Result<Staged> {
+/// `locked` is the lock entry the plan's action carries (see `plan::Action`).
+pub(super) fn stage_workflow(
+    ctx: &Ctx,
+    name: &WorkflowName,
+    locked: &LockedWorkflow,
+    change: WorkflowChange,
+) -> Result<Staged> {
     let mut staged = Staged::default();
     let env = ctx.env;
-    let locked = ctx
-        .resolved
-        .lock
-        .workflows
-        .iter()
-        .find(|(n, _)| n.as_str() == name)
-        .map(|(_, w)| w)
-        .ok_or_else(|| ApplyError::NotInLock {
-            id: format!("workflow {name}"),
-        })?;
     let desired = locked.blake3.to_string();
     let previous = ctx.observed.installed.workflows.get(name);
     let observed_fingerprint = match ctx.observed.workflows.get(name) {
@@ -35,7 +33,7 @@ pub(super) fn stage_workflow(ctx: &Ctx, name: &str, change: WorkflowChange) -> R
         WorkflowChange::Adopt => {
             let fingerprint = observed_fingerprint.unwrap_or(Fingerprint(0, 0, 0));
             staged.workflow = Some((
-                name.to_string(),
+                name.clone(),
                 InstalledWorkflow {
                     blake3: Some(desired),
                     fingerprint,
@@ -85,7 +83,7 @@ pub(super) fn stage_workflow(ctx: &Ctx, name: &str, change: WorkflowChange) -> R
             beside: None,
         },
     };
-    staged.workflow = Some((name.to_string(), record));
+    staged.workflow = Some((name.clone(), record));
     Ok(staged)
 }
 

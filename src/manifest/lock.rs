@@ -33,7 +33,7 @@ pub struct Lock {
 
 /// A tracked workflow pinned by content: apply places exactly these bytes, and the models it
 /// requires are pinned by hash so a review of the lock shows what the workflow runs with.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LockedWorkflow {
     /// Relative to `.cec/`.
@@ -46,7 +46,7 @@ pub struct LockedWorkflow {
 
 /// A model pinned by content: where ComfyUI finds it (category folder and file name) and where it
 /// can be downloaded from when no local file has that content.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LockedModel {
     pub blake3: Blake3,
@@ -121,7 +121,7 @@ pub enum LockedNode {
     Panel(PanelPin),
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PanelPin {
     /// The comfydock version whose embedded files these are (only that version can place them
@@ -131,7 +131,7 @@ pub struct PanelPin {
     pub tree: Blake3,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RegistryPin {
     /// The pack's id in the registry (the manifest key may differ).
@@ -149,7 +149,7 @@ pub struct RegistryPin {
     pub folder: Option<NodeId>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GitPin {
     pub repository: RepoUrl,
@@ -171,7 +171,71 @@ pub struct DevLink {
     pub path: String,
 }
 
+/// A locked node whose files come from the store: every entry but a dev link. The plan's
+/// install and update actions carry one, so apply places a node without looking it up again
+/// and a dev node can never reach the store path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PackPin {
+    Registry(RegistryPin),
+    Git(GitPin),
+    Panel(PanelPin),
+}
+
+impl PackPin {
+    pub fn source(&self) -> NodeSource {
+        match self {
+            PackPin::Registry(_) => NodeSource::Registry,
+            PackPin::Git(_) => NodeSource::Git,
+            PackPin::Panel(_) => NodeSource::Comfydock,
+        }
+    }
+
+    /// The tree in the store.
+    pub fn tree(&self) -> &Blake3 {
+        match self {
+            PackPin::Registry(p) => &p.tree,
+            PackPin::Git(p) => &p.tree,
+            PackPin::Panel(p) => &p.tree,
+        }
+    }
+
+    /// The node's folder in `custom_nodes/`: the recorded one, else its manifest key.
+    pub fn folder<'a>(&'a self, key: &'a str) -> &'a str {
+        match self {
+            PackPin::Registry(RegistryPin { folder: Some(f), .. }) | PackPin::Git(GitPin { folder: Some(f), .. }) => {
+                f.as_str()
+            }
+            _ => key,
+        }
+    }
+
+    /// How the node is shown in plans and lists: a version or a short commit.
+    pub fn describe(&self) -> String {
+        match self {
+            PackPin::Registry(p) => p.version.to_string(),
+            PackPin::Panel(p) => p.version.to_string(),
+            PackPin::Git(p) => {
+                let commit = p.commit.short();
+                match &p.rev {
+                    Some(rev) if !commit.starts_with(rev.as_str()) => format!("{rev}@{commit}"),
+                    _ => commit.to_string(),
+                }
+            }
+        }
+    }
+}
+
 impl LockedNode {
+    /// The store pin of this entry; None for a dev link.
+    pub fn pack_pin(&self) -> Option<PackPin> {
+        match self {
+            LockedNode::Registry(p) => Some(PackPin::Registry(p.clone())),
+            LockedNode::Git(p) => Some(PackPin::Git(p.clone())),
+            LockedNode::Panel(p) => Some(PackPin::Panel(p.clone())),
+            LockedNode::Dev(_) => None,
+        }
+    }
+
     pub fn source(&self) -> NodeSource {
         match self {
             LockedNode::Registry(_) => NodeSource::Registry,
@@ -215,15 +279,7 @@ impl LockedNode {
     pub fn describe(&self) -> String {
         match self {
             LockedNode::Dev(d) => d.path.clone(),
-            LockedNode::Registry(p) => p.version.to_string(),
-            LockedNode::Panel(p) => p.version.to_string(),
-            LockedNode::Git(p) => {
-                let commit = p.commit.short();
-                match &p.rev {
-                    Some(rev) if !commit.starts_with(rev.as_str()) => format!("{rev}@{commit}"),
-                    _ => commit.to_string(),
-                }
-            }
+            placed => placed.pack_pin().map(|p| p.describe()).unwrap_or_default(),
         }
     }
 }

@@ -14,7 +14,7 @@ mod template;
 pub use error::ManifestError;
 pub use lock::{
     DevLink, GitPin, LOCK_FILE, LOCK_VERSION, Lock, LockedComfyUI, LockedModel, LockedNode, LockedPython,
-    LockedWorkflow, PanelPin, RegistryPin,
+    LockedWorkflow, PackPin, PanelPin, RegistryPin,
 };
 pub use pyproject::Manifest;
 pub use spec::{

@@ -300,13 +300,13 @@ impl Manifest {
         if let Some(test) = spec.test {
             set_str(table, "test", test.as_str());
         }
-        let list = |items: &[String]| {
+        fn list<T: AsRef<str>>(items: &[T]) -> Value {
             let mut a = Array::new();
             for i in items {
-                a.push(i.as_str());
+                a.push(i.as_ref());
             }
             Value::Array(a)
-        };
+        }
         let mut requires = toml_edit::InlineTable::new();
         requires.insert("nodes", list(&spec.requires.nodes));
         requires.insert("models", list(&spec.requires.models));
@@ -553,7 +553,7 @@ requires = {
             description: None,
             test: None,
             requires: crate::manifest::Requires {
-                nodes: vec!["comfyui-impact-pack".into()],
+                nodes: vec!["comfyui-impact-pack".parse().unwrap()],
                 models: vec![],
                 python: vec![],
             },

@@ -4,7 +4,8 @@
 //! a typo such as `revv` must not silently drop a pin.
 
 use crate::types::{
-    Blake3, GitRef, ModelFile, ModelKey, NodeId, PackVersion, PythonVersion, RelPath, RepoUrl, Sha256, TorchBackend,
+    Blake3, GitRef, ModelFile, ModelKey, NodeId, PackVersion, PythonRequirement, PythonVersion, RelPath, RepoUrl,
+    Sha256, TorchBackend,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -219,7 +220,7 @@ impl ModelSpec {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
 pub enum ModelSource {
     Huggingface {
@@ -288,13 +289,15 @@ impl TestLevel {
     }
 }
 
+/// What a tracked workflow needs, each entry checked where the manifest is read: declared node
+/// ids, declared model keys and PEP 508 requirements.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Requires {
     #[serde(default)]
-    pub nodes: Vec<String>,
+    pub nodes: Vec<NodeId>,
     #[serde(default)]
-    pub models: Vec<String>,
+    pub models: Vec<ModelKey>,
     #[serde(default)]
-    pub python: Vec<String>,
+    pub python: Vec<PythonRequirement>,
 }

@@ -2,6 +2,7 @@
 //! fingerprints (size, mtime, inode) so the next observe is a round of `stat` calls.
 
 use crate::manifest::NodeSource;
+use crate::types::{ModelKey, NodeId, WorkflowName};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
@@ -21,9 +22,9 @@ pub struct Installed {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub torch_backend: Option<crate::types::TorchBackend>,
     #[serde(default)]
-    pub nodes: BTreeMap<String, InstalledNode>,
+    pub nodes: BTreeMap<NodeId, InstalledNode>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub models: BTreeMap<String, InstalledModel>,
+    pub models: BTreeMap<ModelKey, InstalledModel>,
     /// The model tree `.comfydock/models` links to, holding `models`. None with models: they
     /// were placed in `ComfyUI/models/` by a comfydock from before model trees, and the next
     /// apply moves them into a tree.
@@ -31,7 +32,7 @@ pub struct Installed {
     pub model_tree: Option<ModelTree>,
     /// Tracked workflows placed in `ComfyUI/user/default/workflows/`, by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub workflows: BTreeMap<String, super::workflows::InstalledWorkflow>,
+    pub workflows: BTreeMap<WorkflowName, super::workflows::InstalledWorkflow>,
 }
 
 /// A generation's placed models as one tree, built once in `store/model-trees/<id>/` (the id is

@@ -11,6 +11,7 @@ pub use installed::{
     fingerprint_tree, tree_rel,
 };
 
+use crate::types::{ModelKey, NodeId, WorkflowName};
 use crate::workspace::EnvPaths;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -25,17 +26,17 @@ pub struct Observed {
     /// ComfyUI's own tracked files as the user left them (Modified: edited or deleted by hand).
     pub comfyui_files: NodeState,
     /// The state of each node comfydock installed.
-    pub nodes: BTreeMap<String, NodeState>,
+    pub nodes: BTreeMap<NodeId, NodeState>,
     /// Entries of `custom_nodes/` that comfydock did not put there.
     pub untracked: Vec<String>,
     /// Where `.venv` points (a `.venv-gen-N` name), if it is a working link.
     pub venv: Option<String>,
     /// The state of each model comfydock placed (Intact, or Missing when the entry or, for a
     /// symlink, its target is gone or changed).
-    pub models: BTreeMap<String, NodeState>,
+    pub models: BTreeMap<ModelKey, NodeState>,
     /// ComfyUI's copy of each tracked workflow: those the live generation placed, and (added by
     /// the planner) those the lock tracks.
-    pub workflows: BTreeMap<String, workflows::WorkflowCopy>,
+    pub workflows: BTreeMap<WorkflowName, workflows::WorkflowCopy>,
     /// The environment was imported with `--models skip`: locked models it never placed are left
     /// out of the plan on this machine (see `EnvPaths::models_skipped_marker`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

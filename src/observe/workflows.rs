@@ -54,7 +54,7 @@ pub enum WorkflowCopy {
 }
 
 /// The copies of every workflow the live generation placed.
-pub fn observe_placed(env: &EnvPaths, installed: &Installed) -> BTreeMap<String, WorkflowCopy> {
+pub fn observe_placed(env: &EnvPaths, installed: &Installed) -> BTreeMap<crate::types::WorkflowName, WorkflowCopy> {
     installed
         .workflows
         .iter()

@@ -423,7 +423,7 @@ fn record_in_place(session: &Session, lock: &crate::manifest::Lock, candidates: 
                 }
             }
         };
-        installed.nodes.insert(c.id.to_string(), record);
+        installed.nodes.insert(c.id.clone(), record);
     }
     crate::fsx::write_atomic(&installed_path, installed.to_json().as_bytes())
         .map_err(|e| miette!("could not write {}: {e}", installed_path.display()))?;

@@ -181,6 +181,7 @@ pub fn status<A>(session: &Session<'_, A>) -> Result<StatusReport> {
             if let crate::plan::Action::Workflow {
                 name,
                 change: crate::plan::WorkflowChange::Edited | crate::plan::WorkflowChange::Beside,
+                ..
             } = action
             {
                 drift.push(Drift::WorkflowEdited { name: name.to_string() });

@@ -267,7 +267,7 @@ pub fn run(
             name: k.to_string(),
             file: t.file.to_string(),
             level: effective_level(input.level, t.test),
-            requires: t.requires.nodes.clone(),
+            requires: t.requires.nodes.iter().map(ToString::to_string).collect(),
             bytes: crate::workflow::read_file(env.cec.join(t.file.as_str())),
         })
         .collect();
@@ -367,7 +367,7 @@ fn pack_folders(env: &EnvPaths) -> BTreeMap<String, String> {
         .map(|i| {
             i.nodes
                 .iter()
-                .map(|(id, n)| (n.folder(id).to_string(), id.clone()))
+                .map(|(id, n)| (n.folder(id).to_string(), id.to_string()))
                 .collect()
         })
         .unwrap_or_default()

@@ -47,7 +47,7 @@ pub fn export(
 }
 
 /// Each required id with what the lock pins for it (null when the lock has no entry).
-fn pins<K, V>(ids: &[String], pinned: Option<&BTreeMap<K, V>>) -> serde_json::Map<String, serde_json::Value>
+fn pins<I: AsRef<str>, K, V>(ids: &[I], pinned: Option<&BTreeMap<K, V>>) -> serde_json::Map<String, serde_json::Value>
 where
     K: Ord + std::borrow::Borrow<str>,
     V: serde::Serialize,
@@ -55,10 +55,10 @@ where
     ids.iter()
         .map(|id| {
             let value = pinned
-                .and_then(|m| m.get(id.as_str()))
+                .and_then(|m| m.get(id.as_ref()))
                 .map(|v| serde_json::to_value(v).unwrap_or_default())
                 .unwrap_or(serde_json::Value::Null);
-            (id.clone(), value)
+            (id.as_ref().to_string(), value)
         })
         .collect()
 }

@@ -1,28 +1,38 @@
 //! The typed actions a plan is made of. Each has a stable id, a kind (add, change, destroy)
-//! and one human line; the details apply needs come from the lock the plan was made with.
+//! and one human line. An action that places something from the lock carries the lock entry it
+//! was planned from (not serialized: the JSON names it by id), so apply never looks it up again
+//! and has no "not in the lock" case: the plan is made from the lock, and a saved plan is
+//! planned again from the lock it carries.
 
+use crate::manifest::{LockedModel, LockedWorkflow, NodeSource, PackPin};
 use crate::python::PackageChange;
+use crate::types::{GitCommit, GitRef, ModelKey, NodeId, RelPath, WorkflowName};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Action {
     /// ComfyUI is not checked out: clone it at the locked commit.
-    CloneComfyui { rev: String, commit: String },
+    CloneComfyui { rev: GitRef, commit: GitCommit },
     /// ComfyUI is at another commit than the lock's.
-    CheckoutComfyui { from: String, rev: String, to: String },
+    CheckoutComfyui {
+        from: GitCommit,
+        rev: GitRef,
+        to: GitCommit,
+    },
     /// ComfyUI's own tracked files were edited or deleted by hand: the locked commit's files are
     /// restored, the user's versions kept in the trash.
     RestoreComfyui {
-        commit: String,
+        commit: GitCommit,
         files: Vec<String>,
         #[serde(default)]
         deleted: Vec<String>,
     },
     /// A node that is not installed (replacing an untracked folder of the same name, if any).
     InstallNode {
-        id: String,
-        source: String,
+        id: NodeId,
+        #[serde(serialize_with = "plan_source")]
+        source: NodeSource,
         version: String,
         /// Whether the pack's install.py runs when it is staged (`install = "run"`).
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -30,11 +40,15 @@ pub enum Action {
         /// `!` lines under the action (an install script, a newer ComfyUI needed).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         notes: Vec<String>,
+        /// The lock entry placed.
+        #[serde(skip)]
+        pin: PackPin,
     },
     /// A node installed at another pin, or changed on disk.
     UpdateNode {
-        id: String,
-        source: String,
+        id: NodeId,
+        #[serde(serialize_with = "plan_source")]
+        source: NodeSource,
         from: String,
         to: String,
         reason: String,
@@ -44,12 +58,15 @@ pub enum Action {
         /// `!` lines under the action (an install script, a newer ComfyUI needed).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         notes: Vec<String>,
+        /// The lock entry placed.
+        #[serde(skip)]
+        pin: PackPin,
     },
     /// A dev node: a symlink to the user's folder, never copied, moved or deleted.
-    LinkDevNode { id: String, path: String },
+    LinkDevNode { id: NodeId, path: String },
     /// An installed node that the manifest no longer has: moved to trash (a dev node's link is removed).
     RemoveNode {
-        id: String,
+        id: NodeId,
         linked: bool,
         /// Tracked workflows that require this pack: removing it breaks them.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -60,20 +77,23 @@ pub enum Action {
     /// A declared model is not in place: link (or hardlink, or copy) it from a local file with its
     /// content, downloading it first when no such file is known.
     LinkModel {
-        key: String,
+        key: ModelKey,
         /// `models/<category>/<filename>` under ComfyUI.
-        path: String,
+        path: RelPath,
         size: Option<u64>,
         mode: crate::observe::LinkMode,
         /// `index` (a local file has the content), `download: <source>`, or `unavailable`.
         origin: String,
         /// Why an existing entry is replaced (missing, changed, other link mode); None: new.
         replace: Option<String>,
+        /// The lock entry placed.
+        #[serde(skip)]
+        locked: LockedModel,
     },
     /// A model the manifest no longer declares: its link goes (a copy goes to the trash); the
     /// model file itself is never deleted.
     UnlinkModel {
-        key: String,
+        key: ModelKey,
         path: String,
         /// Tracked workflows that require this model: removing it breaks them.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -84,7 +104,13 @@ pub enum Action {
     /// when links an older comfydock made in `ComfyUI/models/` move into a model tree.
     ModelPaths { reason: String },
     /// A tracked workflow and ComfyUI's copy of it (`user/default/workflows/NAME.json`).
-    Workflow { name: String, change: WorkflowChange },
+    Workflow {
+        name: WorkflowName,
+        change: WorkflowChange,
+        /// The lock entry placed.
+        #[serde(skip)]
+        locked: LockedWorkflow,
+    },
     /// The venv does not match uv.lock (for the chosen torch backend): build it, or reuse a
     /// generation's venv that does.
     SyncPython {
@@ -181,8 +207,8 @@ impl Action {
     /// The line after the symbol in `plan` output.
     pub fn describe(&self) -> String {
         match self {
-            Action::CloneComfyui { rev, commit } => format!("comfyui {rev} ({})", short(commit)),
-            Action::CheckoutComfyui { from, rev, to } => format!("comfyui {} -> {rev} ({})", short(from), short(to)),
+            Action::CloneComfyui { rev, commit } => format!("comfyui {rev} ({})", commit.short()),
+            Action::CheckoutComfyui { from, rev, to } => format!("comfyui {} -> {rev} ({})", from.short(), to.short()),
             Action::RestoreComfyui { files, deleted, .. } => format!(
                 "comfyui: restore files edited by hand ({}); your versions go to the trash",
                 crate::observe::NodeState::Modified {
@@ -194,7 +220,7 @@ impl Action {
             ),
             Action::InstallNode {
                 id, source, version, ..
-            } => format!("node {id} {version} ({source})"),
+            } => format!("node {id} {version} ({})", source_name(*source)),
             Action::UpdateNode {
                 id,
                 source,
@@ -203,11 +229,11 @@ impl Action {
                 reason,
                 ..
             } if from == to => {
-                format!("node {id} {to} ({source}): reinstall, {reason}")
+                format!("node {id} {to} ({}): reinstall, {reason}", source_name(*source))
             }
             Action::UpdateNode {
                 id, source, from, to, ..
-            } => format!("node {id} {from} -> {to} ({source})"),
+            } => format!("node {id} {from} -> {to} ({})", source_name(*source)),
             Action::LinkDevNode { id, path } => format!("node {id} -> {path} (dev, linked)"),
             Action::RemoveNode {
                 id,
@@ -232,6 +258,7 @@ impl Action {
                 mode,
                 origin,
                 replace,
+                ..
             } => {
                 let size = size.map(|s| format!(" {}", human_size(s))).unwrap_or_default();
                 let why = replace.as_ref().map(|r| format!("; {r}")).unwrap_or_default();
@@ -244,7 +271,7 @@ impl Action {
             Action::ModelPaths { reason } => {
                 format!("ComfyUI/extra_model_paths.yaml: comfydock's section for the placed models ({reason})")
             }
-            Action::Workflow { name, change } => match change {
+            Action::Workflow { name, change, .. } => match change {
                 WorkflowChange::Place => format!(
                     "workflow {name} -> {}/{name}.json",
                     crate::observe::workflows::WORKFLOWS_DIR
@@ -301,6 +328,7 @@ impl Action {
             Action::Workflow {
                 name,
                 change: WorkflowChange::Edited,
+                ..
             } => vec![format!(
                 "! apply keeps your copy; `comfydock workflow sync {}` takes it into .cec",
                 crate::shell::quote(name)
@@ -328,6 +356,20 @@ impl Action {
             Action::RemoveNode { required_by, .. } | Action::UnlinkModel { required_by, .. } => required_by,
             _ => &[],
         }
+    }
+}
+
+/// How plans name a node's source: a `local` node is a `dev` node there.
+fn plan_source<S: serde::Serializer>(source: &NodeSource, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(source_name(*source))
+}
+
+pub(super) fn source_name(source: NodeSource) -> &'static str {
+    match source {
+        NodeSource::Registry => "registry",
+        NodeSource::Git => "git",
+        NodeSource::Local => "dev",
+        NodeSource::Comfydock => "comfydock",
     }
 }
 

@@ -1,7 +1,7 @@
 //! desired (lock) × observed (disk) → actions and their order.
 
 use super::{Action, Plan, WorkflowChange};
-use crate::manifest::{Lock, LockedNode, NodeSource};
+use crate::manifest::{Lock, LockedNode};
 use crate::observe::workflows::{InstalledWorkflow, WorkflowCopy};
 use crate::observe::{NodeState, Observed};
 use std::collections::BTreeMap;
@@ -41,17 +41,17 @@ pub fn diff(environment: &str, lock: &Lock, observed: &Observed, python: &Python
 
     let comfyui = match &observed.comfyui_commit {
         None => Some(plan.push(Action::CloneComfyui {
-            rev: lock.comfyui.rev.to_string(),
-            commit: lock.comfyui.commit.to_string(),
+            rev: lock.comfyui.rev.clone(),
+            commit: lock.comfyui.commit.clone(),
         })),
         Some(head) if *head != lock.comfyui.commit => Some(plan.push(Action::CheckoutComfyui {
-            from: head.to_string(),
-            rev: lock.comfyui.rev.to_string(),
-            to: lock.comfyui.commit.to_string(),
+            from: head.clone(),
+            rev: lock.comfyui.rev.clone(),
+            to: lock.comfyui.commit.clone(),
         })),
         Some(_) => match &observed.comfyui_files {
             NodeState::Modified { files, deleted, .. } => Some(plan.push(Action::RestoreComfyui {
-                commit: lock.comfyui.commit.to_string(),
+                commit: lock.comfyui.commit.clone(),
                 files: files.clone(),
                 deleted: deleted.clone(),
             })),
@@ -75,26 +75,19 @@ pub fn diff(environment: &str, lock: &Lock, observed: &Observed, python: &Python
         } else {
             observed.nodes.get(id.as_str())
         };
-        let source = source_name(node.source()).to_string();
-        let action = match (node, installed, state) {
-            (LockedNode::Dev(dev), Some(inst), Some(NodeState::Intact)) if inst.link.as_ref() == Some(&dev.path) => {
+        let action = match (node, node.pack_pin(), installed, state) {
+            (LockedNode::Dev(dev), _, Some(inst), Some(NodeState::Intact)) if inst.link.as_ref() == Some(&dev.path) => {
                 None
             }
-            (LockedNode::Dev(dev), _, _) => Some(Action::LinkDevNode {
-                id: id.to_string(),
+            (LockedNode::Dev(dev), _, _, _) => Some(Action::LinkDevNode {
+                id: id.clone(),
                 path: dev.path.clone(),
             }),
-            (_, None, _) => Some(Action::InstallNode {
-                id: id.to_string(),
-                source,
-                version: node.describe(),
-                run_install: false,
-                notes: Vec::new(),
-            }),
-            (_, Some(inst), Some(state)) => {
+            (_, None, _, _) => None,
+            (_, Some(pin), Some(inst), Some(state)) => {
                 let from = inst.tree.clone().unwrap_or_default();
-                let to = node.tree().map(ToString::to_string).unwrap_or_default();
-                let (old_folder, new_folder) = (inst.folder(id), node.folder(id));
+                let to = pin.tree().to_string();
+                let (old_folder, new_folder) = (inst.folder(id), pin.folder(id));
                 let reason = match state {
                     NodeState::Missing => Some("missing on disk".to_string()),
                     NodeState::Modified { .. } => Some(format!("edited on disk ({})", state.describe_changes())),
@@ -105,24 +98,27 @@ pub fn diff(environment: &str, lock: &Lock, observed: &Observed, python: &Python
                     NodeState::Intact => None,
                 };
                 reason.map(|reason| Action::UpdateNode {
-                    id: id.to_string(),
-                    source,
+                    id: id.clone(),
+                    source: pin.source(),
                     from: match &inst.link {
                         Some(path) => format!("(linked {path})"),
                         None => inst.version.clone().unwrap_or(from),
                     },
-                    to: node.describe(),
+                    to: pin.describe(),
                     reason,
                     run_install: false,
                     notes: Vec::new(),
+                    pin,
                 })
             }
-            (_, Some(_), None) => Some(Action::InstallNode {
-                id: id.to_string(),
-                source,
-                version: node.describe(),
+            // Not installed, or installed but not observed.
+            (_, Some(pin), _, _) => Some(Action::InstallNode {
+                id: id.clone(),
+                source: pin.source(),
+                version: pin.describe(),
                 run_install: false,
                 notes: Vec::new(),
+                pin,
             }),
         };
         if let Some(action) = action {
@@ -152,7 +148,7 @@ pub fn diff(environment: &str, lock: &Lock, observed: &Observed, python: &Python
     }
 
     for (key, model) in &lock.models {
-        let path = model.link_path().to_string();
+        let path = model.link_path();
         let installed = observed.installed.models.get(key.as_str());
         if observed.skips_model(key.as_str()) {
             plan.skipped_models.push(key.to_string());
@@ -170,14 +166,14 @@ pub fn diff(environment: &str, lock: &Lock, observed: &Observed, python: &Python
             (Some(i), Some(NodeState::Intact)) if i.blake3 != model.blake3.to_string() => {
                 Some("another model".to_string())
             }
-            (Some(i), Some(NodeState::Intact)) if i.path != path => Some(format!("moved from {}", i.path)),
+            (Some(i), Some(NodeState::Intact)) if i.path != path.as_str() => Some(format!("moved from {}", i.path)),
             (Some(i), Some(NodeState::Intact)) if i.mode != models.mode => {
                 Some(format!("{} -> {}", i.mode, models.mode))
             }
             (Some(_), Some(NodeState::Intact)) => continue,
         };
         let i = plan.push(Action::LinkModel {
-            key: key.to_string(),
+            key: key.clone(),
             path,
             size: model.size,
             mode: models.mode,
@@ -187,6 +183,7 @@ pub fn diff(environment: &str, lock: &Lock, observed: &Observed, python: &Python
                 .cloned()
                 .unwrap_or_else(|| "unavailable".into()),
             replace,
+            locked: model.clone(),
         });
         if let Some(c) = comfyui {
             plan.edge(c, i);
@@ -229,8 +226,9 @@ pub fn diff(environment: &str, lock: &Lock, observed: &Observed, python: &Python
         let copy = observed.workflows.get(name.as_str()).unwrap_or(&WorkflowCopy::Missing);
         if let Some(change) = workflow_change(&w.blake3.to_string(), record, copy) {
             let i = plan.push(Action::Workflow {
-                name: name.to_string(),
+                name: name.clone(),
                 change,
+                locked: w.clone(),
             });
             if let Some(c) = comfyui {
                 plan.edge(c, i);
@@ -310,15 +308,6 @@ pub fn workflow_change(
             Some(WorkflowChange::Edited)
         }
         WorkflowCopy::Present { .. } => Some(WorkflowChange::Beside),
-    }
-}
-
-fn source_name(source: NodeSource) -> &'static str {
-    match source {
-        NodeSource::Registry => "registry",
-        NodeSource::Git => "git",
-        NodeSource::Local => "dev",
-        NodeSource::Comfydock => "comfydock",
     }
 }
 

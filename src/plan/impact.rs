@@ -10,16 +10,19 @@ use crate::manifest::Workflows;
 pub fn mark(plan: &mut Plan, workflows: &Workflows) {
     for action in &mut plan.actions {
         let (wanted, list, is_node) = match action {
-            Action::RemoveNode { id, required_by, .. } => (id.clone(), required_by, true),
-            Action::UnlinkModel { key, required_by, .. } => (key.clone(), required_by, false),
+            Action::RemoveNode { id, required_by, .. } => (id.to_string(), required_by, true),
+            Action::UnlinkModel { key, required_by, .. } => (key.to_string(), required_by, false),
             _ => continue,
         };
         *list = workflows
             .tracked
             .iter()
             .filter(|(_, t)| {
-                let needs = if is_node { &t.requires.nodes } else { &t.requires.models };
-                needs.contains(&wanted)
+                if is_node {
+                    t.requires.nodes.iter().any(|n| n.as_str() == wanted)
+                } else {
+                    t.requires.models.iter().any(|m| m.as_str() == wanted)
+                }
             })
             .map(|(name, _)| name.to_string())
             .collect();

@@ -88,20 +88,29 @@ mod tests {
 
     fn sample() -> Plan {
         let mut plan = Plan::new("prod");
+        let commit = |c: char| c.to_string().repeat(40).parse().unwrap();
+        let pin = crate::manifest::PackPin::Git(crate::manifest::GitPin {
+            repository: "https://example.com/alpha".parse().unwrap(),
+            rev: Some("v1.0.0".parse().unwrap()),
+            commit: commit('a'),
+            tree: crate::types::Blake3::of_bytes(b"alpha"),
+            folder: None,
+        });
         plan.push(Action::InstallNode {
-            id: "alpha".into(),
-            source: "git".into(),
+            id: "alpha".parse().unwrap(),
+            source: crate::manifest::NodeSource::Git,
             version: "v1.0.0".into(),
             run_install: false,
             notes: vec!["runs install.py".into()],
+            pin,
         });
         plan.push(Action::CheckoutComfyui {
-            from: "1111111111aaaa".into(),
-            rev: "v0.2.0".into(),
-            to: "2222222222bbbb".into(),
+            from: commit('1'),
+            rev: "v0.2.0".parse().unwrap(),
+            to: commit('2'),
         });
         plan.push(Action::RemoveNode {
-            id: "beta".into(),
+            id: "beta".parse().unwrap(),
             linked: false,
             required_by: vec!["portrait".into()],
         });

@@ -481,7 +481,7 @@ impl<'a, A> Session<'a, A> {
         for name in resolved.lock.workflows.keys() {
             if !observed.workflows.contains_key(name.as_str()) {
                 let copy = crate::observe::workflows::observe_copy(&self.env, name, None);
-                observed.workflows.insert(name.to_string(), copy);
+                observed.workflows.insert(name.clone(), copy);
             }
         }
         let mut venvs = apply::reusable_venvs(&self.env)?;
@@ -687,7 +687,8 @@ impl<'a, A> Session<'a, A> {
     /// else about it changed.
     fn add_rebuilds(&self, plan: &mut plan::Plan, resolved: &Resolved, observed: &Observed) -> Result<()> {
         for id in &self.rebuild {
-            let Some(node) = resolved.lock.nodes.get(id.as_str()).filter(|n| n.tree().is_some()) else {
+            let pinned = resolved.lock.nodes.get_key_value(id.as_str());
+            let Some((id, pin)) = pinned.and_then(|(id, n)| n.pack_pin().map(|pin| (id, pin))) else {
                 return Err(crate::resolve::ResolveError::Other(
                     miette::miette!(
                         code = "comfydock::apply::rebuild_unknown",
@@ -705,21 +706,16 @@ impl<'a, A> Session<'a, A> {
                     .nodes
                     .get(id.as_str())
                     .and_then(|i| i.version.clone())
-                    .unwrap_or_else(|| node.describe());
+                    .unwrap_or_else(|| pin.describe());
                 plan.push(plan::Action::UpdateNode {
                     id: id.clone(),
-                    source: match node.source() {
-                        crate::manifest::NodeSource::Registry => "registry",
-                        crate::manifest::NodeSource::Git => "git",
-                        crate::manifest::NodeSource::Local => "local",
-                        crate::manifest::NodeSource::Comfydock => "comfydock",
-                    }
-                    .to_string(),
+                    source: pin.source(),
                     from,
-                    to: node.describe(),
+                    to: pin.describe(),
                     reason: "rebuild: its install.py runs again".to_string(),
                     run_install: false,
                     notes: Vec::new(),
+                    pin,
                 });
             }
         }

@@ -7,12 +7,14 @@ mod hash;
 mod name;
 mod pack;
 mod relpath;
+mod requirement;
 mod source;
 
 pub use hash::{Blake3, GitCommit, Sha256};
 pub use name::{EnvName, ModelKey, NodeId, WorkflowName};
 pub use pack::{CanonicalRepo, PackIdentity};
 pub use relpath::{ModelFile, RelPath};
+pub use requirement::PythonRequirement;
 pub use source::{GitRef, PackVersion, PythonVersion, RepoUrl, TorchBackend};
 
 /// Why a text is not a valid value of a type: what it was meant to be, the text, and the rule.

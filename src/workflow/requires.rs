@@ -23,7 +23,7 @@ pub fn needs(resolution: &Resolution, config: &ComfydockConfig) -> Needs {
         let packs = n.pack.iter().chain(n.candidates.iter().map(|c| &c.pack));
         let declared = packs
             .flat_map(|pack| config.nodes.iter().filter(move |(id, spec)| provides(id, spec, pack)))
-            .map(|(id, _)| id.to_string())
+            .map(|(id, _)| id.clone())
             .next();
         match declared {
             Some(id) => {
@@ -45,7 +45,7 @@ pub fn needs(resolution: &Resolution, config: &ComfydockConfig) -> Needs {
         });
         match declared {
             Some((key, _)) => {
-                models.insert(key.to_string());
+                models.insert(key.clone());
             }
             None => missing_models.push(format!("{}/{}", m.category, m.path)),
         }

@@ -427,6 +427,47 @@ fn unknown_keys_and_bad_values_in_the_manifest_are_refused() {
 }
 
 #[test]
+fn a_tracked_workflows_requires_entries_are_checked_where_the_manifest_is_read() {
+    let t = TestContext::new();
+    let env = t.create_env("demo");
+    let manifest = env.join(".cec/pyproject.toml");
+    let good = fs::read_to_string(&manifest).unwrap();
+    let before = env_files(&env);
+    for (requires, what) in [
+        ("nodes = [\"../escape\"]", "node id \"../escape\" is not valid"),
+        ("models = [\"a/b\"]", "model key \"a/b\" is not valid"),
+        ("python = [\"-e .\"]", "Python requirement \"-e .\" is not valid"),
+        (
+            "python = [\"numpy>=>1\"]",
+            "Python requirement \"numpy>=>1\" is not valid",
+        ),
+    ] {
+        let text = format!(
+            "{good}\n[tool.comfydock.workflows.tracked.w]\nfile = \"workflows/w.json\"\nrequires = {{ {requires} }}\n"
+        );
+        fs::write(&manifest, &text).unwrap();
+        t.run(&["plan"])
+            .failure()
+            .stderr_has("comfydock::manifest::invalid")
+            .stderr_has(what);
+        assert_eq!(
+            fs::read_to_string(&manifest).unwrap(),
+            text,
+            "the manifest is left as written"
+        );
+    }
+    assert_eq!(env_files(&env), before, "nothing in the environment changed");
+    let fine = "nodes = [\"some-pack\"], models = [\"sd15\"], python = [\"numpy >= 1.26 ; python_version >= '3.10'\"]";
+    fs::write(
+        &manifest,
+        format!("{good}\n[tool.comfydock.workflows.tracked.w]\nfile = \"workflows/w.json\"\nrequires = {{ {fine} }}\n"),
+    )
+    .unwrap();
+    let status = t.run(&["status"]);
+    assert!(!status.stderr.contains("is not valid"), "{}", status.stderr);
+}
+
+#[test]
 fn a_repository_path_with_quotes_makes_a_valid_manifest() {
     let t = TestContext::new();
     let odd = t.path("we\"ird\\repo");
