@@ -35,7 +35,7 @@ struct ToolSection {
 
 impl Manifest {
     pub fn load(path: &Path) -> Result<Self, ManifestError> {
-        let source = fs_err::read_to_string(path).map_err(|source| ManifestError::Io {
+        let source = std::fs::read_to_string(path).map_err(|source| ManifestError::Io {
             path: path.to_path_buf(),
             source,
         })?;

@@ -246,7 +246,7 @@ fn examine(session: &Session, name: &str, dev: bool) -> std::result::Result<Cand
         ));
     }
     if dev {
-        let path = fs_err::canonicalize(&dir).map_err(|e| refuse(e.to_string(), options(name)))?;
+        let path = std::fs::canonicalize(&dir).map_err(|e| refuse(e.to_string(), options(name)))?;
         let path = path.display().to_string();
         return Ok(Candidate {
             spec: NodeSpec {

@@ -225,7 +225,7 @@ fn identify(
     }
     let path = Path::new(target);
     if path.is_file() {
-        let path = fs_err::canonicalize(path).map_err(|e| miette!("{target}: {e}"))?;
+        let path = std::fs::canonicalize(path).map_err(|e| miette!("{target}: {e}"))?;
         let hashes =
             models::hash::hash_file(&path, false).map_err(|e| miette!("could not read {}: {e}", path.display()))?;
         let dirs = ModelDirs::of(ws)?;
@@ -323,7 +323,7 @@ fn download_new(
         ));
     }
     let parent = dest.parent().unwrap_or(&root);
-    fs_err::create_dir_all(parent).map_err(|e| miette!("could not create {}: {e}", parent.display()))?;
+    std::fs::create_dir_all(parent).map_err(|e| miette!("could not create {}: {e}", parent.display()))?;
     let request = models::DownloadRequest {
         url,
         downloads_dir: &models::downloads_dir(ws),

@@ -48,7 +48,7 @@ pub fn scan(ws: &Workspace, dirs: &[PathBuf], sha256: bool, reporter: &dyn Repor
             if !d.is_dir() {
                 return Err(ModelError::NotADirectory { path: d.clone() }.into());
             }
-            let dir = fs_err::canonicalize(d).map_err(ModelError::io(d))?;
+            let dir = std::fs::canonicalize(d).map_err(ModelError::io(d))?;
             let root = model_dirs
                 .containing(&dir)
                 .ok_or_else(|| ModelError::OutsideModelDirs {

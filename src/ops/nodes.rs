@@ -304,7 +304,7 @@ fn same_install(locked: &LockedNode, inst: &InstalledNode) -> bool {
 /// `URL[@REV]` or a path; with `dev` a folder. Returns the node id and its spec.
 pub fn parse_source(source: &str, name: Option<&str>, dev: bool) -> Result<NewNode> {
     if dev {
-        let path = fs_err::canonicalize(source).map_err(|e| {
+        let path = std::fs::canonicalize(source).map_err(|e| {
             miette!(
                 code = "comfydock::node::dev_path",
                 help = "--dev takes a folder that exists",

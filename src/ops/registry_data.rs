@@ -69,7 +69,7 @@ pub fn augment(input: &AugmentInput) -> Result<Augmented> {
         },
     };
     let read = |p: &Path| {
-        fs_err::read(p).map_err(|e| {
+        std::fs::read(p).map_err(|e| {
             miette!(
                 code = "comfydock::registry::read",
                 "could not read {}: {e}",

@@ -116,7 +116,7 @@ pub fn propose(session: &Session, target: Target, decide: Decide) -> Result<Reso
             (name.to_string(), Some((name.clone(), tracked)), bytes, label)
         }
         Target::File(path) => {
-            let bytes = fs_err::read(path).map_err(|e| {
+            let bytes = std::fs::read(path).map_err(|e| {
                 miette!(
                     code = "comfydock::workflow::unreadable",
                     "cannot read {}: {e}",

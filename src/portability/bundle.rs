@@ -107,7 +107,7 @@ pub fn write(out: &Path, cec: &Path, files: &[String], manifest: &BundleManifest
     append(&mut tar, MANIFEST_NAME, &json).map_err(&io)?;
     for rel in files {
         let src = cec.join(rel);
-        let bytes = fs_err::read(&src).map_err(PortabilityError::io(&src))?;
+        let bytes = std::fs::read(&src).map_err(PortabilityError::io(&src))?;
         append(&mut tar, &format!("{CEC_DIR}/{rel}"), &bytes).map_err(&io)?;
     }
     let gz = tar.into_inner().map_err(&io)?;

@@ -50,10 +50,10 @@ pub fn list(cec: &Path) -> Result<Vec<String>> {
 pub fn copy(from: &Path, to: &Path, files: &[String]) -> Result<()> {
     for rel in files {
         let src = from.join(rel);
-        let bytes = fs_err::read(&src).map_err(PortabilityError::io(&src))?;
+        let bytes = std::fs::read(&src).map_err(PortabilityError::io(&src))?;
         let dest = to.join(rel);
         if let Some(parent) = dest.parent() {
-            fs_err::create_dir_all(parent).map_err(PortabilityError::io(parent))?;
+            std::fs::create_dir_all(parent).map_err(PortabilityError::io(parent))?;
         }
         crate::fsx::write_atomic(&dest, &bytes).map_err(PortabilityError::io(&dest))?;
     }

@@ -95,7 +95,7 @@ pub fn export<A>(session: &Session<'_, A>, opts: &ExportOptions) -> Result<Expor
             // The environment on disk against its lock: what is exported is what runs here.
             let resolved = crate::resolve::Resolved {
                 lock: lock.clone(),
-                uv_lock: fs_err::read(session.env.cec.join("uv.lock"))
+                uv_lock: std::fs::read(session.env.cec.join("uv.lock"))
                     .map_err(PortabilityError::io(&session.env.cec))?,
                 pyproject: None,
             };
@@ -125,7 +125,7 @@ pub fn export<A>(session: &Session<'_, A>, opts: &ExportOptions) -> Result<Expor
     let mut bytes = 0;
     for rel in &files {
         let path = session.env.cec.join(rel);
-        let content = fs_err::read(&path).map_err(PortabilityError::io(&path))?;
+        let content = std::fs::read(&path).map_err(PortabilityError::io(&path))?;
         bytes += content.len() as u64;
         let key: RelPath = rel
             .parse()

@@ -69,7 +69,7 @@ pub fn import_manager_snapshot(
         let _ = fs_err::remove_dir_all(&env.root);
     }
     result?;
-    fs_err::remove_file(env.creating_marker()).map_err(PortabilityError::io(&env.state))?;
+    std::fs::remove_file(env.creating_marker()).map_err(PortabilityError::io(&env.state))?;
     Ok(SnapshotImported { env, snapshot })
 }
 

@@ -17,7 +17,7 @@ use crate::reconcile::{LockMode, ReconcileError, Session};
 use crate::resolve::{Freshness, Update};
 use crate::types::EnvName;
 use crate::workspace::{EnvPaths, Workspace, WorkspaceError};
-use fs_err as fs;
+use std::fs;
 use std::path::{Path, PathBuf};
 
 /// How the environment's models are placed.

@@ -63,14 +63,14 @@ pub fn load(path: &Path) -> Result<ManagerSnapshot, SnapshotError> {
         path: path.to_path_buf(),
         reason,
     };
-    let meta = fs_err::metadata(path).map_err(|e| err(e.to_string()))?;
+    let meta = std::fs::metadata(path).map_err(|e| err(e.to_string()))?;
     if meta.len() > MAX_BYTES {
         return Err(err(format!(
             "it is {} bytes; a snapshot is at most {MAX_BYTES}",
             meta.len()
         )));
     }
-    let text = fs_err::read_to_string(path).map_err(|e| err(e.to_string()))?;
+    let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
     parse(&text).map_err(err)
 }
 

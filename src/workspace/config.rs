@@ -100,7 +100,7 @@ fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<O
 
 impl WorkspaceConfig {
     pub(super) fn load(path: &Path) -> Result<Self> {
-        let text = fs_err::read_to_string(path).map_err(|source| WorkspaceError::Io {
+        let text = std::fs::read_to_string(path).map_err(|source| WorkspaceError::Io {
             path: path.to_path_buf(),
             source,
         })?;
@@ -114,7 +114,7 @@ impl WorkspaceConfig {
             path: path.to_path_buf(),
             source,
         };
-        let text = fs_err::read_to_string(path).map_err(io)?;
+        let text = std::fs::read_to_string(path).map_err(io)?;
         let mut doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
             WorkspaceError::from(crate::manifest::ManifestError::invalid(
                 path,
@@ -140,7 +140,7 @@ impl WorkspaceConfig {
             path: path.clone(),
             source,
         };
-        let text = fs_err::read_to_string(&path).map_err(io)?;
+        let text = std::fs::read_to_string(&path).map_err(io)?;
         let mut doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
             WorkspaceError::from(crate::manifest::ManifestError::invalid(
                 &path,

@@ -17,7 +17,7 @@ pub use names::validate_env_name;
 pub const DEFAULT_COMFYUI_REPO: &str = "https://github.com/Comfy-Org/ComfyUI";
 
 use crate::python::Uv;
-use fs_err as fs;
+use std::fs;
 use std::path::{Path, PathBuf};
 
 pub type Result<T, E = WorkspaceError> = std::result::Result<T, E>;

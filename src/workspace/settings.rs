@@ -245,7 +245,7 @@ fn file(root: &Path) -> PathBuf {
 }
 
 fn read_doc(path: &Path) -> Result<DocumentMut> {
-    let text = fs_err::read_to_string(path).map_err(|source| super::WorkspaceError::Io {
+    let text = std::fs::read_to_string(path).map_err(|source| super::WorkspaceError::Io {
         path: path.to_path_buf(),
         source,
     })?;
