@@ -483,8 +483,8 @@ fn next_installed(
 ) -> Installed {
     let mut installed = observed.installed.clone();
     installed.generation = generation;
-    installed.comfyui_commit = Some(resolved.lock.comfyui.commit.to_string());
-    installed.uv_lock = Some(resolved.lock.python.uv_lock.to_string());
+    installed.comfyui_commit = Some(resolved.lock.comfyui.commit.clone());
+    installed.uv_lock = Some(resolved.lock.python.uv_lock.clone());
     if observed.comfyui_commit.is_none() {
         // A fresh checkout: what was placed in the old tree is gone with it; links are re-made.
         installed.nodes.clear();

@@ -361,8 +361,7 @@ fn fetch_registry_pack(ctx: &Ctx, id: &NodeId, pin: &RegistryPin) -> Result<Blak
         deprecated: false,
         status: crate::registry::types::VersionStatus::Active,
     };
-    let sha256 = pin.sha256.to_string();
-    let fetched = crate::registry::fetch_and_extract(&client, &ctx.ws.store_dir(), &pinned, Some(&sha256))
+    let fetched = crate::registry::fetch_and_extract(&client, &ctx.ws.store_dir(), &pinned, Some(&pin.sha256))
         .map_err(ResolveError::registry)?;
     if fetched.tree_hash != pin.tree {
         return Err(ResolveError::TreeMismatch {

@@ -2,7 +2,7 @@
 //! fingerprints (size, mtime, inode) so the next observe is a round of `stat` calls.
 
 use crate::manifest::NodeSource;
-use crate::types::{ModelKey, NodeId, WorkflowName};
+use crate::types::{Blake3, GitCommit, ModelKey, NodeId, WorkflowName};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
@@ -13,11 +13,11 @@ pub const INSTALLED_FILE: &str = "installed.json";
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Installed {
     pub generation: u64,
-    pub comfyui_commit: Option<String>,
+    pub comfyui_commit: Option<GitCommit>,
     /// Folder name of the live venv (`.venv-gen-N`); `.venv` links to it.
     pub venv: Option<String>,
     /// blake3 of the uv.lock that venv was synced from.
-    pub uv_lock: Option<String>,
+    pub uv_lock: Option<Blake3>,
     /// The torch backend extra that venv was synced with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub torch_backend: Option<crate::types::TorchBackend>,
@@ -147,8 +147,8 @@ impl std::fmt::Display for LinkMode {
 /// A model comfydock placed in the ComfyUI tree.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InstalledModel {
-    /// `blake3:<hex>` of the content.
-    pub blake3: String,
+    /// Of the content.
+    pub blake3: Blake3,
     /// Relative to the ComfyUI folder (`models/checkpoints/x.safetensors`).
     pub path: String,
     pub mode: LinkMode,
@@ -233,4 +233,63 @@ pub fn fingerprint_tree(dir: &Path) -> std::io::Result<BTreeMap<String, Fingerpr
         out.insert(rel, Fingerprint::of(&entry.path().symlink_metadata()?));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An `installed.json` as comfydock wrote it before its values were typed: it reads, and
+    /// writes back the same JSON.
+    #[test]
+    fn a_record_written_before_the_types_reads_and_round_trips() {
+        let b3 = format!("blake3:{}", "ab".repeat(32));
+        let text = format!(
+            r#"{{
+  "generation": 3,
+  "comfyui_commit": "{commit}",
+  "venv": ".venv-gen-3",
+  "uv_lock": "{b3}",
+  "nodes": {{
+    "alpha": {{
+      "source": "git",
+      "version": "main@0123456789",
+      "tree": "{b3}",
+      "link": null,
+      "files": {{
+        "__init__.py": [12, 1700000000000000000, 42]
+      }}
+    }},
+    "mine": {{
+      "source": "local",
+      "version": "/home/me/mine",
+      "tree": null,
+      "link": "/home/me/mine",
+      "files": {{}}
+    }}
+  }},
+  "models": {{
+    "sd15": {{
+      "blake3": "{b3}",
+      "path": "models/checkpoints/sd15.safetensors",
+      "mode": "symlink",
+      "target": "/models/sd15.safetensors",
+      "fingerprint": [1, 2, 3]
+    }}
+  }},
+  "workflows": {{
+    "my flow": {{
+      "blake3": "{b3}",
+      "fingerprint": [4, 5, 6],
+      "beside": "{b3}"
+    }}
+  }}
+}}"#,
+            commit = "c".repeat(40)
+        );
+        let installed: Installed = serde_json::from_str(&text).unwrap();
+        assert_eq!(installed.models["sd15"].blake3.to_string(), b3);
+        let json = |t: &str| serde_json::from_str::<serde_json::Value>(t).unwrap();
+        assert_eq!(json(&installed.to_json()), json(&text));
+    }
 }

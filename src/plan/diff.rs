@@ -4,6 +4,7 @@ use super::{Action, Plan, WorkflowChange};
 use crate::manifest::{Lock, LockedNode};
 use crate::observe::workflows::{InstalledWorkflow, WorkflowCopy};
 use crate::observe::{NodeState, Observed};
+use crate::types::Blake3;
 use std::collections::BTreeMap;
 
 /// The Python side of a plan's inputs.
@@ -163,9 +164,7 @@ pub fn diff(environment: &str, lock: &Lock, observed: &Observed, python: &Python
             (None, _) => None,
             (Some(_), Some(NodeState::Missing) | None) => Some("missing on disk".to_string()),
             (Some(_), Some(NodeState::Modified { .. })) => Some("changed on disk".to_string()),
-            (Some(i), Some(NodeState::Intact)) if i.blake3 != model.blake3.to_string() => {
-                Some("another model".to_string())
-            }
+            (Some(i), Some(NodeState::Intact)) if i.blake3 != model.blake3 => Some("another model".to_string()),
             (Some(i), Some(NodeState::Intact)) if i.path != path.as_str() => Some(format!("moved from {}", i.path)),
             (Some(i), Some(NodeState::Intact)) if i.mode != models.mode => {
                 Some(format!("{} -> {}", i.mode, models.mode))
@@ -224,7 +223,7 @@ pub fn diff(environment: &str, lock: &Lock, observed: &Observed, python: &Python
     for (name, w) in &lock.workflows {
         let record = observed.installed.workflows.get(name.as_str());
         let copy = observed.workflows.get(name.as_str()).unwrap_or(&WorkflowCopy::Missing);
-        if let Some(change) = workflow_change(&w.blake3.to_string(), record, copy) {
+        if let Some(change) = workflow_change(&w.blake3, record, copy) {
             let i = plan.push(Action::Workflow {
                 name: name.clone(),
                 change,
@@ -237,7 +236,7 @@ pub fn diff(environment: &str, lock: &Lock, observed: &Observed, python: &Python
     }
 
     let uv_lock_hash = lock.python.uv_lock.to_string();
-    let same_lock = observed.installed.uv_lock.as_deref() == Some(uv_lock_hash.as_str());
+    let same_lock = observed.installed.uv_lock.as_ref() == Some(&lock.python.uv_lock);
     let same_backend = observed.installed.torch_backend == python.backend;
     let live = observed.venv.is_some() && observed.venv == observed.installed.venv;
     if !(same_lock && same_backend && live) {
@@ -290,11 +289,11 @@ pub fn diff(environment: &str, lock: &Lock, observed: &Observed, python: &Python
 /// What to do with ComfyUI's copy of a tracked workflow whose tracked version hashes `desired`,
 /// given what was placed (`record`) and what is there (`copy`). Never overwrites an edit.
 pub fn workflow_change(
-    desired: &str,
+    desired: &Blake3,
     record: Option<&InstalledWorkflow>,
     copy: &WorkflowCopy,
 ) -> Option<WorkflowChange> {
-    let placed = record.and_then(|r| r.blake3.as_deref());
+    let placed = record.and_then(|r| r.blake3.as_ref());
     match copy {
         WorkflowCopy::Placed if placed == Some(desired) => None,
         WorkflowCopy::Placed => Some(WorkflowChange::Update),
@@ -303,7 +302,7 @@ pub fn workflow_change(
         WorkflowCopy::Present { blake3, .. } if blake3 == desired => Some(WorkflowChange::Adopt),
         // The user's edit, and the tracked version is the one placed (or already written beside).
         WorkflowCopy::Present { .. }
-            if placed == Some(desired) || record.and_then(|r| r.beside.as_deref()) == Some(desired) =>
+            if placed == Some(desired) || record.and_then(|r| r.beside.as_ref()) == Some(desired) =>
         {
             Some(WorkflowChange::Edited)
         }
@@ -318,16 +317,17 @@ mod tests {
     #[test]
     fn an_edited_copy_is_never_overwritten() {
         let fp = crate::observe::Fingerprint(1, 2, 3);
+        let h = |s: &str| Blake3::of_bytes(s.as_bytes());
         let record = |placed: &str, beside: Option<&str>| InstalledWorkflow {
-            blake3: Some(placed.into()),
+            blake3: Some(h(placed)),
             fingerprint: fp,
-            beside: beside.map(Into::into),
+            beside: beside.map(h),
         };
         let edited = WorkflowCopy::Present {
-            blake3: "u".into(),
+            blake3: h("u"),
             fingerprint: fp,
         };
-        let change = |d, r: Option<&InstalledWorkflow>, c: &WorkflowCopy| workflow_change(d, r, c);
+        let change = |d: &str, r: Option<&InstalledWorkflow>, c: &WorkflowCopy| workflow_change(&h(d), r, c);
         assert_eq!(change("a", Some(&record("a", None)), &WorkflowCopy::Placed), None);
         assert_eq!(
             change("b", Some(&record("a", None)), &WorkflowCopy::Placed),

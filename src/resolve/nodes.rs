@@ -5,7 +5,7 @@ use crate::manifest::{DevLink, GitPin, LockedNode, NodeSource, NodeSpec, PanelPi
 use crate::progress::Reporter;
 use crate::registry::{RegistryClient, VersionSpec, fetch_and_extract};
 use crate::store::{GitCache, NodeStore};
-use crate::types::{Blake3, GitCommit, NodeId, PackVersion, Sha256};
+use crate::types::{Blake3, GitCommit, NodeId, PackVersion};
 use std::path::Path;
 
 /// `registry` makes the registry client on first use (only registry nodes need it).
@@ -59,7 +59,7 @@ pub(super) fn resolve_node<'c>(
             let version: PackVersion = pinned.version.parse().map_err(ResolveError::invalid_answer)?;
             // The same version fetched again must be the same archive.
             let expected = match prior {
-                Some(LockedNode::Registry(p)) if p.version == version => Some(p.sha256.to_string()),
+                Some(LockedNode::Registry(p)) if p.version == version => Some(p.sha256.clone()),
                 _ => None,
             };
             reporter.step(&format!("Fetching node {id} {}", pinned.version));
@@ -67,10 +67,10 @@ pub(super) fn resolve_node<'c>(
                 client,
                 store.dir().parent().unwrap_or(store.dir()),
                 &pinned,
-                expected.as_deref(),
+                expected.as_ref(),
             )
             .map_err(ResolveError::registry)?;
-            let sha256 = Sha256::from_hex(&fetched.archive.sha256).map_err(ResolveError::invalid_answer)?;
+            let sha256 = fetched.archive.sha256.clone();
             Ok(LockedNode::Registry(RegistryPin {
                 registry_id,
                 version,
