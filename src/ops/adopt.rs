@@ -249,11 +249,7 @@ fn examine(session: &Session, name: &str, dev: bool) -> std::result::Result<Cand
         let path = std::fs::canonicalize(&dir).map_err(|e| refuse(e.to_string(), options(name)))?;
         let path = path.display().to_string();
         return Ok(Candidate {
-            spec: NodeSpec {
-                source: Some(NodeSource::Local),
-                path: Some(path.clone()),
-                ..Default::default()
-            },
+            spec: NodeSpec::local(path.clone()),
             id,
             source: AdoptedSource::Local { path },
             bookkeeping: Vec::new(),
@@ -321,12 +317,7 @@ fn git_candidate(dir: &Path, id: NodeId, name: &str) -> std::result::Result<Cand
         .ok_or_else(|| ("its git checkout has no commit".to_string(), None))?;
     let rev: GitRef = commit.to_string().parse().map_err(|e| (format!("{e}"), None))?;
     Ok(Candidate {
-        spec: NodeSpec {
-            source: Some(NodeSource::Git),
-            repository: Some(repository),
-            rev: Some(rev),
-            ..Default::default()
-        },
+        spec: NodeSpec::git(repository, Some(rev)),
         id,
         source: AdoptedSource::Git {
             repository: origin,
@@ -351,12 +342,7 @@ fn registry_candidate(session: &Session, dir: &Path, id: NodeId) -> Option<Candi
         client.version(registry_id.as_str(), version.as_str()).ok()??;
     }
     Some(Candidate {
-        spec: NodeSpec {
-            source: Some(NodeSource::Registry),
-            registry_id: Some(registry_id.clone()),
-            version: Some(version.clone()),
-            ..Default::default()
-        },
+        spec: NodeSpec::registry(Some(registry_id.clone()), Some(version.clone())),
         id,
         source: AdoptedSource::Registry {
             registry_id: registry_id.to_string(),
