@@ -377,7 +377,12 @@ pub fn apply(input: ApplyInput<'_>) -> Result<Option<Generation>> {
             .nodes
             .values()
             .filter_map(|n| n.tree().map(ToString::to_string))
-            .chain(installed.nodes.values().filter_map(|n| n.derived.clone()))
+            .chain(
+                installed
+                    .nodes
+                    .values()
+                    .filter_map(|n| n.placed()?.derived.as_ref().map(ToString::to_string)),
+            )
             .collect(),
         model_tree: installed.model_tree.as_ref().map(|t| t.id.clone()),
     };

@@ -18,7 +18,7 @@
 //! the pack's next version, which comes from the store without them.
 
 use super::edit::{Hooks, Reach, edit_and_apply_with};
-use crate::manifest::{LockedNode, NodeSource, NodeSpec};
+use crate::manifest::{LockedNode, NodeSpec};
 use crate::observe::runtime_paths::RuntimePaths;
 use crate::observe::{INSTALLED_FILE, Installed, InstalledNode, observe};
 use crate::plan::{Action, Plan};
@@ -373,16 +373,7 @@ fn record_in_place(session: &Session, lock: &crate::manifest::Lock, candidates: 
         let folder = locked.folder(&c.id).to_string();
         let dir = env.custom_nodes().join(&folder);
         let record = match locked {
-            LockedNode::Dev(dev) => InstalledNode {
-                source: NodeSource::Local,
-                version: Some(dev.path.clone()),
-                tree: None,
-                link: Some(dev.path.clone()),
-                files: BTreeMap::new(),
-                folder: None,
-                derived: None,
-                runtime_paths: Vec::new(),
-            },
+            LockedNode::Dev(dev) => InstalledNode::Linked { link: dev.path.clone() },
             other => {
                 let tree = other.tree().expect("registry and git pins have a tree");
                 session
@@ -397,16 +388,15 @@ fn record_in_place(session: &Session, lock: &crate::manifest::Lock, candidates: 
                         other.describe()
                     )
                 })?;
-                InstalledNode {
+                InstalledNode::Placed(crate::observe::PlacedNode {
                     source: other.source(),
                     version: Some(other.describe()),
-                    tree: Some(tree.to_string()),
-                    link: None,
+                    tree: tree.clone(),
                     files,
                     folder: (folder != c.id.as_str()).then(|| folder.clone()),
                     derived: None,
                     runtime_paths: c.bookkeeping.clone(),
-                }
+                })
             }
         };
         installed.nodes.insert(c.id.clone(), record);

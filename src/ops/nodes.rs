@@ -298,8 +298,8 @@ pub fn list<A>(session: &Session<'_, A>) -> Result<NodeList> {
 /// Whether the installed record is the locked node: same tree, or the same dev link.
 fn same_install(locked: &LockedNode, inst: &InstalledNode) -> bool {
     match locked {
-        LockedNode::Dev(dev) => inst.link.as_deref() == Some(dev.path.as_str()),
-        other => inst.link.is_none() && inst.tree.as_deref() == other.tree().map(ToString::to_string).as_deref(),
+        LockedNode::Dev(dev) => inst.link() == Some(dev.path.as_str()),
+        other => inst.placed().map(|p| &p.tree) == other.tree(),
     }
 }
 

@@ -3,7 +3,7 @@
 use super::{Action, Plan, WorkflowChange};
 use crate::manifest::{Lock, LockedNode};
 use crate::observe::workflows::{InstalledWorkflow, WorkflowCopy};
-use crate::observe::{NodeState, Observed};
+use crate::observe::{InstalledNode, NodeState, Observed};
 use crate::types::Blake3;
 use std::collections::BTreeMap;
 
@@ -77,7 +77,9 @@ pub fn diff(environment: &str, lock: &Lock, observed: &Observed, python: &Python
             observed.nodes.get(id.as_str())
         };
         let action = match (node, node.pack_pin(), installed, state) {
-            (LockedNode::Dev(dev), _, Some(inst), Some(NodeState::Intact)) if inst.link.as_ref() == Some(&dev.path) => {
+            (LockedNode::Dev(dev), _, Some(inst), Some(NodeState::Intact))
+                if inst.link() == Some(dev.path.as_str()) =>
+            {
                 None
             }
             (LockedNode::Dev(dev), _, _, _) => Some(Action::LinkDevNode {
@@ -86,13 +88,12 @@ pub fn diff(environment: &str, lock: &Lock, observed: &Observed, python: &Python
             }),
             (_, None, _, _) => None,
             (_, Some(pin), Some(inst), Some(state)) => {
-                let from = inst.tree.clone().unwrap_or_default();
-                let to = pin.tree().to_string();
+                let placed_tree = inst.placed().map(|p| &p.tree);
                 let (old_folder, new_folder) = (inst.folder(id), pin.folder(id));
                 let reason = match state {
                     NodeState::Missing => Some("missing on disk".to_string()),
                     NodeState::Modified { .. } => Some(format!("edited on disk ({})", state.describe_changes())),
-                    NodeState::Intact if inst.link.is_some() || from != to => Some("new pin".to_string()),
+                    NodeState::Intact if placed_tree != Some(pin.tree()) => Some("new pin".to_string()),
                     NodeState::Intact if old_folder != new_folder => {
                         Some(format!("folder custom_nodes/{old_folder} -> custom_nodes/{new_folder}"))
                     }
@@ -101,9 +102,9 @@ pub fn diff(environment: &str, lock: &Lock, observed: &Observed, python: &Python
                 reason.map(|reason| Action::UpdateNode {
                     id: id.clone(),
                     source: pin.source(),
-                    from: match &inst.link {
-                        Some(path) => format!("(linked {path})"),
-                        None => inst.version.clone().unwrap_or(from),
+                    from: match inst {
+                        InstalledNode::Linked { link } => format!("(linked {link})"),
+                        InstalledNode::Placed(p) => p.version.clone().unwrap_or_else(|| p.tree.to_string()),
                     },
                     to: pin.describe(),
                     reason,
@@ -135,11 +136,11 @@ pub fn diff(environment: &str, lock: &Lock, observed: &Observed, python: &Python
     }
     for (id, inst) in &observed.installed.nodes {
         // After a fresh clone copied nodes are gone with the old tree; only links need removing.
-        let gone_with_checkout = fresh_checkout && inst.link.is_none();
+        let gone_with_checkout = fresh_checkout && inst.link().is_none();
         if !lock.nodes.contains_key(id.as_str()) && !gone_with_checkout {
             let i = plan.push(Action::RemoveNode {
                 id: id.clone(),
-                linked: inst.link.is_some(),
+                linked: inst.link().is_some(),
                 required_by: Vec::new(),
             });
             if let Some(c) = comfyui {

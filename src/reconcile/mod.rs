@@ -705,7 +705,7 @@ impl<'a, A> Session<'a, A> {
                     .installed
                     .nodes
                     .get(id.as_str())
-                    .and_then(|i| i.version.clone())
+                    .and_then(|i| i.version().map(str::to_string))
                     .unwrap_or_else(|| pin.describe());
                 plan.push(plan::Action::UpdateNode {
                     id: id.clone(),
