@@ -195,7 +195,11 @@ pub fn gc(
             installed
                 .nodes
                 .into_values()
-                .flat_map(|n| n.tree.into_iter().chain(n.derived)),
+                .filter_map(|n| match n {
+                    crate::observe::InstalledNode::Placed(p) => Some(p),
+                    crate::observe::InstalledNode::Linked { .. } => None,
+                })
+                .flat_map(|p| std::iter::once(p.tree.to_string()).chain(p.derived.map(|d| d.to_string()))),
         );
     }
     model_trees(ws, &used_model_trees, &mut report, &mut inodes, reporter)?;

@@ -130,11 +130,11 @@ pub(super) fn run_all(ctx: &Ctx, staged: &mut [super::stage::Staged]) -> Result<
                 log_path(ctx).display()
             ));
         }
-        if let Some((_, node)) = s.node.as_mut() {
+        if let Some((_, crate::observe::InstalledNode::Placed(node))) = s.node.as_mut() {
             let mut files = crate::observe::fingerprint_tree(&pending.dir)?;
             files.retain(|rel, _| !pending.carried.contains(rel) && !in_pycache(rel));
             node.files = files;
-            node.derived = Some(tree.to_string());
+            node.derived = Some(tree.clone());
         }
     }
     Ok(())

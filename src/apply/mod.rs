@@ -377,7 +377,12 @@ pub fn apply(input: ApplyInput<'_>) -> Result<Option<Generation>> {
             .nodes
             .values()
             .filter_map(|n| n.tree().map(ToString::to_string))
-            .chain(installed.nodes.values().filter_map(|n| n.derived.clone()))
+            .chain(
+                installed
+                    .nodes
+                    .values()
+                    .filter_map(|n| n.placed()?.derived.as_ref().map(ToString::to_string)),
+            )
             .collect(),
         model_tree: installed.model_tree.as_ref().map(|t| t.id.clone()),
     };
@@ -483,8 +488,8 @@ fn next_installed(
 ) -> Installed {
     let mut installed = observed.installed.clone();
     installed.generation = generation;
-    installed.comfyui_commit = Some(resolved.lock.comfyui.commit.to_string());
-    installed.uv_lock = Some(resolved.lock.python.uv_lock.to_string());
+    installed.comfyui_commit = Some(resolved.lock.comfyui.commit.clone());
+    installed.uv_lock = Some(resolved.lock.python.uv_lock.clone());
     if observed.comfyui_commit.is_none() {
         // A fresh checkout: what was placed in the old tree is gone with it; links are re-made.
         installed.nodes.clear();

@@ -36,7 +36,8 @@ pub fn id(models: &BTreeMap<crate::types::ModelKey, InstalledModel>) -> String {
             m.path.as_str(),
             &m.mode.to_string(),
             m.target.as_str(),
-            m.blake3.as_str(),
+            // The text form (`blake3:<hex>`), as the ids of existing trees were made.
+            &m.blake3.to_string(),
         ] {
             hasher.update(part.as_bytes());
             hasher.update(&[0]);

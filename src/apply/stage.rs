@@ -2,8 +2,8 @@
 //! Produces the journal steps of the switch and the new installed record.
 
 use super::{ApplyError, Ctx, Result};
-use crate::manifest::{NodeSource, PackPin, RegistryPin};
-use crate::observe::{InstalledNode, fingerprint_tree};
+use crate::manifest::{PackPin, RegistryPin};
+use crate::observe::{InstalledNode, PlacedNode, fingerprint_tree};
 use crate::plan::Action;
 use crate::store::{GitCache, NodeStore};
 use crate::types::{Blake3, ModelKey, NodeId, WorkflowName};
@@ -128,7 +128,7 @@ pub(super) fn stage_action(ctx: &Ctx, action: &Action) -> Result<Staged> {
             // other file nobody placed goes to the trash with the old folder.
             let runtime_paths = ctx.runtime_paths(id);
             let mut carried = Vec::new();
-            if let (Some(old), Some(old_live)) = (old.filter(|o| o.link.is_none()), &old_live)
+            if let (Some(old), Some(old_live)) = (old.and_then(InstalledNode::placed), &old_live)
                 && old_live.is_dir()
             {
                 let runtime =
@@ -152,16 +152,15 @@ pub(super) fn stage_action(ctx: &Ctx, action: &Action) -> Result<Staged> {
                 });
             }
             staged.steps.push(Step::Rename { from: dest, to: live });
-            let record = InstalledNode {
+            let record = InstalledNode::Placed(PlacedNode {
                 source: node.source(),
                 version: Some(node.describe()),
-                tree: Some(tree.to_string()),
-                link: None,
+                tree: tree.clone(),
                 files,
                 folder: (folder != id.as_str()).then(|| folder.to_string()),
-                derived: reused.as_ref().map(|r| r.tree.to_string()),
+                derived: reused.as_ref().map(|r| r.tree.clone()),
                 runtime_paths,
-            };
+            });
             staged.node = Some((id.clone(), record));
         }
         Action::LinkDevNode { id, path } => {
@@ -183,16 +182,7 @@ pub(super) fn stage_action(ctx: &Ctx, action: &Action) -> Result<Staged> {
                     link: live,
                 });
             }
-            let record = InstalledNode {
-                source: NodeSource::Local,
-                version: Some(path.clone()),
-                tree: None,
-                link: Some(path.clone()),
-                files: BTreeMap::new(),
-                folder: None,
-                derived: None,
-                runtime_paths: Vec::new(),
-            };
+            let record = InstalledNode::Linked { link: path.clone() };
             staged.node = Some((id.clone(), record));
         }
         Action::RemoveNode { id, linked, .. } => {
@@ -361,8 +351,7 @@ fn fetch_registry_pack(ctx: &Ctx, id: &NodeId, pin: &RegistryPin) -> Result<Blak
         deprecated: false,
         status: crate::registry::types::VersionStatus::Active,
     };
-    let sha256 = pin.sha256.to_string();
-    let fetched = crate::registry::fetch_and_extract(&client, &ctx.ws.store_dir(), &pinned, Some(&sha256))
+    let fetched = crate::registry::fetch_and_extract(&client, &ctx.ws.store_dir(), &pinned, Some(&pin.sha256))
         .map_err(ResolveError::registry)?;
     if fetched.tree_hash != pin.tree {
         return Err(ResolveError::TreeMismatch {

@@ -36,7 +36,7 @@ pub(super) fn stage_link(
         model: Some((
             key.clone(),
             InstalledModel {
-                blake3: model.blake3.to_string(),
+                blake3: model.blake3.clone(),
                 path: path.to_string(),
                 mode,
                 target: source.display().to_string(),
@@ -67,14 +67,13 @@ fn locate_or_download(ctx: &Ctx, key: &str, model: &LockedModel) -> Result<PathB
         dest = dir.join(model.filename.with_name_prefix(&format!("{}-", &hex[..12])));
     }
     let expected = models::Expected {
-        blake3: Some(model.blake3.to_string()),
-        sha256: model.sha256.as_ref().map(ToString::to_string),
+        blake3: Some(model.blake3.clone()),
+        sha256: model.sha256.clone(),
         size: model.size,
     };
     if let Some(path) = super::stage_remote::model(ctx, key, &model.blake3, model.sha256.as_ref(), &dest) {
-        let sha256 = model.sha256.as_ref().map(|s| s.hex().to_string());
         with_index(ctx, |index| {
-            models::scan::record_file(index, &root, &path, model.blake3.hex(), sha256.as_deref())
+            models::scan::record_file(index, &root, &path, &model.blake3, model.sha256.as_ref())
                 .map_err(ApplyError::model)
         })?;
         return Ok(path);
@@ -100,7 +99,8 @@ fn locate_or_download(ctx: &Ctx, key: &str, model: &LockedModel) -> Result<PathB
         match models::download(&http, &request, ctx.transfers.as_ref()) {
             Ok(done) => {
                 with_index(ctx, |index| {
-                    models::scan::record_file(index, &root, &done.path, &done.blake3, done.sha256.as_deref())
+                    // Verified against the lock's blake3 (`expected`).
+                    models::scan::record_file(index, &root, &done.path, &model.blake3, done.sha256.as_ref())
                         .map_err(ApplyError::model)
                 })?;
                 return Ok(done.path);

@@ -22,7 +22,7 @@ pub(super) fn stage_workflow(
 ) -> Result<Staged> {
     let mut staged = Staged::default();
     let env = ctx.env;
-    let desired = locked.blake3.to_string();
+    let desired = locked.blake3.clone();
     let previous = ctx.observed.installed.workflows.get(name);
     let observed_fingerprint = match ctx.observed.workflows.get(name) {
         Some(WorkflowCopy::Present { fingerprint, .. }) => Some(*fingerprint),

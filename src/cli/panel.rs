@@ -15,8 +15,8 @@ pub fn panel(g: &Globals, cmd: &PanelCommand) -> Result<ExitStatus> {
     let mut session = g.writer(&ws, env, "panel")?;
     report_recovery(g.printer, &session.recovery);
     let mut manifest = session.manifest()?;
-    let declared = manifest.config().nodes.get(key).map(|s| s.source);
-    if declared.is_some_and(|s| s != Some(NodeSource::Comfydock)) {
+    let declared = manifest.config().nodes.get(key).map(|s| s.kind());
+    if declared.is_some_and(|s| s != NodeSource::Comfydock) {
         return Err(miette!(
             code = "comfydock::panel::key_taken",
             help = format!("rename that node (`comfydock node remove {key}`, then add it under another name)"),

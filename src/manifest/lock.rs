@@ -1,7 +1,7 @@
 //! `.cec/comfydock.lock`: what the manifest resolved to, pinned exactly. TOML written
 //! deterministically (sorted maps, fixed field order) so it diffs well in review.
 
-use super::{ComfydockConfig, ManifestError, ModelSource, NodeSource};
+use super::{ComfydockConfig, ManifestError, ModelSource, NodeSource, PackSource};
 use crate::types::{
     Blake3, GitCommit, GitRef, ModelFile, ModelKey, NodeId, PackVersion, PythonVersion, RelPath, RepoUrl, Sha256,
     TorchBackend, WorkflowName,
@@ -319,28 +319,23 @@ impl Lock {
         }
         for (id, node) in &self.nodes {
             let spec = &config.nodes[id];
-            let differs = match node {
-                LockedNode::Registry(p) => {
-                    spec.source != Some(NodeSource::Registry)
-                        || p.registry_id != *spec.registry_id.as_ref().unwrap_or(id)
+            let differs = match (node, &spec.source) {
+                (LockedNode::Registry(p), PackSource::Registry { registry_id, .. }) => {
+                    p.registry_id != *registry_id.as_ref().unwrap_or(id)
                 }
-                LockedNode::Git(p) => {
-                    spec.source.unwrap_or(NodeSource::Git) != NodeSource::Git
-                        || spec.repository.as_ref() != Some(&p.repository)
-                        || spec.rev != p.rev
+                (LockedNode::Git(p), PackSource::Git { repository, rev, .. }) => {
+                    *repository != p.repository || *rev != p.rev
                 }
                 // The folder the lock links must be the one the manifest names, so a hand-edited
                 // lock cannot point the dev link elsewhere.
-                LockedNode::Dev(dev) => {
-                    spec.source != Some(NodeSource::Local)
-                        || spec
-                            .path
-                            .as_deref()
-                            // A folder missing here is reported where it is used.
-                            .and_then(|p| fs_err::canonicalize(p).ok())
-                            .is_some_and(|p| p.display().to_string() != dev.path)
+                (LockedNode::Dev(dev), PackSource::Local { path }) => {
+                    std::fs::canonicalize(path)
+                        .ok()
+                        // A folder missing here is reported where it is used.
+                        .is_some_and(|p| p.display().to_string() != dev.path)
                 }
-                LockedNode::Panel(_) => spec.source != Some(NodeSource::Comfydock),
+                (LockedNode::Panel(_), PackSource::Comfydock) => false,
+                _ => true,
             } || node.folder(id) != spec.folder(id).as_str();
             if differs {
                 return Some(format!("node `{id}` in the lock is not the one the manifest declares"));
@@ -379,7 +374,7 @@ impl Lock {
 
     /// Reads the lock beside a manifest; None when there is none yet.
     pub fn load(path: &Path) -> Result<Option<Lock>, ManifestError> {
-        match fs_err::read_to_string(path) {
+        match std::fs::read_to_string(path) {
             Ok(text) => Lock::parse(path, &text).map(Some),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(source) => Err(ManifestError::Io {

@@ -18,8 +18,8 @@ pub use lock::{
 };
 pub use pyproject::Manifest;
 pub use spec::{
-    ComfydockConfig, InstallScript, ModelSource, ModelSpec, NodeSource, NodeSpec, Requires, TestLevel, TrackedWorkflow,
-    Workflows,
+    ComfydockConfig, InstallScript, ModelSource, ModelSpec, NodeSource, NodeSpec, PackSource, Requires, TestLevel,
+    TrackedWorkflow, Workflows,
 };
 pub use template::{NewEnvironment, new_pyproject};
 

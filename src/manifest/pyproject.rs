@@ -175,20 +175,8 @@ impl Manifest {
     pub fn set_node(&mut self, id: &str, spec: &NodeSpec) {
         let nodes = subtable(comfydock_table(self.doc_mut()), "nodes");
         let mut table = Table::new();
-        let fields: [(&str, Option<String>); 8] = [
-            ("name", spec.name.clone()),
-            ("source", spec.source.map(|s| serde_plain(&s))),
-            ("registry_id", spec.registry_id.as_ref().map(ToString::to_string)),
-            ("version", spec.version.as_ref().map(ToString::to_string)),
-            ("repository", spec.repository.as_ref().map(ToString::to_string)),
-            ("rev", spec.rev.as_ref().map(ToString::to_string)),
-            ("path", spec.path.clone()),
-            ("install", spec.install.map(|i| serde_plain(&i))),
-        ];
-        for (key, value) in fields {
-            if let Some(v) = value {
-                table[key] = toml_edit::value(v);
-            }
+        for (key, value) in spec.string_keys() {
+            table[key] = toml_edit::value(value);
         }
         if let Some(t) = spec.install_timeout {
             table["install_timeout"] = toml_edit::value(t.seconds() as i64);
@@ -431,13 +419,6 @@ pub(super) fn multiline_array(items: &[String]) -> Array {
     array
 }
 
-fn serde_plain<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -494,7 +475,7 @@ requires = {
         let m = parse(DESIGN_EXAMPLE);
         let c = m.config();
         assert_eq!(c.comfyui_version.as_deref(), Some("v0.3.10"));
-        assert_eq!(c.nodes["comfyui-impact-pack"].source, Some(NodeSource::Registry));
+        assert_eq!(c.nodes["comfyui-impact-pack"].kind(), NodeSource::Registry);
         assert_eq!(c.models["sd15_base"].sources.len(), 3);
         assert_eq!(c.workflows.tracked["my_workflow"].requires.models, vec!["sd15_base"]);
         assert_eq!(c.workflows.tracked["my_workflow"].requires.python, vec!["numpy"]);
@@ -508,12 +489,7 @@ requires = {
     #[test]
     fn adding_a_node_touches_only_its_table() {
         let mut m = parse(DESIGN_EXAMPLE);
-        let spec = NodeSpec {
-            source: Some(NodeSource::Git),
-            repository: Some("https://x/y".parse().unwrap()),
-            rev: Some("main".parse().unwrap()),
-            ..Default::default()
-        };
+        let spec = NodeSpec::git("https://x/y".parse().unwrap(), Some("main".parse().unwrap()));
         m.set_node("my-git-node", &spec);
         let out = m.render();
         assert!(out.starts_with(DESIGN_EXAMPLE.split("[tool.comfydock.models").next().unwrap()));
@@ -521,7 +497,7 @@ requires = {
         assert!(out.contains(
             "[tool.comfydock.nodes.my-git-node]\nsource = \"git\"\nrepository = \"https://x/y\"\nrev = \"main\"\n"
         ));
-        assert_eq!(m.config().nodes["my-git-node"].rev.as_deref(), Some("main"));
+        assert_eq!(m.config().nodes["my-git-node"], spec);
         // Removing it again gives back the original bytes.
         assert!(m.remove_node("my-git-node"));
         assert_eq!(m.render(), DESIGN_EXAMPLE);
@@ -583,5 +559,33 @@ requires = {
         let text = "[tool.comfydock]\nversion = \"1\"\n[tool.comfydock.models.a]\nhash = 12\n";
         let err = Manifest::parse(Path::new("p.toml"), text).unwrap_err();
         assert!(matches!(err, ManifestError::Invalid { span: Some(_), .. }), "{err:?}");
+    }
+
+    #[test]
+    fn a_node_table_its_source_cannot_have_is_refused_at_the_table() {
+        let text =
+            "[tool.comfydock]\nversion = \"1\"\n[tool.comfydock.nodes.a]\nsource = \"registry\"\nrev = \"main\"\n";
+        let table = text.find("source =").unwrap();
+        match Manifest::parse(Path::new("p.toml"), text).unwrap_err() {
+            ManifestError::Invalid {
+                span: Some(span),
+                message,
+                ..
+            } => {
+                assert!(span.offset() >= table - 30, "{span:?}");
+                assert_eq!(
+                    message,
+                    "`rev` belongs to a git pack, but this pack has `source = \"registry\"`: remove it or set `source = \"git\"`"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // A git table without `source` keeps that form through an edit.
+        let implied = "[tool.comfydock]\nversion = \"1\"\n[tool.comfydock.nodes.a]\nrepository = \"https://x/a\"\n";
+        let mut m = parse(implied);
+        let spec = m.config().nodes["a"].clone();
+        m.set_node("a", &spec);
+        assert!(!m.render().contains("source"), "{}", m.render());
+        assert_eq!(parse(&m.render()).config().nodes["a"], spec);
     }
 }

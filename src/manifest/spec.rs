@@ -39,26 +39,175 @@ pub enum NodeSource {
     Comfydock,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Default)]
-#[serde(deny_unknown_fields)]
+/// A declared node pack: where it comes from ([`PackSource`], only the fields that source has)
+/// beside what any pack may have. Read from the table as written ([`NodeFields`]), so a
+/// combination no source has (a registry pack with a `repository`, a git pack without one) is
+/// refused where the manifest is read, at the table's place in the file.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(try_from = "NodeFields", into = "NodeFields")]
 pub struct NodeSpec {
     pub name: Option<String>,
-    pub source: Option<NodeSource>,
-    pub registry_id: Option<NodeId>,
-    /// A registry version or spec (`1.2.0`, `latest`, `>=1.2`).
-    pub version: Option<PackVersion>,
-    pub repository: Option<RepoUrl>,
-    pub rev: Option<GitRef>,
-    pub path: Option<String>,
+    pub source: PackSource,
     /// `install = "run"`: the pack's `install.py` runs when the pack is staged. Absent: it never runs.
     pub install: Option<InstallScript>,
     /// Seconds this pack's install.py may run (the workspace's `install_timeout` otherwise).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub install_timeout: Option<InstallTimeout>,
     /// Paths inside the pack folder the pack writes at run time (config files, caches, fetched
     /// weights): never drift. `*` matches within one path part.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub runtime_paths: Vec<RelPath>,
+}
+
+/// Where a declared pack comes from, with the fields that source has.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PackSource {
+    Registry {
+        /// The pack's id in the registry; None: the manifest key.
+        registry_id: Option<NodeId>,
+        /// A registry version or spec (`1.2.0`, `latest`, `>=1.2`); None: the latest.
+        version: Option<PackVersion>,
+    },
+    Git {
+        repository: RepoUrl,
+        rev: Option<GitRef>,
+        /// The table has no `source` key (a pack with a `repository` is a git pack): kept so
+        /// comfydock's edits write the table in the user's form.
+        implied: bool,
+    },
+    /// A dev node: a folder the user develops in, linked.
+    Local { path: String },
+    /// comfydock's own ComfyUI panel.
+    Comfydock,
+}
+
+/// A node table as written: every key optional, checked against `source` by
+/// `TryFrom<NodeFields> for NodeSpec`.
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields)]
+struct NodeFields {
+    name: Option<String>,
+    source: Option<NodeSource>,
+    registry_id: Option<NodeId>,
+    version: Option<PackVersion>,
+    repository: Option<RepoUrl>,
+    rev: Option<GitRef>,
+    path: Option<String>,
+    install: Option<InstallScript>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    install_timeout: Option<InstallTimeout>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    runtime_paths: Vec<RelPath>,
+}
+
+impl TryFrom<NodeFields> for NodeSpec {
+    type Error = String;
+
+    fn try_from(f: NodeFields) -> Result<Self, String> {
+        let kind = f.source.unwrap_or(NodeSource::Git);
+        let written = |key: &'static str, present: bool| present.then_some(key);
+        // The keys each source does not have, if written.
+        let foreign: Vec<&str> = [
+            written("registry_id", f.registry_id.is_some() && kind != NodeSource::Registry),
+            written("version", f.version.is_some() && kind != NodeSource::Registry),
+            written("repository", f.repository.is_some() && kind != NodeSource::Git),
+            written("rev", f.rev.is_some() && kind != NodeSource::Git),
+            written("path", f.path.is_some() && kind != NodeSource::Local),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let source_text = match f.source {
+            Some(s) => format!("`source = \"{}\"`", source_word(s)),
+            None => "no `source` (a git pack)".to_string(),
+        };
+        if let Some(first) = foreign.first() {
+            let owner = match *first {
+                "registry_id" | "version" => "registry",
+                "repository" | "rev" => "git",
+                _ => "local",
+            };
+            return Err(format!(
+                "{} belong{} to a {owner} pack, but this pack has {source_text}: remove {} or set `source = \"{owner}\"`",
+                foreign.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", "),
+                if foreign.len() == 1 { "s" } else { "" },
+                if foreign.len() == 1 { "it" } else { "them" },
+            ));
+        }
+        let source = match kind {
+            NodeSource::Registry => PackSource::Registry {
+                registry_id: f.registry_id,
+                version: f.version,
+            },
+            NodeSource::Git => PackSource::Git {
+                repository: f.repository.ok_or_else(|| {
+                    format!("a git pack needs `repository = \"URL\"` ({source_text}); a registry, local or comfydock pack says so with `source`")
+                })?,
+                rev: f.rev,
+                implied: f.source.is_none(),
+            },
+            NodeSource::Local => PackSource::Local {
+                path: f.path.ok_or("a local pack needs `path = \"FOLDER\"`, the folder you develop it in")?,
+            },
+            NodeSource::Comfydock => PackSource::Comfydock,
+        };
+        Ok(NodeSpec {
+            name: f.name,
+            source,
+            install: f.install,
+            install_timeout: f.install_timeout,
+            runtime_paths: f.runtime_paths,
+        })
+    }
+}
+
+impl From<NodeSpec> for NodeFields {
+    fn from(spec: NodeSpec) -> NodeFields {
+        let mut f = NodeFields {
+            name: spec.name,
+            source: (!spec.source.implied()).then(|| spec.source.kind()),
+            install: spec.install,
+            install_timeout: spec.install_timeout,
+            runtime_paths: spec.runtime_paths,
+            ..NodeFields::default()
+        };
+        match spec.source {
+            PackSource::Registry { registry_id, version } => {
+                f.registry_id = registry_id;
+                f.version = version;
+            }
+            PackSource::Git { repository, rev, .. } => {
+                f.repository = Some(repository);
+                f.rev = rev;
+            }
+            PackSource::Local { path } => f.path = Some(path),
+            PackSource::Comfydock => {}
+        }
+        f
+    }
+}
+
+fn source_word(source: NodeSource) -> &'static str {
+    match source {
+        NodeSource::Registry => "registry",
+        NodeSource::Git => "git",
+        NodeSource::Local => "local",
+        NodeSource::Comfydock => "comfydock",
+    }
+}
+
+impl PackSource {
+    pub fn kind(&self) -> NodeSource {
+        match self {
+            PackSource::Registry { .. } => NodeSource::Registry,
+            PackSource::Git { .. } => NodeSource::Git,
+            PackSource::Local { .. } => NodeSource::Local,
+            PackSource::Comfydock => NodeSource::Comfydock,
+        }
+    }
+
+    /// Whether the table leaves `source` out (a git pack).
+    fn implied(&self) -> bool {
+        matches!(self, PackSource::Git { implied: true, .. })
+    }
 }
 
 /// A time limit in seconds, 1 to a day.
@@ -89,18 +238,81 @@ impl From<InstallTimeout> for u64 {
 }
 
 impl NodeSpec {
+    fn of(source: PackSource) -> NodeSpec {
+        NodeSpec {
+            name: None,
+            source,
+            install: None,
+            install_timeout: None,
+            runtime_paths: Vec::new(),
+        }
+    }
+
+    /// A registry pack (`source = "registry"`).
+    pub fn registry(registry_id: Option<NodeId>, version: Option<PackVersion>) -> NodeSpec {
+        NodeSpec::of(PackSource::Registry { registry_id, version })
+    }
+
+    /// A git pack, written with `source = "git"`.
+    pub fn git(repository: RepoUrl, rev: Option<GitRef>) -> NodeSpec {
+        NodeSpec::of(PackSource::Git {
+            repository,
+            rev,
+            implied: false,
+        })
+    }
+
+    /// A dev node linked from `path`.
+    pub fn local(path: String) -> NodeSpec {
+        NodeSpec::of(PackSource::Local { path })
+    }
+
+    /// comfydock's panel.
+    pub fn panel() -> NodeSpec {
+        NodeSpec::of(PackSource::Comfydock)
+    }
+
+    pub fn kind(&self) -> NodeSource {
+        self.source.kind()
+    }
+
+    /// The table's string keys as the user would write them, in the documented order (what
+    /// `Manifest::set_node` writes).
+    pub(crate) fn string_keys(&self) -> Vec<(&'static str, String)> {
+        let f = NodeFields::from(self.clone());
+        [
+            ("name", f.name),
+            ("source", f.source.map(|s| source_word(s).to_string())),
+            ("registry_id", f.registry_id.map(String::from)),
+            ("version", f.version.map(String::from)),
+            ("repository", f.repository.map(String::from)),
+            ("rev", f.rev.map(String::from)),
+            ("path", f.path),
+            ("install", f.install.map(|InstallScript::Run| "run".to_string())),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k, v)))
+        .collect()
+    }
+
+    /// The git repository, for a git pack.
+    pub fn repository(&self) -> Option<&RepoUrl> {
+        match &self.source {
+            PackSource::Git { repository, .. } => Some(repository),
+            _ => None,
+        }
+    }
+
     /// The pack's folder in `custom_nodes/`, as the tools people use name it: a git pack's
     /// repository name as the repository spells it (`git clone`), a registry pack's registry id
     /// (ComfyUI-Manager, comfy-cli); a local pack's key. The manifest key may differ.
     pub fn folder(&self, key: &NodeId) -> NodeId {
-        let named = match self.source.unwrap_or(NodeSource::Git) {
-            NodeSource::Git => self
-                .repository
-                .as_ref()
-                .and_then(|r| crate::types::CanonicalRepo::parse(r.as_str()))
-                .and_then(|r| NodeId::sanitize(r.name())),
-            NodeSource::Registry => self.registry_id.clone(),
-            NodeSource::Local | NodeSource::Comfydock => None,
+        let named = match &self.source {
+            PackSource::Git { repository, .. } => {
+                crate::types::CanonicalRepo::parse(repository.as_str()).and_then(|r| NodeId::sanitize(r.name()))
+            }
+            PackSource::Registry { registry_id, .. } => registry_id.clone(),
+            PackSource::Local { .. } | PackSource::Comfydock => None,
         };
         named.unwrap_or_else(|| key.clone())
     }
@@ -108,12 +320,13 @@ impl NodeSpec {
     /// The pack this entry names: a registry pack by its registry id (the key when none is
     /// written), a git pack by its repository; a local pack has no identity beyond its key.
     pub fn identity(&self, key: &str) -> crate::types::PackIdentity {
-        let registry_id = match (&self.registry_id, self.source) {
-            (Some(r), _) => Some(r.as_str()),
-            (None, Some(NodeSource::Registry)) => Some(key),
-            _ => None,
-        };
-        crate::types::PackIdentity::of(registry_id, self.repository.as_ref().map(|r| r.as_str()))
+        match &self.source {
+            PackSource::Registry { registry_id, .. } => {
+                crate::types::PackIdentity::of(Some(registry_id.as_ref().map_or(key, |r| r.as_str())), None)
+            }
+            PackSource::Git { repository, .. } => crate::types::PackIdentity::of(None, Some(repository.as_str())),
+            PackSource::Local { .. } | PackSource::Comfydock => crate::types::PackIdentity::of(None, None),
+        }
     }
 }
 

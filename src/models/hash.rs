@@ -34,7 +34,7 @@ pub fn hash_file(path: &Path, sha256: bool) -> io::Result<FileHashes> {
         hasher.update_mmap_rayon(path)?;
     }
     Ok(FileHashes {
-        blake3: hasher.finalize().to_hex().to_string(),
+        blake3: crate::types::Blake3::from_hasher(&hasher),
         sha256: None,
         size: hasher.count(),
     })
@@ -70,8 +70,8 @@ fn hash_both(path: &Path) -> io::Result<FileHashes> {
         rayon::join(|| sha.update(chunk), || b3.update_rayon(chunk));
     }
     Ok(FileHashes {
-        blake3: b3.finalize().to_hex().to_string(),
-        sha256: Some(hex::encode(sha.finalize())),
+        blake3: crate::types::Blake3::from_hasher(&b3),
+        sha256: Some(crate::types::Sha256::from_digest(sha.finalize().into())),
         size: b3.count(),
     })
 }
@@ -105,14 +105,14 @@ mod tests {
 
         let expect_big = blake3::hash(&data).to_hex().to_string();
         let expect_sha = hex::encode(Sha256::digest(&data));
-        assert_eq!(hash_file(&big, false).unwrap().blake3, expect_big);
+        assert_eq!(hash_file(&big, false).unwrap().blake3.hex(), expect_big);
         let both = hash_file(&big, true).unwrap();
-        assert_eq!(both.blake3, expect_big);
-        assert_eq!(both.sha256.as_deref(), Some(expect_sha.as_str()));
+        assert_eq!(both.blake3.hex(), expect_big);
+        assert_eq!(both.sha256.as_ref().map(|s| s.hex()), Some(expect_sha.as_str()));
         assert_eq!(both.size, data.len() as u64);
         assert_eq!(sha256_file(&big).unwrap(), expect_sha);
         assert_eq!(
-            hash_file(&small, false).unwrap().blake3,
+            hash_file(&small, false).unwrap().blake3.hex(),
             blake3::hash(&data[..1000]).to_hex().to_string()
         );
 

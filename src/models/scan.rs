@@ -90,8 +90,8 @@ enum Outcome {
     Hashed {
         seen: Seen,
         previous: Option<i64>,
-        blake3: String,
-        sha256: Option<String>,
+        blake3: crate::types::Blake3,
+        sha256: Option<crate::types::Sha256>,
     },
     Sha256 {
         model_id: i64,
@@ -330,9 +330,11 @@ pub fn record_file(
     index: &mut ModelIndex,
     root: &Path,
     path: &Path,
-    blake3: &str,
-    sha256: Option<&str>,
+    blake3: &crate::types::Blake3,
+    sha256: Option<&crate::types::Sha256>,
 ) -> Result<i64> {
+    // The index keeps hashes as bare hex.
+    let (blake3, sha256) = (blake3.hex(), sha256.map(crate::types::Sha256::hex));
     let meta = std::fs::metadata(path).map_err(ModelError::io(path))?;
     let category = path
         .strip_prefix(root)
@@ -441,7 +443,7 @@ fn write_batch(
                     report.bytes_hashed += seen.fp.size;
                     let category = seen.category.as_deref();
                     let mut inserted = false;
-                    let id = match w.model_by_hash("blake3", &blake3)? {
+                    let id = match w.model_by_hash("blake3", blake3.hex())? {
                         Some(id) => {
                             if previous == Some(id) {
                                 // Touched, not changed.
@@ -476,13 +478,13 @@ fn write_batch(
                                 size: seen.fp.size,
                                 now,
                             })?;
-                            w.add_hash(id, "blake3", &blake3)?;
+                            w.add_hash(id, "blake3", blake3.hex())?;
                             inserted = true;
                             id
                         }
                     };
                     if let Some(sha) = &sha256 {
-                        w.add_hash(id, "sha256", sha)?;
+                        w.add_hash(id, "sha256", sha.hex())?;
                     }
                     w.put_location(&seen.path, id, category, &seen.fp, now)?;
                     // A model inserted just now already has this file as its primary one.
@@ -700,11 +702,12 @@ mod tests {
         std::fs::create_dir_all(file.parent().unwrap()).unwrap();
         std::fs::write(&file, b"weights").unwrap();
         let mut index = ModelIndex::open(&dir.path().join("index.db")).unwrap();
-        let b3 = blake3::hash(b"weights").to_hex().to_string();
-        let id = record_file(&mut index, &root, &file, &b3, Some("ab12")).unwrap();
+        let b3 = crate::types::Blake3::of_bytes(b"weights");
+        let sha = crate::types::Sha256::from_digest([0xab; 32]);
+        let id = record_file(&mut index, &root, &file, &b3, Some(&sha)).unwrap();
         let m = index.by_id(id).unwrap().unwrap();
         assert_eq!(m.category.as_deref(), Some("vae"));
-        assert_eq!(m.hashes.get("sha256").map(String::as_str), Some("ab12"));
+        assert_eq!(m.hashes.get("sha256").map(String::as_str), Some(sha.hex()));
 
         let target = ScanTarget {
             root: root.clone(),

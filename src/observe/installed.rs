@@ -2,7 +2,7 @@
 //! fingerprints (size, mtime, inode) so the next observe is a round of `stat` calls.
 
 use crate::manifest::NodeSource;
-use crate::types::{ModelKey, NodeId, WorkflowName};
+use crate::types::{Blake3, GitCommit, ModelKey, NodeId, WorkflowName};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
@@ -13,11 +13,11 @@ pub const INSTALLED_FILE: &str = "installed.json";
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Installed {
     pub generation: u64,
-    pub comfyui_commit: Option<String>,
+    pub comfyui_commit: Option<GitCommit>,
     /// Folder name of the live venv (`.venv-gen-N`); `.venv` links to it.
     pub venv: Option<String>,
     /// blake3 of the uv.lock that venv was synced from.
-    pub uv_lock: Option<String>,
+    pub uv_lock: Option<Blake3>,
     /// The torch backend extra that venv was synced with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub torch_backend: Option<crate::types::TorchBackend>,
@@ -147,8 +147,8 @@ impl std::fmt::Display for LinkMode {
 /// A model comfydock placed in the ComfyUI tree.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InstalledModel {
-    /// `blake3:<hex>` of the content.
-    pub blake3: String,
+    /// Of the content.
+    pub blake3: Blake3,
     /// Relative to the ComfyUI folder (`models/checkpoints/x.safetensors`).
     pub path: String,
     pub mode: LinkMode,
@@ -157,33 +157,134 @@ pub struct InstalledModel {
     pub fingerprint: Fingerprint,
 }
 
+/// A node comfydock put in `custom_nodes/`: a dev node's link, or a pack's files placed from a
+/// store entry. Read and written as the record always was ([`NodeRecord`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct InstalledNode {
+#[serde(try_from = "NodeRecord", into = "NodeRecord")]
+pub enum InstalledNode {
+    /// A dev node: `custom_nodes/<id>` links to the folder the user develops in (or is it,
+    /// adopted in place).
+    Linked {
+        link: String,
+    },
+    Placed(PlacedNode),
+}
+
+/// A pack whose files comfydock copied from a store entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlacedNode {
+    /// Registry, git or comfydock (never local: a local pack is linked).
     pub source: NodeSource,
-    /// As the lock describes it (version, `rev@commit`, path), for plan lines.
+    /// As the lock describes it (version, `rev@commit`), for plan lines.
     pub version: Option<String>,
-    pub tree: Option<String>,
-    /// Target of a dev node's symlink.
-    pub link: Option<String>,
+    /// The locked tree placed.
+    pub tree: Blake3,
     /// Files comfydock placed, by path relative to the node folder. Files the pack writes at run
     /// time are not here, so they are never drift.
-    #[serde(default)]
     pub files: BTreeMap<String, Fingerprint>,
     /// Its folder in `custom_nodes/` when that is not its id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub folder: Option<String>,
     /// The derived store entry placed (the pack as its install.py left it), when a script ran.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub derived: Option<String>,
+    pub derived: Option<Blake3>,
     /// The node's declared runtime paths (`runtime_paths` in its table), as placed.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub runtime_paths: Vec<String>,
+}
+
+/// `installed.json`'s node entry as written, every source in one shape.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct NodeRecord {
+    source: NodeSource,
+    version: Option<String>,
+    tree: Option<Blake3>,
+    link: Option<String>,
+    #[serde(default)]
+    files: BTreeMap<String, Fingerprint>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    folder: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    derived: Option<Blake3>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    runtime_paths: Vec<String>,
+}
+
+impl TryFrom<NodeRecord> for InstalledNode {
+    type Error = String;
+
+    fn try_from(r: NodeRecord) -> Result<Self, String> {
+        match (r.link, r.tree) {
+            (Some(link), _) => Ok(InstalledNode::Linked { link }),
+            (None, Some(tree)) if r.source != NodeSource::Local => Ok(InstalledNode::Placed(PlacedNode {
+                source: r.source,
+                version: r.version,
+                tree,
+                files: r.files,
+                folder: r.folder,
+                derived: r.derived,
+                runtime_paths: r.runtime_paths,
+            })),
+            _ => Err("a node record has neither a dev link nor a placed tree".into()),
+        }
+    }
+}
+
+impl From<InstalledNode> for NodeRecord {
+    fn from(node: InstalledNode) -> NodeRecord {
+        match node {
+            // The path is what `plan` shows as a dev node's version.
+            InstalledNode::Linked { link } => NodeRecord {
+                source: NodeSource::Local,
+                version: Some(link.clone()),
+                tree: None,
+                link: Some(link),
+                files: BTreeMap::new(),
+                folder: None,
+                derived: None,
+                runtime_paths: Vec::new(),
+            },
+            InstalledNode::Placed(p) => NodeRecord {
+                source: p.source,
+                version: p.version,
+                tree: Some(p.tree),
+                link: None,
+                files: p.files,
+                folder: p.folder,
+                derived: p.derived,
+                runtime_paths: p.runtime_paths,
+            },
+        }
+    }
 }
 
 impl InstalledNode {
     /// The folder in `custom_nodes/` the node `id` was placed in.
     pub fn folder<'a>(&'a self, id: &'a str) -> &'a str {
-        self.folder.as_deref().unwrap_or(id)
+        match self {
+            InstalledNode::Placed(PlacedNode { folder: Some(f), .. }) => f,
+            _ => id,
+        }
+    }
+
+    /// A dev node's link target.
+    pub fn link(&self) -> Option<&str> {
+        match self {
+            InstalledNode::Linked { link } => Some(link),
+            InstalledNode::Placed(_) => None,
+        }
+    }
+
+    pub fn placed(&self) -> Option<&PlacedNode> {
+        match self {
+            InstalledNode::Placed(p) => Some(p),
+            InstalledNode::Linked { .. } => None,
+        }
+    }
+
+    /// How plans show what is installed: the placed version, or a dev node's path.
+    pub fn version(&self) -> Option<&str> {
+        match self {
+            InstalledNode::Linked { link } => Some(link),
+            InstalledNode::Placed(p) => p.version.as_deref(),
+        }
     }
 }
 
@@ -233,4 +334,80 @@ pub fn fingerprint_tree(dir: &Path) -> std::io::Result<BTreeMap<String, Fingerpr
         out.insert(rel, Fingerprint::of(&entry.path().symlink_metadata()?));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An `installed.json` as comfydock wrote it before its values were typed: it reads, and
+    /// writes back the same JSON.
+    #[test]
+    fn a_record_written_before_the_types_reads_and_round_trips() {
+        let b3 = format!("blake3:{}", "ab".repeat(32));
+        let text = format!(
+            r#"{{
+  "generation": 3,
+  "comfyui_commit": "{commit}",
+  "venv": ".venv-gen-3",
+  "uv_lock": "{b3}",
+  "nodes": {{
+    "alpha": {{
+      "source": "git",
+      "version": "main@0123456789",
+      "tree": "{b3}",
+      "link": null,
+      "files": {{
+        "__init__.py": [12, 1700000000000000000, 42]
+      }},
+      "folder": "Alpha",
+      "derived": "{b3}",
+      "runtime_paths": ["cache"]
+    }},
+    "mine": {{
+      "source": "local",
+      "version": "/home/me/mine",
+      "tree": null,
+      "link": "/home/me/mine",
+      "files": {{}}
+    }}
+  }},
+  "models": {{
+    "sd15": {{
+      "blake3": "{b3}",
+      "path": "models/checkpoints/sd15.safetensors",
+      "mode": "symlink",
+      "target": "/models/sd15.safetensors",
+      "fingerprint": [1, 2, 3]
+    }}
+  }},
+  "workflows": {{
+    "my flow": {{
+      "blake3": "{b3}",
+      "fingerprint": [4, 5, 6],
+      "beside": "{b3}"
+    }}
+  }}
+}}"#,
+            commit = "c".repeat(40)
+        );
+        let installed: Installed = serde_json::from_str(&text).unwrap();
+        assert_eq!(installed.models["sd15"].blake3.to_string(), b3);
+        assert_eq!(
+            installed.nodes["mine"],
+            InstalledNode::Linked {
+                link: "/home/me/mine".into()
+            }
+        );
+        assert_eq!(installed.nodes["alpha"].folder("alpha"), "Alpha");
+        let json = |t: &str| serde_json::from_str::<serde_json::Value>(t).unwrap();
+        assert_eq!(json(&installed.to_json()), json(&text));
+        // A record that is neither a link nor a placed tree is refused, not guessed at.
+        let neither = text.replace(
+            &format!("\"tree\": \"{b3}\",\n      \"link\": null"),
+            "\"tree\": null,\n      \"link\": null",
+        );
+        assert_ne!(neither, text);
+        assert!(serde_json::from_str::<Installed>(&neither).is_err());
+    }
 }

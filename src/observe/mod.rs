@@ -8,7 +8,7 @@ pub mod workflows;
 
 pub use installed::{
     DirStamp, Fingerprint, INSTALLED_FILE, Installed, InstalledModel, InstalledNode, LinkMode, MODEL_TREES, ModelTree,
-    fingerprint_tree, tree_rel,
+    PlacedNode, fingerprint_tree, tree_rel,
 };
 
 use crate::types::{ModelKey, NodeId, WorkflowName};
@@ -247,23 +247,10 @@ pub fn model_state(path: &std::path::Path, m: &InstalledModel) -> NodeState {
 }
 
 fn node_state(dir: &std::path::Path, node: &InstalledNode) -> NodeState {
-    if let Some(target) = &node.link {
-        // A dev pack adopted in place (`node adopt --dev`): the folder is the pack itself.
-        if dir.symlink_metadata().is_ok_and(|m| m.is_dir())
-            && fs::canonicalize(dir).is_ok_and(|c| c.as_os_str() == target.as_str())
-        {
-            return NodeState::Intact;
-        }
-        return match fs::read_link(dir) {
-            Ok(t) if t.to_string_lossy() == target.as_str() && dir.exists() => NodeState::Intact,
-            Ok(_) => NodeState::Modified {
-                files: vec![".".into()],
-                deleted: Vec::new(),
-                added: Vec::new(),
-            },
-            Err(_) => NodeState::Missing,
-        };
-    }
+    let node = match node {
+        InstalledNode::Placed(p) => p,
+        InstalledNode::Linked { link: target } => return link_state(dir, target),
+    };
     match dir.symlink_metadata() {
         Ok(meta) if meta.is_dir() => {}
         _ => return NodeState::Missing,
@@ -285,9 +272,27 @@ fn node_state(dir: &std::path::Path, node: &InstalledNode) -> NodeState {
     }
 }
 
+/// A dev node's entry: the link to `target`, or the folder itself when adopted in place.
+fn link_state(dir: &std::path::Path, target: &str) -> NodeState {
+    // A dev pack adopted in place (`node adopt --dev`): the folder is the pack itself.
+    if dir.symlink_metadata().is_ok_and(|m| m.is_dir()) && fs::canonicalize(dir).is_ok_and(|c| c.as_os_str() == target)
+    {
+        return NodeState::Intact;
+    }
+    match fs::read_link(dir) {
+        Ok(t) if t.to_string_lossy() == target && dir.exists() => NodeState::Intact,
+        Ok(_) => NodeState::Modified {
+            files: vec![".".into()],
+            deleted: Vec::new(),
+            added: Vec::new(),
+        },
+        Err(_) => NodeState::Missing,
+    }
+}
+
 /// Files in a placed pack folder that comfydock did not place and the pack does not declare as
 /// written at run time. Folders are listed, never followed through links.
-pub fn added_files(dir: &std::path::Path, node: &InstalledNode) -> Vec<String> {
+pub fn added_files(dir: &std::path::Path, node: &PlacedNode) -> Vec<String> {
     let runtime = runtime_paths::RuntimePaths::new(node.runtime_paths.iter().map(String::as_str));
     let mut added = Vec::new();
     let walk = walkdir::WalkDir::new(dir)
@@ -349,11 +354,10 @@ mod added_tests {
             std::fs::create_dir_all(p.parent().unwrap()).unwrap();
             std::fs::write(p, "x").unwrap();
         }
-        let node = super::InstalledNode {
+        let node = super::PlacedNode {
             source: crate::manifest::NodeSource::Git,
             version: None,
-            tree: None,
-            link: None,
+            tree: crate::types::Blake3::of_bytes(b"tree"),
             files: ["a.py", "sub/b.py"]
                 .iter()
                 .map(|f| (f.to_string(), super::Fingerprint(0, 0, 0)))

@@ -3,6 +3,7 @@
 //! one comfydock placed and is not read; anything else is hashed once.
 
 use super::{Fingerprint, Installed};
+use crate::types::Blake3;
 use crate::workspace::EnvPaths;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -31,12 +32,12 @@ pub fn beside_path(env: &EnvPaths, name: &str) -> PathBuf {
 pub struct InstalledWorkflow {
     /// `blake3:<hex>` of the version comfydock placed; None when the user's own file was there
     /// first and was left alone.
-    pub blake3: Option<String>,
+    pub blake3: Option<Blake3>,
     /// Of the copy as placed: while it holds, the copy is unchanged.
     pub fingerprint: Fingerprint,
     /// The tracked version written beside an edited copy (`NAME.cec.json`), when there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub beside: Option<String>,
+    pub beside: Option<Blake3>,
 }
 
 /// ComfyUI's copy of one tracked workflow.
@@ -48,7 +49,7 @@ pub enum WorkflowCopy {
     Placed,
     /// A file with this content (not, or no longer, what comfydock placed).
     Present {
-        blake3: String,
+        blake3: Blake3,
         fingerprint: Fingerprint,
     },
 }
@@ -78,8 +79,8 @@ pub fn observe_copy(env: &EnvPaths, name: &str, record: Option<&InstalledWorkflo
     let Ok(bytes) = crate::workflow::read_file(&path) else {
         return WorkflowCopy::Missing;
     };
-    let blake3 = crate::types::Blake3::of_bytes(&bytes).to_string();
-    if record.is_some_and(|r| r.blake3.as_deref() == Some(blake3.as_str())) {
+    let blake3 = Blake3::of_bytes(&bytes);
+    if record.is_some_and(|r| r.blake3.as_ref() == Some(&blake3)) {
         // Touched (saved unchanged, copied back): the same content is still what was placed.
         return WorkflowCopy::Placed;
     }

@@ -18,7 +18,7 @@
 //! the pack's next version, which comes from the store without them.
 
 use super::edit::{Hooks, Reach, edit_and_apply_with};
-use crate::manifest::{LockedNode, NodeSource, NodeSpec};
+use crate::manifest::{LockedNode, NodeSpec};
 use crate::observe::runtime_paths::RuntimePaths;
 use crate::observe::{INSTALLED_FILE, Installed, InstalledNode, observe};
 use crate::plan::{Action, Plan};
@@ -249,11 +249,7 @@ fn examine(session: &Session, name: &str, dev: bool) -> std::result::Result<Cand
         let path = std::fs::canonicalize(&dir).map_err(|e| refuse(e.to_string(), options(name)))?;
         let path = path.display().to_string();
         return Ok(Candidate {
-            spec: NodeSpec {
-                source: Some(NodeSource::Local),
-                path: Some(path.clone()),
-                ..Default::default()
-            },
+            spec: NodeSpec::local(path.clone()),
             id,
             source: AdoptedSource::Local { path },
             bookkeeping: Vec::new(),
@@ -321,12 +317,7 @@ fn git_candidate(dir: &Path, id: NodeId, name: &str) -> std::result::Result<Cand
         .ok_or_else(|| ("its git checkout has no commit".to_string(), None))?;
     let rev: GitRef = commit.to_string().parse().map_err(|e| (format!("{e}"), None))?;
     Ok(Candidate {
-        spec: NodeSpec {
-            source: Some(NodeSource::Git),
-            repository: Some(repository),
-            rev: Some(rev),
-            ..Default::default()
-        },
+        spec: NodeSpec::git(repository, Some(rev)),
         id,
         source: AdoptedSource::Git {
             repository: origin,
@@ -351,12 +342,7 @@ fn registry_candidate(session: &Session, dir: &Path, id: NodeId) -> Option<Candi
         client.version(registry_id.as_str(), version.as_str()).ok()??;
     }
     Some(Candidate {
-        spec: NodeSpec {
-            source: Some(NodeSource::Registry),
-            registry_id: Some(registry_id.clone()),
-            version: Some(version.clone()),
-            ..Default::default()
-        },
+        spec: NodeSpec::registry(Some(registry_id.clone()), Some(version.clone())),
         id,
         source: AdoptedSource::Registry {
             registry_id: registry_id.to_string(),
@@ -387,16 +373,7 @@ fn record_in_place(session: &Session, lock: &crate::manifest::Lock, candidates: 
         let folder = locked.folder(&c.id).to_string();
         let dir = env.custom_nodes().join(&folder);
         let record = match locked {
-            LockedNode::Dev(dev) => InstalledNode {
-                source: NodeSource::Local,
-                version: Some(dev.path.clone()),
-                tree: None,
-                link: Some(dev.path.clone()),
-                files: BTreeMap::new(),
-                folder: None,
-                derived: None,
-                runtime_paths: Vec::new(),
-            },
+            LockedNode::Dev(dev) => InstalledNode::Linked { link: dev.path.clone() },
             other => {
                 let tree = other.tree().expect("registry and git pins have a tree");
                 session
@@ -411,16 +388,15 @@ fn record_in_place(session: &Session, lock: &crate::manifest::Lock, candidates: 
                         other.describe()
                     )
                 })?;
-                InstalledNode {
+                InstalledNode::Placed(crate::observe::PlacedNode {
                     source: other.source(),
                     version: Some(other.describe()),
-                    tree: Some(tree.to_string()),
-                    link: None,
+                    tree: tree.clone(),
                     files,
                     folder: (folder != c.id.as_str()).then(|| folder.clone()),
                     derived: None,
                     runtime_paths: c.bookkeeping.clone(),
-                }
+                })
             }
         };
         installed.nodes.insert(c.id.clone(), record);

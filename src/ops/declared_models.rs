@@ -178,7 +178,7 @@ pub fn list<A>(session: &Session<'_, A>) -> Result<DeclaredModels> {
             .installed
             .models
             .get(key.as_str())
-            .is_some_and(|m| m.blake3 == hash);
+            .is_some_and(|m| m.blake3 == spec.hash);
         let state = if placed {
             DeclaredState::Present
         } else if models::local_file(&index, &hash).is_some() {
@@ -245,7 +245,7 @@ fn identify(
             })?,
         };
         return Ok(Identified {
-            blake3: hashes.blake3,
+            blake3: hashes.blake3.hex().to_string(),
             size: hashes.size,
             category,
             filename: file_name(&path),
@@ -333,15 +333,24 @@ fn download_new(
         attempts: None,
     };
     let done = models::download(&crate::store::Http::from_env(), &request, reporter)?;
-    models::scan::record_file(index, &root, &done.path, &done.blake3, done.sha256.as_deref())?;
+    // A download placed at a destination is always hashed (only a kept archive may lack it).
+    let blake3 = match done.blake3 {
+        Some(b) => b,
+        None => {
+            models::hash::hash_file(&done.path, false)
+                .map_err(|e| miette!("could not read {}: {e}", done.path.display()))?
+                .blake3
+        }
+    };
+    models::scan::record_file(index, &root, &done.path, &blake3, done.sha256.as_ref())?;
     Ok(Identified {
-        blake3: done.blake3,
+        blake3: blake3.hex().to_string(),
         size: done.size,
         category: category.to_string(),
         filename,
         sources: vec![ModelSource::Url {
             url: url.to_string(),
-            sha256: done.sha256.as_deref().and_then(|h| h.parse().ok()),
+            sha256: done.sha256,
         }],
     })
 }

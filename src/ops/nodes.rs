@@ -3,7 +3,7 @@
 
 use super::edit::{Edited, Reach, edit_and_apply};
 use super::typed;
-use crate::manifest::{InstallScript, LockedNode, NodeSource, NodeSpec};
+use crate::manifest::{InstallScript, LockedNode, NodeSource, NodeSpec, PackSource};
 use crate::observe::{InstalledNode, NodeState, observe};
 use crate::plan::Plan;
 use crate::reconcile::Session;
@@ -152,12 +152,10 @@ pub fn update(
     };
     if version.is_none() {
         for id in &ids {
-            if let Some(v) = manifest
-                .config()
-                .nodes
-                .get(id.as_str())
-                .and_then(|s| s.version.as_ref())
-            {
+            if let Some(v) = manifest.config().nodes.get(id.as_str()).and_then(|s| match &s.source {
+                PackSource::Registry { version, .. } => version.as_ref(),
+                _ => None,
+            }) {
                 session.reporter.note(&format!(
                     "`{id}` is pinned to {v} in the manifest; `--version V` (or `--version latest`) moves the pin"
                 ));
@@ -173,17 +171,17 @@ pub fn update(
 
 /// `spec` moved to version `v`: a registry version (`latest` lifts the pin) or a git rev.
 fn with_version(id: &str, mut spec: NodeSpec, v: &str) -> Result<NodeSpec> {
-    match spec.source.unwrap_or(NodeSource::Git) {
-        NodeSource::Registry => spec.version = if v == "latest" { None } else { Some(typed(v)?) },
-        NodeSource::Git => spec.rev = Some(typed(v)?),
-        NodeSource::Comfydock => {
+    match &mut spec.source {
+        PackSource::Registry { version, .. } => *version = if v == "latest" { None } else { Some(typed(v)?) },
+        PackSource::Git { rev, .. } => *rev = Some(typed(v)?),
+        PackSource::Comfydock => {
             return Err(miette!(
                 code = "comfydock::node::panel_version",
                 help = "`comfydock panel enable` pins this comfydock's panel",
                 "`{id}` is comfydock's panel: its version is comfydock's"
             ));
         }
-        NodeSource::Local => {
+        PackSource::Local { .. } => {
             return Err(miette!(
                 code = "comfydock::node::dev_version",
                 help = "a dev node is whatever its folder holds",
@@ -264,15 +262,19 @@ pub fn list<A>(session: &Session<'_, A>) -> Result<NodeList> {
     for (id, spec) in &manifest.config().nodes {
         let locked = lock.as_ref().and_then(|l| l.nodes.get(id));
         let installed = observed.installed.nodes.get(id.as_str());
-        let source = match spec.source.unwrap_or(NodeSource::Git) {
+        let source = match spec.kind() {
             NodeSource::Git => SourceKind::Git,
             NodeSource::Local => SourceKind::Dev,
             NodeSource::Registry => SourceKind::Registry,
             NodeSource::Comfydock => SourceKind::Comfydock,
         };
+        let rev = match &spec.source {
+            PackSource::Git { rev, .. } => rev.as_ref(),
+            _ => None,
+        };
         let version = locked
             .map(|l| l.describe())
-            .or_else(|| spec.rev.as_ref().map(ToString::to_string))
+            .or_else(|| rev.map(ToString::to_string))
             .unwrap_or_else(|| "-".into());
         let state = match (observed.nodes.get(id.as_str()), installed) {
             (Some(NodeState::Intact), Some(inst)) if locked.is_some_and(|l| same_install(l, inst)) => {
@@ -296,8 +298,8 @@ pub fn list<A>(session: &Session<'_, A>) -> Result<NodeList> {
 /// Whether the installed record is the locked node: same tree, or the same dev link.
 fn same_install(locked: &LockedNode, inst: &InstalledNode) -> bool {
     match locked {
-        LockedNode::Dev(dev) => inst.link.as_deref() == Some(dev.path.as_str()),
-        other => inst.link.is_none() && inst.tree.as_deref() == other.tree().map(ToString::to_string).as_deref(),
+        LockedNode::Dev(dev) => inst.link() == Some(dev.path.as_str()),
+        other => inst.placed().map(|p| &p.tree) == other.tree(),
     }
 }
 
@@ -319,11 +321,7 @@ pub fn parse_source(source: &str, name: Option<&str>, dev: bool) -> Result<NewNo
             ));
         }
         let id = node_id(name, &base_name(&path.display().to_string()))?;
-        let spec = NodeSpec {
-            source: Some(NodeSource::Local),
-            path: Some(path.display().to_string()),
-            ..Default::default()
-        };
+        let spec = NodeSpec::local(path.display().to_string());
         return Ok(NewNode { id, spec });
     }
     let (url, rev) = split_rev(source);
@@ -341,12 +339,7 @@ pub fn parse_source(source: &str, name: Option<&str>, dev: bool) -> Result<NewNo
             ));
         }
         let id = node_id(name, url)?;
-        let spec = NodeSpec {
-            source: Some(NodeSource::Registry),
-            registry_id: Some(typed(url)?),
-            version: rev.map(typed).transpose()?,
-            ..Default::default()
-        };
+        let spec = NodeSpec::registry(Some(typed(url)?), rev.map(typed).transpose()?);
         return Ok(NewNode { id, spec });
     }
     let repository = match fs_err::canonicalize(url) {
@@ -354,17 +347,17 @@ pub fn parse_source(source: &str, name: Option<&str>, dev: bool) -> Result<NewNo
         _ => url.to_string(),
     };
     let id = node_id(name, &base_name(url))?;
-    let spec = NodeSpec {
-        source: Some(NodeSource::Git),
-        repository: Some(typed(&repository)?),
-        rev: rev.map(typed).transpose()?,
-        ..Default::default()
-    };
+    let spec = NodeSpec::git(typed(&repository)?, rev.map(typed).transpose()?);
     Ok(NewNode { id, spec })
 }
 
 fn id_from_pack(ws: &Workspace, spec: &NodeSpec) -> Option<NodeId> {
-    crate::resolve::pack_meta::git_pack_id(&ws.store_dir(), spec.repository.as_ref()?, spec.rev.as_ref())
+    match &spec.source {
+        PackSource::Git { repository, rev, .. } => {
+            crate::resolve::pack_meta::git_pack_id(&ws.store_dir(), repository, rev.as_ref())
+        }
+        _ => None,
+    }
 }
 
 /// `URL@REV`: the last `@` after the last `/` or `:` (so `git@host:x/y` has no REV).

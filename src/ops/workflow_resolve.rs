@@ -276,20 +276,11 @@ fn node_spec(pack: &str, version: Option<&str>) -> Option<(NodeId, NodeSpec)> {
     let identity = crate::types::PackIdentity::named(pack);
     if let Some(repo) = identity.repo() {
         let id = NodeId::sanitize(repo.name())?;
-        let spec = NodeSpec {
-            source: Some(crate::manifest::NodeSource::Git),
-            repository: Some(repo.as_str().parse().ok()?),
-            ..Default::default()
-        };
+        let spec = NodeSpec::git(repo.as_str().parse().ok()?, None);
         return Some((id, spec));
     }
     let id: NodeId = pack.parse().ok()?;
-    let spec = NodeSpec {
-        source: Some(crate::manifest::NodeSource::Registry),
-        registry_id: Some(id.clone()),
-        version: version.and_then(|v| v.parse().ok()),
-        ..Default::default()
-    };
+    let spec = NodeSpec::registry(Some(id.clone()), version.and_then(|v| v.parse().ok()));
     Some((id, spec))
 }
 

@@ -56,7 +56,7 @@ pub fn status(env: &EnvPaths) -> Result<WorkflowStatusReport> {
         let state = match crate::workflow::read_tracked(env.cec.join(t.file.as_str())) {
             Err(_) => "missing in .cec (`workflow untrack` or put the file back)",
             Ok(bytes) => {
-                let desired = Blake3::of_bytes(&bytes).to_string();
+                let desired = Blake3::of_bytes(&bytes);
                 let record = installed.workflows.get(name.as_str());
                 let copy = workflows::observe_copy(env, name, record);
                 state_text(workflow_change(&desired, record, &copy))
@@ -230,8 +230,8 @@ pub fn sync(session: &Session, only: Option<&WorkflowName>) -> Result<WorkflowEd
         };
         let current = crate::workflow::read_tracked(env.cec.join(t.file.as_str()))
             .ok()
-            .map(|b| Blake3::of_bytes(&b).to_string());
-        if current.as_deref() == Some(blake3.as_str()) {
+            .map(|b| Blake3::of_bytes(&b));
+        if current.as_ref() == Some(&blake3) {
             continue;
         }
         let copy = workflows::copy_path(env, name);

@@ -38,8 +38,7 @@ pub fn store_tree(store: &NodeStore) -> std::io::Result<Blake3> {
 pub fn spec() -> crate::manifest::NodeSpec {
     crate::manifest::NodeSpec {
         name: Some("comfydock panel".into()),
-        source: Some(crate::manifest::NodeSource::Comfydock),
-        ..Default::default()
+        ..crate::manifest::NodeSpec::panel()
     }
 }
 

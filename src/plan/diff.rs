@@ -3,7 +3,8 @@
 use super::{Action, Plan, WorkflowChange};
 use crate::manifest::{Lock, LockedNode};
 use crate::observe::workflows::{InstalledWorkflow, WorkflowCopy};
-use crate::observe::{NodeState, Observed};
+use crate::observe::{InstalledNode, NodeState, Observed};
+use crate::types::Blake3;
 use std::collections::BTreeMap;
 
 /// The Python side of a plan's inputs.
@@ -76,7 +77,9 @@ pub fn diff(environment: &str, lock: &Lock, observed: &Observed, python: &Python
             observed.nodes.get(id.as_str())
         };
         let action = match (node, node.pack_pin(), installed, state) {
-            (LockedNode::Dev(dev), _, Some(inst), Some(NodeState::Intact)) if inst.link.as_ref() == Some(&dev.path) => {
+            (LockedNode::Dev(dev), _, Some(inst), Some(NodeState::Intact))
+                if inst.link() == Some(dev.path.as_str()) =>
+            {
                 None
             }
             (LockedNode::Dev(dev), _, _, _) => Some(Action::LinkDevNode {
@@ -85,13 +88,12 @@ pub fn diff(environment: &str, lock: &Lock, observed: &Observed, python: &Python
             }),
             (_, None, _, _) => None,
             (_, Some(pin), Some(inst), Some(state)) => {
-                let from = inst.tree.clone().unwrap_or_default();
-                let to = pin.tree().to_string();
+                let placed_tree = inst.placed().map(|p| &p.tree);
                 let (old_folder, new_folder) = (inst.folder(id), pin.folder(id));
                 let reason = match state {
                     NodeState::Missing => Some("missing on disk".to_string()),
                     NodeState::Modified { .. } => Some(format!("edited on disk ({})", state.describe_changes())),
-                    NodeState::Intact if inst.link.is_some() || from != to => Some("new pin".to_string()),
+                    NodeState::Intact if placed_tree != Some(pin.tree()) => Some("new pin".to_string()),
                     NodeState::Intact if old_folder != new_folder => {
                         Some(format!("folder custom_nodes/{old_folder} -> custom_nodes/{new_folder}"))
                     }
@@ -100,9 +102,9 @@ pub fn diff(environment: &str, lock: &Lock, observed: &Observed, python: &Python
                 reason.map(|reason| Action::UpdateNode {
                     id: id.clone(),
                     source: pin.source(),
-                    from: match &inst.link {
-                        Some(path) => format!("(linked {path})"),
-                        None => inst.version.clone().unwrap_or(from),
+                    from: match inst {
+                        InstalledNode::Linked { link } => format!("(linked {link})"),
+                        InstalledNode::Placed(p) => p.version.clone().unwrap_or_else(|| p.tree.to_string()),
                     },
                     to: pin.describe(),
                     reason,
@@ -134,11 +136,11 @@ pub fn diff(environment: &str, lock: &Lock, observed: &Observed, python: &Python
     }
     for (id, inst) in &observed.installed.nodes {
         // After a fresh clone copied nodes are gone with the old tree; only links need removing.
-        let gone_with_checkout = fresh_checkout && inst.link.is_none();
+        let gone_with_checkout = fresh_checkout && inst.link().is_none();
         if !lock.nodes.contains_key(id.as_str()) && !gone_with_checkout {
             let i = plan.push(Action::RemoveNode {
                 id: id.clone(),
-                linked: inst.link.is_some(),
+                linked: inst.link().is_some(),
                 required_by: Vec::new(),
             });
             if let Some(c) = comfyui {
@@ -163,9 +165,7 @@ pub fn diff(environment: &str, lock: &Lock, observed: &Observed, python: &Python
             (None, _) => None,
             (Some(_), Some(NodeState::Missing) | None) => Some("missing on disk".to_string()),
             (Some(_), Some(NodeState::Modified { .. })) => Some("changed on disk".to_string()),
-            (Some(i), Some(NodeState::Intact)) if i.blake3 != model.blake3.to_string() => {
-                Some("another model".to_string())
-            }
+            (Some(i), Some(NodeState::Intact)) if i.blake3 != model.blake3 => Some("another model".to_string()),
             (Some(i), Some(NodeState::Intact)) if i.path != path.as_str() => Some(format!("moved from {}", i.path)),
             (Some(i), Some(NodeState::Intact)) if i.mode != models.mode => {
                 Some(format!("{} -> {}", i.mode, models.mode))
@@ -224,7 +224,7 @@ pub fn diff(environment: &str, lock: &Lock, observed: &Observed, python: &Python
     for (name, w) in &lock.workflows {
         let record = observed.installed.workflows.get(name.as_str());
         let copy = observed.workflows.get(name.as_str()).unwrap_or(&WorkflowCopy::Missing);
-        if let Some(change) = workflow_change(&w.blake3.to_string(), record, copy) {
+        if let Some(change) = workflow_change(&w.blake3, record, copy) {
             let i = plan.push(Action::Workflow {
                 name: name.clone(),
                 change,
@@ -237,7 +237,7 @@ pub fn diff(environment: &str, lock: &Lock, observed: &Observed, python: &Python
     }
 
     let uv_lock_hash = lock.python.uv_lock.to_string();
-    let same_lock = observed.installed.uv_lock.as_deref() == Some(uv_lock_hash.as_str());
+    let same_lock = observed.installed.uv_lock.as_ref() == Some(&lock.python.uv_lock);
     let same_backend = observed.installed.torch_backend == python.backend;
     let live = observed.venv.is_some() && observed.venv == observed.installed.venv;
     if !(same_lock && same_backend && live) {
@@ -290,11 +290,11 @@ pub fn diff(environment: &str, lock: &Lock, observed: &Observed, python: &Python
 /// What to do with ComfyUI's copy of a tracked workflow whose tracked version hashes `desired`,
 /// given what was placed (`record`) and what is there (`copy`). Never overwrites an edit.
 pub fn workflow_change(
-    desired: &str,
+    desired: &Blake3,
     record: Option<&InstalledWorkflow>,
     copy: &WorkflowCopy,
 ) -> Option<WorkflowChange> {
-    let placed = record.and_then(|r| r.blake3.as_deref());
+    let placed = record.and_then(|r| r.blake3.as_ref());
     match copy {
         WorkflowCopy::Placed if placed == Some(desired) => None,
         WorkflowCopy::Placed => Some(WorkflowChange::Update),
@@ -303,7 +303,7 @@ pub fn workflow_change(
         WorkflowCopy::Present { blake3, .. } if blake3 == desired => Some(WorkflowChange::Adopt),
         // The user's edit, and the tracked version is the one placed (or already written beside).
         WorkflowCopy::Present { .. }
-            if placed == Some(desired) || record.and_then(|r| r.beside.as_deref()) == Some(desired) =>
+            if placed == Some(desired) || record.and_then(|r| r.beside.as_ref()) == Some(desired) =>
         {
             Some(WorkflowChange::Edited)
         }
@@ -318,16 +318,17 @@ mod tests {
     #[test]
     fn an_edited_copy_is_never_overwritten() {
         let fp = crate::observe::Fingerprint(1, 2, 3);
+        let h = |s: &str| Blake3::of_bytes(s.as_bytes());
         let record = |placed: &str, beside: Option<&str>| InstalledWorkflow {
-            blake3: Some(placed.into()),
+            blake3: Some(h(placed)),
             fingerprint: fp,
-            beside: beside.map(Into::into),
+            beside: beside.map(h),
         };
         let edited = WorkflowCopy::Present {
-            blake3: "u".into(),
+            blake3: h("u"),
             fingerprint: fp,
         };
-        let change = |d, r: Option<&InstalledWorkflow>, c: &WorkflowCopy| workflow_change(d, r, c);
+        let change = |d: &str, r: Option<&InstalledWorkflow>, c: &WorkflowCopy| workflow_change(&h(d), r, c);
         assert_eq!(change("a", Some(&record("a", None)), &WorkflowCopy::Placed), None);
         assert_eq!(
             change("b", Some(&record("a", None)), &WorkflowCopy::Placed),

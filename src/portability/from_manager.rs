@@ -6,7 +6,7 @@
 
 use super::error::{PortabilityError, Result};
 use super::manager_snapshot::{self, ManagerSnapshot};
-use crate::manifest::{NodeSource, NodeSpec};
+use crate::manifest::NodeSpec;
 use crate::progress::Reporter;
 use crate::python::conflict::ENVIRONMENT_GROUP;
 use crate::reconcile::{CreateOptions, Session, create_environment};
@@ -89,12 +89,7 @@ fn add_contents(
     for pack in &snapshot.registry {
         manifest.set_node(
             pack.id.as_str(),
-            &NodeSpec {
-                source: Some(NodeSource::Registry),
-                registry_id: Some(pack.id.clone()),
-                version: Some(pack.version.clone()),
-                ..Default::default()
-            },
+            &NodeSpec::registry(Some(pack.id.clone()), Some(pack.version.clone())),
         );
     }
     for pack in &snapshot.git {
@@ -106,15 +101,7 @@ fn add_contents(
         let id = crate::resolve::pack_meta::git_pack_id(&ws.store_dir(), &pack.repository, rev.as_ref())
             .filter(|id| !manifest.config().nodes.contains_key(id))
             .unwrap_or_else(|| pack.id.clone());
-        manifest.set_node(
-            id.as_str(),
-            &NodeSpec {
-                source: Some(NodeSource::Git),
-                repository: Some(pack.repository.clone()),
-                rev,
-                ..Default::default()
-            },
-        );
+        manifest.set_node(id.as_str(), &NodeSpec::git(pack.repository.clone(), rev));
     }
     if !snapshot.pips.is_empty() {
         let mut group = manifest

@@ -565,7 +565,7 @@ impl<'a, A> Session<'a, A> {
                     Some(crate::observe::NodeState::Intact)
                 )
                 && observed.installed.models.get(key.as_str()).is_some_and(|i| {
-                    i.blake3 == m.blake3.to_string() && i.path == m.link_path().as_str() && i.mode == self.link_mode
+                    i.blake3 == m.blake3 && i.path == m.link_path().as_str() && i.mode == self.link_mode
                 })
         };
         let wanted: Vec<_> = lock
@@ -705,7 +705,7 @@ impl<'a, A> Session<'a, A> {
                     .installed
                     .nodes
                     .get(id.as_str())
-                    .and_then(|i| i.version.clone())
+                    .and_then(|i| i.version().map(str::to_string))
                     .unwrap_or_else(|| pin.describe());
                 plan.push(plan::Action::UpdateNode {
                     id: id.clone(),

@@ -61,20 +61,20 @@ pub fn verify(
                 false
             }
         };
-        let Some(inst) = installed.nodes.get(id.as_str()) else {
+        let Some(inst) = installed.nodes.get(id.as_str()).and_then(|n| n.placed()) else {
             continue;
         };
-        if inst.link.is_some() || inst.tree.as_deref() != Some(tree.to_string().as_str()) || !entry_ok {
+        if inst.tree != *tree || !entry_ok {
             continue;
         }
-        let live = env.custom_nodes().join(inst.folder(id));
+        let live = env.custom_nodes().join(inst.folder.as_deref().unwrap_or(id.as_str()));
         // What was placed: the derived entry when an install script built one, else the
         // locked tree. A derived entry that is gone or damaged is a problem of its own.
-        let expected = match inst.derived.as_deref().map(str::parse::<crate::types::Blake3>) {
-            Some(Ok(derived)) => {
+        let expected = match &inst.derived {
+            Some(derived) => {
                 report.checked += 1;
-                match store.check(&derived)? {
-                    EntryCheck::Intact => store.path(&derived),
+                match store.check(derived)? {
+                    EntryCheck::Intact => store.path(derived),
                     state => {
                         let state = if state == EntryCheck::Missing {
                             "missing"

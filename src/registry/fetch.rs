@@ -30,7 +30,7 @@ pub fn fetch_and_extract(
     client: &RegistryClient,
     store_dir: &Path,
     pinned: &ResolvedVersion,
-    expected_sha256: Option<&str>,
+    expected_sha256: Option<&crate::types::Sha256>,
 ) -> Result<FetchedPack> {
     let reporter = client.reporter();
     let downloads = store_dir.join("downloads");
@@ -49,7 +49,7 @@ pub fn fetch_and_extract(
     }
     if client.offline() {
         let known = expected_sha256
-            .map(|h| downloads.join(format!("sha256-{}", h.trim_start_matches("sha256:"))))
+            .map(|h| downloads.join(format!("sha256-{}", h.hex())))
             .filter(|p| p.is_file());
         if known.is_none() {
             return Err(RegistryError::OfflineMiss { url: download_url });

@@ -33,9 +33,9 @@ impl<'a> LocalPacks<'a> {
             let locked = lock.and_then(|l| l.nodes.get(id.as_str()));
             let types = match locked {
                 Some(node) => node_types(store, env, id.as_str(), node),
-                None => match spec.path.as_deref() {
-                    Some(path) => pack_nodes::of_folder(std::path::Path::new(path)),
-                    None => pack_nodes::of_folder(&env.custom_nodes().join(id.as_str())),
+                None => match &spec.source {
+                    crate::manifest::PackSource::Local { path } => pack_nodes::of_folder(std::path::Path::new(path)),
+                    _ => pack_nodes::of_folder(&env.custom_nodes().join(id.as_str())),
                 },
             };
             for t in types {

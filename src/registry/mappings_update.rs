@@ -263,9 +263,8 @@ pub enum UpdateError {
 }
 
 /// The first word of a `sha256sum` line, if it is 64 hex digits.
-fn parse_sidecar(text: &str) -> Option<String> {
-    let word = text.split_whitespace().next()?.to_ascii_lowercase();
-    (word.len() == 64 && word.bytes().all(|b| b.is_ascii_hexdigit())).then_some(word)
+fn parse_sidecar(text: &str) -> Option<crate::types::Sha256> {
+    crate::types::Sha256::from_hex(text.split_whitespace().next()?).ok()
 }
 
 fn is_url(from: &str) -> bool {
@@ -325,7 +324,7 @@ fn fetch_url(root: &Path, url: &str, http: &Http, reporter: &dyn Reporter) -> Re
         source,
     })?;
     let _ = std::fs::remove_dir_all(&downloads);
-    Ok((bytes, got.sha256))
+    Ok((bytes, got.sha256.hex().to_string()))
 }
 
 fn read_file(path: &Path) -> Result<(Vec<u8>, String), UpdateError> {
@@ -341,10 +340,10 @@ fn read_file(path: &Path) -> Result<(Vec<u8>, String), UpdateError> {
             url: PathBuf::from(&sidecar).display().to_string(),
             reason: "it does not start with a sha256 in hex".into(),
         })?;
-        if expected != actual {
+        if expected.hex() != actual {
             return Err(UpdateError::Mismatch {
                 path: path.to_path_buf(),
-                expected,
+                expected: expected.hex().to_string(),
                 actual,
             });
         }
@@ -374,8 +373,12 @@ mod tests {
     #[test]
     fn sidecars_parse_sha256sum_lines() {
         let h = "a".repeat(64);
-        assert_eq!(parse_sidecar(&format!("{h}  node_mappings.json\n")), Some(h.clone()));
-        assert_eq!(parse_sidecar(&h.to_uppercase()), Some(h));
+        let hex = |s: Option<crate::types::Sha256>| s.map(|s| s.hex().to_string());
+        assert_eq!(
+            hex(parse_sidecar(&format!("{h}  node_mappings.json\n"))),
+            Some(h.clone())
+        );
+        assert_eq!(hex(parse_sidecar(&h.to_uppercase())), Some(h));
         assert_eq!(parse_sidecar("abc"), None);
         assert_eq!(parse_sidecar(""), None);
     }

@@ -509,7 +509,7 @@ fn fetch_archive(
         std::fs::rename(&got.path, &dest).map_err(RegistryError::io(&dest))?;
     }
     entry.archive = Some(rel);
-    entry.sha256 = Some(got.sha256);
+    entry.sha256 = Some(got.sha256.hex().to_string());
     Ok(got.size)
 }
 

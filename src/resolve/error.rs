@@ -31,13 +31,6 @@ pub enum ResolveError {
     )]
     WorkflowFile { name: String, path: String, reason: String },
 
-    #[error("node `{id}` has no repository")]
-    #[diagnostic(
-        code(comfydock::resolve::no_repository),
-        help("a git node needs `repository = \"URL\"` in [tool.comfydock.nodes.{id}]")
-    )]
-    NoRepository { id: String },
-
     #[error("node `{id}`: local path {path} does not exist")]
     #[diagnostic(
         code(comfydock::resolve::missing_path),

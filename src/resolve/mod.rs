@@ -106,7 +106,7 @@ impl Resolver<'_> {
         let (registry_nodes, other_nodes): (Vec<_>, Vec<_>) = config
             .nodes
             .iter()
-            .partition(|(_, spec)| spec.source == Some(crate::manifest::NodeSource::Registry));
+            .partition(|(_, spec)| spec.kind() == crate::manifest::NodeSource::Registry);
         let client = std::sync::OnceLock::new();
         let registry = || -> Result<&crate::registry::RegistryClient> {
             if client.get().is_none() {

@@ -1,11 +1,11 @@
 //! Resolving one node spec to a pin.
 
 use super::{ResolveError, Result};
-use crate::manifest::{DevLink, GitPin, LockedNode, NodeSource, NodeSpec, PanelPin, RegistryPin};
+use crate::manifest::{DevLink, GitPin, LockedNode, NodeSpec, PackSource, PanelPin, RegistryPin};
 use crate::progress::Reporter;
 use crate::registry::{RegistryClient, VersionSpec, fetch_and_extract};
 use crate::store::{GitCache, NodeStore};
-use crate::types::{Blake3, GitCommit, NodeId, PackVersion, Sha256};
+use crate::types::{Blake3, GitCommit, NodeId, PackVersion};
 use std::path::Path;
 
 /// `registry` makes the registry client on first use (only registry nodes need it).
@@ -20,18 +20,17 @@ pub(super) fn resolve_node<'c>(
     registry: &dyn Fn() -> Result<&'c RegistryClient>,
     reporter: &dyn Reporter,
 ) -> Result<LockedNode> {
-    match spec.source.unwrap_or(NodeSource::Git) {
+    match &spec.source {
         // The panel stays at the version that pinned it until `panel enable` pins this binary's.
-        NodeSource::Comfydock => match prior {
+        PackSource::Comfydock => match prior {
             Some(LockedNode::Panel(p)) if !force => Ok(LockedNode::Panel(p.clone())),
             _ => Ok(LockedNode::Panel(PanelPin {
                 version: crate::panel::VERSION.parse().map_err(ResolveError::invalid_answer)?,
                 tree: crate::panel::store_tree(store)?,
             })),
         },
-        NodeSource::Local => {
-            let raw = spec.path.clone().unwrap_or_default();
-            let path = fs_err::canonicalize(&raw).map_err(|_| ResolveError::MissingPath {
+        PackSource::Local { path: raw } => {
+            let path = fs_err::canonicalize(raw).map_err(|_| ResolveError::MissingPath {
                 id: id.to_string(),
                 path: raw.clone(),
             })?;
@@ -39,19 +38,21 @@ pub(super) fn resolve_node<'c>(
                 path: path.display().to_string(),
             }))
         }
-        NodeSource::Registry => {
-            let registry_id = spec.registry_id.clone().unwrap_or_else(|| id.clone());
+        PackSource::Registry {
+            registry_id,
+            version: wanted,
+        } => {
+            let registry_id = registry_id.clone().unwrap_or_else(|| id.clone());
             if let Some(LockedNode::Registry(p)) = prior
                 && !force
                 && p.registry_id == registry_id
-                && (spec.version.is_none() || spec.version.as_ref() == Some(&p.version))
+                && (wanted.is_none() || wanted.as_ref() == Some(&p.version))
             {
                 return Ok(LockedNode::Registry(p.clone()));
             }
             let client = registry()?;
             reporter.step(&format!("Resolving node {id} from the registry"));
-            let want =
-                VersionSpec::parse(spec.version.as_deref().unwrap_or("latest")).map_err(ResolveError::registry)?;
+            let want = VersionSpec::parse(wanted.as_deref().unwrap_or("latest")).map_err(ResolveError::registry)?;
             let pinned = client.resolve(&registry_id, &want).map_err(ResolveError::registry)?;
             if let Some(warning) = pinned.warning() {
                 reporter.warn(&warning);
@@ -59,7 +60,7 @@ pub(super) fn resolve_node<'c>(
             let version: PackVersion = pinned.version.parse().map_err(ResolveError::invalid_answer)?;
             // The same version fetched again must be the same archive.
             let expected = match prior {
-                Some(LockedNode::Registry(p)) if p.version == version => Some(p.sha256.to_string()),
+                Some(LockedNode::Registry(p)) if p.version == version => Some(p.sha256.clone()),
                 _ => None,
             };
             reporter.step(&format!("Fetching node {id} {}", pinned.version));
@@ -67,10 +68,10 @@ pub(super) fn resolve_node<'c>(
                 client,
                 store.dir().parent().unwrap_or(store.dir()),
                 &pinned,
-                expected.as_deref(),
+                expected.as_ref(),
             )
             .map_err(ResolveError::registry)?;
-            let sha256 = Sha256::from_hex(&fetched.archive.sha256).map_err(ResolveError::invalid_answer)?;
+            let sha256 = fetched.archive.sha256.clone();
             Ok(LockedNode::Registry(RegistryPin {
                 registry_id,
                 version,
@@ -80,12 +81,8 @@ pub(super) fn resolve_node<'c>(
                 folder: None,
             }))
         }
-        NodeSource::Git => {
-            let repository = spec
-                .repository
-                .clone()
-                .ok_or_else(|| ResolveError::NoRepository { id: id.to_string() })?;
-            let rev = spec.rev.clone();
+        PackSource::Git { repository, rev, .. } => {
+            let (repository, rev) = (repository.clone(), rev.clone());
             if let Some(LockedNode::Git(p)) = prior
                 && !force
                 && p.repository == repository

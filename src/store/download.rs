@@ -18,10 +18,11 @@ use super::http::{Failed, Try, describe_io, is_retryable};
 pub use super::http::{Http, HttpConfig, HttpFailure, MAX_BODY_BYTES, Token};
 use super::{Result, StoreError};
 use crate::progress::Reporter;
+use crate::types::{Blake3, Sha256};
 use reqwest::StatusCode;
 use reqwest::blocking::Response;
 use reqwest::header::{self, HeaderMap, HeaderValue};
-use sha2::{Digest, Sha256};
+use sha2::Digest;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -36,12 +37,11 @@ pub const MAX_DOWNLOAD_BYTES: u64 = 128 << 30;
 /// bring: a little over what extraction accepts ([`super::Limits`], 4 GiB unpacked).
 pub const MAX_ARCHIVE_DOWNLOAD_BYTES: u64 = 5 << 30;
 
-/// What the downloaded content must be. Hashes are lowercase or uppercase hex, with or without
-/// a `blake3:`/`sha256:` prefix.
+/// What the downloaded content must be.
 #[derive(Debug, Clone, Default)]
 pub struct Expected {
-    pub blake3: Option<String>,
-    pub sha256: Option<String>,
+    pub blake3: Option<Blake3>,
+    pub sha256: Option<Sha256>,
     pub size: Option<u64>,
 }
 
@@ -66,20 +66,22 @@ pub struct Request<'a> {
 pub struct Fetched {
     pub path: PathBuf,
     pub size: u64,
-    pub blake3: String,
+    /// None only for an archive reused from `store/downloads/` when no blake3 was expected (it
+    /// is not recorded with the archive, and hashing it again is paid only by who asks).
+    pub blake3: Option<Blake3>,
     /// Computed when one was expected, or when the file is kept by its sha256.
-    pub sha256: Option<String>,
+    pub sha256: Option<Sha256>,
     /// Bytes that were already on disk from an earlier, interrupted transfer.
     pub resumed_from: u64,
     /// Requests made (0: a kept archive was reused).
     pub requests: u32,
 }
 
-/// Hashes of a file's content, lowercase hex.
+/// Hashes of a file's content.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileHashes {
-    pub blake3: String,
-    pub sha256: Option<String>,
+    pub blake3: Blake3,
+    pub sha256: Option<Sha256>,
     /// Bytes actually read.
     pub size: u64,
 }
@@ -87,14 +89,14 @@ pub struct FileHashes {
 /// Incremental hashing of a stream: blake3 always, sha256 when asked.
 pub struct StreamHasher {
     b3: blake3::Hasher,
-    sha: Option<Sha256>,
+    sha: Option<sha2::Sha256>,
 }
 
 impl StreamHasher {
     pub fn new(sha256: bool) -> Self {
         StreamHasher {
             b3: blake3::Hasher::new(),
-            sha: sha256.then(Sha256::new),
+            sha: sha256.then(sha2::Sha256::new),
         }
     }
 
@@ -113,8 +115,8 @@ impl StreamHasher {
     pub fn finish(self) -> FileHashes {
         FileHashes {
             size: self.b3.count(),
-            blake3: self.b3.finalize().to_hex().to_string(),
-            sha256: self.sha.map(|s| hex::encode(s.finalize())),
+            blake3: Blake3::from_hasher(&self.b3),
+            sha256: self.sha.map(|s| Sha256::from_digest(s.finalize().into())),
         }
     }
 }
@@ -131,7 +133,7 @@ pub fn fetch(http: &Http, req: &Request<'_>, reporter: &dyn Reporter) -> Result<
 pub fn fetch_at_most(http: &Http, req: &Request<'_>, max_size: u64, reporter: &dyn Reporter) -> Result<Fetched> {
     let got = fetch_inner(http, req, Some(max_size), reporter, true);
     if matches!(got, Err(StoreError::DownloadTooLarge { .. })) {
-        let key = Normalised::new(req.expected).key(req.url);
+        let key = req.expected.key(req.url);
         let _ = fs::remove_file(req.downloads_dir.join(format!("{key}.part")));
         let _ = fs::remove_file(req.downloads_dir.join(format!("{key}.validator")));
     }
@@ -157,11 +159,11 @@ fn fetch_inner(
             path: dest.to_path_buf(),
         });
     }
-    let expected = Normalised::new(req.expected);
+    let expected = req.expected;
     let dir = req.downloads_dir;
     fs::create_dir_all(dir).map_err(StoreError::io(dir))?;
     if req.dest.is_none()
-        && let Some(kept) = kept(dir, &expected)?
+        && let Some(kept) = kept(dir, expected)?
     {
         return Ok(kept);
     }
@@ -171,7 +173,7 @@ fn fetch_inner(
     let mut file = open_locked(&part)?;
     // Another process may have finished this very archive while we waited for the lock.
     if req.dest.is_none()
-        && let Some(kept) = kept(dir, &expected)?
+        && let Some(kept) = kept(dir, expected)?
     {
         return Ok(kept);
     }
@@ -270,7 +272,7 @@ fn fetch_inner(
             dest.to_path_buf()
         }
         None => {
-            let sha = hashes.sha256.as_deref().expect("computed for kept archives");
+            let sha = hashes.sha256.as_ref().map_or("", Sha256::hex);
             let path = dir.join(format!("sha256-{sha}"));
             if durable {
                 crate::fsx::rename_durable(&part, &path).map_err(StoreError::io(&path))?;
@@ -284,7 +286,7 @@ fn fetch_inner(
     Ok(Fetched {
         path,
         size: hashes.size,
-        blake3: hashes.blake3,
+        blake3: Some(hashes.blake3),
         sha256: hashes.sha256,
         resumed_from,
         requests,
@@ -295,7 +297,7 @@ fn fetch_inner(
 #[derive(Debug, Clone)]
 pub struct Downloaded {
     pub path: PathBuf,
-    pub sha256: String,
+    pub sha256: Sha256,
     pub size: u64,
     /// Bytes that were already on disk from an earlier, interrupted attempt.
     pub resumed_from: u64,
@@ -307,7 +309,7 @@ pub fn download(
     http: &Http,
     url: &str,
     downloads_dir: &Path,
-    expected_sha256: Option<&str>,
+    expected_sha256: Option<&Sha256>,
     reporter: &dyn Reporter,
 ) -> Result<Downloaded> {
     download_with(http, url, downloads_dir, expected_sha256, reporter, true)
@@ -320,7 +322,7 @@ pub fn download_unsynced(
     http: &Http,
     url: &str,
     downloads_dir: &Path,
-    expected_sha256: Option<&str>,
+    expected_sha256: Option<&Sha256>,
     reporter: &dyn Reporter,
 ) -> Result<Downloaded> {
     download_with(http, url, downloads_dir, expected_sha256, reporter, false)
@@ -330,12 +332,12 @@ fn download_with(
     http: &Http,
     url: &str,
     downloads_dir: &Path,
-    expected_sha256: Option<&str>,
+    expected_sha256: Option<&Sha256>,
     reporter: &dyn Reporter,
     durable: bool,
 ) -> Result<Downloaded> {
     let expected = Expected {
-        sha256: expected_sha256.map(str::to_string),
+        sha256: expected_sha256.cloned(),
         ..Expected::default()
     };
     let request = Request {
@@ -347,9 +349,16 @@ fn download_with(
         attempts: None,
     };
     let got = fetch_inner(http, &request, None, reporter, durable)?;
+    // A download kept in `downloads_dir` is always hashed with sha256 (`want_sha256`).
+    let sha256 = got.sha256.ok_or_else(|| StoreError::HashMismatch {
+        url: redact(url),
+        hash_type: "sha256",
+        expected: "a sha256".into(),
+        actual: "none computed".into(),
+    })?;
     Ok(Downloaded {
         path: got.path,
-        sha256: got.sha256.expect("computed for kept archives"),
+        sha256,
         size: got.size,
         resumed_from: got.resumed_from,
     })
@@ -357,11 +366,11 @@ fn download_with(
 
 /// An archive kept by an earlier download with the expected sha256. Files named so are only
 /// ever renamed into place after verification, so they are not read again.
-fn kept(dir: &Path, expected: &Normalised) -> Result<Option<Fetched>> {
-    let Some(sha) = expected.sha256.as_ref().filter(|s| is_hex(s)) else {
+fn kept(dir: &Path, expected: &Expected) -> Result<Option<Fetched>> {
+    let Some(sha) = expected.sha256.as_ref() else {
         return Ok(None);
     };
-    let path = dir.join(format!("sha256-{sha}"));
+    let path = dir.join(format!("sha256-{}", sha.hex()));
     let Ok(meta) = fs::metadata(&path) else {
         return Ok(None);
     };
@@ -369,14 +378,18 @@ fn kept(dir: &Path, expected: &Normalised) -> Result<Option<Fetched>> {
     let blake3 = match &expected.blake3 {
         Some(_) => {
             let mut f = File::open(&path).map_err(StoreError::io(&path))?;
-            rehash(&mut f, meta.len(), false)
-                .map_err(StoreError::io(&path))?
-                .finish()
-                .blake3
+            Some(
+                rehash(&mut f, meta.len(), false)
+                    .map_err(StoreError::io(&path))?
+                    .finish()
+                    .blake3,
+            )
         }
-        None => String::new(),
+        None => None,
     };
-    if expected.blake3.as_ref().is_some_and(|b| *b != blake3) || expected.size.is_some_and(|s| s != meta.len()) {
+    if expected.blake3.as_ref().is_some_and(|b| Some(b) != blake3.as_ref())
+        || expected.size.is_some_and(|s| s != meta.len())
+    {
         return Ok(None);
     }
     Ok(Some(Fetched {
@@ -726,10 +739,6 @@ fn len(file: &File, path: &Path) -> Result<u64> {
     Ok(file.metadata().map_err(StoreError::io(path))?.len())
 }
 
-fn is_hex(h: &str) -> bool {
-    !h.is_empty() && h.chars().all(|c| c.is_ascii_hexdigit())
-}
-
 /// A URL fit for messages: no user info, no query (either may hold a secret).
 pub fn redact(url: &str) -> String {
     match reqwest::Url::parse(url) {
@@ -749,52 +758,31 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-/// Expected values in canonical form (lowercase hex, no type prefix).
-struct Normalised {
-    blake3: Option<String>,
-    sha256: Option<String>,
-    size: Option<u64>,
-}
-
-impl Normalised {
-    fn new(e: &Expected) -> Self {
-        let norm = |v: &Option<String>, prefix: &str| {
-            v.as_ref().map(|h| {
-                let h = h.trim();
-                let h = h
-                    .get(..prefix.len())
-                    .filter(|p| p.eq_ignore_ascii_case(prefix))
-                    .map_or(h, |_| &h[prefix.len()..]);
-                h.to_ascii_lowercase()
-            })
-        };
-        Normalised {
-            blake3: norm(&e.blake3, "blake3:"),
-            sha256: norm(&e.sha256, "sha256:"),
-            size: e.size,
-        }
-    }
-
+impl Expected {
     /// The partial file's name: the content it must become, else the URL it comes from.
     fn key(&self, url: &str) -> String {
         match (&self.blake3, &self.sha256) {
-            (Some(b), _) if is_hex(b) => format!("blake3-{b}"),
-            (_, Some(s)) if is_hex(s) => format!("sha256-{s}"),
+            (Some(b), _) => format!("blake3-{}", b.hex()),
+            (_, Some(s)) => format!("sha256-{}", s.hex()),
             _ => format!("url-{}", &blake3::hash(url.as_bytes()).to_hex()[..32]),
         }
     }
 
-    /// The first expected value the content does not have: (what, expected, actual).
+    /// The first expected value the content does not have: (what, expected, actual), hashes
+    /// in hex.
     fn mismatch(&self, got: &FileHashes) -> Option<(&'static str, String, String)> {
         if let Some(size) = self.size.filter(|&s| s != got.size) {
             Some(("size", size.to_string(), got.size.to_string()))
         } else if let Some(b3) = self.blake3.as_ref().filter(|b3| **b3 != got.blake3) {
-            Some(("blake3", b3.clone(), got.blake3.clone()))
+            Some(("blake3", b3.hex().to_string(), got.blake3.hex().to_string()))
         } else {
             self.sha256
                 .as_ref()
                 .filter(|sha| Some(*sha) != got.sha256.as_ref())
-                .map(|sha| ("sha256", sha.clone(), got.sha256.clone().unwrap_or_default()))
+                .map(|sha| {
+                    let actual = got.sha256.as_ref().map(|s| s.hex().to_string());
+                    ("sha256", sha.hex().to_string(), actual.unwrap_or_default())
+                })
         }
     }
 }
@@ -813,14 +801,14 @@ mod tests {
     }
 
     #[test]
-    fn expected_hashes_are_normalised() {
-        let n = Normalised::new(&Expected {
-            blake3: Some("BLAKE3:ABCD".into()),
-            sha256: Some("sha256:EF".into()),
+    fn a_partial_download_is_named_after_the_content_it_must_become() {
+        let b3 = Blake3::of_bytes(b"x");
+        let expected = Expected {
+            blake3: Some(b3.clone()),
+            sha256: None,
             size: None,
-        });
-        assert_eq!(n.blake3.as_deref(), Some("abcd"));
-        assert_eq!(n.sha256.as_deref(), Some("ef"));
-        assert_eq!(n.key("x"), "blake3-abcd");
+        };
+        assert_eq!(expected.key("u"), format!("blake3-{}", b3.hex()));
+        assert!(Expected::default().key("u").starts_with("url-"));
     }
 }

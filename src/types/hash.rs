@@ -97,6 +97,13 @@ impl Blake3 {
     }
 }
 
+impl Sha256 {
+    /// From a finished sha256 digest.
+    pub fn from_digest(digest: [u8; 32]) -> Sha256 {
+        Sha256(hex::encode(digest))
+    }
+}
+
 /// A full git object id of a commit.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]

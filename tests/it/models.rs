@@ -491,8 +491,8 @@ fn download_resumes_an_interrupted_transfer() {
     server.cut_next("/m.safetensors", 300_000);
     let d = dl();
     let expected = Expected {
-        blake3: Some(format!("blake3:{}", b3(&body))),
-        sha256: Some(sha256(&body)),
+        blake3: Some(format!("blake3:{}", b3(&body)).parse().unwrap()),
+        sha256: Some(sha256(&body).parse().unwrap()),
         size: Some(body.len() as u64),
     };
     let url = server.url("/m.safetensors");
@@ -510,8 +510,8 @@ fn download_resumes_an_interrupted_transfer() {
     // The next run asks only for the rest.
     let done = download(&http(), &request(&url, &d, &expected, 1), &Silent).unwrap();
     assert_eq!(done.resumed_from, 300_000);
-    assert_eq!(done.blake3, b3(&body));
-    assert_eq!(done.sha256.as_deref(), Some(sha256(&body).as_str()));
+    assert_eq!(done.blake3.map(|b| b.hex().to_string()), Some(b3(&body)));
+    assert_eq!(done.sha256.as_ref().map(|s| s.hex()), Some(sha256(&body).as_str()));
     assert_eq!(fs::read(&d.dest).unwrap(), body);
     let log = server.log();
     assert_eq!(log.len(), 2);
@@ -541,7 +541,7 @@ fn download_retries_within_one_call_and_restarts_when_the_file_changed() {
     let none = Expected::default();
     let done = download(&http(), &request(&url, &d, &none, 3), &Silent).unwrap();
     assert_eq!(done.requests, 3);
-    assert_eq!(done.blake3, b3(&old));
+    assert_eq!(done.blake3.map(|b| b.hex().to_string()), Some(b3(&old)));
     assert_eq!(
         server.log().iter().map(|l| l.range.clone()).collect::<Vec<_>>(),
         [None, Some("bytes=100000-".into()), Some("bytes=150000-".into())]
@@ -555,7 +555,7 @@ fn download_retries_within_one_call_and_restarts_when_the_file_changed() {
     let new = content(300_000, 42);
     server.serve("/f.bin", &new);
     let done = download(&http(), &request(&url, &d, &none, 1), &Silent).unwrap();
-    assert_eq!(done.blake3, b3(&new));
+    assert_eq!(done.blake3.map(|b| b.hex().to_string()), Some(b3(&new)));
     assert_eq!(fs::read(&d.dest).unwrap(), new);
     let last = server.log().pop().unwrap();
     assert!(last.if_range.is_some() && last.status == 200, "{last:?}");
@@ -569,7 +569,7 @@ fn download_with_a_wrong_hash_is_refused_and_leaves_nothing() {
     let d = dl();
     let wrong = "0".repeat(64);
     let expected = Expected {
-        blake3: Some(wrong.clone()),
+        blake3: Some(comfydock::types::Blake3::from_hex(&wrong).unwrap()),
         ..Default::default()
     };
     let url = server.url("/m.safetensors");
@@ -668,8 +668,8 @@ fn a_model_download_waits_as_long_as_retry_after_says_and_reports_its_bytes() {
     let busy = FaultyServer::start(Some(&server.url("")), vec![Fault::Status(503, Some("1"))]);
     let d = dl();
     let expected = Expected {
-        blake3: Some(b3(&body)),
-        sha256: Some(format!("sha256:{}", sha256(&body))),
+        blake3: Some(comfydock::types::Blake3::from_hex(&b3(&body)).unwrap()),
+        sha256: Some(format!("sha256:{}", sha256(&body)).parse().unwrap()),
         size: Some(body.len() as u64),
     };
     let url = format!("{}/busy.safetensors", busy.url);

@@ -303,7 +303,7 @@ fn fetch_and_extract_stores_the_tree_by_hash_and_reads_requirements() {
         node_requirements(&got.path).unwrap().requirements.accepted,
         ["numpy>=1.0", "segment-anything"]
     );
-    assert_eq!(got.archive.sha256, hex::encode(Sha256::digest(impact_1_10_zip())));
+    assert_eq!(got.archive.sha256.hex(), hex::encode(Sha256::digest(impact_1_10_zip())));
     // Fetching again with the recorded hash finds everything in place.
     let again = fetch_and_extract(&c, &store_dir, &zip, Some(&got.archive.sha256)).unwrap();
     assert!(again.already_in_store);
@@ -372,11 +372,11 @@ fn unsafe_truncated_or_substituted_archives_are_refused() {
     );
 
     let good_pin = c.resolve("good", &VersionSpec::Latest).unwrap();
-    let wrong = "0".repeat(64);
+    let wrong: comfydock::types::Sha256 = "0".repeat(64).parse().unwrap();
     let err = fetch_and_extract(&c, &store_dir, &good_pin, Some(&wrong)).unwrap_err();
     let text = err.to_string();
     assert!(
-        text.contains(&wrong) && text.contains(&hex::encode(Sha256::digest(&good))),
+        text.contains(wrong.hex()) && text.contains(&hex::encode(Sha256::digest(&good))),
         "{text}"
     );
     // Nothing of the refused archives reached the store's trees.
@@ -414,7 +414,7 @@ fn downloads_resume_where_the_connection_broke() {
     let http = store::Http::new(store::HttpConfig::default());
     let url = format!("{}/files/big/1.0.0/node.zip", flaky.url);
     let got = store::download(&http, &url, &t.path("downloads"), None, &comfydock::progress::Silent).unwrap();
-    assert_eq!(got.sha256, hex::encode(Sha256::digest(&bytes)));
+    assert_eq!(got.sha256.hex(), hex::encode(Sha256::digest(&bytes)));
     assert_eq!(std::fs::read(&got.path).unwrap(), bytes);
     let seen = flaky.requests();
     assert_eq!(seen.len(), 2, "{seen:?}");

@@ -468,6 +468,52 @@ fn a_tracked_workflows_requires_entries_are_checked_where_the_manifest_is_read()
 }
 
 #[test]
+fn a_node_table_with_fields_its_source_does_not_have_is_refused_where_it_is_read() {
+    let t = TestContext::new();
+    let env = t.create_env("demo");
+    let manifest = env.join(".cec/pyproject.toml");
+    let good = fs::read_to_string(&manifest).unwrap();
+    let before = env_files(&env);
+    for (table, what) in [
+        (
+            "source = \"registry\"\nrepository = \"https://example.com/x\"",
+            "`repository` belongs to a git pack, but this pack has `source = \"registry\"`",
+        ),
+        (
+            "source = \"git\"\nrev = \"main\"",
+            "a git pack needs `repository = \"URL\"`",
+        ),
+        (
+            "rev = \"main\"",
+            "a git pack needs `repository = \"URL\"` (no `source` (a git pack))",
+        ),
+        (
+            "path = \"../mine\"",
+            "`path` belongs to a local pack, but this pack has no `source` (a git pack)",
+        ),
+        ("source = \"local\"", "a local pack needs `path = \"FOLDER\"`"),
+        (
+            "source = \"comfydock\"\nregistry_id = \"x\"\nversion = \"1.0\"",
+            "`registry_id`, `version` belong to a registry pack",
+        ),
+    ] {
+        let text = format!("{good}\n[tool.comfydock.nodes.x]\n{table}\n");
+        fs::write(&manifest, &text).unwrap();
+        t.run(&["plan"])
+            .failure()
+            .stderr_has("comfydock::manifest::invalid")
+            .stderr_has(what);
+        t.run(&["node", "list"]).failure().stderr_has(what);
+        assert_eq!(
+            fs::read_to_string(&manifest).unwrap(),
+            text,
+            "the manifest is left as written"
+        );
+    }
+    assert_eq!(env_files(&env), before, "nothing in the environment changed");
+}
+
+#[test]
 fn a_repository_path_with_quotes_makes_a_valid_manifest() {
     let t = TestContext::new();
     let odd = t.path("we\"ird\\repo");

@@ -81,10 +81,10 @@ pub fn needed(ws: &Workspace, envs: &[EnvPaths]) -> Result<Vec<Needed>> {
         // What an install script built from a pinned tree: an ordinary node tree to share.
         let installed = crate::observe::Installed::load(&env.state).unwrap_or_default();
         for (id, node) in &installed.nodes {
-            if let Some(derived) = node.derived.as_deref().and_then(|d| d.parse::<Blake3>().ok()) {
+            if let Some(derived) = node.placed().and_then(|p| p.derived.as_ref()) {
                 add(
                     Kind::Node,
-                    &derived,
+                    derived,
                     id,
                     &env.name,
                     None,
