@@ -372,10 +372,11 @@ fn record_in_place(session: &Session, lock: &crate::manifest::Lock, candidates: 
             .ok_or_else(|| miette!("`{}` is not in the new lock", c.id))?;
         let folder = locked.folder(&c.id).to_string();
         let dir = env.custom_nodes().join(&folder);
-        let record = match locked {
-            LockedNode::Dev(dev) => InstalledNode::Linked { link: dev.path.clone() },
-            other => {
-                let tree = other.tree().expect("registry and git pins have a tree");
+        let record = match (locked, locked.pack_pin()) {
+            (LockedNode::Dev(dev), _) => InstalledNode::Linked { link: dev.path.clone() },
+            (_, None) => continue,
+            (_, Some(other)) => {
+                let tree = other.tree();
                 session
                     .reporter
                     .step(&format!("Comparing custom_nodes/{folder} with the locked tree"));
