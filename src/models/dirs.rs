@@ -77,7 +77,7 @@ pub fn remove(ws: &Workspace, index: &mut ModelIndex, dir: &Path) -> Result<(Pat
     let mut dirs = ModelDirs::of(ws)?;
     // The folder may be gone (an unmounted drive): match it as written, else by its real path.
     let wanted = std::path::absolute(dir).map_err(ModelError::io(dir))?;
-    let canonical = std::fs::canonicalize(dir).ok();
+    let canonical = fs_err::canonicalize(dir).ok();
     if wanted == dirs.builtin || canonical.as_ref() == Some(&dirs.builtin) {
         return Err(ModelError::BuiltinDir { path: dirs.builtin });
     }

@@ -99,9 +99,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let data: Vec<u8> = (0..(3u32 << 20) + 17).map(|i| (i * 31 % 251) as u8).collect();
         let big = dir.path().join("big.bin");
-        std::fs::write(&big, &data).unwrap();
+        fs_err::write(&big, &data).unwrap();
         let small = dir.path().join("small.bin");
-        std::fs::write(&small, &data[..1000]).unwrap();
+        fs_err::write(&small, &data[..1000]).unwrap();
 
         let expect_big = blake3::hash(&data).to_hex().to_string();
         let expect_sha = hex::encode(Sha256::digest(&data));

@@ -158,7 +158,7 @@ pub fn export(
     let path = comfyui_dir.join(FILE_NAME);
     let mut backup = None;
     let mut block = None;
-    match std::fs::read_to_string(&path) {
+    match fs_err::read_to_string(&path) {
         Ok(existing) => {
             block = current_block(&existing).map(str::to_string);
             let rest = without_block(&existing);
@@ -190,8 +190,8 @@ mod tests {
     fn renders_sections_categories_and_quoted_paths() {
         let dir = tempfile::tempdir().unwrap();
         let shared = dir.path().join("my models: \"x\"");
-        std::fs::create_dir_all(shared.join("ipadapter")).unwrap();
-        std::fs::create_dir_all(shared.join("checkpoints")).unwrap();
+        fs_err::create_dir_all(shared.join("ipadapter")).unwrap();
+        fs_err::create_dir_all(shared.join("checkpoints")).unwrap();
         let text = render(&[PathBuf::from("/ws/models"), shared.clone()]);
         assert!(text.starts_with(MARKER));
         assert!(text.contains("comfydock_workspace:\n  base_path: \"/ws/models\"\n"));

@@ -522,7 +522,7 @@ fn run_job(job: Job, want_sha: bool) -> Outcome {
                 }
             };
             // A file written to while we read it (a download in progress) has no stable hash.
-            match std::fs::metadata(path) {
+            match fs_err::metadata(path) {
                 Ok(m) if fingerprint(&m) == seen.fp && hashes.size == seen.fp.size => Outcome::Hashed {
                     seen,
                     previous,
@@ -563,7 +563,7 @@ fn walk(
         report,
         progress,
     };
-    match std::fs::metadata(&t.dir) {
+    match fs_err::metadata(&t.dir) {
         Ok(m) => walker.dir(&t.dir, &mut vec![(m.dev(), m.ino())]),
         Err(e) => walker.cannot_read(&t.dir, &e),
     }
@@ -610,7 +610,7 @@ impl Walker<'_> {
                 continue;
             }
             let meta = if file_type.is_symlink() {
-                std::fs::metadata(&path)
+                fs_err::metadata(&path)
             } else if file_type.is_dir() {
                 entry.metadata()
             } else {
@@ -699,8 +699,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("models");
         let file = root.join("vae/v.safetensors");
-        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-        std::fs::write(&file, b"weights").unwrap();
+        fs_err::create_dir_all(file.parent().unwrap()).unwrap();
+        fs_err::write(&file, b"weights").unwrap();
         let mut index = ModelIndex::open(&dir.path().join("index.db")).unwrap();
         let b3 = crate::types::Blake3::of_bytes(b"weights");
         let sha = crate::types::Sha256::from_digest([0xab; 32]);
@@ -723,16 +723,16 @@ mod tests {
         let root = dir.path().join("models");
         let put = |rel: &str| {
             let p = root.join(rel);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(&p, rel.as_bytes()).unwrap();
+            fs_err::create_dir_all(p.parent().unwrap()).unwrap();
+            fs_err::write(&p, rel.as_bytes()).unwrap();
         };
         put("loras/a.safetensors");
         put("loras/notes.txt");
         put("loras/.cache/hidden.safetensors");
         put("loras/.hidden.safetensors");
         let outside = dir.path().join("elsewhere");
-        std::fs::create_dir_all(&outside).unwrap();
-        std::fs::write(outside.join("b.safetensors"), b"b").unwrap();
+        fs_err::create_dir_all(&outside).unwrap();
+        fs_err::write(outside.join("b.safetensors"), b"b").unwrap();
         std::os::unix::fs::symlink(&outside, root.join("loras/linked")).unwrap();
         std::os::unix::fs::symlink(root.join("loras"), root.join("loras/loop")).unwrap();
         std::os::unix::fs::symlink(root.join("gone.safetensors"), root.join("loras/broken.safetensors")).unwrap();

@@ -20,7 +20,7 @@ pub fn of_checkout(comfyui: &Path, cache_dir: &Path) -> Option<Builtins> {
     let short = commit.get(..8).unwrap_or(&commit).to_string();
     let source = format!("ComfyUI checkout at {short}");
     let cached = cache_path(cache_dir, &commit);
-    if let Ok(text) = std::fs::read_to_string(&cached) {
+    if let Ok(text) = fs_err::read_to_string(&cached) {
         return Some(Builtins::from_names(text.lines().filter(|l| !l.is_empty()), source));
     }
     let names = scan(comfyui);
@@ -28,7 +28,7 @@ pub fn of_checkout(comfyui: &Path, cache_dir: &Path) -> Option<Builtins> {
         return None;
     }
     let _ =
-        std::fs::create_dir_all(cache_dir).and_then(|_| crate::fsx::write_atomic(&cached, names.join("\n").as_bytes()));
+        fs_err::create_dir_all(cache_dir).and_then(|_| crate::fsx::write_atomic(&cached, names.join("\n").as_bytes()));
     Some(Builtins::from_names(names.iter().map(String::as_str), source))
 }
 
@@ -45,7 +45,7 @@ fn scan(comfyui: &Path) -> Vec<String> {
     }
     let mut names: Vec<String> = files
         .iter()
-        .filter_map(|f| std::fs::read_to_string(f).ok())
+        .filter_map(|f| fs_err::read_to_string(f).ok())
         .flat_map(|text| names_in_source(&text))
         .collect();
     names.sort();

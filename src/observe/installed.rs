@@ -67,7 +67,7 @@ const RACY_NS: i64 = 50_000_000;
 
 impl DirStamp {
     pub fn of(path: &Path) -> Option<DirStamp> {
-        let meta = std::fs::metadata(path).ok()?;
+        let meta = fs_err::metadata(path).ok()?;
         Some(DirStamp {
             path: path.to_string_lossy().into_owned(),
             mtime: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),

@@ -351,8 +351,8 @@ mod added_tests {
         let dir = tempfile::tempdir().unwrap();
         for f in ["a.py", "sub/b.py", "sub/__pycache__/b.pyc", "cache/x", "mine.txt"] {
             let p = dir.path().join(f);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, "x").unwrap();
+            fs_err::create_dir_all(p.parent().unwrap()).unwrap();
+            fs_err::write(p, "x").unwrap();
         }
         let node = super::PlacedNode {
             source: crate::manifest::NodeSource::Git,

@@ -66,7 +66,7 @@ pub fn observe_placed(env: &EnvPaths, installed: &Installed) -> BTreeMap<crate::
 /// The copy of `name`, compared with what was placed (`record`).
 pub fn observe_copy(env: &EnvPaths, name: &str, record: Option<&InstalledWorkflow>) -> WorkflowCopy {
     let path = copy_path(env, name);
-    let Ok(meta) = std::fs::metadata(&path) else {
+    let Ok(meta) = fs_err::metadata(&path) else {
         return WorkflowCopy::Missing;
     };
     let fingerprint = Fingerprint::of(&meta);

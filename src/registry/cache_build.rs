@@ -335,7 +335,7 @@ pub fn build_cache(client: &RegistryClient, options: &CacheBuildOptions) -> Resu
                 }
             }
         }
-        let _ = std::fs::remove_dir_all(&partial);
+        let _ = fs_err::remove_dir_all(&partial);
     }
 
     snap.created_at = Some(rfc3339_now());

@@ -108,7 +108,7 @@ pub fn update_from_manager(
     let mut files: Vec<(PathBuf, Vec<u8>)> = Vec::with_capacity(3);
     if is_url(base) {
         let scratch = workspace_root.join(".metadata").join(".manager-download");
-        let _ = std::fs::remove_dir_all(&scratch);
+        let _ = fs_err::remove_dir_all(&scratch);
         std::fs::create_dir_all(&scratch).map_err(|source| UpdateError::Io {
             path: scratch.clone(),
             source,
@@ -135,7 +135,7 @@ pub fn update_from_manager(
             }
             Ok::<(), UpdateError>(())
         })();
-        let _ = std::fs::remove_dir_all(&scratch);
+        let _ = fs_err::remove_dir_all(&scratch);
         result?;
     } else {
         let dir = Path::new(base.strip_prefix("file://").unwrap_or(base));
@@ -323,7 +323,7 @@ fn fetch_url(root: &Path, url: &str, http: &Http, reporter: &dyn Reporter) -> Re
         path: got.path.clone(),
         source,
     })?;
-    let _ = std::fs::remove_dir_all(&downloads);
+    let _ = fs_err::remove_dir_all(&downloads);
     Ok((bytes, got.sha256.hex().to_string()))
 }
 
@@ -335,7 +335,7 @@ fn read_file(path: &Path) -> Result<(Vec<u8>, String), UpdateError> {
     let actual = hex::encode(Sha256::digest(&bytes));
     let mut sidecar = path.as_os_str().to_owned();
     sidecar.push(".sha256");
-    if let Ok(text) = std::fs::read_to_string(&sidecar) {
+    if let Ok(text) = fs_err::read_to_string(&sidecar) {
         let expected = parse_sidecar(&text).ok_or_else(|| UpdateError::Sidecar {
             url: PathBuf::from(&sidecar).display().to_string(),
             reason: "it does not start with a sha256 in hex".into(),

@@ -707,7 +707,7 @@ mod tests {
     fn a_damaged_index_is_replaced_by_the_next_install() {
         let d = tempfile::tempdir().unwrap();
         let path = d.path().join("node_index.db");
-        std::fs::write(
+        fs_err::write(
             &path,
             b"this is not SQLite, not even close, and long enough to look like a header",
         )

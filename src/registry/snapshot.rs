@@ -181,7 +181,7 @@ pub fn archive_path(root: &Path, rel: &str) -> std::result::Result<PathBuf, Stri
         return Err(format!("archive path {rel:?} must not contain `..`"));
     }
     let canonical_root = std::fs::canonicalize(root).map_err(|e| format!("{}: {e}", root.display()))?;
-    let full = std::fs::canonicalize(root.join(p)).map_err(|e| format!("archive {rel:?}: {e}"))?;
+    let full = fs_err::canonicalize(root.join(p)).map_err(|e| format!("archive {rel:?}: {e}"))?;
     if !full.starts_with(&canonical_root) {
         return Err(format!("archive path {rel:?} leads outside the snapshot folder"));
     }
@@ -248,7 +248,7 @@ pub fn build_snapshot(client: &RegistryClient, out: &Path, request: &SnapshotReq
 
     // Downloads land here unsynced: what an earlier (maybe crashed) run left is not trusted.
     let partial = out.join(".partial");
-    match std::fs::remove_dir_all(&partial) {
+    match fs_err::remove_dir_all(&partial) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(RegistryError::io(&partial)(e)),
         _ => {}
     }
@@ -322,7 +322,7 @@ pub fn build_snapshot(client: &RegistryClient, out: &Path, request: &SnapshotReq
         Ok(())
     });
     merged?;
-    let _ = std::fs::remove_dir_all(&partial);
+    let _ = fs_err::remove_dir_all(&partial);
     summary.packs = snap.packs.len();
     summary.versions = snap.packs.iter().map(|p| p.versions.len()).sum();
     sync_files(out)?;
@@ -553,12 +553,12 @@ mod tests {
     #[test]
     fn archive_paths_stay_inside_the_snapshot() {
         let d = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(d.path().join("archives")).unwrap();
-        std::fs::write(d.path().join("archives/a.zip"), "x").unwrap();
-        std::fs::write(d.path().join("secret"), "x").unwrap();
+        fs_err::create_dir_all(d.path().join("archives")).unwrap();
+        fs_err::write(d.path().join("archives/a.zip"), "x").unwrap();
+        fs_err::write(d.path().join("secret"), "x").unwrap();
         let inside = d.path().join("snap");
-        std::fs::create_dir_all(inside.join("archives")).unwrap();
-        std::fs::write(inside.join("archives/a.zip"), "x").unwrap();
+        fs_err::create_dir_all(inside.join("archives")).unwrap();
+        fs_err::write(inside.join("archives/a.zip"), "x").unwrap();
         std::os::unix::fs::symlink("../../secret", inside.join("archives/link.zip")).unwrap();
         assert!(archive_path(&inside, "archives/a.zip").is_ok());
         assert!(archive_path(&inside, "../secret").unwrap_err().contains(".."));

@@ -331,7 +331,7 @@ mod tests {
     const SAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/registry/testdata");
 
     fn sample(name: &str) -> String {
-        std::fs::read_to_string(format!("{SAMPLES}/{name}")).unwrap()
+        fs_err::read_to_string(format!("{SAMPLES}/{name}")).unwrap()
     }
 
     #[test]

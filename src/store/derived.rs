@@ -78,17 +78,17 @@ impl DerivedStore {
     /// The record for `inputs`, when one exists, is whole and really is for these inputs.
     pub fn get(&self, inputs: &DerivedInputs) -> Option<DerivedRecord> {
         let path = self.path(&inputs.key());
-        let meta = std::fs::metadata(&path).ok()?;
+        let meta = fs_err::metadata(&path).ok()?;
         if !meta.is_file() || meta.len() > MAX_RECORD_BYTES {
             return None;
         }
-        let record: DerivedRecord = serde_json::from_slice(&std::fs::read(&path).ok()?).ok()?;
+        let record: DerivedRecord = serde_json::from_slice(&fs_err::read(&path).ok()?).ok()?;
         (record.format_version == 1 && record.inputs == *inputs).then_some(record)
     }
 
     /// Records a build (written whole, then renamed into place).
     pub fn put(&self, record: &DerivedRecord) -> std::io::Result<()> {
-        std::fs::create_dir_all(&self.dir)?;
+        fs_err::create_dir_all(&self.dir)?;
         let bytes = serde_json::to_vec_pretty(record).map_err(std::io::Error::other)?;
         crate::fsx::write_atomic(&self.path(&record.inputs.key()), &bytes)
     }
@@ -100,7 +100,7 @@ impl DerivedStore {
         };
         read.flatten()
             .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
-            .filter_map(|e| std::fs::read(e.path()).ok())
+            .filter_map(|e| fs_err::read(e.path()).ok())
             .filter_map(|b| serde_json::from_slice::<DerivedRecord>(&b).ok())
             .collect()
     }
@@ -136,9 +136,9 @@ mod tests {
         other.python = Blake3::of_bytes(b"another lock");
         assert_eq!(store.get(&other), None);
         // A record whose content names other inputs than its file name is not used.
-        std::fs::write(
+        fs_err::write(
             store.path(&other.key()),
-            std::fs::read(store.path(&inputs().key())).unwrap(),
+            fs_err::read(store.path(&inputs().key())).unwrap(),
         )
         .unwrap();
         assert_eq!(store.get(&other), None);

@@ -24,10 +24,10 @@ fn record_path(store: &super::NodeStore, tree: &Blake3) -> std::path::PathBuf {
 /// entry is not in the store.
 pub fn of_entry(store: &super::NodeStore, tree: &Blake3) -> Option<BTreeSet<String>> {
     let record = record_path(store, tree);
-    let cached = std::fs::metadata(&record)
+    let cached = fs_err::metadata(&record)
         .ok()
         .filter(|m| m.is_file() && m.len() <= MAX_RECORD_BYTES)
-        .and_then(|_| std::fs::read(&record).ok())
+        .and_then(|_| fs_err::read(&record).ok())
         .and_then(|bytes| serde_json::from_slice::<Record>(&bytes).ok())
         .filter(|r| r.format_version == 1);
     if let Some(r) = cached {

@@ -214,7 +214,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> MappingsError + '_ {
 
 impl Mappings {
     pub fn load(path: &Path) -> Result<Mappings> {
-        let bytes = std::fs::read(path).map_err(io(path))?;
+        let bytes = fs_err::read(path).map_err(io(path))?;
         Mappings::parse(&bytes, path)
     }
 
@@ -576,7 +576,7 @@ pub struct OutputFilter {
 
 impl OutputFilter {
     pub fn load(path: &Path) -> Result<OutputFilter> {
-        let text = std::fs::read_to_string(path).map_err(io(path))?;
+        let text = fs_err::read_to_string(path).map_err(io(path))?;
         toml::from_str(&text).map_err(|e| MappingsError::BadOutputSchema {
             path: path.to_path_buf(),
             reason: e.to_string(),

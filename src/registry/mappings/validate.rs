@@ -61,8 +61,8 @@ fn check_cache(dir: &Path, snap: &Snapshot, r: &mut Report) {
             }
         }
     }
-    let bytes = std::fs::read(dir.join(SNAPSHOT_FILE)).unwrap_or_default();
-    match std::fs::read_to_string(dir.join(SHA256_FILE)) {
+    let bytes = fs_err::read(dir.join(SNAPSHOT_FILE)).unwrap_or_default();
+    match fs_err::read_to_string(dir.join(SHA256_FILE)) {
         Ok(text) => {
             use sha2::{Digest, Sha256};
             let actual = hex::encode(Sha256::digest(&bytes));
@@ -75,7 +75,7 @@ fn check_cache(dir: &Path, snap: &Snapshot, r: &mut Report) {
         }
         Err(_) => r.warnings.push(format!("no {SHA256_FILE} beside the cache")),
     }
-    match std::fs::read(dir.join(METADATA_FILE)) {
+    match fs_err::read(dir.join(METADATA_FILE)) {
         Ok(meta) => match serde_json::from_slice::<serde_json::Value>(&meta) {
             Ok(meta) => {
                 let c = counts(snap);

@@ -100,13 +100,13 @@ impl Remote {
             Ok(true) => match crate::fsx::rename_durable(&partial, dest) {
                 Ok(()) => Lookup::Found(dest.to_path_buf()),
                 Err(e) => {
-                    let _ = std::fs::remove_file(&partial);
+                    let _ = fs_err::remove_file(&partial);
                     Lookup::Unusable(RemoteError::io(dest)(e))
                 }
             },
             Ok(false) => Lookup::Absent,
             Err(e) => {
-                let _ = std::fs::remove_file(&partial);
+                let _ = fs_err::remove_file(&partial);
                 Lookup::Unusable(e)
             }
         }

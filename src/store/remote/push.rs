@@ -238,10 +238,10 @@ mod tests {
     fn a_packed_tree_extracts_to_the_same_tree_hash() {
         let d = tempfile::tempdir().unwrap();
         let tree = d.path().join("tree");
-        std::fs::create_dir_all(tree.join("sub/empty")).unwrap();
-        std::fs::write(tree.join("a.py"), "x").unwrap();
-        std::fs::write(tree.join("sub/run.sh"), "#!/bin/sh\n").unwrap();
-        std::fs::set_permissions(tree.join("sub/run.sh"), std::fs::Permissions::from_mode(0o755)).unwrap();
+        fs_err::create_dir_all(tree.join("sub/empty")).unwrap();
+        fs_err::write(tree.join("a.py"), "x").unwrap();
+        fs_err::write(tree.join("sub/run.sh"), "#!/bin/sh\n").unwrap();
+        fs_err::set_permissions(tree.join("sub/run.sh"), std::fs::Permissions::from_mode(0o755)).unwrap();
         std::os::unix::fs::symlink("../a.py", tree.join("sub/link.py")).unwrap();
         let archive = d.path().join("t.tar.gz");
         pack_tree(&tree, &archive).unwrap();
