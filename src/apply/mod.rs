@@ -436,7 +436,7 @@ pub fn apply(input: ApplyInput<'_>) -> Result<Option<Generation>> {
         &discard,
     )?;
     for (i, step) in steps.iter().enumerate() {
-        journal.started(i)?;
+        journal.started(&steps, i)?;
         failpoint(&format!("switch-before-{i}"));
         if let Err(e) = step.run() {
             let failures = journal::undo_started(&steps, &(0..=i).collect::<Vec<_>>());
