@@ -13,6 +13,8 @@
 #
 # Sizes: small = 10 nodes / 100 declared / 1,000 indexed / 20 generations / 20 workflows;
 #        goal  = 100 nodes / 2,000 declared / 20,000 indexed / 230 generations / 200 workflows.
+# GENERATIONS=N sets the generations of either size (building 230 takes minutes: each is an
+# apply); the table says how many there were.
 # COMFYDOCK_BIN=path runs another build (e.g. an older one, to compare); the default builds
 # and runs the release binary. Each timed figure is the median of BENCH_RUNS (default 5) runs
 # (rollbacks alternate away and back), except apply and the second environment, which change
@@ -166,8 +168,8 @@ PY
 
 echo "comfydock scale benchmark: $BIN, $(nproc) cores, median of $RUNS where repeatable; load average beside each row" >&2
 case "${1:-both}" in
-  small) setup_sources 10; run_size small 10 100 1000 20 20 ;;
-  goal) setup_sources 100; run_size goal 100 2000 20000 230 200 ;;
-  both) setup_sources 100; run_size small 10 100 1000 20 20; run_size goal 100 2000 20000 230 200 ;;
+  small) setup_sources 10; run_size small 10 100 1000 "${GENERATIONS:-20}" 20 ;;
+  goal) setup_sources 100; run_size goal 100 2000 20000 "${GENERATIONS:-230}" 200 ;;
+  both) setup_sources 100; run_size small 10 100 1000 "${GENERATIONS:-20}" 20; run_size goal 100 2000 20000 "${GENERATIONS:-230}" 200 ;;
   *) setup_sources "$1"; run_size custom "$1" "$2" "$3" "$4" "${5:-0}" ;;
 esac

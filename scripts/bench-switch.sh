@@ -6,10 +6,13 @@
 #      whatever the number of models: one switch of the model tree link);
 #   2. a second environment with the same models, applied --frozen from the store (goal:
 #      <= 0.5 s plus uv; `uv sync` is timed alone beside it);
-#   3. the no-op `plan` with those models placed (goal: <= 100 ms wall).
+#   3. the no-op `plan` with those models placed (goal: <= 100 ms wall);
+#   4. `node add` of one git pack with no Python requirements (uv has nothing to do) in a
+#      small environment, removed again between runs (goal: <= 50 ms plus uv).
 #
-# With strace installed, each rollback row also prints the system calls that say where the time
-# goes (symlink, link, rename, fsync, threads), from one more run under `strace -c -f`.
+# With strace installed, the rollback and node add rows also print the system calls that say
+# where the time goes (symlink, link, rename, fsync, threads, processes), from one more run under
+# `strace -c -f`.
 #
 #   scripts/bench-switch.sh
 #   COMFYDOCK_BIN=path scripts/bench-switch.sh     # another build, to compare
@@ -42,9 +45,9 @@ row() { printf '  %-48s %9s   %-30s load %s\n' "$1" "$2" "$3" "$4"; }
 syscalls() {
   if ! command -v strace >/dev/null; then echo "(strace not installed)"; return; fi
   strace -f -c -o "$WORK/strace.txt" "$@" >/dev/null 2>"$WORK/last.err" || { cat "$WORK/last.err" >&2; exit 1; }
-  awk 'BEGIN { split("symlink,symlinkat,link,linkat,rename,renameat2,fsync,fdatasync,clone3", w, ","); for (i in w) c[w[i]] = 0 }
+  awk 'BEGIN { split("symlink,symlinkat,link,linkat,rename,renameat,renameat2,fsync,fdatasync,clone3,clone", w, ","); for (i in w) c[w[i]] = 0 }
     $NF in c { c[$NF] = ($4 ~ /^[0-9]+$/) ? $4 : $5 }
-    END { printf "symlink=%d link=%d rename=%d fsync=%d clone3=%d\n", c["symlink"] + c["symlinkat"], c["link"] + c["linkat"], c["rename"] + c["renameat2"], c["fsync"] + c["fdatasync"], c["clone3"] }' "$WORK/strace.txt"
+    END { printf "symlink=%d link=%d rename=%d fsync=%d threads(clone3)=%d processes(clone)=%d\n", c["symlink"] + c["symlinkat"], c["link"] + c["linkat"], c["rename"] + c["renameat"] + c["renameat2"], c["fsync"] + c["fdatasync"], c["clone3"], c["clone"] }' "$WORK/strace.txt"
 }
 
 echo "comfydock switch benchmark: $BIN, $(nproc) cores, median of $RUNS runs, $MODELS models" >&2
@@ -79,6 +82,21 @@ for i in $(seq "$RUNS"); do
   uvs+=("$(secs env -C "$env/.cec" UV_PROJECT_ENVIRONMENT="$WORK/uv-alone-$i" UV_CACHE_DIR="$COMFYDOCK_HOME/uv_cache" UV_PYTHON_INSTALL_DIR="$COMFYDOCK_HOME/uv/python" uv sync --frozen --all-groups -q)")
 done
 load_second=$(load)
+
+# node add of one pack that needs nothing from uv, in an environment of its own; removed again
+# (untimed) so that each run adds it anew.
+plain="$WORK/packs/plain"
+mkdir -p "$plain"
+printf "NODE_CLASS_MAPPINGS = {'PlainNode': object}\n" >"$plain/__init__.py"
+git -C "$plain" init -q && git -C "$plain" add -A && git -C "$plain" commit -qm v1
+"$BIN" create nodes --comfyui-repo "$WORK/ComfyUI" --comfyui v0.1.0 >/dev/null 2>&1
+adds=()
+for i in $(seq "$RUNS"); do
+  adds+=("$(secs "$BIN" -e nodes node add "$plain")")
+  "$BIN" -e nodes node remove plain >/dev/null 2>&1
+done
+load_add=$(load)
+sc_add=$(syscalls "$BIN" -e nodes node add "$plain")
 "$BIN" use bench >/dev/null 2>&1
 
 echo
@@ -90,3 +108,6 @@ echo "    syscalls: $sc_in"
 row "no-op plan" "$(med "${plans[@]}") s" "goal <= 0.1 s wall" "$load_rb"
 row "second environment from the store" "$(med "${seconds[@]}") s" "goal <= 0.5 s + uv" "$load_second"
 row "  of which uv sync alone (same lock, cached)" "$(med "${uvs[@]}") s" "" "$load_second"
+echo
+row "node add of one pack (uv has nothing to do)" "$(med "${adds[@]}") s" "goal <= 0.05 s + uv" "$load_add"
+echo "    syscalls: $sc_add"

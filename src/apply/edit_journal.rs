@@ -37,18 +37,26 @@ impl EditJournal {
         let dir = state.join(DIR);
         let _ = fs_err::remove_dir_all(&dir);
         fs_err::create_dir_all(&dir)?;
+        // The copies are written and each fsync'd, then the folder once; the record, written
+        // atomically after them, is what makes them count (a kill before it leaves copies no
+        // record names, which recovery ignores).
         let mut saved = Vec::new();
         for (i, path) in files.iter().enumerate() {
             let copy = match fs_err::read(path) {
                 Ok(bytes) => {
                     let name = format!("{i}");
-                    crate::fsx::write_atomic(&dir.join(&name), &bytes)?;
+                    let mut file = fs_err::File::create(dir.join(&name))?;
+                    io::Write::write_all(&mut file, &bytes)?;
+                    file.sync_data()?;
                     Some(name)
                 }
                 Err(e) if e.kind() == io::ErrorKind::NotFound => None,
                 Err(e) => return Err(io::Error::new(e.kind(), format!("{}: {e}", path.display()))),
             };
             saved.push((path.clone(), copy));
+        }
+        if saved.iter().any(|(_, copy)| copy.is_some()) {
+            crate::fsx::sync_dir(&dir)?;
         }
         let record = Record {
             command: command.to_string(),
@@ -112,11 +120,14 @@ fn put_back(dir: &Path, cec: &Path, record: &Record) -> Vec<String> {
 fn remove(dir: &Path) -> io::Result<()> {
     // The record first: a crash half-way through leaves saved copies and no record, which
     // recovery ignores.
-    match fs_err::remove_file(dir.join(RECORD)) {
+    // Only a removed record needs its removal made durable: with none (every writer's recovery
+    // when no edit was interrupted) there is nothing to sync.
+    let removed = match fs_err::remove_file(dir.join(RECORD)) {
         Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
-        _ => {}
-    }
-    if let Some(parent) = dir.parent() {
+        Err(_) => false,
+        Ok(()) => true,
+    };
+    if removed && let Some(parent) = dir.parent() {
         crate::fsx::sync_dir(parent).ok();
     }
     match fs_err::remove_dir_all(dir) {

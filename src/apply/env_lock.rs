@@ -78,8 +78,9 @@ impl EnvLock {
         }
         let _ = file.set_len(0);
         let _ = file.rewind();
+        // Who holds it, for another command's message: not synced, the lock lives as long as
+        // this process and a crash releases it.
         let _ = write!(file, "pid {}, `comfydock {command}`", std::process::id());
-        let _ = file.sync_data();
         Ok(EnvLock { _file: file })
     }
 }

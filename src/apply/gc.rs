@@ -288,6 +288,17 @@ fn model_trees(
                 continue;
             }
             "interrupted model tree build".to_string()
+        } else if name.starts_with(super::model_tree_record::PREFIX) && path.is_file() {
+            // Which tree holds a set of models: kept while that tree is.
+            match super::model_tree_record::tree_of(&path) {
+                Some(tree) if used.contains(&tree) => continue,
+                _ => {
+                    if !report.dry_run {
+                        let _ = std::fs::remove_file(&path);
+                    }
+                    continue;
+                }
+            }
         } else if used.contains(&name) {
             continue;
         } else {

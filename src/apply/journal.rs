@@ -2,6 +2,11 @@
 //! then one line as each step starts, then `committed`. Every line is fsync'd before the step
 //! it announces runs, so after a crash `recover` knows exactly which steps may have happened
 //! and undoes them in reverse. Every undo is idempotent: it checks before it moves.
+//!
+//! Most steps need no line of their own: undoing a rename, a link, a file write or a switch
+//! that never ran changes nothing (it checks first), so `recover` undoes every such step of an
+//! interrupted switch, and only a checkout (whose undo would check out again) is announced. A
+//! small apply is then one fsync'd record before its steps and one after, not one per step.
 
 use crate::git;
 use serde::{Deserialize, Serialize};
@@ -110,6 +115,12 @@ impl Step {
                 Ok(())
             }
         }
+    }
+
+    /// Whether it must be announced by a journal line before it runs: its undo is not a no-op
+    /// when it never ran (a checkout's undo checks out again).
+    pub fn announced(&self) -> bool {
+        matches!(self, Step::Checkout { .. } | Step::RestoreTracked { .. })
     }
 
     /// The step in words, with its paths, for messages.
@@ -291,8 +302,12 @@ impl Journal {
         self.file.sync_data()
     }
 
-    pub fn started(&mut self, i: usize) -> io::Result<()> {
-        self.append(&Record::Started(i))
+    /// Records that step `i` of `steps` starts, when its undo needs that ([`Step::announced`]).
+    pub fn started(&mut self, steps: &[Step], i: usize) -> io::Result<()> {
+        match steps.get(i).is_some_and(Step::announced) {
+            true => self.append(&Record::Started(i)),
+            false => Ok(()),
+        }
     }
 
     pub fn committed(&mut self) -> io::Result<()> {
@@ -306,9 +321,11 @@ impl Journal {
         crate::fsx::sync_dir(dir)
     }
 
+    /// Ends a switch. The removal is not synced: a journal that comes back after a power loss
+    /// ends in `committed` (the switch stands) or its steps were undone, and `recover` removes
+    /// it either way.
     pub fn finish(self) -> io::Result<()> {
-        fs_err::remove_file(&self.path)?;
-        crate::fsx::sync_dir(self.path.parent().unwrap_or(Path::new(".")))
+        fs_err::remove_file(&self.path)
     }
 }
 
@@ -367,6 +384,13 @@ pub fn recover(state_dir: &Path) -> io::Result<Recovery> {
     let outcome = if committed {
         Recovery::Completed { generation }
     } else {
+        // Steps that were not announced may have run: undoing them is harmless either way.
+        let mut started: Vec<usize> = started
+            .into_iter()
+            .chain((0..steps.len()).filter(|&i| !steps[i].announced()))
+            .collect();
+        started.sort_unstable();
+        started.dedup();
         let failures = undo_started(&steps, &started);
         remove_all(&discard);
         Recovery::RolledBack {

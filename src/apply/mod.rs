@@ -12,6 +12,7 @@ pub mod generations;
 mod install_script;
 mod journal;
 mod model_tree;
+pub mod model_tree_record;
 mod stage;
 mod stage_models;
 mod stage_remote;
@@ -196,6 +197,9 @@ pub struct Ctx<'a> {
     /// The workspace's model index, opened once by the first model staged and shared by the
     /// stage threads.
     model_index: std::sync::Mutex<Option<crate::models::ModelIndex>>,
+    /// The model tree already built for the lock's models, looked up once by the first model
+    /// staged (`model_tree_record`): when it holds, staging a model reads nothing else.
+    known_tree: std::sync::OnceLock<Option<model_tree_record::TreeRecord>>,
     /// The workspace's remote store, asked before original sources (None: none configured).
     remote: Option<crate::store::remote::Remote>,
     /// The node tables of the manifest the session wrote (read once): each node's
@@ -303,6 +307,7 @@ pub fn apply(input: ApplyInput<'_>) -> Result<Option<Generation>> {
         staging,
         project_dir: env.cec.clone(),
         model_index: std::sync::Mutex::new(None),
+        known_tree: std::sync::OnceLock::new(),
         remote: if plan.actions.iter().any(needs_content) {
             stage_remote::open(input.ws, input.offline)?
         } else {
@@ -425,7 +430,7 @@ pub fn apply(input: ApplyInput<'_>) -> Result<Option<Generation>> {
         &discard,
     )?;
     for (i, step) in steps.iter().enumerate() {
-        journal.started(i)?;
+        journal.started(&steps, i)?;
         failpoint(&format!("switch-before-{i}"));
         if let Err(e) = step.run() {
             let failures = journal::undo_started(&steps, &(0..=i).collect::<Vec<_>>());

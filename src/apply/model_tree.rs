@@ -11,6 +11,7 @@
 //! hardlinks of the live tree's entries (a symlink's inode is linked, not made again).
 
 use super::journal::Step;
+use super::model_tree_record::{self, TreeRecord};
 use super::{ApplyError, Ctx, Result};
 use crate::models::paths_yaml;
 use crate::observe::{
@@ -83,14 +84,29 @@ pub(super) fn prepare(ctx: &Ctx, plan: &Plan, observed: &Observed, installed: &m
         })
         .collect();
     let id = id(&installed.models);
-    let dir = ensure(ctx, &id, &mut installed.models, &placing, from.as_deref())?;
-    let (stamps, stamped_at) = stamps(&dir, &installed.models);
-    let tree = ModelTree {
-        categories: categories(ctx, installed),
-        id,
-        stamps,
-        stamped_at,
+    let tree = match recorded(ctx, &id, installed) {
+        // Built and unchanged since: one switch, whatever the number of models.
+        Some(record) => {
+            fill_from_record(&mut installed.models, &record);
+            ModelTree {
+                categories: categories(ctx, installed),
+                ..record.tree
+            }
+        }
+        None => {
+            let dir = ensure(ctx, &id, &mut installed.models, &placing, from.as_deref())?;
+            let (stamps, stamped_at) = stamps(&dir, &installed.models);
+            let tree = ModelTree {
+                categories: categories(ctx, installed),
+                id,
+                stamps,
+                stamped_at,
+            };
+            model_tree_record::save(ctx.ws, &tree, &installed.models);
+            tree
+        }
     };
+    let dir = ctx.ws.store_dir().join(MODEL_TREES).join(&tree.id);
     let yaml = ctx.env.comfyui.join(paths_yaml::FILE_NAME);
     let old = match fs::read(&yaml) {
         Ok(bytes) => Some(String::from_utf8(bytes).map_err(|_| {
@@ -115,6 +131,31 @@ pub(super) fn prepare(ctx: &Ctx, plan: &Plan, observed: &Observed, installed: &m
     }
     installed.model_tree = Some(tree);
     Ok(steps)
+}
+
+/// The record of tree `id`, when it holds `installed.models` and can be trusted as it is (the
+/// one stage found for the lock's models, else the one for the models this generation keeps).
+fn recorded(ctx: &Ctx, id: &str, installed: &Installed) -> Option<TreeRecord> {
+    let staged = ctx
+        .known_tree
+        .get()
+        .and_then(Option::as_ref)
+        .filter(|r| r.tree.id == id);
+    match staged {
+        Some(record) => Some(record.clone()),
+        None => {
+            model_tree_record::find(ctx.ws, &model_tree_record::want_of(&installed.models)).filter(|r| r.tree.id == id)
+        }
+    }
+}
+
+/// The fingerprints of hardlinks and copies as the record has them (checked by `find`).
+fn fill_from_record(models: &mut BTreeMap<String, InstalledModel>, record: &TreeRecord) {
+    for m in models.values_mut() {
+        if let Some(r) = record.models.get(&m.path) {
+            m.fingerprint = r.fingerprint;
+        }
+    }
 }
 
 /// The tree `id` holding `models`: found in the store (its entries the plan places checked

@@ -3,6 +3,7 @@
 //! The entries ComfyUI sees (symlink, hardlink or copy) are made in the generation's model tree
 //! (`model_tree.rs`). Model files are never deleted.
 
+use super::model_tree_record;
 use super::stage::Staged;
 use super::{ApplyError, Ctx, Result};
 use crate::manifest::{LockedModel, ModelSource};
@@ -28,6 +29,12 @@ pub(super) fn stage_link(
     if live.symlink_metadata().is_ok() && !legacy_ours && ctx.observed.comfyui_commit.is_some() {
         return Err(ApplyError::ModelSlotTaken { path: live });
     }
+    if let Some(entry) = recorded_entry(ctx, path, mode, &model.blake3.to_string()) {
+        return Ok(Staged {
+            model: Some((key.to_string(), entry)),
+            ..Staged::default()
+        });
+    }
     let source = locate_or_download(ctx, key, model)?;
     // The entry itself is made when the model tree is built (`model_tree`), once every model of
     // the generation is known; a hardlink's or copy's own fingerprint is taken then.
@@ -45,6 +52,19 @@ pub(super) fn stage_link(
         )),
         ..Staged::default()
     })
+}
+
+/// The entry at `path` of the tree already built for the lock's models, when one is recorded
+/// and holds (`model_tree_record::find`, once per apply): its source file and fingerprint as
+/// they were placed, with no index lookup.
+fn recorded_entry(ctx: &Ctx, path: &str, mode: LinkMode, blake3: &str) -> Option<InstalledModel> {
+    ctx.known_tree
+        .get_or_init(|| {
+            model_tree_record::for_lock(ctx.ws, &ctx.resolved.lock, mode, |key| !ctx.observed.skips_model(key))
+        })
+        .as_ref()?
+        .entry(path, mode, blake3)
+        .cloned()
 }
 
 /// A file with the model's content: one the index knows, else a download into the workspace's

@@ -58,15 +58,12 @@ impl Uv {
             cache_dir,
             python_install_dir,
         };
-        match uv
-            .command()
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-        {
-            Ok(s) if s.success() => Ok(uv),
-            _ => Err(UvError::NotInstalled(uv.bin.display().to_string())),
+        // Found as the shell would find it, without running it: `uv --version` was a process on
+        // every command that opens an environment, most of which never run uv (a rollback, a
+        // no-op plan). A uv that is there but cannot run fails at its first use instead.
+        match executable(&uv.bin) {
+            true => Ok(uv),
+            false => Err(UvError::NotInstalled(uv.bin.display().to_string())),
         }
     }
 
@@ -273,4 +270,14 @@ mod tests {
         );
         assert_eq!(super::unreachable_index("error: No solution found"), None);
     }
+}
+
+/// Whether `bin` names an executable file: a path as it is, a bare name on `PATH`.
+fn executable(bin: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let runnable = |p: &Path| std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
+    if bin.components().count() > 1 || bin.is_absolute() {
+        return runnable(bin);
+    }
+    std::env::var_os("PATH").is_some_and(|path| std::env::split_paths(&path).any(|dir| runnable(&dir.join(bin))))
 }

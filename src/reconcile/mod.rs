@@ -573,7 +573,20 @@ impl<'a, A> Session<'a, A> {
             .iter()
             .filter(|(key, m)| !in_place(key, m) && !observed.skips_model(key.as_str()))
             .collect();
-        let index = if wanted.is_empty() {
+        // A tree already built for these models (a rollback, a second environment) says where
+        // each one's file is: no index lookup per model.
+        let recorded = match wanted.is_empty() {
+            true => None,
+            false => {
+                apply::model_tree_record::for_lock(self.ws, lock, self.link_mode, |key| !observed.skips_model(key))
+            }
+        };
+        let from_record = |m: &crate::manifest::LockedModel| {
+            let record = recorded.as_ref()?;
+            let entry = record.entry(m.link_path().as_str(), self.link_mode, &m.blake3.to_string())?;
+            Some(std::path::PathBuf::from(&entry.target))
+        };
+        let index = if wanted.iter().all(|(_, m)| from_record(m).is_some()) {
             None
         } else {
             crate::models::ModelIndex::open(&crate::models::index_path(self.ws)).ok()
@@ -581,9 +594,11 @@ impl<'a, A> Session<'a, A> {
         wanted
             .into_iter()
             .map(|(key, m)| {
-                let local = index
-                    .as_ref()
-                    .and_then(|i| crate::models::local_file(i, &m.blake3.to_string()));
+                let local = from_record(m).or_else(|| {
+                    index
+                        .as_ref()
+                        .and_then(|i| crate::models::local_file(i, &m.blake3.to_string()))
+                });
                 let origin = match (local, m.sources.first()) {
                     (Some(path), _) => path.display().to_string(),
                     (None, Some(source)) => format!("download: {}", source_kind(source)),
@@ -769,8 +784,8 @@ impl<'a> Session<'a, Writes> {
             .append(true)
             .open(dir.join(format!("{}.log", self.env.name)))
         {
+            // Not synced: the log is for people, and the journal is what makes an apply durable.
             let _ = file.write_all(text.as_bytes());
-            let _ = file.sync_data();
         }
     }
 

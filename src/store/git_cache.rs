@@ -5,6 +5,9 @@
 use crate::git::{self, GitError};
 use std::path::{Path, PathBuf};
 
+/// How long a fetch of a mirror stands for later asks in the same process.
+const FRESH: std::time::Duration = std::time::Duration::from_secs(5);
+
 pub struct GitCache {
     dir: PathBuf,
 }
@@ -31,19 +34,36 @@ impl GitCache {
         self.dir.join(format!("{}-{}.git", &key[..16], tail))
     }
 
-    /// Makes the mirror current with the remote (clone on first use).
+    /// Makes the mirror current with the remote (clone on first use). A fetch the same process
+    /// made less than [`FRESH`] ago stands: a command that names a pack and then resolves it
+    /// asks twice, and the second fetch, milliseconds after the first, costs a `git` process
+    /// tree and brings nothing (a long-running `serve` still fetches again after that).
     pub fn update(&self, url: &str) -> Result<PathBuf, GitError> {
+        static FETCHED: std::sync::Mutex<Vec<(PathBuf, std::time::Instant)>> = std::sync::Mutex::new(Vec::new());
         let path = self.mirror_path(url);
+        let fetched = || FETCHED.lock().unwrap_or_else(|p| p.into_inner());
+        let fresh = fetched().iter().any(|(p, at)| *p == path && at.elapsed() < FRESH);
+        if fresh && path.join("HEAD").is_file() {
+            return Ok(path);
+        }
+        self.fetch(url, &path)?;
+        let mut list = fetched();
+        list.retain(|(p, at)| *p != path && at.elapsed() < FRESH);
+        list.push((path.clone(), std::time::Instant::now()));
+        Ok(path)
+    }
+
+    fn fetch(&self, url: &str, path: &Path) -> Result<(), GitError> {
         if path.join("HEAD").is_file() {
-            git::fetch_mirror(&path)?;
+            git::fetch_mirror(path)?;
         } else {
             std::fs::create_dir_all(&self.dir).map_err(|e| GitError::Command {
                 args: "mkdir".into(),
                 stderr: e.to_string(),
             })?;
-            git::clone_mirror(url, &path)?;
+            git::clone_mirror(url, path)?;
         }
-        Ok(path)
+        Ok(())
     }
 
     /// The mirror if it already holds `commit` (no network), else an updated one.

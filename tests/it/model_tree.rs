@@ -227,3 +227,51 @@ fn a_kill_while_switching_a_tree_of_2000_links_leaves_the_old_or_the_new_one() {
     );
     t.run(&["plan", "--detailed-exitcode"]).success();
 }
+
+/// Rolling back to models placed before, or a second environment with the same models, finds
+/// their tree from its record in the store and switches to it: nothing is looked up per model
+/// (here the model index is gone, so a lookup would find nothing), yet the plan still lists the
+/// models that come back.
+#[test]
+fn a_tree_built_before_is_switched_to_without_looking_up_each_model() {
+    let t = TestContext::new();
+    let env = t.create_env("demo");
+    let file = t.workspace.join("models/checkpoints/known.safetensors");
+    fs::create_dir_all(file.parent().unwrap()).unwrap();
+    fs::write(&file, b"a checkpoint whose tree is built once").unwrap();
+    t.run(&["model", "scan"]).success();
+    t.run(&["model", "add", file.to_str().unwrap()]).success();
+    let tree_dir = link_target(&env).expect("a tree");
+    t.run(&["model", "remove", "known"]).success();
+    assert!(link_target(&env).is_none());
+
+    let index = t.workspace.join(".metadata/model_index.db");
+    fs::rename(&index, index.with_extension("away")).unwrap();
+    t.run(&["rollback", "--yes"]).success().stdout_has("+ model known");
+    assert_eq!(link_target(&env).as_deref(), Some(tree_dir.as_str()), "the same tree");
+    assert_eq!(
+        fs::read_link(placed_model(&env, "checkpoints/known.safetensors")).unwrap(),
+        file
+    );
+    t.run(&["plan", "--detailed-exitcode"]).success();
+
+    // A second environment with the same desired state switches to the same tree.
+    let repo = t.comfyui_repo.to_str().unwrap();
+    t.run(&["create", "second", "--comfyui-repo", repo]).success();
+    let second = t.workspace.join("environments/second");
+    for name in ["pyproject.toml", "comfydock.lock", "uv.lock"] {
+        fs::copy(env.join(".cec").join(name), second.join(".cec").join(name)).unwrap();
+    }
+    t.run(&["-e", "second", "apply", "--yes", "--frozen"]).success();
+    assert_eq!(link_target(&second).as_deref(), Some(tree_dir.as_str()));
+
+    // The model file moved away: its folder changed, the record is not trusted, and without
+    // the index nothing says where the model is: refused, the environment unchanged.
+    t.run(&["model", "remove", "known"]).success();
+    let moved = file.with_file_name("moved.bin");
+    fs::rename(&file, &moved).unwrap();
+    t.run(&["rollback", "--yes"])
+        .failure()
+        .stderr_has("comfydock::apply::model_unavailable");
+    assert!(link_target(&env).is_none());
+}
