@@ -150,7 +150,7 @@ fn recorded(ctx: &Ctx, id: &str, installed: &Installed) -> Option<TreeRecord> {
 }
 
 /// The fingerprints of hardlinks and copies as the record has them (checked by `find`).
-fn fill_from_record(models: &mut BTreeMap<String, InstalledModel>, record: &TreeRecord) {
+fn fill_from_record<K>(models: &mut BTreeMap<K, InstalledModel>, record: &TreeRecord) {
     for m in models.values_mut() {
         if let Some(r) = record.models.get(&m.path) {
             m.fingerprint = r.fingerprint;

@@ -40,9 +40,15 @@ pub fn want_id<'a>(entries: impl IntoIterator<Item = (&'a str, LinkMode, &'a str
     hasher.finalize().to_hex()[..32].to_string()
 }
 
-/// [`want_id`] of placed models.
-pub fn want_of(models: &BTreeMap<String, InstalledModel>) -> String {
-    want_id(models.values().map(|m| (m.path.as_str(), m.mode, m.blake3.as_str())))
+/// [`want_id`] of placed models (their hashes in the text form the lock's give).
+pub fn want_of<K>(models: &BTreeMap<K, InstalledModel>) -> String {
+    let hashes: Vec<String> = models.values().map(|m| m.blake3.to_string()).collect();
+    want_id(
+        models
+            .values()
+            .zip(&hashes)
+            .map(|(m, h)| (m.path.as_str(), m.mode, h.as_str())),
+    )
 }
 
 /// The trusted record ([`find`]) of the tree holding every model of `lock` that `placed` says
@@ -67,8 +73,8 @@ pub fn for_lock(
 
 impl TreeRecord {
     /// The entry at `path` when it is the model `blake3` in `mode`.
-    pub fn entry(&self, path: &str, mode: LinkMode, blake3: &str) -> Option<&InstalledModel> {
-        self.models.get(path).filter(|m| m.mode == mode && m.blake3 == blake3)
+    pub fn entry(&self, path: &str, mode: LinkMode, blake3: &crate::types::Blake3) -> Option<&InstalledModel> {
+        self.models.get(path).filter(|m| m.mode == mode && m.blake3 == *blake3)
     }
 }
 
@@ -100,7 +106,7 @@ pub fn find(ws: &Workspace, want: &str) -> Option<TreeRecord> {
 
 /// Records `tree` as holding `models` (comfydock's own cache: a failure to write it costs the
 /// next switch its shortcut, nothing else).
-pub fn save(ws: &Workspace, tree: &ModelTree, models: &BTreeMap<String, InstalledModel>) {
+pub fn save<K>(ws: &Workspace, tree: &ModelTree, models: &BTreeMap<K, InstalledModel>) {
     let record = TreeRecord {
         tree: tree.clone(),
         models: models.values().map(|m| (m.path.clone(), m.clone())).collect(),

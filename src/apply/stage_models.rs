@@ -29,9 +29,9 @@ pub(super) fn stage_link(
     if live.symlink_metadata().is_ok() && !legacy_ours && ctx.observed.comfyui_commit.is_some() {
         return Err(ApplyError::ModelSlotTaken { path: live });
     }
-    if let Some(entry) = recorded_entry(ctx, path, mode, &model.blake3.to_string()) {
+    if let Some(entry) = recorded_entry(ctx, path, mode, &model.blake3) {
         return Ok(Staged {
-            model: Some((key.to_string(), entry)),
+            model: Some((key.clone(), entry)),
             ..Staged::default()
         });
     }
@@ -57,7 +57,7 @@ pub(super) fn stage_link(
 /// The entry at `path` of the tree already built for the lock's models, when one is recorded
 /// and holds (`model_tree_record::find`, once per apply): its source file and fingerprint as
 /// they were placed, with no index lookup.
-fn recorded_entry(ctx: &Ctx, path: &str, mode: LinkMode, blake3: &str) -> Option<InstalledModel> {
+fn recorded_entry(ctx: &Ctx, path: &str, mode: LinkMode, blake3: &crate::types::Blake3) -> Option<InstalledModel> {
     ctx.known_tree
         .get_or_init(|| {
             model_tree_record::for_lock(ctx.ws, &ctx.resolved.lock, mode, |key| !ctx.observed.skips_model(key))

@@ -583,7 +583,7 @@ impl<'a, A> Session<'a, A> {
         };
         let from_record = |m: &crate::manifest::LockedModel| {
             let record = recorded.as_ref()?;
-            let entry = record.entry(m.link_path().as_str(), self.link_mode, &m.blake3.to_string())?;
+            let entry = record.entry(m.link_path().as_str(), self.link_mode, &m.blake3)?;
             Some(std::path::PathBuf::from(&entry.target))
         };
         let index = if wanted.iter().all(|(_, m)| from_record(m).is_some()) {
