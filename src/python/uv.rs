@@ -254,6 +254,16 @@ pub fn venv_is_whole(path: &Path) -> bool {
     path.join(VENV_COMPLETE).is_file() && path.join("bin").is_dir()
 }
 
+/// Whether `bin` names an executable file: a path as it is, a bare name on `PATH`.
+fn executable(bin: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let runnable = |p: &Path| std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
+    if bin.components().count() > 1 || bin.is_absolute() {
+        return runnable(bin);
+    }
+    std::env::var_os("PATH").is_some_and(|path| std::env::split_paths(&path).any(|dir| runnable(&dir.join(bin))))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -270,14 +280,4 @@ mod tests {
         );
         assert_eq!(super::unreachable_index("error: No solution found"), None);
     }
-}
-
-/// Whether `bin` names an executable file: a path as it is, a bare name on `PATH`.
-fn executable(bin: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    let runnable = |p: &Path| std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
-    if bin.components().count() > 1 || bin.is_absolute() {
-        return runnable(bin);
-    }
-    std::env::var_os("PATH").is_some_and(|path| std::env::split_paths(&path).any(|dir| runnable(&dir.join(bin))))
 }
