@@ -49,7 +49,7 @@ impl EnvLock {
             path: path.clone(),
             source,
         };
-        std::fs::create_dir_all(state_dir).map_err(io_err)?;
+        fs_err::create_dir_all(state_dir).map_err(io_err)?;
         let mut file = OpenOptions::new()
             .read(true)
             .write(true)

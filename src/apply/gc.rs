@@ -294,7 +294,7 @@ fn model_trees(
                 Some(tree) if used.contains(&tree) => continue,
                 _ => {
                     if !report.dry_run {
-                        let _ = std::fs::remove_file(&path);
+                        let _ = fs_err::remove_file(&path);
                     }
                     continue;
                 }

@@ -35,7 +35,7 @@ pub(super) struct PendingScript {
 
 /// The inputs of a pack's build, when its tree has an `install.py`.
 pub(super) fn inputs(ctx: &Ctx, store: &NodeStore, tree: &Blake3) -> Option<DerivedInputs> {
-    let script = std::fs::read(store.path(tree).join("install.py")).ok()?;
+    let script = fs_err::read(store.path(tree).join("install.py")).ok()?;
     Some(DerivedInputs {
         pack_tree: tree.clone(),
         script: Blake3::of_bytes(&script),
@@ -339,11 +339,11 @@ fn store_output(ctx: &Ctx, pending: &PendingScript) -> Result<Blake3> {
         let to = scratch.path().join(&rel);
         let kind = entry.file_type();
         if kind.is_dir() {
-            std::fs::create_dir_all(&to)?;
+            fs_err::create_dir_all(&to)?;
         } else if kind.is_symlink() {
-            std::os::unix::fs::symlink(std::fs::read_link(entry.path())?, &to)?;
+            std::os::unix::fs::symlink(fs_err::read_link(entry.path())?, &to)?;
         } else {
-            std::fs::copy(entry.path(), &to)?;
+            fs_err::copy(entry.path(), &to)?;
         }
     }
     Ok(store.insert(scratch)?)
@@ -368,7 +368,7 @@ fn append_log(log: &Path, id: &NodeId, status: &str, output: &[(bool, String)]) 
         text.push_str(&format!("    {} {line}\n", if *is_err { "!" } else { "|" }));
     }
     if let Some(dir) = log.parent() {
-        let _ = std::fs::create_dir_all(dir);
+        let _ = fs_err::create_dir_all(dir);
     }
     if let Ok(mut file) = std::fs::OpenOptions::new().create(true).append(true).open(log) {
         let _ = file.write_all(text.as_bytes());

@@ -299,8 +299,8 @@ pub fn apply(input: ApplyInput<'_>) -> Result<Option<Generation>> {
     }
     let generation = next_generation(env, observed)?;
     let staging = env.state.join("staging");
-    let _ = std::fs::remove_dir_all(&staging);
-    std::fs::create_dir_all(&staging)?;
+    let _ = fs_err::remove_dir_all(&staging);
+    fs_err::create_dir_all(&staging)?;
     let ctx = Ctx {
         input: &input,
         generation,
@@ -322,10 +322,10 @@ pub fn apply(input: ApplyInput<'_>) -> Result<Option<Generation>> {
     // Phase 1: stage.
     let started = std::time::Instant::now();
     let abandon = || {
-        let _ = std::fs::remove_dir_all(&ctx.staging);
+        let _ = fs_err::remove_dir_all(&ctx.staging);
         let fresh = env.root.join(format!(".venv-gen-{generation}"));
         if observed.venv.as_deref() != Some(&format!(".venv-gen-{generation}")) {
-            let _ = std::fs::remove_dir_all(fresh);
+            let _ = fs_err::remove_dir_all(fresh);
         }
     };
     let staged = match stage_all(&ctx, plan).and_then(|mut staged| {
@@ -370,7 +370,7 @@ pub fn apply(input: ApplyInput<'_>) -> Result<Option<Generation>> {
             .iter()
             .map(|a| format!("{} {}", a.kind().symbol(), a.describe()))
             .collect(),
-        pyproject: std::fs::read_to_string(env.pyproject())?,
+        pyproject: fs_err::read_to_string(env.pyproject())?,
         lock: resolved.lock.render(),
         uv_lock: String::from_utf8_lossy(&resolved.uv_lock).into_owned(),
         uv_lock_hash: resolved.lock.python.uv_lock.to_string(),
@@ -400,7 +400,7 @@ pub fn apply(input: ApplyInput<'_>) -> Result<Option<Generation>> {
     let installed_path = env.state.join(INSTALLED_FILE);
     steps.push(Step::WriteFile {
         path: installed_path.clone(),
-        old: std::fs::read_to_string(&installed_path).ok(),
+        old: fs_err::read_to_string(&installed_path).ok(),
         new: installed.to_json(),
     });
     steps.push(Step::WriteFile {
@@ -411,7 +411,7 @@ pub fn apply(input: ApplyInput<'_>) -> Result<Option<Generation>> {
     // The index row goes with the record, in the same journal: both land or neither does.
     let index_path = generations::index_path(&env.state);
     steps.push(Step::WriteFile {
-        old: std::fs::read_to_string(&index_path).ok(),
+        old: fs_err::read_to_string(&index_path).ok(),
         new: generations::index(&env.state)?.with(&record).to_json(),
         path: index_path,
     });

@@ -90,10 +90,10 @@ fn path(ws: &Workspace, want: &str) -> PathBuf {
 /// looks at each model.
 pub fn find(ws: &Workspace, want: &str) -> Option<TreeRecord> {
     let file = path(ws, want);
-    if std::fs::metadata(&file).ok()?.len() > MAX_BYTES {
+    if fs_err::metadata(&file).ok()?.len() > MAX_BYTES {
         return None;
     }
-    let record: TreeRecord = serde_json::from_slice(&std::fs::read(&file).ok()?).ok()?;
+    let record: TreeRecord = serde_json::from_slice(&fs_err::read(&file).ok()?).ok()?;
     let dir = file.parent()?.join(&record.tree.id);
     let holds = record.tree.stamps_hold()
         && record.tree.stamps.iter().any(|s| Path::new(&s.path) == dir)
@@ -130,6 +130,6 @@ pub fn tree_of(file: &Path) -> Option<String> {
     struct Tree {
         id: String,
     }
-    let text = std::fs::read(file).ok()?;
+    let text = fs_err::read(file).ok()?;
     Some(serde_json::from_slice::<Head>(&text).ok()?.tree.id)
 }

@@ -167,7 +167,7 @@ pub(super) fn stage_action(ctx: &Ctx, action: &Action) -> Result<Staged> {
             let live = env.custom_nodes().join(id);
             // A folder adopted in place (`node adopt --dev`) is its own pack: nothing to link.
             let in_place = live.symlink_metadata().is_ok_and(|m| m.is_dir())
-                && std::fs::canonicalize(&live).is_ok_and(|c| c.as_os_str() == path.as_str());
+                && fs_err::canonicalize(&live).is_ok_and(|c| c.as_os_str() == path.as_str());
             if let Some(old) = ctx.observed.installed.nodes.get(id.as_str())
                 && old.folder(id) != id.as_str()
             {
@@ -194,7 +194,7 @@ pub(super) fn stage_action(ctx: &Ctx, action: &Action) -> Result<Staged> {
                 .map_or(id.as_str(), |n| n.folder(id));
             let live = env.custom_nodes().join(folder);
             if *linked {
-                if let Ok(target) = std::fs::read_link(&live) {
+                if let Ok(target) = fs_err::read_link(&live) {
                     staged.steps.push(Step::Unlink { link: live, target });
                 }
             } else if live.symlink_metadata().is_ok() {
@@ -222,7 +222,7 @@ pub(super) fn stage_action(ctx: &Ctx, action: &Action) -> Result<Staged> {
                     let path = env.root.join(&dir);
                     // A venv of this number can only be left over from an apply that did not commit.
                     if ctx.observed.venv.as_deref() != Some(dir.as_str()) {
-                        let _ = std::fs::remove_dir_all(&path);
+                        let _ = fs_err::remove_dir_all(&path);
                     }
                     ctx.reporter.step(&match backend {
                         Some(b) => format!("Installing Python packages (uv sync, torch backend {b})"),
@@ -233,7 +233,7 @@ pub(super) fn stage_action(ctx: &Ctx, action: &Action) -> Result<Staged> {
                     dir
                 }
             };
-            let from = std::fs::read_link(&env.venv)
+            let from = fs_err::read_link(&env.venv)
                 .ok()
                 .map(|p| p.to_string_lossy().into_owned());
             staged.steps.push(Step::SwitchVenv {
@@ -257,9 +257,9 @@ fn save_edits(comfyui: &Path, files: &[String], saved: &Path) -> std::io::Result
         }
         let to = saved.join(rel);
         if let Some(parent) = to.parent() {
-            std::fs::create_dir_all(parent)?;
+            fs_err::create_dir_all(parent)?;
         }
-        std::fs::copy(&from, &to)?;
+        fs_err::copy(&from, &to)?;
     }
     Ok(())
 }
@@ -280,7 +280,7 @@ fn clear_slot(ctx: &Ctx, name: &str, live: &Path) -> Result<Vec<super::journal::
         Ok(m) if m.file_type().is_symlink() => {
             vec![Step::Unlink {
                 link: live.to_path_buf(),
-                target: std::fs::read_link(live)?,
+                target: fs_err::read_link(live)?,
             }]
         }
         Ok(_) => vec![Step::Rename {
@@ -389,9 +389,9 @@ fn carry_runtime_files(
             continue;
         }
         if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent)?;
+            fs_err::create_dir_all(parent)?;
         }
-        std::fs::copy(entry.path(), &target)?;
+        fs_err::copy(entry.path(), &target)?;
         carried.push(key);
     }
     Ok(carried)

@@ -76,12 +76,12 @@ fn locate_or_download(ctx: &Ctx, key: &str, model: &LockedModel) -> Result<PathB
     }
     let root = ctx.ws.root().join("models");
     let dir = root.join(&model.category);
-    std::fs::create_dir_all(&dir)?;
+    fs_err::create_dir_all(&dir)?;
     let hex = model.blake3.hex();
     // Never over a file of the user's: a different file of that name gets a hash-prefixed name.
     let mut dest = dir.join(&model.filename);
     if let Some(parent) = dest.parent() {
-        std::fs::create_dir_all(parent)?;
+        fs_err::create_dir_all(parent)?;
     }
     if dest.exists() {
         dest = dir.join(model.filename.with_name_prefix(&format!("{}-", &hex[..12])));

@@ -55,9 +55,9 @@ pub(super) fn stage_workflow(
         return Err(ApplyError::WorkflowChanged { name: name.to_string() });
     }
     let file = ctx.staging.join("workflows").join(format!("{name}.json"));
-    std::fs::create_dir_all(ctx.staging.join("workflows"))?;
+    fs_err::create_dir_all(ctx.staging.join("workflows"))?;
     crate::fsx::write_atomic(&file, &bytes)?;
-    let fingerprint = Fingerprint::of(&std::fs::metadata(&file)?);
+    let fingerprint = Fingerprint::of(&fs_err::metadata(&file)?);
     if destination.symlink_metadata().is_ok() {
         staged.steps.push(Step::Rename {
             from: destination.clone(),

@@ -262,13 +262,13 @@ pub(super) fn report_trash(p: Printer, env: &crate::workspace::EnvPaths, generat
 pub(super) fn report_recovery(p: Printer, recovery: &Recovery) {
     match recovery {
         Recovery::Nothing => {}
+        // No step count: recovery also undoes steps that never announced themselves (their undo
+        // is a no-op when they never ran), so a count would overstate what had happened.
         Recovery::RolledBack {
-            generation,
-            steps,
-            failures,
+            generation, failures, ..
         } if failures.is_empty() => errln!(
             p,
-            "Recovered from an interrupted apply: undid {steps} step(s) of generation {generation}; the environment is as it was before."
+            "Recovered from an interrupted apply of generation {generation}: undid what it had done; the environment is as it was before."
         ),
         Recovery::RolledBack {
             generation, failures, ..

@@ -257,7 +257,7 @@ pub fn venv_is_whole(path: &Path) -> bool {
 /// Whether `bin` names an executable file: a path as it is, a bare name on `PATH`.
 fn executable(bin: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    let runnable = |p: &Path| std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
+    let runnable = |p: &Path| fs_err::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
     if bin.components().count() > 1 || bin.is_absolute() {
         return runnable(bin);
     }

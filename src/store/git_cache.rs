@@ -57,7 +57,7 @@ impl GitCache {
         if path.join("HEAD").is_file() {
             git::fetch_mirror(path)?;
         } else {
-            std::fs::create_dir_all(&self.dir).map_err(|e| GitError::Command {
+            fs_err::create_dir_all(&self.dir).map_err(|e| GitError::Command {
                 args: "mkdir".into(),
                 stderr: e.to_string(),
             })?;

@@ -239,6 +239,13 @@ fn a_tree_built_before_is_switched_to_without_looking_up_each_model() {
     let file = t.workspace.join("models/checkpoints/known.safetensors");
     fs::create_dir_all(file.parent().unwrap()).unwrap();
     fs::write(&file, b"a checkpoint whose tree is built once").unwrap();
+    // A file that has been there a moment: a folder changed within the racy window (50 ms)
+    // of the stamp is never trusted, which on a fast machine this test would otherwise hit.
+    let earlier = std::time::SystemTime::now() - std::time::Duration::from_secs(2);
+    fs::File::open(file.parent().unwrap())
+        .unwrap()
+        .set_modified(earlier)
+        .unwrap();
     t.run(&["model", "scan"]).success();
     t.run(&["model", "add", file.to_str().unwrap()]).success();
     let tree_dir = link_target(&env).expect("a tree");
