@@ -19,7 +19,7 @@ struct Record {
     /// The live generation when the edit began: a newer one means its apply finished.
     generation: u64,
     /// `.cec`'s commit when the edit began (None: no commit yet).
-    head: Option<String>,
+    head: Option<crate::types::GitCommit>,
     /// Each file the edit may write, with the name of its saved copy (None: it did not exist).
     files: Vec<(PathBuf, Option<String>)>,
 }
@@ -61,7 +61,7 @@ impl EditJournal {
         let record = Record {
             command: command.to_string(),
             generation,
-            head: crate::git::head_commit(cec).ok().flatten().map(|c| c.to_string()),
+            head: crate::git::head_commit(cec).ok().flatten(),
             files: saved,
         };
         let json = serde_json::to_vec_pretty(&record).map_err(io::Error::other)?;
@@ -104,12 +104,7 @@ fn put_back(dir: &Path, cec: &Path, record: &Record) -> Vec<String> {
         }
     }
     if let Some(head) = &record.head
-        && crate::git::head_commit(cec)
-            .ok()
-            .flatten()
-            .map(|c| c.to_string())
-            .as_deref()
-            != Some(head.as_str())
+        && crate::git::head_commit(cec).ok().flatten().as_ref() != Some(head)
         && let Err(e) = crate::git::reset_to(cec, head)
     {
         failures.push(format!("could not move .cec back to commit {head}: {e}"));

@@ -181,7 +181,7 @@ pub fn gc(
                 continue;
             }
             if let Some(g) = generations::read(&other.state, row.number)? {
-                used.extend(g.trees);
+                used.extend(g.trees.iter().map(ToString::to_string));
                 used_model_trees.extend(g.model_tree);
             }
         }

@@ -17,19 +17,19 @@ pub struct Generation {
     pub number: u64,
     /// Seconds since the Unix epoch.
     pub created: u64,
-    pub cec_commit: Option<String>,
+    pub cec_commit: Option<crate::types::GitCommit>,
     pub summary: String,
     pub actions: Vec<String>,
     pub pyproject: String,
     pub lock: String,
     pub uv_lock: String,
-    pub uv_lock_hash: String,
+    pub uv_lock_hash: crate::types::Blake3,
     pub venv: Option<String>,
     /// The torch backend extra the venv was synced with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub torch_backend: Option<crate::types::TorchBackend>,
     /// Store entries (node trees) this generation uses; gc keeps them while it is kept.
-    pub trees: Vec<String>,
+    pub trees: Vec<crate::types::Blake3>,
     /// The model tree (`store/model-trees/<id>`) holding its placed models; gc keeps it too.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model_tree: Option<String>,
@@ -40,12 +40,12 @@ pub struct Generation {
 pub struct Summary {
     pub number: u64,
     pub created: u64,
-    pub cec_commit: Option<String>,
+    pub cec_commit: Option<crate::types::GitCommit>,
     pub summary: String,
     /// How many actions it applied (the record lists them).
     pub actions: usize,
     pub venv: Option<String>,
-    pub uv_lock_hash: String,
+    pub uv_lock_hash: crate::types::Blake3,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub torch_backend: Option<crate::types::TorchBackend>,
     /// `gc` removed its record: it is history, no longer a state to roll back to.
@@ -186,7 +186,7 @@ mod tests {
             pyproject: String::new(),
             lock: String::new(),
             uv_lock: String::new(),
-            uv_lock_hash: format!("blake3:{number}"),
+            uv_lock_hash: crate::types::Blake3::of_bytes(&number.to_le_bytes()),
             venv: Some(format!(".venv-gen-{number}")),
             torch_backend: None,
             trees: vec![],

@@ -9,6 +9,7 @@
 //! small apply is then one fsync'd record before its steps and one after, not one per step.
 
 use crate::git;
+use crate::types::GitCommit;
 use serde::{Deserialize, Serialize};
 use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
@@ -33,8 +34,8 @@ pub enum Step {
     },
     Checkout {
         repo: PathBuf,
-        from: String,
-        to: String,
+        from: GitCommit,
+        to: GitCommit,
     },
     SwitchVenv {
         link: PathBuf,
@@ -50,7 +51,7 @@ pub enum Step {
     /// the trash by stage) back and deletes again what they had deleted.
     RestoreTracked {
         repo: PathBuf,
-        commit: String,
+        commit: GitCommit,
         saved: PathBuf,
         modified: Vec<String>,
         deleted: Vec<String>,

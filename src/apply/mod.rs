@@ -110,7 +110,10 @@ pub enum ApplyError {
             cec_commit.as_deref().map(|c| format!(" at commit {c}")).unwrap_or_default()
         )
     )]
-    CompactedGeneration { number: u64, cec_commit: Option<String> },
+    CompactedGeneration {
+        number: u64,
+        cec_commit: Option<crate::types::GitCommit>,
+    },
 
     #[error("there is no earlier generation to roll back to")]
     #[diagnostic(
@@ -373,7 +376,7 @@ pub fn apply(input: ApplyInput<'_>) -> Result<Option<Generation>> {
         pyproject: fs_err::read_to_string(env.pyproject())?,
         lock: resolved.lock.render(),
         uv_lock: String::from_utf8_lossy(&resolved.uv_lock).into_owned(),
-        uv_lock_hash: resolved.lock.python.uv_lock.to_string(),
+        uv_lock_hash: resolved.lock.python.uv_lock.clone(),
         venv: venv.clone(),
         torch_backend: installed.torch_backend.clone(),
         // The lock's trees and the derived entries placed from them: gc keeps both.
@@ -381,13 +384,8 @@ pub fn apply(input: ApplyInput<'_>) -> Result<Option<Generation>> {
             .lock
             .nodes
             .values()
-            .filter_map(|n| n.tree().map(ToString::to_string))
-            .chain(
-                installed
-                    .nodes
-                    .values()
-                    .filter_map(|n| n.placed()?.derived.as_ref().map(ToString::to_string)),
-            )
+            .filter_map(|n| n.tree().cloned())
+            .chain(installed.nodes.values().filter_map(|n| n.placed()?.derived.clone()))
             .collect(),
         model_tree: installed.model_tree.as_ref().map(|t| t.id.clone()),
     };

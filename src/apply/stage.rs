@@ -71,8 +71,8 @@ pub(super) fn stage_action(ctx: &Ctx, action: &Action) -> Result<Staged> {
             }
             staged.steps.push(Step::Checkout {
                 repo: env.comfyui.clone(),
-                from: from.to_string(),
-                to: to.to_string(),
+                from: from.clone(),
+                to: to.clone(),
             });
         }
         Action::RestoreComfyui { commit, files, deleted } => {
@@ -80,7 +80,7 @@ pub(super) fn stage_action(ctx: &Ctx, action: &Action) -> Result<Staged> {
             save_edits(&env.comfyui, files, &saved)?;
             staged.steps.push(Step::RestoreTracked {
                 repo: env.comfyui.clone(),
-                commit: commit.to_string(),
+                commit: commit.clone(),
                 saved,
                 modified: files.clone(),
                 deleted: deleted.clone(),

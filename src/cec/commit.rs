@@ -8,7 +8,7 @@ use crate::workspace::EnvPaths;
 
 pub struct Committed {
     /// The new commit, or None when there was nothing to commit.
-    pub commit: Option<String>,
+    pub commit: Option<crate::types::GitCommit>,
     /// Whether the lock matches the committed manifest.
     pub freshness: Freshness,
 }
@@ -21,7 +21,7 @@ pub fn commit(env: &EnvPaths, message: &str) -> Result<Committed> {
     let freshness = crate::resolve::freshness(&manifest, lock.as_ref(), uv_lock.as_deref());
     let before = crate::git::head_commit(&env.cec)?;
     let after = crate::git::commit_all(&env.cec, message)?;
-    let new = before.is_none_or(|b| b.as_str() != after);
+    let new = before.is_none_or(|b| b != after);
     Ok(Committed {
         commit: new.then_some(after),
         freshness,

@@ -74,11 +74,11 @@ mod tests {
         Summary {
             number,
             created,
-            cec_commit: commit.map(|n| format!("{:040x}", n)),
+            cec_commit: commit.map(|n| format!("{:040x}", n).parse().unwrap()),
             summary: format!("gen {number}"),
             actions: 0,
             venv: None,
-            uv_lock_hash: String::new(),
+            uv_lock_hash: crate::types::Blake3::of_bytes(b""),
             torch_backend: None,
             compacted: false,
         }

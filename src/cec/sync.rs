@@ -132,7 +132,7 @@ fn check_state(cec_dir: &Path, commit: &GitCommit) -> Result<()> {
         reason,
     };
     let read = |name: &str| -> Result<Option<String>> {
-        match git::read_file_at(cec_dir, commit.as_str(), name)? {
+        match git::read_file_at(cec_dir, commit, name)? {
             None => Ok(None),
             Some(bytes) => String::from_utf8(bytes)
                 .map(Some)
@@ -146,7 +146,7 @@ fn check_state(cec_dir: &Path, commit: &GitCommit) -> Result<()> {
         commit: short.to_string(),
         problems: vec![problem],
     };
-    let links = git::links_at(cec_dir, commit.as_str())?;
+    let links = git::links_at(cec_dir, commit)?;
     if !links.is_empty() {
         return Err(invalid(format!(
             "it holds symbolic links or submodules ({}): comfydock writes inside .cec and never through a link; replace them with the files themselves",

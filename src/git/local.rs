@@ -83,10 +83,10 @@ pub fn resolve_rev(repo_path: &Path, rev: &str) -> Result<GitCommit> {
 }
 
 /// Checks out `commit` with a detached HEAD, overwriting tracked files.
-pub fn checkout_detached(repo_path: &Path, commit: &str) -> Result<()> {
+pub fn checkout_detached(repo_path: &Path, commit: &GitCommit) -> Result<()> {
     let repo = open(repo_path)?;
     let err = local(repo_path);
-    let oid = Oid::from_str(commit).map_err(&err)?;
+    let oid = Oid::from_str(commit.as_str()).map_err(&err)?;
     let obj = repo.find_object(oid, Some(ObjectType::Commit)).map_err(&err)?;
     let mut opts = git2::build::CheckoutBuilder::new();
     opts.force();
@@ -106,18 +106,18 @@ pub fn head_commit(repo_path: &Path) -> Result<Option<GitCommit>> {
 }
 
 /// True when the repository has `commit` (full id).
-pub fn has_commit(repo_path: &Path, commit: &str) -> bool {
+pub fn has_commit(repo_path: &Path, commit: &GitCommit) -> bool {
     let Ok(repo) = Repository::open(repo_path) else {
         return false;
     };
-    Oid::from_str(commit).is_ok_and(|oid| repo.find_commit(oid).is_ok())
+    Oid::from_str(commit.as_str()).is_ok_and(|oid| repo.find_commit(oid).is_ok())
 }
 
 /// Writes the tree of `commit` into `dest` (no `.git`): how a git node pack enters the store.
-pub fn export_tree(repo_path: &Path, commit: &str, dest: &Path) -> Result<()> {
+pub fn export_tree(repo_path: &Path, commit: &GitCommit, dest: &Path) -> Result<()> {
     let repo = open(repo_path)?;
     let err = local(repo_path);
-    let oid = Oid::from_str(commit).map_err(&err)?;
+    let oid = Oid::from_str(commit.as_str()).map_err(&err)?;
     let obj = repo.find_commit(oid).map_err(&err)?.into_object();
     let mut opts = git2::build::CheckoutBuilder::new();
     opts.target_dir(dest).force().recreate_missing(true);
@@ -125,10 +125,10 @@ pub fn export_tree(repo_path: &Path, commit: &str, dest: &Path) -> Result<()> {
 }
 
 /// The content of `path` at `commit`, or None when the commit has no such file.
-pub fn read_file_at(repo_path: &Path, commit: &str, path: &str) -> Result<Option<Vec<u8>>> {
+pub fn read_file_at(repo_path: &Path, commit: &GitCommit, path: &str) -> Result<Option<Vec<u8>>> {
     let repo = open(repo_path)?;
     let err = local(repo_path);
-    let oid = Oid::from_str(commit).map_err(&err)?;
+    let oid = Oid::from_str(commit.as_str()).map_err(&err)?;
     let tree = repo.find_commit(oid).map_err(&err)?.tree().map_err(&err)?;
     let Ok(entry) = tree.get_path(Path::new(path)) else {
         return Ok(None);
@@ -148,10 +148,10 @@ pub fn checkout_head(repo_path: &Path) -> Result<()> {
 
 /// Paths at `commit` that are symbolic links or submodules (git modes 120000 and 160000): what a
 /// pulled `.cec` must not hold, since writing through them would land outside it.
-pub fn links_at(repo_path: &Path, commit: &str) -> Result<Vec<String>> {
+pub fn links_at(repo_path: &Path, commit: &GitCommit) -> Result<Vec<String>> {
     let repo = open(repo_path)?;
     let err = local(repo_path);
-    let oid = Oid::from_str(commit).map_err(&err)?;
+    let oid = Oid::from_str(commit.as_str()).map_err(&err)?;
     let tree = repo.find_commit(oid).map_err(&err)?.tree().map_err(&err)?;
     let mut links = Vec::new();
     tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
@@ -166,10 +166,10 @@ pub fn links_at(repo_path: &Path, commit: &str) -> Result<Vec<String>> {
 
 /// Moves the current branch back to `commit`, the work tree left as it is (`git reset
 /// --mixed`): what puts `.cec` back after an interrupted edit that had committed.
-pub fn reset_to(repo_path: &Path, commit: &str) -> Result<()> {
+pub fn reset_to(repo_path: &Path, commit: &GitCommit) -> Result<()> {
     let repo = open(repo_path)?;
     let err = local(repo_path);
-    let oid = Oid::from_str(commit).map_err(&err)?;
+    let oid = Oid::from_str(commit.as_str()).map_err(&err)?;
     let target = repo.find_object(oid, None).map_err(&err)?;
     repo.reset(&target, git2::ResetType::Mixed, None).map_err(&err)
 }
@@ -181,7 +181,7 @@ pub fn init_repo(path: &Path) -> Result<()> {
 
 /// Stages every change (additions, edits, deletions) and commits it. Returns the new commit,
 /// or the current HEAD when there was nothing to commit.
-pub fn commit_all(repo_path: &Path, message: &str) -> Result<String> {
+pub fn commit_all(repo_path: &Path, message: &str) -> Result<GitCommit> {
     let repo = open(repo_path)?;
     let err = local(repo_path);
     let mut index = repo.index().map_err(&err)?;
@@ -193,7 +193,7 @@ pub fn commit_all(repo_path: &Path, message: &str) -> Result<String> {
     if let Some(p) = &parent
         && p.tree_id() == tree_id
     {
-        return Ok(p.id().to_string());
+        return Ok(oid_to_commit(p.id()));
     }
     let tree = repo.find_tree(tree_id).map_err(&err)?;
     // The user's identity when git knows it; otherwise a neutral one, so a fresh machine works.
@@ -205,14 +205,14 @@ pub fn commit_all(repo_path: &Path, message: &str) -> Result<String> {
     let oid = repo
         .commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)
         .map_err(&err)?;
-    Ok(oid.to_string())
+    Ok(oid_to_commit(oid))
 }
 
 /// Names in folder `dir` of `commit`'s tree (empty when there is no such folder).
-pub fn list_dir_at(repo_path: &Path, commit: &str, dir: &str) -> Result<std::collections::BTreeSet<String>> {
+pub fn list_dir_at(repo_path: &Path, commit: &GitCommit, dir: &str) -> Result<std::collections::BTreeSet<String>> {
     let repo = open(repo_path)?;
     let err = local(repo_path);
-    let oid = Oid::from_str(commit).map_err(&err)?;
+    let oid = Oid::from_str(commit.as_str()).map_err(&err)?;
     let tree = repo.find_commit(oid).map_err(&err)?.tree().map_err(&err)?;
     let Ok(entry) = tree.get_path(Path::new(dir)) else {
         return Ok(Default::default());

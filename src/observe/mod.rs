@@ -321,7 +321,11 @@ pub fn added_files(dir: &std::path::Path, node: &PlacedNode) -> Vec<String> {
 /// Entries of `custom_nodes/` that are neither installed by comfydock nor part of ComfyUI's own
 /// tree (its `example_node.py.example`). Hidden entries, `__pycache__` and `*.disabled` are
 /// left alone: ComfyUI does not load them.
-fn untracked_entries(env: &EnvPaths, commit: &str, installed: &Installed) -> std::io::Result<Vec<String>> {
+fn untracked_entries(
+    env: &EnvPaths,
+    commit: &crate::types::GitCommit,
+    installed: &Installed,
+) -> std::io::Result<Vec<String>> {
     let Ok(read) = fs::read_dir(env.custom_nodes()) else {
         return Ok(Vec::new());
     };

@@ -46,7 +46,7 @@ pub fn show<A>(session: &Session<'_, A>) -> Result<ComfyuiShown> {
 pub struct ComfyuiUpdated {
     /// The release (or ref) asked for.
     pub rev: GitRef,
-    pub commit: String,
+    pub commit: crate::types::GitCommit,
     pub version: Option<String>,
     pub generation: Option<u64>,
 }
@@ -78,9 +78,7 @@ pub fn update(
         }
     };
     let mirror = crate::store::GitCache::new(&ws.store_dir()).update(&repo)?;
-    let commit = crate::git::resolve_rev(&mirror, rev.as_ref())
-        .map_err(|e| e.in_repo(&repo))?
-        .to_string();
+    let commit = crate::git::resolve_rev(&mirror, rev.as_ref()).map_err(|e| e.in_repo(&repo))?;
     let requirements = match crate::git::read_file_at(&mirror, &commit, "requirements.txt")? {
         Some(bytes) => parse_requirements(&String::from_utf8_lossy(&bytes)),
         None => crate::python::Requirements::default(),

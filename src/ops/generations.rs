@@ -26,7 +26,7 @@ pub struct LogReport {
 pub struct GenerationRow {
     pub number: u64,
     pub created: u64,
-    pub cec_commit: Option<String>,
+    pub cec_commit: Option<crate::types::GitCommit>,
     pub summary: String,
     /// The plan lines it applied (empty when compacted: only the count is kept).
     pub actions: Vec<String>,

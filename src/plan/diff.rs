@@ -23,7 +23,7 @@ pub struct PythonTarget<'a> {
 }
 
 /// What identifies a built venv: the uv.lock it was synced from and the backend extra.
-pub fn venv_key(uv_lock_hash: &str, backend: Option<&str>) -> String {
+pub fn venv_key(uv_lock_hash: &crate::types::Blake3, backend: Option<&str>) -> String {
     match backend {
         Some(b) => format!("{uv_lock_hash}+{b}"),
         None => uv_lock_hash.to_string(),
@@ -236,7 +236,6 @@ pub fn diff(environment: &str, lock: &Lock, observed: &Observed, python: &Python
         }
     }
 
-    let uv_lock_hash = lock.python.uv_lock.to_string();
     let same_lock = observed.installed.uv_lock.as_ref() == Some(&lock.python.uv_lock);
     let same_backend = observed.installed.torch_backend == python.backend;
     let live = observed.venv.is_some() && observed.venv == observed.installed.venv;
@@ -256,7 +255,7 @@ pub fn diff(environment: &str, lock: &Lock, observed: &Observed, python: &Python
         };
         let reuse = python
             .venvs
-            .get(&venv_key(&uv_lock_hash, python.backend.as_deref()))
+            .get(&venv_key(&lock.python.uv_lock, python.backend.as_deref()))
             .cloned();
         let new = String::from_utf8_lossy(python.uv_lock);
         let python_version = python

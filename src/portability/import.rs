@@ -287,12 +287,12 @@ fn stage_source(ws: &Workspace, opts: &ImportOptions, reporter: &dyn Reporter) -
     crate::git::clone(&opts.source, &clone)?;
     let head = crate::git::head_commit(&clone)?.ok_or_else(no_cec)?;
     let tree = scratch.path().join("tree");
-    crate::git::export_tree(&clone, head.as_str(), &tree)?;
+    crate::git::export_tree(&clone, &head, &tree)?;
     let cec = find_cec(&tree, subdir.as_ref()).ok_or_else(no_cec)?;
     let history = (cec == tree).then_some(clone.clone());
     if history.is_some() {
         // The whole repository becomes `.cec`: it must hold nothing comfydock would follow out.
-        let links = crate::git::links_at(&clone, head.as_str())?;
+        let links = crate::git::links_at(&clone, &head)?;
         if !links.is_empty() {
             return Err(PortabilityError::UnsafeRepository {
                 links: links.join(", "),

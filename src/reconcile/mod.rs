@@ -803,7 +803,7 @@ impl<'a> Session<'a, Writes> {
 
     /// Puts the tracked workflow files a lock pins back into `.cec` from the generation's
     /// `.cec` commit, where the files there now are other versions (rollback after a sync).
-    fn restore_workflow_files(&self, lock: &Lock, cec_commit: Option<&str>) -> Result<()> {
+    fn restore_workflow_files(&self, lock: &Lock, cec_commit: Option<&crate::types::GitCommit>) -> Result<()> {
         let Some(commit) = cec_commit else { return Ok(()) };
         for w in lock.workflows.values() {
             let path = self.env.cec.join(w.file.as_str());
@@ -846,7 +846,7 @@ impl<'a> Session<'a, Writes> {
         let target = &target;
         let lock = Lock::parse(&self.env.cec.join(LOCK_FILE), &target.lock)?;
         crate::fsx::write_atomic(&self.env.pyproject(), target.pyproject.as_bytes())?;
-        self.restore_workflow_files(&lock, target.cec_commit.as_deref())?;
+        self.restore_workflow_files(&lock, target.cec_commit.as_ref())?;
         let resolved = Resolved {
             lock,
             uv_lock: target.uv_lock.clone().into_bytes(),

@@ -18,12 +18,12 @@ pub struct ComfyuiFacts {
 /// Reads the locked ComfyUI's version and frontend pin from its git mirror (no checkout needed).
 pub fn comfyui_facts(ws: &Workspace, lock: &Lock) -> ComfyuiFacts {
     let mirror = GitCache::new(&ws.store_dir()).mirror_path(lock.comfyui.repo.as_ref());
-    comfyui_facts_at(&mirror, &lock.comfyui.commit.to_string(), lock.comfyui.rev.as_ref())
+    comfyui_facts_at(&mirror, &lock.comfyui.commit, lock.comfyui.rev.as_ref())
 }
 
 /// The same for any commit of a ComfyUI repository (`rev` stands for the version when the files
 /// do not say).
-pub fn comfyui_facts_at(mirror: &std::path::Path, commit: &str, rev: &str) -> ComfyuiFacts {
+pub fn comfyui_facts_at(mirror: &std::path::Path, commit: &crate::types::GitCommit, rev: &str) -> ComfyuiFacts {
     let read = |name: &str| {
         crate::git::read_file_at(mirror, commit, name)
             .ok()

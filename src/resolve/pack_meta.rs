@@ -26,7 +26,7 @@ impl PackMeta {
     }
 
     /// Reads the pack at `commit` in the git repository `repo` (a mirror), without a checkout.
-    pub fn read_git(repo: &Path, commit: &str) -> PackMeta {
+    pub fn read_git(repo: &Path, commit: &crate::types::GitCommit) -> PackMeta {
         let read = |name: &str| {
             crate::git::read_file_at(repo, commit, name)
                 .ok()
@@ -104,7 +104,7 @@ pub fn git_pack_id(
         .ok()?;
     let rev = rev.map_or_else(|| "HEAD".to_string(), ToString::to_string);
     let commit = crate::git::resolve_rev(&mirror, &rev).ok()?;
-    let meta = PackMeta::read_git(&mirror, &commit.to_string());
+    let meta = PackMeta::read_git(&mirror, &commit);
     meta.name.as_deref().and_then(crate::types::NodeId::sanitize)
 }
 

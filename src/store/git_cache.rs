@@ -67,7 +67,7 @@ impl GitCache {
     }
 
     /// The mirror if it already holds `commit` (no network), else an updated one.
-    pub fn with_commit(&self, url: &str, commit: &str) -> Result<PathBuf, GitError> {
+    pub fn with_commit(&self, url: &str, commit: &crate::types::GitCommit) -> Result<PathBuf, GitError> {
         let path = self.mirror_path(url);
         if path.join("HEAD").is_file() && git::has_commit(&path, commit) {
             return Ok(path);
