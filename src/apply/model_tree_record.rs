@@ -8,6 +8,7 @@
 //! switch: no model index lookup and no check of each entry.
 
 use crate::observe::{InstalledModel, LinkMode, ModelTree, NodeState, tree_rel};
+use crate::types::Blake3;
 use crate::workspace::Workspace;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -26,13 +27,14 @@ pub struct TreeRecord {
     pub models: BTreeMap<String, InstalledModel>,
 }
 
-/// The hash of what is asked of the placed models: (path, link mode, content hash) of each.
-pub fn want_id<'a>(entries: impl IntoIterator<Item = (&'a str, LinkMode, &'a str)>) -> String {
-    let mut entries: Vec<(&str, LinkMode, &str)> = entries.into_iter().collect();
-    entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+/// The hash of what is asked of the placed models: (path, link mode, content hash) of each,
+/// the hash in its text form (`blake3:<hex>`), as the ids of existing records were made.
+pub fn want_id<'a, P: AsRef<str>>(entries: impl IntoIterator<Item = (P, LinkMode, &'a Blake3)>) -> String {
+    let mut entries: Vec<(P, LinkMode, &Blake3)> = entries.into_iter().collect();
+    entries.sort_unstable_by(|a, b| a.0.as_ref().cmp(b.0.as_ref()));
     let mut hasher = blake3::Hasher::new();
     for (path, mode, blake3) in entries {
-        for part in [path, &mode.to_string(), blake3] {
+        for part in [path.as_ref(), &mode.to_string(), &blake3.to_string()] {
             hasher.update(part.as_bytes());
             hasher.update(&[0]);
         }
@@ -40,15 +42,9 @@ pub fn want_id<'a>(entries: impl IntoIterator<Item = (&'a str, LinkMode, &'a str
     hasher.finalize().to_hex()[..32].to_string()
 }
 
-/// [`want_id`] of placed models (their hashes in the text form the lock's give).
+/// [`want_id`] of placed models.
 pub fn want_of<K>(models: &BTreeMap<K, InstalledModel>) -> String {
-    let hashes: Vec<String> = models.values().map(|m| m.blake3.to_string()).collect();
-    want_id(
-        models
-            .values()
-            .zip(&hashes)
-            .map(|(m, h)| (m.path.as_str(), m.mode, h.as_str())),
-    )
+    want_id(models.values().map(|m| (m.path.as_str(), m.mode, &m.blake3)))
 }
 
 /// The trusted record ([`find`]) of the tree holding every model of `lock` that `placed` says
@@ -59,21 +55,21 @@ pub fn for_lock(
     mode: LinkMode,
     placed: impl Fn(&str) -> bool,
 ) -> Option<TreeRecord> {
-    let wanted: Vec<(String, String)> = lock
+    let wanted: Vec<_> = lock
         .models
         .iter()
         .filter(|(key, _)| placed(key.as_str()))
-        .map(|(_, m)| (m.link_path().to_string(), m.blake3.to_string()))
+        .map(|(_, m)| (m.link_path().to_string(), mode, &m.blake3))
         .collect();
     if wanted.is_empty() {
         return None;
     }
-    find(ws, &want_id(wanted.iter().map(|(p, b)| (p.as_str(), mode, b.as_str()))))
+    find(ws, &want_id(wanted))
 }
 
 impl TreeRecord {
     /// The entry at `path` when it is the model `blake3` in `mode`.
-    pub fn entry(&self, path: &str, mode: LinkMode, blake3: &crate::types::Blake3) -> Option<&InstalledModel> {
+    pub fn entry(&self, path: &str, mode: LinkMode, blake3: &Blake3) -> Option<&InstalledModel> {
         self.models.get(path).filter(|m| m.mode == mode && m.blake3 == *blake3)
     }
 }

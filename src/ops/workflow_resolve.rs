@@ -102,18 +102,9 @@ pub fn propose(session: &Session, target: Target, decide: Decide) -> Result<Reso
     let manifest = session.manifest()?;
     let (name, tracked, bytes, label) = match target {
         Target::Tracked(name) => {
-            let tracked = manifest
-                .config()
-                .workflows
-                .tracked
-                .get(name)
-                .cloned()
-                .ok_or_else(|| super::workflows::not_tracked(name))?;
-            let path = session.env.cec.join(tracked.file.as_str());
-            let bytes =
-                crate::workflow::read_tracked(&path).map_err(|e| miette!("cannot read {}: {e}", path.display()))?;
+            let (tracked, bytes) = super::workflow_files::read_tracked(&manifest, &session.env, name)?;
             let label = format!(".cec/{}", tracked.file);
-            (name.to_string(), Some((name.clone(), tracked)), bytes, label)
+            (name.to_string(), Some((name.clone(), tracked.clone())), bytes, label)
         }
         Target::File(path) => {
             let bytes = std::fs::read(path).map_err(|e| {

@@ -325,14 +325,8 @@ fn a_browser_shows_the_generations_page() {
     let profile = t.path("chromium-profile");
     let headless = |extra: &[&str]| {
         let out = std::process::Command::new(browser)
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--no-first-run",
-                "--disable-dev-shm-usage",
-                &format!("--user-data-dir={}", profile.display()),
-            ])
+            .args(crate::support::cdp::HEADLESS)
+            .arg(format!("--user-data-dir={}", profile.display()))
             .args(extra)
             .env("HOME", &t.home)
             .output()

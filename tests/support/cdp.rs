@@ -30,17 +30,23 @@ pub struct Browser {
     pub exceptions: Vec<String>,
 }
 
+/// How every test runs chromium: headless, in a container (no sandbox, no GPU, no /dev/shm),
+/// with no first-run screens.
+pub const HEADLESS: [&str; 5] = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+];
+
 impl Browser {
     /// Starts headless chromium with its profile in `profile` and attaches to its first page.
     pub fn start(profile: &Path, home: &Path, width: u32, height: u32) -> Browser {
         let _ = std::fs::remove_file(profile.join("DevToolsActivePort"));
         let child = std::process::Command::new(chromium())
+            .args(HEADLESS)
             .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--no-first-run",
-                "--disable-dev-shm-usage",
                 "--hide-scrollbars",
                 "--remote-debugging-port=0",
                 &format!("--window-size={width},{height}"),
